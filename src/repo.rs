@@ -1,0 +1,154 @@
+//! The git repository, through gix: discovery and the facts that decide which OpenCode
+//! sessions belong to it. This is the only module that touches gix.
+
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+
+/// Refs written by git-opencode itself; they must never change which sessions belong here.
+pub const OWN_REF_PREFIXES: &[&str] = &[
+    "refs/heads/opencode/",
+    "refs/notes/opencode",
+    "refs/opencode/",
+];
+
+/// What OpenCode looks at to identify a repository, gathered once.
+#[derive(Debug, Clone, Default)]
+pub struct RepoFacts {
+    /// The git dir shared by all worktrees (holds OpenCode's `opencode` cache file).
+    pub common_dir: PathBuf,
+    /// The checkout we run in, if any (canonical).
+    pub workdir: Option<PathBuf>,
+    /// Every checkout of this repository: the main one and linked worktrees (canonical).
+    pub checkouts: Vec<PathBuf>,
+    /// `remote.origin.url` as configured.
+    pub origin_url: Option<String>,
+    /// The content of `<common-dir>/opencode`, OpenCode's cached project ID.
+    pub cached_id: Option<String>,
+    /// Root commits reachable from HEAD, sorted.
+    pub head_roots: Vec<String>,
+    /// Root commits reachable from any ref but git-opencode's own, sorted.
+    pub all_roots: Vec<String>,
+    /// A short name for the repository: the main checkout's directory name.
+    pub name: String,
+}
+
+/// Opens the repository the way git would for `git opencode` (honours `GIT_DIR`,
+/// `GIT_WORK_TREE` and friends, which git sets for hooks and `git --git-dir`).
+pub fn discover() -> Result<gix::Repository> {
+    let cwd = std::env::current_dir().context("failed to read the current directory")?;
+    let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(&cwd)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "not a git repository (or any of the parent directories): {}\nhint: run git opencode inside a repository, or pass -C <path>\n({e})",
+                cwd.display()
+            )
+        })?
+        .to_thread_local();
+    Ok(repo)
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    gix::path::realpath(path)
+        .or_else(|_| std::fs::canonicalize(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Gathers [`RepoFacts`] for `repo`.
+pub fn facts(repo: &gix::Repository) -> Result<RepoFacts> {
+    let common_dir = canonical(repo.common_dir());
+    let workdir = repo.workdir().map(canonical);
+    let mut checkouts = Vec::new();
+    // The main checkout: the directory holding the common `.git` (none for a bare repo).
+    let main_repo = repo.main_repo().ok();
+    if let Some(main) = main_repo.as_ref().and_then(|m| m.workdir().map(canonical)) {
+        checkouts.push(main);
+    }
+    if let Some(w) = &workdir {
+        if !checkouts.contains(w) {
+            checkouts.push(w.clone());
+        }
+    }
+    for proxy in repo
+        .worktrees()
+        .context("failed to list linked worktrees")?
+    {
+        if let Ok(base) = proxy.base() {
+            let base = canonical(&base);
+            if !checkouts.contains(&base) {
+                checkouts.push(base);
+            }
+        }
+    }
+    let config = repo.config_snapshot();
+    let origin_url = config.string("remote.origin.url").map(|u| u.to_string());
+    let cached_id = std::fs::read_to_string(common_dir.join("opencode"))
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let head_roots = match repo.head_id() {
+        Ok(id) => roots(repo, vec![id.detach()])?,
+        Err(_) => Vec::new(), // unborn HEAD: no commits yet
+    };
+    let all_roots = roots(repo, ref_tips(repo)?)?;
+    let name = checkouts
+        .first()
+        .and_then(|p| p.file_name())
+        .or_else(|| common_dir.file_name())
+        .map(|n| n.to_string_lossy().trim_end_matches(".git").to_owned())
+        .unwrap_or_else(|| "repo".to_owned());
+    Ok(RepoFacts {
+        common_dir,
+        workdir,
+        checkouts,
+        origin_url,
+        cached_id,
+        head_roots,
+        all_roots,
+        name,
+    })
+}
+
+/// Tips of every ref except git-opencode's own (and HEAD, which may be detached).
+fn ref_tips(repo: &gix::Repository) -> Result<Vec<gix::ObjectId>> {
+    let mut tips = Vec::new();
+    if let Ok(id) = repo.head_id() {
+        tips.push(id.detach());
+    }
+    let platform = repo.references().context("failed to read refs")?;
+    for reference in platform.all().context("failed to read refs")? {
+        let Ok(mut reference) = reference else {
+            continue;
+        };
+        let name = reference.name().as_bstr().to_string();
+        if OWN_REF_PREFIXES.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        if let Ok(commit) = reference.peel_to_commit() {
+            tips.push(commit.id);
+        }
+    }
+    tips.sort();
+    tips.dedup();
+    Ok(tips)
+}
+
+/// Parentless commits reachable from `tips`, as sorted hex strings.
+fn roots(repo: &gix::Repository, tips: Vec<gix::ObjectId>) -> Result<Vec<String>> {
+    if tips.is_empty() {
+        return Ok(Vec::new());
+    }
+    let walk = repo
+        .rev_walk(tips)
+        .all()
+        .context("failed to walk the commit history")?;
+    let mut roots = Vec::new();
+    for info in walk {
+        let info = info.context("failed to walk the commit history")?;
+        if info.parent_ids.is_empty() {
+            roots.push(info.id.to_string());
+        }
+    }
+    roots.sort();
+    roots.dedup();
+    Ok(roots)
+}

@@ -1,0 +1,210 @@
+//! The JSON file store of OpenCode ≤ 1.1 (`<data>/storage/`).
+//!
+//! Keys as OpenCode wrote them: `session/<projectID>/<sessionID>.json`,
+//! `message/<sessionID>/<messageID>.json`, `part/<messageID>/<partID>.json`,
+//! `todo/<sessionID>.json`, `project/<projectID>.json`. Objects keep the key order of the
+//! files, which is what a JSON-era `opencode export` printed.
+
+use super::{Project, Session, StoreKind};
+use anyhow::{bail, Context, Result};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+pub struct LegacyStore {
+    root: PathBuf,
+}
+
+impl LegacyStore {
+    /// `None` when there is no JSON session store at `root`.
+    pub fn open(root: &Path) -> Result<Option<LegacyStore>> {
+        if !root.join("session").is_dir() {
+            return Ok(None);
+        }
+        Ok(Some(LegacyStore {
+            root: root.to_path_buf(),
+        }))
+    }
+
+    pub fn projects(&self) -> Result<Vec<Project>> {
+        let mut projects = Vec::new();
+        for file in json_files(&self.root.join("project"))? {
+            let value = read_json(&file)?;
+            let id = value["id"]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| stem(&file));
+            let strings = |key: &str| -> Vec<String> {
+                value[key]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            projects.push(Project {
+                worktree: value["worktree"].as_str().unwrap_or_default().to_owned(),
+                sandboxes: strings("sandboxes"),
+                directories: Vec::new(),
+                id,
+            });
+        }
+        Ok(projects)
+    }
+
+    pub fn sessions(&self) -> Result<Vec<Session>> {
+        let mut sessions = Vec::new();
+        for project_dir in sorted_dirs(&self.root.join("session"))? {
+            // The folder, not the file's projectID, is what OpenCode lists the session under.
+            let project_id = stem(&project_dir);
+            for file in json_files(&project_dir)? {
+                let info = match read_json(&file)? {
+                    Value::Object(map) => map,
+                    _ => bail!(
+                        "malformed session file {}: not a JSON object",
+                        file.display()
+                    ),
+                };
+                let text = |key: &str| info.get(key).and_then(Value::as_str).map(String::from);
+                let time = |key: &str| {
+                    info.get("time")
+                        .and_then(|t| t.get(key))
+                        .and_then(Value::as_i64)
+                };
+                sessions.push(Session {
+                    id: text("id").unwrap_or_else(|| stem(&file)),
+                    project_id: project_id.clone(),
+                    parent_id: text("parentID"),
+                    title: text("title").unwrap_or_default(),
+                    directory: text("directory").unwrap_or_default(),
+                    time_created: time("created").unwrap_or(0),
+                    time_updated: time("updated").or(time("created")).unwrap_or(0),
+                    kind: StoreKind::Json,
+                    info,
+                });
+            }
+        }
+        Ok(sessions)
+    }
+
+    pub fn message_count(&self, session_id: &str) -> Result<usize> {
+        Ok(json_files(&self.root.join("message").join(session_id))?.len())
+    }
+
+    /// Messages by ID (ascending IDs are chronological), parts by ID.
+    pub fn messages(&self, session_id: &str) -> Result<Vec<Value>> {
+        let mut messages = Vec::new();
+        for file in json_files(&self.root.join("message").join(session_id))? {
+            let info = read_json(&file)?;
+            let message_id = info["id"]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| stem(&file));
+            let mut parts = Vec::new();
+            for part in json_files(&self.root.join("part").join(&message_id))? {
+                parts.push(read_json(&part)?);
+            }
+            parts.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+            let mut message = Map::new();
+            message.insert("info".into(), info);
+            message.insert("parts".into(), Value::Array(parts));
+            messages.push(Value::Object(message));
+        }
+        Ok(messages)
+    }
+
+    pub fn extra(&self, session_id: &str) -> Result<Map<String, Value>> {
+        let mut extra = Map::new();
+        let file = |dir: &str| self.root.join(dir).join(format!("{session_id}.json"));
+        if let Some(todos) = read_json_if_exists(&file("todo"))? {
+            if todos.as_array().is_some_and(|a| !a.is_empty()) {
+                extra.insert("todos".into(), todos);
+            }
+        }
+        // Share records hold a `secret` (a credential): keep only the public id and URL.
+        for dir in ["session_share", "share"] {
+            if let Some(share) = read_json_if_exists(&file(dir))? {
+                let mut public = Map::new();
+                for key in ["id", "url"] {
+                    if let Some(v) = share.get(key) {
+                        public.insert(key.into(), v.clone());
+                    }
+                }
+                if !public.is_empty() {
+                    extra.insert("share".into(), Value::Object(public));
+                    break;
+                }
+            }
+        }
+        Ok(extra)
+    }
+
+    pub fn project_record(&self, project_id: &str) -> Result<Option<Value>> {
+        let Some(project) =
+            read_json_if_exists(&self.root.join("project").join(format!("{project_id}.json")))?
+        else {
+            return Ok(None);
+        };
+        let mut record = Map::new();
+        record.insert("project".into(), project);
+        if let Some(permission) = read_json_if_exists(
+            &self
+                .root
+                .join("permission")
+                .join(format!("{project_id}.json")),
+        )? {
+            record.insert("permission".into(), permission);
+        }
+        Ok(Some(Value::Object(record)))
+    }
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
+    serde_json::from_slice(&text).with_context(|| format!("malformed JSON in {}", path.display()))
+}
+
+/// The parsed file, or `None` when it does not exist.
+pub fn read_json_if_exists(path: &Path) -> Result<Option<Value>> {
+    match std::fs::read(path) {
+        Ok(text) => serde_json::from_slice(&text)
+            .map(Some)
+            .with_context(|| format!("malformed JSON in {}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("failed to read {}", path.display())),
+    }
+}
+
+/// `*.json` files directly in `dir`, sorted by name; none when `dir` does not exist.
+fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = entries(dir)?
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs: Vec<PathBuf> = entries(dir)?.into_iter().filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+fn entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let read = match std::fs::read_dir(dir) {
+        Ok(read) => read,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("failed to list {}", dir.display())),
+    };
+    read.map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("failed to list {}", dir.display()))
+}

@@ -1,0 +1,195 @@
+//! OpenCode's session stores, read into one domain model.
+//!
+//! Two kinds exist: the SQLite database (`opencode.db`, OpenCode ≥ 1.2) and the JSON file tree
+//! (`storage/`, OpenCode ≤ 1.1). A user who upgraded has both; [`Store`] reads both and keeps
+//! one copy per session ID, preferring SQLite (1.2's migration copied the JSON files in and
+//! left them behind). Everything here is read-only.
+
+mod legacy;
+pub mod location;
+mod sqlite;
+
+pub use location::StoreLocation;
+
+use anyhow::Result;
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+
+/// Which kind of store a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Sqlite,
+    Json,
+}
+
+/// A project row, reduced to what decides membership.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub id: String,
+    pub worktree: String,
+    pub sandboxes: Vec<String>,
+    /// `project_directory` rows (OpenCode ≥ 1.15): every checkout seen for this project.
+    pub directories: Vec<String>,
+}
+
+/// One session: the columns that decide membership and listing, plus the `info` object
+/// exactly as `opencode export` prints it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub project_id: String,
+    pub parent_id: Option<String>,
+    pub title: String,
+    pub directory: String,
+    pub time_created: i64,
+    pub time_updated: i64,
+    pub kind: StoreKind,
+    pub info: Map<String, Value>,
+}
+
+/// The opened stores of one OpenCode data directory.
+pub struct Store {
+    location: StoreLocation,
+    sqlite: Option<sqlite::SqliteStore>,
+    legacy: Option<legacy::LegacyStore>,
+}
+
+impl Store {
+    /// Opens whatever stores exist at `location`; fails when there is none.
+    pub fn open(location: StoreLocation) -> Result<Store> {
+        let sqlite = if location.db.exists() {
+            Some(sqlite::SqliteStore::open(&location.db)?)
+        } else {
+            None
+        };
+        let legacy = legacy::LegacyStore::open(&location.data_dir.join("storage"))?;
+        if sqlite.is_none() && legacy.is_none() {
+            anyhow::bail!(
+                "no OpenCode session store at {}\nhint: run opencode in this repository first, or point at a store with --store <path>",
+                location.db.display()
+            );
+        }
+        Ok(Store {
+            location,
+            sqlite,
+            legacy,
+        })
+    }
+
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
+    }
+
+    /// The kinds of store present, SQLite first.
+    pub fn kinds(&self) -> Vec<StoreKind> {
+        let mut kinds = Vec::new();
+        if self.sqlite.is_some() {
+            kinds.push(StoreKind::Sqlite);
+        }
+        if self.legacy.is_some() {
+            kinds.push(StoreKind::Json);
+        }
+        kinds
+    }
+
+    /// Every project row in the store(s).
+    pub fn projects(&self) -> Result<Vec<Project>> {
+        let mut projects = Vec::new();
+        if let Some(db) = &self.sqlite {
+            projects.extend(db.projects()?);
+        }
+        if let Some(json) = &self.legacy {
+            projects.extend(json.projects()?);
+        }
+        Ok(projects)
+    }
+
+    /// Every session in the store(s), one per ID, sorted by ID.
+    pub fn sessions(&self) -> Result<Vec<Session>> {
+        let mut sessions = Vec::new();
+        let mut seen = HashSet::new();
+        if let Some(db) = &self.sqlite {
+            for s in db.sessions()? {
+                seen.insert(s.id.clone());
+                sessions.push(s);
+            }
+        }
+        if let Some(json) = &self.legacy {
+            for s in json.sessions()? {
+                if seen.insert(s.id.clone()) {
+                    sessions.push(s);
+                }
+            }
+        }
+        sessions.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(sessions)
+    }
+
+    /// The number of v1 messages of a session.
+    pub fn message_count(&self, session: &Session) -> Result<usize> {
+        match session.kind {
+            StoreKind::Sqlite => self.sqlite().message_count(&session.id),
+            StoreKind::Json => self.legacy().message_count(&session.id),
+        }
+    }
+
+    /// The messages of a session, oldest first, each `{info, parts}` as `opencode export` has them.
+    pub fn messages(&self, session: &Session) -> Result<Vec<Value>> {
+        match session.kind {
+            StoreKind::Sqlite => self.sqlite().messages(&session.id),
+            StoreKind::Json => self.legacy().messages(&session.id),
+        }
+    }
+
+    /// What a session has beyond the export document (todos, diffs, v2 rows, share URL), as a
+    /// JSON object; empty when there is nothing.
+    pub fn extra(&self, session: &Session) -> Result<Map<String, Value>> {
+        let mut extra = match session.kind {
+            StoreKind::Sqlite => self.sqlite().extra(&session.id)?,
+            StoreKind::Json => self.legacy().extra(&session.id)?,
+        };
+        let diff_file = self
+            .location
+            .data_dir
+            .join("storage/session_diff")
+            .join(format!("{}.json", session.id));
+        if let Some(diff) = legacy::read_json_if_exists(&diff_file)? {
+            extra.insert("session_diff".into(), diff);
+        }
+        Ok(extra)
+    }
+
+    /// The stored records of a project (project row, directories, permissions) for an archive.
+    pub fn project_record(&self, project_id: &str) -> Result<Option<Value>> {
+        if let Some(db) = &self.sqlite {
+            if let Some(record) = db.project_record(project_id)? {
+                return Ok(Some(record));
+            }
+        }
+        match &self.legacy {
+            Some(json) => json.project_record(project_id),
+            None => Ok(None),
+        }
+    }
+
+    /// The `info` document of a session followed by its messages: the `opencode export` shape.
+    pub fn export_document(&self, session: &Session) -> Result<Value> {
+        let mut doc = Map::new();
+        doc.insert("info".into(), Value::Object(session.info.clone()));
+        doc.insert("messages".into(), Value::Array(self.messages(session)?));
+        Ok(Value::Object(doc))
+    }
+
+    fn sqlite(&self) -> &sqlite::SqliteStore {
+        self.sqlite
+            .as_ref()
+            .expect("session came from the SQLite store")
+    }
+
+    fn legacy(&self) -> &legacy::LegacyStore {
+        self.legacy
+            .as_ref()
+            .expect("session came from the JSON store")
+    }
+}

@@ -1,0 +1,548 @@
+//! The SQLite store (`opencode.db`, OpenCode ≥ 1.2), read-only inside one read transaction.
+//!
+//! Columns are always selected by name: upgraded databases have a different column order
+//! than fresh ones, 1.2.x lacks columns that 1.18 has, and newer versions may add more.
+
+use super::{Project, Session, StoreKind};
+use anyhow::{bail, Context, Result};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags, Row};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Columns without which a table cannot be read at all.
+const REQUIRED: &[(&str, &[&str])] = &[
+    (
+        "session",
+        &[
+            "id",
+            "project_id",
+            "slug",
+            "directory",
+            "title",
+            "version",
+            "time_created",
+            "time_updated",
+        ],
+    ),
+    ("message", &["id", "session_id", "time_created", "data"]),
+    ("part", &["id", "message_id", "session_id", "data"]),
+    ("project", &["id", "worktree"]),
+];
+
+pub struct SqliteStore {
+    path: PathBuf,
+    conn: Connection,
+    columns: HashMap<String, HashSet<String>>,
+}
+
+impl SqliteStore {
+    /// Opens `path` read-only and starts the read transaction every later query shares.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let conn = open_read_only(path)
+            .with_context(|| format!("failed to open OpenCode database {}", path.display()))?;
+        let fail = |e: rusqlite::Error| {
+            anyhow::Error::new(e).context(format!(
+                "failed to read OpenCode database {}",
+                path.display()
+            ))
+        };
+        // One snapshot for every query below; it starts at the first SELECT.
+        conn.execute_batch("BEGIN DEFERRED").map_err(fail)?;
+        let mut columns: HashMap<String, HashSet<String>> = HashMap::new();
+        {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+                     WHERE m.type = 'table'",
+                )
+                .map_err(fail)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(fail)?;
+            for row in rows {
+                let (table, column) = row.map_err(fail)?;
+                columns.entry(table).or_default().insert(column);
+            }
+        }
+        if !columns.contains_key("session") {
+            bail!(
+                "{} is not an OpenCode database (it has no session table)\nhint: point --store at OpenCode's data directory or opencode.db",
+                path.display()
+            );
+        }
+        for (table, needed) in REQUIRED {
+            let Some(have) = columns.get(*table) else {
+                bail!("OpenCode database {} has no {table} table", path.display());
+            };
+            if let Some(missing) = needed.iter().find(|c| !have.contains(**c)) {
+                bail!(
+                    "OpenCode database {} has an unknown schema: table {table} has no column {missing}\nhint: this store was written by an OpenCode version git-opencode does not know; upgrade git-opencode",
+                    path.display()
+                );
+            }
+        }
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            conn,
+            columns,
+        })
+    }
+
+    fn has_table(&self, table: &str) -> bool {
+        self.columns.contains_key(table)
+    }
+
+    fn context(&self, what: &str) -> String {
+        format!("failed to read {what} from {}", self.path.display())
+    }
+
+    pub fn projects(&self) -> Result<Vec<Project>> {
+        let mut directories: HashMap<String, Vec<String>> = HashMap::new();
+        if self.has_table("project_directory") {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT project_id, directory FROM project_directory ORDER BY project_id, directory")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            for row in rows {
+                let (project, dir) = row.with_context(|| self.context("project directories"))?;
+                directories.entry(project).or_default().push(dir);
+            }
+        }
+        let sandboxes = if self.columns["project"].contains("sandboxes") {
+            "sandboxes"
+        } else {
+            "NULL"
+        };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, worktree, {sandboxes} FROM project ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        let mut projects = Vec::new();
+        for row in rows {
+            let (id, worktree, sandboxes) = row.with_context(|| self.context("projects"))?;
+            let sandboxes = match sandboxes {
+                Some(text) => serde_json::from_str::<Vec<String>>(&text).with_context(|| {
+                    format!(
+                        "malformed JSON in project {id} (sandboxes) in {}",
+                        self.path.display()
+                    )
+                })?,
+                None => Vec::new(),
+            };
+            projects.push(Project {
+                directories: directories.remove(&id).unwrap_or_default(),
+                id,
+                worktree,
+                sandboxes,
+            });
+        }
+        Ok(projects)
+    }
+
+    pub fn sessions(&self) -> Result<Vec<Session>> {
+        let mut stmt = self.conn.prepare("SELECT * FROM session ORDER BY id")?;
+        let names: Vec<String> = stmt.column_names().map(String::from).collect();
+        let mut rows = stmt.query([])?;
+        let mut sessions = Vec::new();
+        while let Some(row) = rows.next().with_context(|| self.context("sessions"))? {
+            let cols = SessionColumns::read(row, &names)?;
+            let info = cols.info().with_context(|| {
+                format!(
+                    "malformed session {} in {}",
+                    cols.text("id"),
+                    self.path.display()
+                )
+            })?;
+            sessions.push(Session {
+                id: cols.text("id"),
+                project_id: cols.text("project_id"),
+                parent_id: cols.opt_text("parent_id"),
+                title: cols.text("title"),
+                directory: cols.text("directory"),
+                time_created: cols.int("time_created"),
+                time_updated: cols.int("time_updated"),
+                kind: StoreKind::Sqlite,
+                info,
+            });
+        }
+        Ok(sessions)
+    }
+
+    pub fn message_count(&self, session_id: &str) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM message WHERE session_id = ?1",
+                [session_id],
+                |r| r.get(0),
+            )
+            .with_context(|| self.context("messages"))?;
+        Ok(n as usize)
+    }
+
+    /// Messages ordered as OpenCode's `MessageV2.page` returns them (by `time_created`, then
+    /// `id`), each `{...data, id, sessionID}`, with parts `{...data, id, sessionID, messageID}`
+    /// ordered by part ID.
+    pub fn messages(&self, session_id: &str) -> Result<Vec<Value>> {
+        let mut parts: HashMap<String, Vec<Value>> = HashMap::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, message_id, session_id, data FROM part \
+             WHERE message_id IN (SELECT id FROM message WHERE session_id = ?1) ORDER BY message_id, id",
+        )?;
+        let mut rows = stmt.query([session_id])?;
+        while let Some(row) = rows.next().with_context(|| self.context("parts"))? {
+            let id: String = row.get(0)?;
+            let message_id: String = row.get(1)?;
+            let part_session: String = row.get(2)?;
+            let data: String = row.get(3)?;
+            let mut part = self.parse_object(&data, "part", &id, session_id)?;
+            part.insert("id".into(), Value::String(id));
+            part.insert("sessionID".into(), Value::String(part_session));
+            part.insert("messageID".into(), Value::String(message_id.clone()));
+            parts
+                .entry(message_id)
+                .or_default()
+                .push(Value::Object(part));
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, session_id, data FROM message WHERE session_id = ?1 ORDER BY time_created, id",
+        )?;
+        let mut rows = stmt.query([session_id])?;
+        let mut messages = Vec::new();
+        while let Some(row) = rows.next().with_context(|| self.context("messages"))? {
+            let id: String = row.get(0)?;
+            let data: String = row.get(2)?;
+            let mut info = self.parse_object(&data, "message", &id, session_id)?;
+            // `{...data, id, sessionID}`: a key already in data keeps its place (IndexMap
+            // insert does the same), new keys go last.
+            info.insert("id".into(), Value::String(id.clone()));
+            info.insert("sessionID".into(), Value::String(row.get(1)?));
+            let mut message = Map::new();
+            message.insert("info".into(), Value::Object(info));
+            message.insert(
+                "parts".into(),
+                Value::Array(parts.remove(&id).unwrap_or_default()),
+            );
+            messages.push(Value::Object(message));
+        }
+        Ok(messages)
+    }
+
+    fn parse_object(
+        &self,
+        data: &str,
+        what: &str,
+        id: &str,
+        session_id: &str,
+    ) -> Result<Map<String, Value>> {
+        match serde_json::from_str::<Value>(data) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => bail!(
+                "malformed {what} {id} of session {session_id} in {}: data is not a JSON object",
+                self.path.display()
+            ),
+            Err(e) => bail!(
+                "malformed JSON in {what} {id} of session {session_id} in {}: {e}",
+                self.path.display()
+            ),
+        }
+    }
+
+    /// Todos, share URL and v2 rows of a session; keys only for what exists.
+    pub fn extra(&self, session_id: &str) -> Result<Map<String, Value>> {
+        let mut extra = Map::new();
+        let tables: &[(&str, &str, &str)] = &[
+            ("todos", "todo", "position"),
+            ("session_message", "session_message", "seq"),
+            ("session_input", "session_input", "admitted_seq"),
+            (
+                "session_context_epoch",
+                "session_context_epoch",
+                "session_id",
+            ),
+        ];
+        for (key, table, order) in tables {
+            if !self.has_table(table) {
+                continue;
+            }
+            let rows = self.rows_of(table, "session_id", session_id, order)?;
+            if !rows.is_empty() {
+                extra.insert((*key).into(), Value::Array(rows));
+            }
+        }
+        if self.has_table("session_share") {
+            // Never the `secret` column: it is a credential.
+            let share = self
+                .conn
+                .query_row(
+                    "SELECT id, url FROM session_share WHERE session_id = ?1",
+                    [session_id],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                )
+                .map(Some)
+                .or_else(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                    e => Err(e),
+                })
+                .with_context(|| self.context("session shares"))?;
+            if let Some((id, url)) = share {
+                extra.insert("share".into(), serde_json::json!({ "id": id, "url": url }));
+            }
+        }
+        Ok(extra)
+    }
+
+    /// The project row with its `project_directory` and `permission` rows.
+    pub fn project_record(&self, project_id: &str) -> Result<Option<Value>> {
+        let mut project = self.rows_of("project", "id", project_id, "id")?;
+        let Some(row) = project.pop() else {
+            return Ok(None);
+        };
+        let mut record = Map::new();
+        record.insert("project".into(), row);
+        for table in ["project_directory", "permission"] {
+            if self.has_table(table) && self.columns[table].contains("project_id") {
+                let rows = self.rows_of(table, "project_id", project_id, "rowid")?;
+                record.insert(table.into(), Value::Array(rows));
+            }
+        }
+        Ok(Some(Value::Object(record)))
+    }
+
+    /// Every row of `table` whose `key` equals `value`, as objects of all their columns by
+    /// name (text stays text: the archive keeps the rows as OpenCode stored them).
+    fn rows_of(&self, table: &str, key: &str, value: &str, order: &str) -> Result<Vec<Value>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT * FROM \"{table}\" WHERE \"{key}\" = ?1 ORDER BY {order}"
+        ))?;
+        let names: Vec<String> = stmt.column_names().map(String::from).collect();
+        let mut rows = stmt.query([value])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().with_context(|| self.context(table))? {
+            let mut obj = Map::new();
+            for (i, name) in names.iter().enumerate() {
+                obj.insert(name.clone(), sql_to_json(row.get_ref(i)?));
+            }
+            out.push(Value::Object(obj));
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // End the read transaction promptly: an open reader holds back WAL checkpoints.
+        let _ = self.conn.execute_batch("COMMIT");
+    }
+}
+
+/// Opens without ever writing: `mode=ro` while a `-wal` exists (its committed pages must be
+/// read), `immutable=1` when none does (a read-only open would otherwise create `-wal`/`-shm`
+/// files in OpenCode's directory, or fail where that directory is not writable).
+fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let mode = if Path::new(&wal).exists() {
+        "mode=ro"
+    } else {
+        "mode=ro&immutable=1"
+    };
+    let uri = format!("file:{}?{mode}", uri_escape(&path.to_string_lossy()));
+    let conn = Connection::open_with_flags(
+        uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+fn uri_escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub(crate) fn sql_to_json(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::from(i),
+        ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::String(b.iter().map(|x| format!("{x:02x}")).collect()),
+    }
+}
+
+/// One `session` row by column name; columns an older schema lacks read as OpenCode 1.18's
+/// migrations would fill them (NULL, or 0 for cost and tokens).
+struct SessionColumns(HashMap<String, Value>);
+
+impl SessionColumns {
+    fn read(row: &Row<'_>, names: &[String]) -> Result<SessionColumns> {
+        let mut map = HashMap::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            map.insert(name.clone(), sql_to_json(row.get_ref(i)?));
+        }
+        Ok(SessionColumns(map))
+    }
+
+    fn get(&self, name: &str) -> &Value {
+        self.0.get(name).unwrap_or(&Value::Null)
+    }
+
+    fn text(&self, name: &str) -> String {
+        self.opt_text(name).unwrap_or_default()
+    }
+
+    fn opt_text(&self, name: &str) -> Option<String> {
+        self.get(name).as_str().map(String::from)
+    }
+
+    fn int(&self, name: &str) -> i64 {
+        self.get(name).as_i64().unwrap_or(0)
+    }
+
+    fn number_or_zero(&self, name: &str) -> Value {
+        match self.get(name) {
+            Value::Null => Value::from(0),
+            v => v.clone(),
+        }
+    }
+
+    /// A `mode: "json"` column: drizzle `JSON.parse`s the text.
+    fn json(&self, name: &str) -> Result<Value> {
+        match self.get(name) {
+            Value::String(text) => serde_json::from_str(text)
+                .with_context(|| format!("malformed JSON in column {name}")),
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// OpenCode 1.18's `Session.fromRow`, key for key (undefined values are left out, as
+    /// `JSON.stringify` does).
+    fn info(&self) -> Result<Map<String, Value>> {
+        let mut info = Map::new();
+        let mut put = |key: &str, value: Option<Value>| {
+            if let Some(v) = value {
+                info.insert(key.into(), v);
+            }
+        };
+        let present = |v: &Value| (!v.is_null()).then(|| v.clone());
+        put("id", Some(self.get("id").clone()));
+        put("slug", Some(self.get("slug").clone()));
+        put("projectID", Some(self.get("project_id").clone()));
+        put("workspaceID", present(self.get("workspace_id")));
+        put("directory", Some(self.get("directory").clone()));
+        put("path", present(self.get("path")));
+        put("parentID", present(self.get("parent_id")));
+        put("title", Some(self.get("title").clone()));
+        put("agent", present(self.get("agent")));
+        let model = self.json("model")?;
+        put(
+            "model",
+            truthy(&model).then(|| pick(&model, &["id", "providerID", "variant"])),
+        );
+        put("version", Some(self.get("version").clone()));
+        let summary_cols = ["summary_additions", "summary_deletions", "summary_files"];
+        if summary_cols.iter().any(|c| !self.get(c).is_null()) {
+            let mut summary = Map::new();
+            summary.insert("additions".into(), self.number_or_zero("summary_additions"));
+            summary.insert("deletions".into(), self.number_or_zero("summary_deletions"));
+            summary.insert("files".into(), self.number_or_zero("summary_files"));
+            let diffs = self.json("summary_diffs")?;
+            if !diffs.is_null() {
+                summary.insert("diffs".into(), diffs);
+            }
+            put("summary", Some(Value::Object(summary)));
+        }
+        put("cost", Some(self.number_or_zero("cost")));
+        put(
+            "tokens",
+            Some(serde_json::json!({
+                "input": self.number_or_zero("tokens_input"),
+                "output": self.number_or_zero("tokens_output"),
+                "reasoning": self.number_or_zero("tokens_reasoning"),
+                "cache": {
+                    "read": self.number_or_zero("tokens_cache_read"),
+                    "write": self.number_or_zero("tokens_cache_write"),
+                },
+            })),
+        );
+        let share = self.get("share_url");
+        put(
+            "share",
+            truthy(share).then(|| serde_json::json!({ "url": share })),
+        );
+        put("metadata", present(&self.json("metadata")?));
+        let revert = self.json("revert")?;
+        put(
+            "revert",
+            truthy(&revert).then(|| {
+                let mut r = pick(&revert, &["messageID"]);
+                if let (Value::Object(map), Some(part)) =
+                    (&mut r, revert.get("partID").filter(|p| truthy(p)))
+                {
+                    map.insert("partID".into(), part.clone());
+                }
+                if let (Value::Object(map), Value::Object(rest)) =
+                    (&mut r, pick(&revert, &["snapshot", "diff"]))
+                {
+                    map.extend(rest);
+                }
+                r
+            }),
+        );
+        let permission = self.json("permission")?;
+        put("permission", truthy(&permission).then_some(permission));
+        let mut time = Map::new();
+        time.insert("created".into(), self.get("time_created").clone());
+        time.insert("updated".into(), self.get("time_updated").clone());
+        if let Some(v) = present(self.get("time_compacting")) {
+            time.insert("compacting".into(), v);
+        }
+        if let Some(v) = present(self.get("time_archived")) {
+            time.insert("archived".into(), v);
+        }
+        put("time", Some(Value::Object(time)));
+        Ok(info)
+    }
+}
+
+/// JavaScript truthiness of a parsed JSON value.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
+    }
+}
+
+/// `{a: v.a, b: v.b}` with undefined (missing) keys left out.
+fn pick(v: &Value, keys: &[&str]) -> Value {
+    let mut out = Map::new();
+    for key in keys {
+        if let Some(x) = v.get(key) {
+            out.insert((*key).into(), x.clone());
+        }
+    }
+    Value::Object(out)
+}
