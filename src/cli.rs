@@ -82,4 +82,26 @@ mod tests {
     fn verify_cli() {
         Cli::command().debug_assert();
     }
+
+    /// `git opencode --help` opens the man page, so it must document every flag.
+    #[test]
+    fn man_page_documents_every_long_flag() {
+        let man = include_str!("../man/git-opencode.1").replace("\\-", "-");
+        let cli = Cli::command();
+        let mut missing = Vec::new();
+        for cmd in std::iter::once(&cli).chain(cli.get_subcommands()) {
+            for arg in cmd.get_arguments() {
+                if let Some(long) = arg.get_long() {
+                    if !man.contains(&format!("--{long}")) {
+                        missing.push(format!("{} --{long}", cmd.get_name()));
+                    }
+                }
+            }
+            if cmd.get_name() != cli.get_name() && !man.contains(&format!(".B {}", cmd.get_name()))
+            {
+                missing.push(format!("command {}", cmd.get_name()));
+            }
+        }
+        assert!(missing.is_empty(), "not in man/git-opencode.1: {missing:?}");
+    }
 }

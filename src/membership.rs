@@ -4,7 +4,7 @@
 //! user's sessions for one repository can sit under several IDs. We take the union of:
 //! 1. the ID OpenCode 1.18 computes now (origin remote hash, else cache file, else the sorted
 //!    first root commit of HEAD);
-//! 2. the IDs older versions computed (cache file; sorted first root of all refs);
+//! 2. the IDs older versions computed (cache file; sorted first root of all refs, or of HEAD);
 //! 3. projects whose worktree, sandboxes or project directories name a checkout of this repo;
 //! 4. sessions in the `global` project whose directory is inside a checkout.
 //!
@@ -64,6 +64,9 @@ impl ProjectIds {
         add(current_id(facts).as_deref(), Rule::Current);
         add(facts.cached_id.as_deref(), Rule::Legacy);
         add(facts.all_roots.first().map(String::as_str), Rule::Legacy);
+        // 1.18 without a remote and cache: sessions made before `origin` was added stay here
+        // until OpenCode runs again and migrates them.
+        add(facts.head_roots.first().map(String::as_str), Rule::Legacy);
         let checkouts: Vec<PathBuf> = facts.checkouts.iter().map(|c| normalize(c)).collect();
         for project in projects {
             let names_checkout = std::iter::once(&project.worktree)

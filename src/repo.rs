@@ -38,10 +38,15 @@ pub fn discover() -> Result<gix::Repository> {
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
     let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(&cwd)
         .map_err(|e| {
-            anyhow::anyhow!(
-                "not a git repository (or any of the parent directories): {}\nhint: run git opencode inside a repository, or pass -C <path>\n({e})",
-                cwd.display()
-            )
+            let detail = e.to_string();
+            if detail.contains("Could not find a git repository") {
+                anyhow::anyhow!(
+                    "not a git repository (or any of the parent directories): {}\nhint: run git opencode inside a repository, or pass -C <path>",
+                    cwd.display()
+                )
+            } else {
+                anyhow::anyhow!("cannot open the git repository at {}: {detail}", cwd.display())
+            }
         })?
         .to_thread_local();
     Ok(repo)
