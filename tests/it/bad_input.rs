@@ -1,0 +1,212 @@
+//! Acceptance 6: bad input gets one `error:` line naming the thing (plus an optional
+//! `hint:`), exit status 1, and nothing written.
+
+use crate::common::fixtures::{legacy_store, rich_store};
+use crate::common::TestEnv;
+use std::path::Path;
+use std::process::Output;
+
+/// Asserts a clean failure: exit 1, stderr = one `error:` line containing `needle`, then only
+/// `hint:` lines; nothing on stdout.
+fn assert_error(output: &Output, needle: &str) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "exit status; stderr: {stderr}"
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "stdout: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let mut lines = stderr.lines();
+    let first = lines.next().unwrap_or_default();
+    assert!(first.starts_with("error: "), "{stderr}");
+    assert!(first.contains(needle), "expected {needle:?} in: {stderr}");
+    for line in lines {
+        assert!(
+            line.starts_with("hint: "),
+            "extra stderr line: {line:?} in {stderr}"
+        );
+    }
+    first.to_owned()
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn outside_a_repository() {
+    let env = TestEnv::new();
+    let outside = env.root.join("plain");
+    std::fs::create_dir(&outside).unwrap();
+    let out = env
+        .cmd_in(&outside, &["list"])
+        .env("GIT_CEILING_DIRECTORIES", &env.root)
+        .output()
+        .unwrap();
+    assert_error(&out, "not a git repository");
+    assert_error(&out, outside.to_str().unwrap());
+}
+
+#[test]
+fn no_store() {
+    let env = TestEnv::new();
+    let before = files_in(&env.repo.path);
+    let out = env.run(&["pack"]);
+    let line = assert_error(&out, "no OpenCode session store");
+    assert!(line.contains(env.data_home.to_str().unwrap()), "{line}");
+    assert_eq!(files_in(&env.repo.path), before);
+}
+
+#[test]
+fn empty_store() {
+    let env = TestEnv::new();
+    let dir = env.data_home.join("opencode");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("opencode.db"), b"").unwrap();
+    assert_error(&env.run(&["list"]), "has no session table");
+    assert_eq!(std::fs::read(dir.join("opencode.db")).unwrap(), b"");
+    assert_eq!(
+        files_in(&dir),
+        vec!["opencode.db".to_owned()],
+        "nothing created beside the DB"
+    );
+}
+
+#[test]
+fn corrupt_database() {
+    let env = TestEnv::new();
+    let dir = env.data_home.join("opencode");
+    std::fs::create_dir_all(&dir).unwrap();
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 3) as u8).collect();
+    std::fs::write(dir.join("opencode.db"), &garbage).unwrap();
+    let line = assert_error(&env.run(&["list"]), "opencode.db");
+    assert!(line.contains("not a database"), "{line}");
+    assert_eq!(std::fs::read(dir.join("opencode.db")).unwrap(), garbage);
+}
+
+#[test]
+fn newer_schema_without_a_needed_column() {
+    let env = rich_store().copy_env();
+    let db = env.opencode.as_ref().unwrap().db_path();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE session DROP COLUMN slug; ALTER TABLE session ADD COLUMN future_thing TEXT;",
+    )
+    .unwrap();
+    drop(conn);
+    let line = assert_error(&env.run(&["pack"]), "table session has no column slug");
+    assert!(line.contains(db.to_str().unwrap()), "{line}");
+}
+
+#[test]
+fn extra_columns_and_tables_of_a_newer_opencode_are_tolerated() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let db = env.opencode.as_ref().unwrap().db_path();
+    let before = env.run(&["export", &store.tools]).stdout;
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE session ADD COLUMN future_flag INTEGER; ALTER TABLE message ADD COLUMN future_col TEXT;
+         CREATE TABLE future_table (id TEXT PRIMARY KEY);",
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(env.run(&["export", &store.tools]).stdout, before);
+}
+
+#[test]
+fn malformed_json_in_a_row() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let db = env.opencode.as_ref().unwrap().db_path();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let part: String = conn
+        .query_row(
+            "SELECT id FROM part WHERE session_id = ?1 LIMIT 1",
+            [&store.plain],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute(
+        "UPDATE part SET data = '{\"type\": \"text\", broken' WHERE id = ?1",
+        [&part],
+    )
+    .unwrap();
+    drop(conn);
+    let zip = env.root.join("out.zip");
+    let line = assert_error(&env.run(&["pack", "-o", zip.to_str().unwrap()]), &part);
+    assert!(line.contains(&store.plain), "{line}");
+    assert!(!zip.exists());
+    assert!(
+        files_in(&env.root).iter().all(|n| !n.contains(".tmp")),
+        "{:?}",
+        files_in(&env.root)
+    );
+    assert_error(&env.run(&["export", &store.plain]), &part);
+}
+
+#[test]
+fn malformed_legacy_file() {
+    let store = legacy_store();
+    let env = store.copy_env();
+    let dir = env
+        .data_home
+        .join("opencode/storage/message")
+        .join(&store.tools);
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&file, b"{ \"id\": ").unwrap();
+    assert_error(&env.run(&["export", &store.tools]), file.to_str().unwrap());
+}
+
+#[test]
+fn output_into_a_missing_directory() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let missing = env.root.join("missing");
+    assert_error(
+        &env.run(&["export", "-o", missing.to_str().unwrap()]),
+        missing.to_str().unwrap(),
+    );
+    let zip = missing.join("x.zip");
+    assert_error(
+        &env.run(&["pack", "-o", zip.to_str().unwrap()]),
+        missing.to_str().unwrap(),
+    );
+    assert!(!missing.exists());
+}
+
+#[test]
+fn unknown_session_id() {
+    let env = rich_store().copy_env();
+    let out_dir = env.root.join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = env.run(&[
+        "export",
+        "-o",
+        out_dir.to_str().unwrap(),
+        "ses_doesnotexist",
+    ]);
+    assert_error(&out, "ses_doesnotexist");
+    assert!(files_in(&out_dir).is_empty());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let env = TestEnv::new();
+    let out = env.run(&["pack", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+}

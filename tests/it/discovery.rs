@@ -1,0 +1,148 @@
+//! Finding the repository and the store as git and OpenCode do: `git opencode` dispatch,
+//! subdirectories, `-C`, `GIT_DIR`/`GIT_WORK_TREE`, linked worktrees, `--store`,
+//! `git config opencode.store` and `OPENCODE_DB`.
+
+use crate::common::fixtures::rich_store;
+use crate::common::BIN;
+use crate::read_side::stdout;
+use std::path::Path;
+
+fn listed_ids(output: &str) -> Vec<String> {
+    let mut ids: Vec<String> = output
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn expected_ids() -> Vec<String> {
+    let store = rich_store();
+    let mut ids: Vec<String> = store
+        .roots()
+        .into_iter()
+        .chain(store.children())
+        .map(String::from)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn git_runs_us_as_git_opencode() {
+    let env = rich_store().copy_env();
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(&env.repo.path)
+            .env("PATH", &path)
+            .env("HOME", &env.home)
+            .env("XDG_DATA_HOME", &env.data_home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap()
+    };
+    let help = git(&["opencode", "-h"]);
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: git opencode"));
+    let listed = stdout(&git(&["opencode", "list"]));
+    assert_eq!(listed_ids(&listed), expected_ids());
+    let zip = env.root.join("via-git.zip");
+    stdout(&git(&["opencode", "pack", "-o", zip.to_str().unwrap()]));
+    assert!(zip.is_file());
+}
+
+#[test]
+fn works_from_a_subdirectory_with_dash_c_and_with_git_dir() {
+    let env = rich_store().copy_env();
+    let sub = env.repo.path.join("src");
+    assert_eq!(
+        listed_ids(&stdout(&env.cmd_in(&sub, &["list"]).output().unwrap())),
+        expected_ids()
+    );
+
+    let outside = env.root.clone();
+    let repo = env.repo.path.to_str().unwrap();
+    let out = env
+        .cmd_in(&outside, &["-C", repo, "list"])
+        .output()
+        .unwrap();
+    assert_eq!(listed_ids(&stdout(&out)), expected_ids());
+    let out = env
+        .cmd_in(&outside, &["-C", repo, "-C", "src", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(listed_ids(&stdout(&out)), expected_ids());
+
+    let out = env
+        .cmd_in(&outside, &["list"])
+        .env("GIT_DIR", env.repo.path.join(".git"))
+        .env("GIT_WORK_TREE", &env.repo.path)
+        .output()
+        .unwrap();
+    assert_eq!(listed_ids(&stdout(&out)), expected_ids());
+}
+
+#[test]
+fn works_from_a_linked_worktree() {
+    let env = rich_store().copy_env();
+    let wt = env.root.join("wt");
+    env.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "feature",
+        wt.to_str().unwrap(),
+    ]);
+    let out = env.cmd_in(&wt, &["list"]).output().unwrap();
+    assert_eq!(listed_ids(&stdout(&out)), expected_ids());
+}
+
+#[test]
+fn store_from_flag_git_config_and_opencode_db() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let data_dir = env.data_home.join("opencode");
+    let db = data_dir.join("opencode.db");
+    // Point the default lookup somewhere empty, then find the store each other way.
+    let empty = env.root.join("empty-data");
+    std::fs::create_dir(&empty).unwrap();
+    let run = |args: &[&str], extra_env: &[(&str, &str)]| {
+        let mut cmd = env.cmd(args);
+        cmd.env("XDG_DATA_HOME", &empty);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    assert_eq!(run(&["list"], &[]).status.code(), Some(1));
+    let by_dir = run(&["--store", data_dir.to_str().unwrap(), "list"], &[]);
+    assert_eq!(listed_ids(&stdout(&by_dir)), expected_ids());
+    let by_file = run(&["list", "--store", db.to_str().unwrap()], &[]);
+    assert_eq!(listed_ids(&stdout(&by_file)), expected_ids());
+    let absolute = run(&["list"], &[("OPENCODE_DB", db.to_str().unwrap())]);
+    assert_eq!(listed_ids(&stdout(&absolute)), expected_ids());
+
+    // OPENCODE_DB relative to the data dir, as OpenCode resolves it.
+    std::fs::create_dir_all(empty.join("opencode")).unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let from = format!("{}{suffix}", db.display());
+        if Path::new(&from).exists() {
+            std::fs::copy(&from, empty.join(format!("opencode/custom.db{suffix}"))).unwrap();
+        }
+    }
+    let relative = run(&["list"], &[("OPENCODE_DB", "custom.db")]);
+    assert_eq!(listed_ids(&stdout(&relative)), expected_ids());
+
+    env.git(&["config", "opencode.store", data_dir.to_str().unwrap()]);
+    let by_config = run(&["list"], &[]);
+    assert_eq!(listed_ids(&stdout(&by_config)), expected_ids());
+    // --store wins over git config.
+    let flag_wins = run(&["--store", empty.to_str().unwrap(), "list"], &[]);
+    assert_eq!(flag_wins.status.code(), Some(1));
+}

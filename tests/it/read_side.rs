@@ -1,0 +1,414 @@
+//! Acceptance of the read side against stores written by the real OpenCode binary:
+//! `list` (children included), `export` byte-equal to `opencode export`, `pack` verified
+//! with unzip, Python and `opencode import`, and the store left untouched.
+
+use crate::common::fake_llm::{script, FakeLlm, Step};
+use crate::common::fixtures::{legacy_store, rich_store};
+use crate::common::opencode::{OpencodeHome, CURRENT};
+use crate::common::{git::Repo, TestEnv};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "git-opencode failed: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn list_json(env: &TestEnv) -> Vec<Value> {
+    let out = stdout(&env.run(&["list", "--json"]));
+    serde_json::from_str::<Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn ids(list: &[Value]) -> BTreeSet<String> {
+    list.iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn sha256(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn zip_entries(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).unwrap();
+            let mut data = Vec::new();
+            file.read_to_end(&mut data).unwrap();
+            (file.name().unwrap().to_string(), data)
+        })
+        .collect()
+}
+
+/// Acceptance 1: `list` shows exactly the sessions OpenCode's DB holds for the project,
+/// subagent sessions included, which `opencode session list` itself hides.
+#[test]
+fn list_shows_every_session_of_the_project_including_children() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let list = list_json(&env);
+    let oc = env.opencode.as_ref().unwrap();
+    let db = oc.open_db();
+    let project: String = db
+        .query_row(
+            "SELECT project_id FROM session WHERE id = ?1",
+            [&store.tools],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut stmt = db
+        .prepare("SELECT id FROM session WHERE project_id = ?1")
+        .unwrap();
+    let in_db: BTreeSet<String> = stmt
+        .query_map([&project], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ids(&list), in_db);
+    let expected: BTreeSet<String> = store
+        .roots()
+        .into_iter()
+        .chain(store.children())
+        .map(String::from)
+        .collect();
+    assert_eq!(ids(&list), expected);
+
+    let child = list
+        .iter()
+        .find(|s| s["id"] == store.task_child.as_str())
+        .unwrap();
+    assert_eq!(child["parentID"], store.task_parent.as_str());
+    assert!(list
+        .iter()
+        .all(|s| s["rule"] == "current" && s["projectID"] == project.as_str()));
+    let tools = list
+        .iter()
+        .find(|s| s["id"] == store.tools.as_str())
+        .unwrap();
+    let messages: i64 = db
+        .query_row(
+            "SELECT count(*) FROM message WHERE session_id = ?1",
+            [&store.tools],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tools["messages"], messages);
+
+    // OpenCode's own listing hides the child; ours adds exactly the children.
+    let theirs = oc.session_list_json(&env.repo.path);
+    let theirs: BTreeSet<String> = theirs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    let roots: BTreeSet<String> = store.roots().into_iter().map(String::from).collect();
+    assert_eq!(theirs, roots);
+
+    // The table names every session too, and -v says which rule matched.
+    let table = stdout(&env.run(&["list", "-v"]));
+    for id in &expected {
+        let line = table.lines().find(|l| l.starts_with(id.as_str())).unwrap();
+        assert!(line.contains("current"), "{line}");
+    }
+}
+
+/// Acceptance 2: `export <id>` is byte-equal to `opencode export <id>` for every session.
+#[test]
+fn export_is_byte_equal_to_opencode_export() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let oc = env.opencode.as_ref().unwrap();
+    for id in store.roots().into_iter().chain(store.children()) {
+        let ours = env.run(&["export", id]);
+        let ours = stdout(&ours);
+        let theirs = oc.export(&env.repo.path, id);
+        assert!(
+            ours.as_bytes() == theirs.as_slice(),
+            "export of {id} differs from opencode export:\n{}",
+            first_difference(ours.as_bytes(), &theirs)
+        );
+    }
+    // The big truncated tool output is in there, and nothing was cut at 64 KiB.
+    let tools = stdout(&env.run(&["export", &store.tools]));
+    assert!(
+        tools.len() > 64 * 1024 || tools.contains("outputPath"),
+        "{}",
+        tools.len()
+    );
+}
+
+fn first_difference(a: &[u8], b: &[u8]) -> String {
+    let at = a
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    let from = at.saturating_sub(200);
+    format!(
+        "at byte {at} (lengths {} vs {}):\nours:   {}\ntheirs: {}",
+        a.len(),
+        b.len(),
+        String::from_utf8_lossy(&a[from..(at + 200).min(a.len())]),
+        String::from_utf8_lossy(&b[from..(at + 200).min(b.len())])
+    )
+}
+
+/// Acceptance 2 (directory form): without IDs, every session of the repo lands in DIR.
+#[test]
+fn export_without_ids_writes_every_session_into_the_directory() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let dir = env.root.join("out");
+    std::fs::create_dir(&dir).unwrap();
+    let printed = stdout(&env.run(&["export", "-o", dir.to_str().unwrap()]));
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    let mut want: Vec<String> = store
+        .roots()
+        .into_iter()
+        .chain(store.children())
+        .map(|id| format!("{id}.json"))
+        .collect();
+    want.sort();
+    assert_eq!(files, want);
+    assert_eq!(printed.lines().count(), want.len());
+    let one = std::fs::read(dir.join(format!("{}.json", store.plain))).unwrap();
+    assert_eq!(one, env.run(&["export", &store.plain]).stdout);
+}
+
+/// Acceptance 2 and 3: the zip is valid for unzip and Python, its checksums match, two packs
+/// are byte-identical, and every `sessions/<id>.json` imports into a fresh OpenCode store,
+/// where `opencode export` gives back the same messages and parts.
+#[test]
+fn pack_is_verified_deterministic_and_importable() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let zip1 = env.root.join("one.zip");
+    let zip2 = env.root.join("two.zip");
+    assert_eq!(
+        stdout(&env.run(&["pack", "-o", zip1.to_str().unwrap()])).trim(),
+        zip1.to_str().unwrap()
+    );
+    stdout(&env.run(&["pack", "-q", "-o", zip2.to_str().unwrap()]));
+    assert_eq!(
+        std::fs::read(&zip1).unwrap(),
+        std::fs::read(&zip2).unwrap(),
+        "packs differ"
+    );
+
+    let unzip = Command::new("unzip")
+        .arg("-t")
+        .arg(&zip1)
+        .output()
+        .expect("unzip is installed");
+    assert!(
+        unzip.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unzip.stdout)
+    );
+    assert!(String::from_utf8_lossy(&unzip.stdout).contains("No errors detected"));
+    let python = Command::new("python3")
+        .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))"])
+        .arg(&zip1)
+        .output()
+        .expect("python3 is installed");
+    assert!(
+        python.status.success(),
+        "{}",
+        String::from_utf8_lossy(&python.stderr)
+    );
+
+    let entries = zip_entries(&zip1);
+    let (name, manifest) = entries.last().unwrap();
+    assert_eq!(name, "manifest.json");
+    let manifest: Value = serde_json::from_slice(manifest).unwrap();
+    assert_eq!(manifest["version"], 1);
+    let listed = manifest["entries"].as_array().unwrap();
+    assert_eq!(listed.len(), entries.len() - 1);
+    for (entry, (name, data)) in listed.iter().zip(&entries) {
+        assert_eq!(entry["path"], name.as_str());
+        assert_eq!(entry["size"], data.len());
+        let digest: String = Sha256::digest(data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(entry["sha256"], digest, "checksum of {name}");
+    }
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    for id in store.roots().into_iter().chain(store.children()) {
+        assert!(
+            names.contains(&format!("sessions/{id}.json").as_str()),
+            "{id} missing: {names:?}"
+        );
+    }
+    let extra = entries
+        .iter()
+        .find(|(n, _)| *n == format!("sessions/{}.extra.json", store.tools))
+        .expect("todos of the tools session are packed");
+    let extra: Value = serde_json::from_slice(&extra.1).unwrap();
+    assert_eq!(extra["todos"].as_array().unwrap().len(), 3);
+    assert!(names.iter().any(|n| n.starts_with("project/")));
+    assert!(!String::from_utf8_lossy(&std::fs::read(&zip1).unwrap()).contains("\"secret\""));
+
+    // Import every session into a brand-new OpenCode home and a fresh repository.
+    let llm = FakeLlm::start();
+    let fresh = OpencodeHome::new(CURRENT, &llm);
+    let target = Repo::init(&env.root.join("elsewhere"));
+    let oc = env.opencode.as_ref().unwrap();
+    for (name, data) in entries
+        .iter()
+        .filter(|(n, _)| n.starts_with("sessions/") && !n.ends_with(".extra.json"))
+    {
+        let file = env.root.join(name.replace('/', "_"));
+        std::fs::write(&file, data).unwrap();
+        let imported = fresh.import(&target.path, &file);
+        assert!(
+            imported.status.success(),
+            "import {name}: {}",
+            String::from_utf8_lossy(&imported.stderr)
+        );
+        let id = name
+            .trim_start_matches("sessions/")
+            .trim_end_matches(".json");
+        let back: Value = serde_json::from_slice(&fresh.export(&target.path, id)).unwrap();
+        let original: Value = serde_json::from_slice(&oc.export(&env.repo.path, id)).unwrap();
+        assert_eq!(
+            without_file_synthetic(&back["messages"]),
+            without_file_synthetic(&original["messages"]),
+            "messages of {id} after import"
+        );
+        assert_eq!(back["info"]["title"], original["info"]["title"]);
+    }
+}
+
+/// OpenCode 1.18.34's `opencode import` drops `synthetic` from file parts (and only there);
+/// that is the importer's doing, not the exported document's.
+fn without_file_synthetic(messages: &Value) -> Value {
+    let mut messages = messages.clone();
+    for message in messages.as_array_mut().unwrap() {
+        for part in message["parts"].as_array_mut().unwrap() {
+            if part["type"] == "file" {
+                part.as_object_mut().unwrap().remove("synthetic");
+            }
+        }
+    }
+    messages
+}
+
+/// Acceptance 3: right after OpenCode wrote (non-empty `-wal`), our read commands leave
+/// `opencode.db` and `opencode.db-wal` byte-identical.
+#[test]
+fn read_commands_leave_the_store_byte_identical() {
+    let store = rich_store();
+    let mut env = store.copy_env();
+    let llm = FakeLlm::start();
+    env.opencode.as_mut().unwrap().set_port(llm.port());
+    let oc = env.opencode.as_ref().unwrap();
+    let run = oc.run(
+        &env.repo.path,
+        &script(&[Step::reply("one more turn")]),
+        &[],
+    );
+    drop(llm);
+    let db = oc.db_path();
+    let wal = db.with_file_name("opencode.db-wal");
+    assert!(
+        std::fs::metadata(&wal)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false),
+        "expected a live -wal"
+    );
+    let before = (sha256(&db), sha256(&wal));
+    let out_dir = env.root.join("exports");
+    std::fs::create_dir(&out_dir).unwrap();
+    let zip = env.root.join("p.zip");
+    stdout(&env.run(&["list"]));
+    stdout(&env.run(&["list", "--json"]));
+    stdout(&env.run(&["export", &run.session_id]));
+    stdout(&env.run(&["export", "-o", out_dir.to_str().unwrap()]));
+    stdout(&env.run(&["pack", "-o", zip.to_str().unwrap()]));
+    assert_eq!((sha256(&db), sha256(&wal)), before, "the store changed");
+    // The new turn is in the pack: the WAL was read.
+    let names: Vec<String> = zip_entries(&zip).into_iter().map(|(n, _)| n).collect();
+    assert!(names.contains(&format!("sessions/{}.json", run.session_id)));
+}
+
+/// Acceptance 4: a JSON store written by OpenCode 1.1.65: every session, message and part.
+#[test]
+fn legacy_json_store_is_read_completely() {
+    let store = legacy_store();
+    let env = store.copy_env();
+    let list = list_json(&env);
+    let expected: BTreeSet<String> = store
+        .roots()
+        .into_iter()
+        .chain(store.children())
+        .map(String::from)
+        .collect();
+    assert_eq!(ids(&list), expected);
+    assert!(list.iter().all(|s| s["store"] == "json"));
+    let storage = env.data_home.join("opencode/storage");
+    let oc = env.opencode.as_ref().unwrap();
+    for id in &expected {
+        let doc: Value = serde_json::from_str(&stdout(&env.run(&["export", id]))).unwrap();
+        let messages = doc["messages"].as_array().unwrap();
+        let message_files = std::fs::read_dir(storage.join("message").join(id))
+            .unwrap()
+            .count();
+        assert_eq!(messages.len(), message_files, "messages of {id}");
+        for m in messages {
+            let mid = m["info"]["id"].as_str().unwrap();
+            let part_files = std::fs::read_dir(storage.join("part").join(mid))
+                .map(|d| d.count())
+                .unwrap_or(0);
+            assert_eq!(
+                m["parts"].as_array().unwrap().len(),
+                part_files,
+                "parts of {mid}"
+            );
+        }
+        // The JSON-era binary prints the same document, byte for byte.
+        let theirs = oc.export(&env.repo.path, id);
+        let ours = env.run(&["export", id]).stdout;
+        assert!(
+            ours == theirs,
+            "legacy export of {id}:\n{}",
+            first_difference(&ours, &theirs)
+        );
+    }
+    let tools = list
+        .iter()
+        .find(|s| s["id"] == store.tools.as_str())
+        .unwrap();
+    assert!(tools["messages"].as_u64().unwrap() >= 4);
+    let zip = env.root.join("legacy.zip");
+    stdout(&env.run(&["pack", "-o", zip.to_str().unwrap()]));
+    let entries = zip_entries(&zip);
+    let extra = entries
+        .iter()
+        .find(|(n, _)| *n == format!("sessions/{}.extra.json", store.tools))
+        .expect("legacy todos are packed");
+    assert!(String::from_utf8_lossy(&extra.1).contains("second 二"));
+}
