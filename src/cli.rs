@@ -1,6 +1,6 @@
 //! The command line, as clap types. They stop at this boundary: commands receive plain args.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Keep, move and link OpenCode agent sessions with git.
@@ -41,10 +41,14 @@ pub struct Cli {
 pub enum Command {
     /// List the sessions that belong to this repository, subagent sessions included
     List(ListArgs),
-    /// Write sessions as the JSON `opencode export` prints (byte for byte)
+    /// Write sessions as the JSON `opencode export` prints (byte for byte), or as Markdown
     Export(ExportArgs),
     /// Write all of this repository's sessions into one deterministic zip
     Pack(PackArgs),
+    /// Commit the sessions to the archive branch (and notes), incrementally; sync with a remote
+    PushSessions(PushSessionsArgs),
+    /// Install, remove or inspect the post-commit and pre-push hooks
+    Hook(HookArgs),
 }
 
 #[derive(Debug, Args)]
@@ -60,10 +64,23 @@ pub struct ExportArgs {
     #[arg(value_name = "SESSION")]
     pub sessions: Vec<String>,
 
-    /// Write <SESSION>.json files into this existing directory instead of standard output
-    /// (without SESSION the default is the current directory)
+    /// Write <SESSION>.json (or .md) files into this existing directory instead of standard
+    /// output (without SESSION the default is the current directory)
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
+
+    /// json: what `opencode export` prints; markdown: a readable transcript
+    #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+    pub format: ExportFormat,
+}
+
+/// What `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// The `opencode export` JSON, byte for byte (`<SESSION>.json`)
+    Json,
+    /// A readable Markdown transcript (`<SESSION>.md`)
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +88,109 @@ pub struct PackArgs {
     /// Zip file to write [default: opencode-sessions-<repo>-<id8>-<YYYYMMDD>.zip in the current directory]
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushSessionsArgs {
+    /// Also write a note on each commit of --range naming the sessions that produced it
+    #[arg(long)]
+    pub notes: bool,
+
+    /// Archive branch [default: git config opencode.ref, else refs/heads/opencode/sessions]
+    #[arg(long = "ref", value_name = "REF")]
+    pub archive_ref: Option<String>,
+
+    /// Notes ref [default: git config opencode.notesRef, else refs/notes/opencode]
+    #[arg(long, value_name = "REF")]
+    pub notes_ref: Option<String>,
+
+    /// Commits to annotate with --notes: one revision, or A..B [default: HEAD]
+    #[arg(long, value_name = "RANGE", requires = "notes")]
+    pub range: Option<String>,
+
+    /// Fetch the remote's archive, merge it (union by session) and push, without force
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
+
+    /// Keep secret-shaped strings (API keys, tokens, private keys) instead of redacting them
+    #[arg(long)]
+    pub no_redact: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub action: HookAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookAction {
+    /// Install the hooks where git looks for them (core.hooksPath honoured); default: both
+    Install(HookInstallArgs),
+    /// Remove git-opencode's lines from the hooks, leaving the rest byte for byte
+    Uninstall(HookSelectArgs),
+    /// Show which hooks are installed, the last run and the last errors
+    Status,
+    /// Run a hook's work (called by the installed hooks; always exits 0)
+    #[command(hide = true)]
+    Run(HookRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookSelectArgs {
+    /// Only the post-commit hook (snapshot the sessions after every commit)
+    #[arg(long)]
+    pub post_commit: bool,
+
+    /// Only the pre-push hook (push the archive with the code when opencode.pushWithCode is true)
+    #[arg(long)]
+    pub pre_push: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HookInstallArgs {
+    #[command(flatten)]
+    pub select: HookSelectArgs,
+
+    /// Also note each new commit with the sessions that produced it
+    #[arg(long)]
+    pub notes: bool,
+}
+
+impl std::ops::Deref for HookInstallArgs {
+    type Target = HookSelectArgs;
+    fn deref(&self) -> &HookSelectArgs {
+        &self.select
+    }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum HookName {
+    PostCommit,
+    PrePush,
+}
+
+impl From<HookName> for crate::hooks::Hook {
+    fn from(name: HookName) -> Self {
+        match name {
+            HookName::PostCommit => crate::hooks::Hook::PostCommit,
+            HookName::PrePush => crate::hooks::Hook::PrePush,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct HookRunArgs {
+    /// Which hook is running
+    pub hook: HookName,
+
+    /// Also write the note for the new commit (post-commit)
+    #[arg(long)]
+    pub notes: bool,
+
+    /// The hook's own arguments (pre-push: remote name and URL)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 #[cfg(test)]

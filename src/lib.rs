@@ -7,11 +7,18 @@ pub mod cmd;
 pub mod config;
 pub mod export;
 pub mod fsutil;
+pub mod gitobj;
+pub mod hooks;
 pub mod jsjson;
 pub mod membership;
+pub mod notes;
 pub mod progress;
+pub mod redact;
 pub mod repo;
+pub mod snapshot;
 pub mod store;
+pub mod sync;
+pub mod transcript;
 
 use anyhow::{Context, Result};
 use cli::{Cli, Command};
@@ -29,16 +36,53 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         (false, true) => Verbosity::Verbose,
         (false, false) => Verbosity::Normal,
     };
-    let ctx = Ctx::new(GlobalOptions {
+    let options = GlobalOptions {
         store: cli.store,
         verbosity,
-    })?;
+    };
+    // A hook must never fail the commit or push it runs in: its errors go to the hook log.
+    if let Command::Hook(cli::HookArgs {
+        action: cli::HookAction::Run(args),
+    }) = &cli.command
+    {
+        cmd::hook::run(options, args.hook.into(), args.notes, &args.args);
+        return Ok(());
+    }
+    let ctx = Ctx::new(options)?;
     match cli.command {
         Command::List(args) => cmd::list::run(&ctx, args.json, out),
-        Command::Export(args) => {
-            cmd::export::run(&ctx, &args.sessions, args.output.as_deref(), out)
-        }
+        Command::Export(args) => cmd::export::run(
+            &ctx,
+            &args.sessions,
+            args.output.as_deref(),
+            args.format,
+            out,
+        ),
         Command::Pack(args) => cmd::pack::run(&ctx, args.output.as_deref(), out),
+        Command::PushSessions(args) => {
+            let options = cmd::push_sessions::PushOptions {
+                notes: args.notes,
+                archive_ref: args.archive_ref,
+                notes_ref: args.notes_ref,
+                remote: args.remote,
+                range: args.range,
+                redact: !args.no_redact,
+            };
+            cmd::push_sessions::run(&ctx, &options, out)
+        }
+        Command::Hook(args) => match args.action {
+            cli::HookAction::Install(a) => cmd::hook::install(
+                &ctx,
+                &cmd::hook::selected(a.post_commit, a.pre_push),
+                a.notes,
+                out,
+            ),
+            cli::HookAction::Uninstall(a) => {
+                cmd::hook::uninstall(&ctx, &cmd::hook::selected(a.post_commit, a.pre_push), out)
+            }
+            cli::HookAction::Status => cmd::hook::status(&ctx, out),
+            cli::HookAction::Run(_) => unreachable!("handled before opening the store"),
+        },
     }?;
     out.flush()?;
     Ok(())

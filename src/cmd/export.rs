@@ -1,14 +1,23 @@
-//! `git opencode export`: sessions as the JSON `opencode export` prints.
+//! `git opencode export`: sessions as the JSON `opencode export` prints, or as Markdown
+//! transcripts.
 
+use crate::cli::ExportFormat;
 use crate::config::{Ctx, Verbosity};
 use crate::export;
 use crate::fsutil::write_atomic;
-use crate::store::Session;
+use crate::store::{Session, Store};
+use crate::transcript::{self, SessionLink};
 use anyhow::{bail, Result};
 use std::io::Write;
 use std::path::Path;
 
-pub fn run(ctx: &Ctx, ids: &[String], output: Option<&Path>, out: &mut dyn Write) -> Result<()> {
+pub fn run(
+    ctx: &Ctx,
+    ids: &[String],
+    output: Option<&Path>,
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> Result<()> {
     if let Some(dir) = output {
         if !dir.is_dir() {
             bail!(
@@ -44,17 +53,30 @@ pub fn run(ctx: &Ctx, ids: &[String], output: Option<&Path>, out: &mut dyn Write
         None if ids.is_empty() => Some(Path::new(".")),
         None => None,
     };
-    for session in &sessions {
-        let bytes = export::session_json(&store, session)?;
+    // Transcripts link their parent and children by the name this command gives their files.
+    let all = match format {
+        ExportFormat::Json => Vec::new(),
+        ExportFormat::Markdown => store.sessions()?,
+    };
+    for (i, session) in sessions.iter().enumerate() {
+        let (bytes, extension) = match format {
+            ExportFormat::Json => (export::session_json(&store, session)?, "json"),
+            ExportFormat::Markdown => (markdown(&store, session, &all)?, "md"),
+        };
         match to_dir {
             Some(dir) => {
-                let path = dir.join(format!("{}.json", session.id));
+                let path = dir.join(format!("{}.{extension}", session.id));
                 write_atomic(&path, &bytes)?;
                 if ctx.verbosity != Verbosity::Quiet {
                     writeln!(out, "{}", path.display())?;
                 }
             }
-            None => out.write_all(&bytes)?,
+            None => {
+                if i > 0 && format == ExportFormat::Markdown {
+                    out.write_all(b"\n")?;
+                }
+                out.write_all(&bytes)?;
+            }
         }
     }
     if to_dir.is_some() && sessions.is_empty() && ctx.verbosity != Verbosity::Quiet {
@@ -64,4 +86,33 @@ pub fn run(ctx: &Ctx, ids: &[String], output: Option<&Path>, out: &mut dyn Write
         );
     }
     Ok(())
+}
+
+/// The transcript of `session`, linking `<id>.md` of its parent and children among `all`.
+fn markdown(store: &Store, session: &Session, all: &[Session]) -> Result<Vec<u8>> {
+    let link = |s: &Session| SessionLink {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        href: format!("{}.md", s.id),
+    };
+    let parent = session
+        .parent_id
+        .as_ref()
+        .and_then(|id| all.iter().find(|s| &s.id == id))
+        .map(link);
+    let mut children: Vec<&Session> = all
+        .iter()
+        .filter(|s| s.parent_id.as_ref() == Some(&session.id))
+        .collect();
+    children.sort_by(|a, b| (a.time_created, &a.id).cmp(&(b.time_created, &b.id)));
+    let children: Vec<SessionLink> = children.into_iter().map(link).collect();
+    let doc = store.export_document(session)?;
+    let extra = store.extra(session)?;
+    let text = transcript::render_linked(
+        &doc,
+        (!extra.is_empty()).then_some(&extra),
+        parent.as_ref(),
+        &children,
+    );
+    Ok(text.into_bytes())
 }

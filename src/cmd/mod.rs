@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 pub mod export;
+pub mod hook;
 pub mod list;
 pub mod pack;
+pub mod push_sessions;
 
 /// `2026-11-26 08:16` (UTC) for a Unix time in milliseconds.
 pub fn format_time_ms(ms: i64) -> String {

@@ -8,6 +8,7 @@
 use super::{Project, Session, StoreKind};
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub struct LegacyStore {
@@ -86,6 +87,16 @@ impl LegacyStore {
             }
         }
         Ok(sessions)
+    }
+
+    /// See [`super::Store::change_stamps`]: the session's update time and message file count.
+    pub fn change_stamps(&self) -> Result<HashMap<String, String>> {
+        let mut stamps = HashMap::new();
+        for session in self.sessions()? {
+            let count = self.message_count(&session.id)?;
+            stamps.insert(session.id, format!("{}/{count}/json", session.time_updated));
+        }
+        Ok(stamps)
     }
 
     pub fn message_count(&self, session_id: &str) -> Result<usize> {

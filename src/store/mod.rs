@@ -13,7 +13,7 @@ pub use location::StoreLocation;
 
 use anyhow::Result;
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Which kind of store a record came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -132,6 +132,21 @@ impl Store {
             StoreKind::Sqlite => self.sqlite().message_count(&session.id),
             StoreKind::Json => self.legacy().message_count(&session.id),
         }
+    }
+
+    /// A cheap fingerprint per session that changes whenever its content does: the session's
+    /// `time_updated`, its message count and the newest message update. Every OpenCode step
+    /// ends by updating its assistant message, so part changes show up here too. Lets the
+    /// archive skip unchanged sessions without reading them.
+    pub fn change_stamps(&self) -> Result<HashMap<String, String>> {
+        let mut stamps = HashMap::new();
+        if let Some(json) = &self.legacy {
+            stamps.extend(json.change_stamps()?);
+        }
+        if let Some(db) = &self.sqlite {
+            stamps.extend(db.change_stamps()?);
+        }
+        Ok(stamps)
     }
 
     /// The messages of a session, oldest first, each `{info, parts}` as `opencode export` has them.

@@ -177,6 +177,28 @@ impl SqliteStore {
         Ok(sessions)
     }
 
+    /// See [`super::Store::change_stamps`]; one aggregate query over the message index.
+    pub fn change_stamps(&self) -> Result<HashMap<String, String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.id, s.time_updated, count(m.id), max(m.time_updated) \
+             FROM session s LEFT JOIN message m ON m.session_id = s.id GROUP BY s.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+            ))
+        })?;
+        let mut stamps = HashMap::new();
+        for row in rows {
+            let (id, updated, count, newest) = row.with_context(|| self.context("sessions"))?;
+            stamps.insert(id, format!("{updated}/{count}/{}", newest.unwrap_or(0)));
+        }
+        Ok(stamps)
+    }
+
     pub fn message_count(&self, session_id: &str) -> Result<usize> {
         let n: i64 = self
             .conn

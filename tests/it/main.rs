@@ -2,5 +2,8 @@ mod bad_input;
 mod common;
 mod discovery;
 mod harness;
+mod hooks;
 mod identity;
+mod push;
 mod read_side;
+mod transcript;

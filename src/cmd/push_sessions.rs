@@ -1,0 +1,144 @@
+//! `git opencode push-sessions`: commit the sessions to the archive branch (and notes),
+//! incrementally, and sync with a remote.
+
+use crate::config::{Ctx, Verbosity};
+use crate::gitobj;
+use crate::notes;
+use crate::redact::Redactor;
+use crate::snapshot::{self, Outcome};
+use crate::sync::{self, RefKind};
+use anyhow::{bail, Result};
+use std::io::Write;
+
+/// `git config` key for the notes ref.
+pub const NOTES_REF_KEY: &str = "opencode.notesRef";
+
+/// What the user asked for, clap-free.
+pub struct PushOptions {
+    pub notes: bool,
+    pub archive_ref: Option<String>,
+    pub notes_ref: Option<String>,
+    pub remote: Option<String>,
+    pub range: Option<String>,
+    pub redact: bool,
+}
+
+pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> {
+    let config = ctx.repo.config_snapshot();
+    let archive_ref = gitobj::full_ref_name(
+        options
+            .archive_ref
+            .clone()
+            .or_else(|| config.string(snapshot::REF_KEY).map(|v| v.to_string()))
+            .as_deref()
+            .unwrap_or(snapshot::DEFAULT_REF),
+    )?;
+    let notes_ref = gitobj::full_ref_name(
+        options
+            .notes_ref
+            .clone()
+            .or_else(|| config.string(NOTES_REF_KEY).map(|v| v.to_string()))
+            .as_deref()
+            .unwrap_or(notes::DEFAULT_REF),
+    )?;
+    if let Some(remote) = &options.remote {
+        sync::check_remote(&ctx.repo, remote)?;
+    }
+    let commits = if options.notes {
+        let range = options.range.as_deref().unwrap_or("HEAD");
+        if range == "HEAD" && ctx.repo.head_id().is_err() {
+            bail!("HEAD has no commits yet, so there is nothing to annotate\nhint: commit first, or run without --notes");
+        }
+        notes::commits_in(&ctx.repo, range)?
+    } else {
+        Vec::new()
+    };
+
+    let store = ctx.open_store()?;
+    let redactor = options.redact.then(Redactor::new);
+    let outcome = snapshot::snapshot(
+        ctx,
+        &store,
+        &snapshot::Options {
+            ref_name: &archive_ref,
+            redactor: redactor.as_ref(),
+            deadline: None,
+        },
+    )?;
+    let quiet = ctx.verbosity == Verbosity::Quiet;
+    match &outcome {
+        Outcome::UpToDate { .. } if !quiet => writeln!(out, "{archive_ref} is up to date")?,
+        Outcome::Committed {
+            commit,
+            added,
+            updated,
+            ..
+        } if !quiet => {
+            writeln!(
+                out,
+                "{archive_ref} {}: {} added, {} updated",
+                &commit.to_string()[..12],
+                added.len(),
+                updated.len()
+            )?;
+            if ctx.verbosity == Verbosity::Verbose {
+                for line in added {
+                    writeln!(out, "  added {line}")?;
+                }
+                for line in updated {
+                    writeln!(out, "  updated {line}")?;
+                }
+            }
+        }
+        _ => {}
+    }
+
+    if options.notes {
+        let (_, members) = ctx.members(&store)?;
+        let done = notes::annotate(
+            ctx,
+            &store,
+            &members,
+            &commits,
+            &notes_ref,
+            &archive_ref,
+            redactor.as_ref(),
+        )?;
+        if !quiet {
+            match done.commit {
+                Some(_) => {
+                    for (commit, sessions) in &done.annotated {
+                        writeln!(
+                            out,
+                            "{notes_ref} {}: {}",
+                            &commit.to_string()[..12],
+                            sessions.join(", ")
+                        )?;
+                    }
+                }
+                None => writeln!(out, "{notes_ref} is up to date")?,
+            }
+        }
+    }
+    drop(store);
+
+    if let Some(remote) = &options.remote {
+        let mut refs = vec![(archive_ref.clone(), RefKind::Archive)];
+        if options.notes {
+            refs.push((notes_ref.clone(), RefKind::Notes));
+        }
+        for (name, kind) in refs {
+            let synced = sync::sync_ref(&ctx.repo, remote, &name, kind)?;
+            if !quiet {
+                let what = match (synced.merged, synced.fast_forwarded, synced.pushed) {
+                    (true, _, true) => "merged and pushed",
+                    (_, true, _) => "fast-forwarded from the remote",
+                    (false, false, true) => "pushed",
+                    _ => "in sync",
+                };
+                writeln!(out, "{remote} {name}: {what}")?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! Notes mode: a git note on each commit naming the OpenCode sessions that produced it.
+//!
+//! A session produced a commit when one of its `patch` parts (the files a step changed)
+//! names a file the commit changed, and the step happened in the commit's time window:
+//! after its parent was committed and before it was (with a minute of slack either way).
+
+use crate::config::Ctx;
+use crate::gitobj::{self, Edit, Oid};
+use crate::membership::Member;
+use crate::redact::Redactor;
+use crate::store::Store;
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::path::Path;
+
+/// Default notes ref.
+pub const DEFAULT_REF: &str = "refs/notes/opencode";
+/// The first line of every note we write; marks a note as ours.
+pub const HEADER: &str = "OpenCode sessions (git-opencode):";
+const SLACK_SECONDS: i64 = 60;
+
+/// One step of a session that changed files.
+#[derive(Debug, Clone)]
+pub struct Patch {
+    pub session_id: String,
+    pub files: Vec<String>,
+    /// When the step's message was created (Unix seconds).
+    pub time: i64,
+}
+
+/// Every `patch` part of `members`, with the time of its message.
+pub fn patches(store: &Store, members: &[Member]) -> Result<Vec<Patch>> {
+    let mut out = Vec::new();
+    for m in members {
+        for message in store.messages(&m.session)? {
+            let time = message["info"]["time"]["created"].as_i64().unwrap_or(0) / 1000;
+            for part in message["parts"].as_array().into_iter().flatten() {
+                if part["type"] != "patch" {
+                    continue;
+                }
+                let files = part["files"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|f| f.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push(Patch {
+                    session_id: m.session.id.clone(),
+                    files,
+                    time,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The sessions whose patches touched `changed` (paths relative to the repository root)
+/// within `(parent_time, commit_time]`, in order of first appearance.
+pub fn matching_sessions(
+    patches: &[Patch],
+    checkouts: &[std::path::PathBuf],
+    changed: &[String],
+    commit_time: i64,
+    parent_time: Option<i64>,
+) -> Vec<String> {
+    let mut sessions: Vec<String> = Vec::new();
+    for patch in patches {
+        let in_window = patch.time <= commit_time + SLACK_SECONDS
+            && parent_time.is_none_or(|p| patch.time > p - SLACK_SECONDS);
+        if !in_window || sessions.contains(&patch.session_id) {
+            continue;
+        }
+        let touches = patch.files.iter().any(|file| {
+            let file = Path::new(file);
+            checkouts.iter().any(|root| {
+                file.strip_prefix(root)
+                    .ok()
+                    .and_then(|rel| rel.to_str())
+                    .is_some_and(|rel| changed.iter().any(|c| c == rel))
+            })
+        });
+        if touches {
+            sessions.push(patch.session_id.clone());
+        }
+    }
+    sessions.sort();
+    sessions
+}
+
+/// The note text for `sessions` of one commit.
+pub fn note_text(members: &[Member], sessions: &[String], archive_ref: &str) -> String {
+    let mut text = format!("{HEADER}\n");
+    for id in sessions {
+        let Some(m) = members.iter().find(|m| &m.session.id == id) else {
+            continue;
+        };
+        let info = &m.session.info;
+        let model = match (&info["model"]["providerID"], &info["model"]["id"]) {
+            (Value::String(p), Value::String(id)) => format!("{p}/{id}"),
+            _ => "unknown".into(),
+        };
+        let tokens = &info["tokens"];
+        text.push_str(&format!(
+            "- {id} {}\n  model: {model}; tokens: {} in, {} out; archive: {archive_ref}:{}/\n",
+            m.session.title.replace(['\n', '\r'], " "),
+            tokens["input"].as_i64().unwrap_or(0),
+            tokens["output"].as_i64().unwrap_or(0),
+            crate::snapshot::session_dir(&m.session),
+        ));
+    }
+    text
+}
+
+/// What annotating did.
+pub struct NotesOutcome {
+    pub annotated: Vec<(Oid, Vec<String>)>,
+    pub commit: Option<Oid>,
+}
+
+/// Notes every commit of `commits` that sessions produced; one notes commit for all.
+pub fn annotate(
+    ctx: &Ctx,
+    store: &Store,
+    members: &[Member],
+    commits: &[Oid],
+    notes_ref: &str,
+    archive_ref: &str,
+    redactor: Option<&Redactor>,
+) -> Result<NotesOutcome> {
+    let repo = &ctx.repo;
+    let mut diffs = Vec::with_capacity(commits.len());
+    for &commit in commits {
+        let (changed, time, parent_time) = gitobj::changed_paths(repo, commit)?;
+        diffs.push((commit, changed, time, parent_time));
+    }
+    // Only sessions active after the oldest window opened can match: read just those.
+    let since = diffs
+        .iter()
+        .map(|d| d.3.unwrap_or(i64::MIN))
+        .min()
+        .unwrap_or(i64::MIN);
+    let active: Vec<Member> = members
+        .iter()
+        .filter(|m| m.session.time_updated / 1000 > since.saturating_sub(SLACK_SECONDS))
+        .cloned()
+        .collect();
+    let patches = patches(store, &active)?;
+    let tip = gitobj::ref_target(repo, notes_ref)?;
+    let base_tree = tip.map(|t| gitobj::commit_tree(repo, t)).transpose()?;
+    let mut edits = Vec::new();
+    let mut annotated = Vec::new();
+    for (commit, changed, time, parent_time) in diffs {
+        let sessions =
+            matching_sessions(&patches, &ctx.facts.checkouts, &changed, time, parent_time);
+        if sessions.is_empty() {
+            continue;
+        }
+        let mut text = note_text(members, &sessions, archive_ref);
+        if let Some(r) = redactor {
+            text = r.redact_str(&text).into_owned();
+        }
+        let hex = commit.to_string();
+        let (path, existing) = match base_tree {
+            Some(tree) => existing_note(repo, tree, &hex)?,
+            None => (hex.clone(), None),
+        };
+        // Keep what others wrote in this ref's note for the commit; replace only our part.
+        let merged = match existing {
+            Some(old) if old == text => continue,
+            Some(old) if !old.starts_with(HEADER) => format!("{}\n\n{text}", old.trim_end()),
+            _ => text,
+        };
+        edits.push(Edit::Blob(path, merged.into_bytes()));
+        annotated.push((commit, sessions));
+    }
+    if edits.is_empty() {
+        return Ok(NotesOutcome {
+            annotated,
+            commit: None,
+        });
+    }
+    let tree = gitobj::write_tree(repo, base_tree, edits)?;
+    let message = format!("git-opencode: notes for {} commit(s)\n", annotated.len());
+    let commit = gitobj::write_commit(repo, tree, tip.into_iter().collect(), &message, None)?;
+    gitobj::update_ref(repo, notes_ref, commit, tip, "notes: git-opencode")?;
+    Ok(NotesOutcome {
+        annotated,
+        commit: Some(commit),
+    })
+}
+
+/// Where the note for `hex` lives in a notes tree (flat or fanned out as git does) and its text.
+fn existing_note(repo: &gix::Repository, tree: Oid, hex: &str) -> Result<(String, Option<String>)> {
+    for split in [0, 2, 4] {
+        let mut path = String::new();
+        for i in (0..split).step_by(2) {
+            path.push_str(&hex[i..i + 2]);
+            path.push('/');
+        }
+        path.push_str(&hex[split..]);
+        if let Some(bytes) = gitobj::read_blob_at(repo, tree, &path)? {
+            return Ok((path, Some(String::from_utf8_lossy(&bytes).into_owned())));
+        }
+    }
+    Ok((hex.to_owned(), None))
+}
+
+/// The commits of a revision range: `REV` alone is that one commit; `A..B` the commits
+/// reachable from B but not from A.
+pub fn commits_in(repo: &gix::Repository, range: &str) -> Result<Vec<Oid>> {
+    let resolve = |spec: &str| -> Result<Oid> {
+        let id = repo
+            .rev_parse_single(spec)
+            .with_context(|| format!("unknown revision '{spec}'"))?;
+        let commit = id
+            .object()
+            .with_context(|| format!("unknown revision '{spec}'"))?
+            .peel_to_commit()
+            .with_context(|| format!("'{spec}' is not a commit"))?;
+        Ok(commit.id)
+    };
+    match range.split_once("..") {
+        None => Ok(vec![resolve(range)?]),
+        Some((from, to)) => {
+            let to = resolve(if to.is_empty() { "HEAD" } else { to })?;
+            let from = resolve(if from.is_empty() { "HEAD" } else { from })?;
+            let walk = repo
+                .rev_walk([to])
+                .with_hidden([from])
+                .all()
+                .with_context(|| format!("failed to walk {range}"))?;
+            let mut commits = Vec::new();
+            for info in walk {
+                commits.push(info.with_context(|| format!("failed to walk {range}"))?.id);
+            }
+            if commits.len() > 10_000 {
+                bail!(
+                    "the range {range} has {} commits; pass a smaller --range",
+                    commits.len()
+                );
+            }
+            Ok(commits)
+        }
+    }
+}

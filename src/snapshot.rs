@@ -1,0 +1,357 @@
+//! The archive branch: this repository's sessions as files in an orphan history.
+//!
+//! ```text
+//! README.md
+//! manifest.json
+//! sessions/<YYYY-MM>/<sessionID>/session.json     the export document
+//! sessions/<YYYY-MM>/<sessionID>/extra.json       todos, diffs, v2 rows (when non-empty)
+//! sessions/<YYYY-MM>/<sessionID>/transcript.md    a readable rendering
+//! ```
+//! Sessions are sharded by creation month, so a commit rewrites only the trees on the paths
+//! of the sessions that changed. The manifest records a change stamp per session; a session
+//! whose stamp is unchanged is not even read from the store.
+
+use crate::config::Ctx;
+use crate::export;
+use crate::gitobj::{self, Edit, Oid};
+use crate::membership::{Member, ProjectIds};
+use crate::redact::Redactor;
+use crate::store::{Session, Store};
+use crate::transcript;
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// Default ref of the archive branch.
+pub const DEFAULT_REF: &str = "refs/heads/opencode/sessions";
+/// `git config` key overriding [`DEFAULT_REF`].
+pub const REF_KEY: &str = "opencode.ref";
+/// The manifest's `format` value, which marks a tree as ours.
+pub const FORMAT: &str = "git-opencode-archive";
+pub const MANIFEST: &str = "manifest.json";
+
+/// The current tip of an archive ref.
+#[derive(Debug, Clone)]
+pub struct Tip {
+    pub commit: Oid,
+    pub tree: Oid,
+    pub manifest: Map<String, Value>,
+}
+
+/// Reads the tip of `ref_name`; fails when the ref exists but is not a git-opencode archive.
+pub fn read_tip(repo: &gix::Repository, ref_name: &str) -> Result<Option<Tip>> {
+    let Some(commit) = gitobj::ref_target(repo, ref_name)? else {
+        return Ok(None);
+    };
+    let tree = gitobj::commit_tree(repo, commit)?;
+    let manifest = gitobj::read_blob_at(repo, tree, MANIFEST)?
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|v| match v {
+            Value::Object(map) if map.get("format").and_then(Value::as_str) == Some(FORMAT) => {
+                Some(map)
+            }
+            _ => None,
+        });
+    match manifest {
+        Some(manifest) => Ok(Some(Tip { commit, tree, manifest })),
+        None => bail!(
+            "{ref_name} exists and is not a git-opencode archive (no {MANIFEST} of format {FORMAT})\nhint: pass another --ref, or set git config {REF_KEY}"
+        ),
+    }
+}
+
+/// The directory of a session in the archive tree.
+pub fn session_dir(session: &Session) -> String {
+    format!("sessions/{}/{}", month(session.time_created), session.id)
+}
+
+fn month(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:04}-{:02}", t.year(), t.month() as u8)
+}
+
+/// What a snapshot did.
+#[derive(Debug)]
+pub enum Outcome {
+    UpToDate {
+        commit: Option<Oid>,
+        deferred: usize,
+    },
+    Committed {
+        commit: Oid,
+        added: Vec<String>,
+        updated: Vec<String>,
+        deferred: usize,
+    },
+}
+
+/// Options of a snapshot.
+pub struct Options<'a> {
+    pub ref_name: &'a str,
+    pub redactor: Option<&'a Redactor>,
+    /// Stop rendering changed sessions after this instant (hooks are time-bounded); the
+    /// ones left keep their old stamp, so the next run picks them up.
+    pub deadline: Option<std::time::Instant>,
+}
+
+/// Archives the sessions of this repository onto `options.ref_name`.
+pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outcome> {
+    let repo = &ctx.repo;
+    let tip = read_tip(repo, options.ref_name)?;
+    let (ids, members) = ctx.members(store)?;
+    let stamps = store.change_stamps()?;
+    let redacted = options.redactor.is_some();
+    let old_sessions: Map<String, Value> = tip
+        .as_ref()
+        .and_then(|t| t.manifest.get("sessions"))
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    // A different tool version or redaction mode renders differently: rewrite everything.
+    let same_mode = tip.as_ref().is_some_and(|t| {
+        t.manifest
+            .get("tool")
+            .and_then(|v| v.get("version"))
+            .and_then(Value::as_str)
+            == Some(env!("CARGO_PKG_VERSION"))
+            && t.manifest.get("redacted").and_then(Value::as_bool) == Some(redacted)
+    });
+
+    let children = children_links(&members);
+    let mut entries: BTreeMap<String, Value> = old_sessions.into_iter().collect();
+    let mut edits = Vec::new();
+    let (mut added, mut updated) = (Vec::new(), Vec::new());
+    let mut deferred = 0;
+    for member in &members {
+        let session = &member.session;
+        let stamp = stamps.get(&session.id).cloned().unwrap_or_default();
+        let previous = entries.get(&session.id);
+        if same_mode
+            && previous
+                .and_then(|p| p.get("stamp"))
+                .and_then(Value::as_str)
+                == Some(stamp.as_str())
+        {
+            continue;
+        }
+        if options
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() > d)
+        {
+            deferred += 1;
+            continue;
+        }
+        let dir = session_dir(session);
+        let files = render_session(store, session, &children, options.redactor)?;
+        let line = format!("{} {}", session.id, files.title);
+        if previous.is_some() {
+            updated.push(line);
+        } else {
+            added.push(line);
+        }
+        entries.insert(
+            session.id.clone(),
+            manifest_entry(member, &dir, &stamp, &files.title),
+        );
+        edits.push(Edit::Blob(
+            format!("{dir}/session.json"),
+            files.session_json,
+        ));
+        if let Some(extra) = files.extra_json {
+            edits.push(Edit::Blob(format!("{dir}/extra.json"), extra));
+        }
+        edits.push(Edit::Blob(format!("{dir}/transcript.md"), files.transcript));
+    }
+
+    let manifest =
+        export::pretty_with_newline(&manifest(ctx, &ids, redacted, entries, options.redactor));
+    let old_manifest = tip
+        .as_ref()
+        .and_then(|t| gitobj::read_blob_at(repo, t.tree, MANIFEST).ok().flatten());
+    if edits.is_empty() && old_manifest.as_deref() == Some(manifest.as_slice()) {
+        return Ok(Outcome::UpToDate {
+            commit: tip.map(|t| t.commit),
+            deferred,
+        });
+    }
+    edits.push(Edit::Blob(MANIFEST.into(), manifest));
+    edits.push(Edit::Blob(
+        "README.md".into(),
+        readme(options.ref_name).into_bytes(),
+    ));
+    let tree = gitobj::write_tree(repo, tip.as_ref().map(|t| t.tree), edits)?;
+    if tip.as_ref().is_some_and(|t| t.tree == tree) {
+        return Ok(Outcome::UpToDate {
+            commit: tip.map(|t| t.commit),
+            deferred,
+        });
+    }
+    let message = commit_message(&added, &updated);
+    let parents: Vec<Oid> = tip.iter().map(|t| t.commit).collect();
+    let floor = ctx.facts.all_roots.first().map(String::as_str);
+    let commit = gitobj::write_commit(repo, tree, parents, &message, floor)?;
+    gitobj::update_ref(
+        repo,
+        options.ref_name,
+        commit,
+        tip.as_ref().map(|t| t.commit),
+        "git-opencode: push-sessions",
+    )?;
+    Ok(Outcome::Committed {
+        commit,
+        added,
+        updated,
+        deferred,
+    })
+}
+
+/// The rendered files of one session.
+struct SessionFiles {
+    title: String,
+    session_json: Vec<u8>,
+    extra_json: Option<Vec<u8>>,
+    transcript: Vec<u8>,
+}
+
+fn render_session(
+    store: &Store,
+    session: &Session,
+    children: &HashMap<String, Vec<transcript::ChildLink>>,
+    redactor: Option<&Redactor>,
+) -> Result<SessionFiles> {
+    let mut doc = store
+        .export_document(session)
+        .with_context(|| format!("failed to read session {}", session.id))?;
+    let mut extra = Value::Object(store.extra(session)?);
+    if let Some(r) = redactor {
+        r.redact_value(&mut doc);
+        r.redact_value(&mut extra);
+    }
+    let extra = match extra {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    let title = doc["info"]["title"]
+        .as_str()
+        .unwrap_or_default()
+        .replace(['\n', '\r'], " ");
+    let no_children = Vec::new();
+    let links = children.get(&session.id).unwrap_or(&no_children);
+    let transcript =
+        transcript::render(&doc, (!extra.is_empty()).then_some(&extra), links).into_bytes();
+    let extra_json = (!extra.is_empty()).then(|| {
+        let mut with_id = Map::new();
+        with_id.insert("sessionID".into(), Value::String(session.id.clone()));
+        with_id.extend(extra);
+        export::pretty_with_newline(&Value::Object(with_id))
+    });
+    Ok(SessionFiles {
+        title,
+        session_json: export::pretty_with_newline(&doc),
+        extra_json,
+        transcript,
+    })
+}
+
+/// Links from each session's transcript to its children's.
+fn children_links(members: &[Member]) -> HashMap<String, Vec<transcript::ChildLink>> {
+    let mut links: HashMap<String, Vec<transcript::ChildLink>> = HashMap::new();
+    for m in members {
+        if let Some(parent) = &m.session.parent_id {
+            links
+                .entry(parent.clone())
+                .or_default()
+                .push(transcript::ChildLink {
+                    id: m.session.id.clone(),
+                    title: m.session.title.clone(),
+                    href: format!(
+                        "../../{}/{}/transcript.md",
+                        month(m.session.time_created),
+                        m.session.id
+                    ),
+                });
+        }
+    }
+    links
+}
+
+fn manifest_entry(member: &Member, dir: &str, stamp: &str, title: &str) -> Value {
+    let s = &member.session;
+    json!({
+        "path": dir,
+        "title": title,
+        "parentID": s.parent_id,
+        "projectID": s.project_id,
+        "created": s.time_created,
+        "updated": s.time_updated,
+        "rule": member.rule,
+        "stamp": stamp,
+    })
+}
+
+fn manifest(
+    ctx: &Ctx,
+    ids: &ProjectIds,
+    redacted: bool,
+    sessions: BTreeMap<String, Value>,
+    redactor: Option<&Redactor>,
+) -> Value {
+    let projects: Vec<Value> = ids
+        .ids
+        .iter()
+        .map(|(id, rule)| json!({ "id": id, "rule": rule }))
+        .collect();
+    let mut manifest = json!({
+        "format": FORMAT,
+        "version": 1,
+        "tool": { "name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION") },
+        "redacted": redacted,
+        "repository": {
+            "name": ctx.facts.name,
+            "roots": ctx.facts.all_roots,
+            "origin": ctx.facts.origin_url.as_deref().map(crate::cmd::pack::strip_credentials),
+        },
+        "projects": projects,
+        "sessions": sessions.into_iter().collect::<Map<String, Value>>(),
+    });
+    if let Some(r) = redactor {
+        r.redact_value(&mut manifest);
+    }
+    manifest
+}
+
+fn commit_message(added: &[String], updated: &[String]) -> String {
+    let mut message = match (added.len(), updated.len()) {
+        (0, 0) => "git-opencode: refresh the archive\n".to_owned(),
+        (a, u) => format!("git-opencode: {a} added, {u} updated\n"),
+    };
+    if !added.is_empty() || !updated.is_empty() {
+        message.push('\n');
+    }
+    for line in added {
+        message.push_str(&format!("added {line}\n"));
+    }
+    for line in updated {
+        message.push_str(&format!("updated {line}\n"));
+    }
+    message
+}
+
+fn readme(ref_name: &str) -> String {
+    format!(
+        "# OpenCode sessions archive\n\n\
+         This branch (`{ref_name}`) is written by `git opencode push-sessions` and holds the\n\
+         OpenCode agent sessions of this repository. It is an orphan history: it shares no commits\n\
+         with your code. Do not merge it, open pull requests from it, or pick it as a default branch.\n\n\
+         - `sessions/<YYYY-MM>/<sessionID>/session.json`: the session as `opencode export` prints it\n\
+           (`opencode import` accepts it)\n\
+         - `sessions/<YYYY-MM>/<sessionID>/extra.json`: todos, diffs and v2 records, when there are any\n\
+         - `sessions/<YYYY-MM>/<sessionID>/transcript.md`: a readable transcript\n\
+         - `manifest.json`: which sessions are here, with their project and change stamp\n\n\
+         Secret-shaped strings (API keys, tokens, private keys, URL passwords) were replaced by\n\
+         `[REDACTED:<kind>]` before anything was written, unless `--no-redact` was given.\n\n\
+         Restore on another machine with `git opencode restore {ref_name}`; search with\n\
+         `git grep <text> {ref_name}`.\n"
+    )
+}

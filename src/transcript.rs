@@ -1,0 +1,775 @@
+//! A session as readable Markdown: `export --format markdown` and the archive's `transcript.md`.
+//!
+//! The input is the export document `{info, messages:[{info, parts}]}` plus the session's extra
+//! records (todos, session diff, share, v2 rows). The output is CommonMark as git forges render
+//! it, and it is deterministic: it depends only on the input (no clock, no hash-map order).
+//!
+//! Promises:
+//! - every text and reasoning part's text appears verbatim: as Markdown when it cannot break
+//!   the page's structure, otherwise inside a fence;
+//! - everything else (tool inputs and outputs, errors, unknown parts) is cut to [`LIMIT`]
+//!   characters with a note of how much was cut, and `data:` URLs are never written out;
+//! - a fence is always longer than any backtick run it encloses;
+//! - part types this module does not know are shown generically, never dropped silently.
+
+mod md;
+mod parts;
+
+use md::{code, fenced, group, html_escape, inline, is_safe_markdown, link_to, shorten};
+use parts::json;
+use serde_json::{Map, Value};
+
+/// How many characters of a tool input, output, error or unknown part are shown.
+pub const LIMIT: usize = 2_000;
+
+/// How many file names a patch or diff list shows.
+const MAX_FILES: usize = 50;
+
+/// Outputs up to this many lines and characters are shown open; longer ones are folded.
+const OPEN_LINES: usize = 10;
+const OPEN_CHARS: usize = 800;
+
+/// A link from one transcript to another session's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLink {
+    /// The other session's ID.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// The path of its transcript, relative to this one (`<id>.md`, or
+    /// `../../<YYYY-MM>/<id>/transcript.md` in the archive).
+    pub href: String,
+}
+
+/// A link to a child (subagent) session.
+pub type ChildLink = SessionLink;
+
+/// The transcript of the export document `doc`, with `extra` (todos, session diff, share, v2
+/// rows: see `Store::extra`) and links to the session's child sessions, in the given order.
+pub fn render(doc: &Value, extra: Option<&Map<String, Value>>, children: &[ChildLink]) -> String {
+    render_linked(doc, extra, None, children)
+}
+
+/// [`render`], with a link to the parent session's transcript as well.
+pub fn render_linked(
+    doc: &Value,
+    extra: Option<&Map<String, Value>>,
+    parent: Option<&SessionLink>,
+    children: &[ChildLink],
+) -> String {
+    let empty = Map::new();
+    let extra = extra.unwrap_or(&empty);
+    let info = &doc["info"];
+    let messages: &[Value] = doc["messages"].as_array().map_or(&[], Vec::as_slice);
+    let mut r = Renderer {
+        out: String::with_capacity(16 * 1024),
+        directory: info["directory"].as_str().unwrap_or_default().to_owned(),
+        children,
+    };
+    r.header(info, messages, extra, parent);
+    r.todos(extra.get("todos"));
+    r.child_list();
+    r.session_diff(extra.get("session_diff"));
+    let v2 = extra.get("session_message").and_then(Value::as_array);
+    match v2 {
+        Some(rows) if messages.is_empty() && !rows.is_empty() => {
+            r.heading(2, "Conversation");
+            for row in rows {
+                r.v2_message(row);
+            }
+        }
+        _ if messages.is_empty() => r.para("*No messages.*"),
+        _ => {
+            r.heading(2, "Conversation");
+            for message in messages {
+                r.message(message);
+            }
+        }
+    }
+    while r.out.ends_with("\n\n") {
+        r.out.pop();
+    }
+    r.out
+}
+
+struct Renderer<'a> {
+    out: String,
+    /// The session's directory: paths under it are shown relative.
+    directory: String,
+    children: &'a [ChildLink],
+}
+
+impl Renderer<'_> {
+    /// Appends one block and the blank line that ends it.
+    fn block(&mut self, text: &str) {
+        self.out.push_str(text);
+        if !text.ends_with('\n') {
+            self.out.push('\n');
+        }
+        self.out.push('\n');
+    }
+
+    fn para(&mut self, text: &str) {
+        self.block(text);
+    }
+
+    fn heading(&mut self, level: usize, text: &str) {
+        self.block(&format!("{} {text}", "#".repeat(level)));
+    }
+
+    fn fence(&mut self, lang: &str, body: &str) {
+        self.block(&fenced(lang, body));
+    }
+
+    /// A fence of at most [`LIMIT`] characters of `body`, with a note when cut.
+    fn fence_cut(&mut self, lang: &str, body: &str) {
+        let (head, note) = shorten(body, LIMIT);
+        self.fence(lang, head);
+        if let Some(note) = note {
+            self.para(&note);
+        }
+    }
+
+    /// Like [`fence_cut`](Self::fence_cut), folded under `summary` when long.
+    fn output(&mut self, summary: &str, body: &str) {
+        let lines = body.lines().count();
+        if lines <= OPEN_LINES && body.len() <= OPEN_CHARS {
+            self.para(&format!("{summary}:"));
+            self.fence_cut("text", body);
+        } else {
+            self.open_details(&format!("{summary} ({} lines)", group(lines as f64)));
+            self.fence_cut("text", body);
+            self.close_details();
+        }
+    }
+
+    fn open_details(&mut self, summary: &str) {
+        self.block(&format!(
+            "<details>\n<summary>{}</summary>",
+            html_escape(summary)
+        ));
+    }
+
+    fn close_details(&mut self) {
+        self.block("</details>");
+    }
+
+    /// Text that must appear verbatim: as Markdown when safe, else fenced.
+    fn verbatim(&mut self, text: &str) {
+        if is_safe_markdown(text) {
+            self.block(text);
+        } else {
+            self.fence("text", text);
+        }
+    }
+
+    fn path<'p>(&self, path: &'p str) -> &'p str {
+        if self.directory.is_empty() {
+            return path;
+        }
+        path.strip_prefix(self.directory.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|rest| !rest.is_empty())
+            .unwrap_or(path)
+    }
+
+    fn header(
+        &mut self,
+        info: &Value,
+        messages: &[Value],
+        extra: &Map<String, Value>,
+        parent: Option<&SessionLink>,
+    ) {
+        let title = info["title"].as_str().filter(|t| !t.trim().is_empty());
+        self.heading(1, &inline(title.unwrap_or("Untitled session")));
+        let mut items = Vec::new();
+        let mut item = |key: &str, value: String| items.push(format!("- **{key}:** {value}"));
+        if let Some(id) = info["id"].as_str() {
+            item("Session", code(id));
+        }
+        match (parent, info["parentID"].as_str()) {
+            (Some(link), _) => item(
+                "Parent",
+                format!("{} ({})", link_to(&link.title, &link.href), code(&link.id)),
+            ),
+            (None, Some(id)) => item("Parent", code(id)),
+            (None, None) => {}
+        }
+        if let Some(dir) = info["directory"].as_str() {
+            item("Directory", code(dir));
+        }
+        for (key, label) in [
+            ("created", "Created"),
+            ("updated", "Updated"),
+            ("archived", "Archived"),
+        ] {
+            if let Some(t) = utc(&info["time"][key]) {
+                item(label, t);
+            }
+        }
+        if let Some(version) = info["version"].as_str() {
+            item("OpenCode", inline(version));
+        }
+        let agents = match info["agent"].as_str() {
+            Some(agent) => vec![agent.to_owned()],
+            None => distinct(messages.iter().filter_map(|m| {
+                let i = &m["info"];
+                i["agent"].as_str().or(i["mode"].as_str()).map(String::from)
+            })),
+        };
+        if !agents.is_empty() {
+            item("Agent", join_code(&agents));
+        }
+        let models = match model_name(&info["model"]) {
+            Some(model) => vec![model],
+            None => distinct(messages.iter().filter_map(|m| message_model(&m["info"]))),
+        };
+        if !models.is_empty() {
+            item("Model", join_code(&models));
+        }
+        let assistants = || {
+            messages
+                .iter()
+                .map(|m| &m["info"])
+                .filter(|i| i["role"] == "assistant")
+        };
+        // Sessions of OpenCode ≤ 1.1 have no totals: sum their assistant messages.
+        let costs: Vec<f64> = match info["cost"].as_f64() {
+            Some(cost) => vec![cost],
+            None => assistants().filter_map(|i| i["cost"].as_f64()).collect(),
+        };
+        if !costs.is_empty() {
+            // `+ 0.0` turns the `-0.0` of an all-zero sum into `0`.
+            item("Cost", format!("${:.4}", costs.iter().sum::<f64>() + 0.0));
+        }
+        let tokens: Vec<Tokens> = if info["tokens"].is_object() {
+            vec![Tokens::of(&info["tokens"])]
+        } else {
+            assistants()
+                .filter(|i| i["tokens"].is_object())
+                .map(|i| Tokens::of(&i["tokens"]))
+                .collect()
+        };
+        if !tokens.is_empty() {
+            let total = tokens.iter().fold(Tokens::default(), |t, o| t.plus(o));
+            item("Tokens", total.describe());
+        }
+        let summary = &info["summary"];
+        if summary["files"].as_f64().is_some_and(|n| n > 0.0) {
+            item(
+                "Changes",
+                format!(
+                    "{} files, +{} −{}",
+                    group(summary["files"].as_f64().unwrap_or(0.0)),
+                    group(summary["additions"].as_f64().unwrap_or(0.0)),
+                    group(summary["deletions"].as_f64().unwrap_or(0.0))
+                ),
+            );
+        }
+        let share = info["share"]["url"]
+            .as_str()
+            .or_else(|| extra.get("share").and_then(|s| s["url"].as_str()));
+        if let Some(url) = share {
+            item("Shared", format!("<{}>", url.replace(['<', '>', ' '], "")));
+        }
+        if let Some(message) = info["revert"]["messageID"].as_str() {
+            item("Reverted", format!("back to message {}", code(message)));
+        }
+        let list = items.join("\n");
+        self.block(&list);
+    }
+
+    fn todos(&mut self, todos: Option<&Value>) {
+        let Some(todos) = todos.and_then(Value::as_array).filter(|t| !t.is_empty()) else {
+            return;
+        };
+        self.heading(2, "Todos");
+        let mut lines = Vec::new();
+        for todo in todos {
+            let content = todo["content"].as_str().unwrap_or_default();
+            let status = todo["status"].as_str().unwrap_or_default();
+            let mut line = match status {
+                "completed" => format!("- [x] {}", inline(content)),
+                "cancelled" => format!("- [ ] ~~{}~~", inline(content)),
+                _ => format!("- [ ] {}", inline(content)),
+            };
+            let mut notes = Vec::new();
+            if !matches!(status, "completed" | "pending" | "") {
+                notes.push(inline(&status.replace('_', " ")));
+            }
+            if let Some(priority) = todo["priority"].as_str().filter(|p| !p.is_empty()) {
+                notes.push(format!("{} priority", inline(priority)));
+            }
+            if !notes.is_empty() {
+                line.push_str(&format!(" *({})*", notes.join(", ")));
+            }
+            lines.push(line);
+        }
+        self.block(&lines.join("\n"));
+    }
+
+    fn child_list(&mut self) {
+        if self.children.is_empty() {
+            return;
+        }
+        self.heading(2, "Subagent sessions");
+        let lines: Vec<String> = self
+            .children
+            .iter()
+            .map(|c| format!("- {} ({})", link_to(&c.title, &c.href), code(&c.id)))
+            .collect();
+        self.block(&lines.join("\n"));
+    }
+
+    fn session_diff(&mut self, diff: Option<&Value>) {
+        let Some(files) = diff.and_then(Value::as_array).filter(|d| !d.is_empty()) else {
+            return;
+        };
+        self.heading(2, "Changed files");
+        let list = self.file_changes(files);
+        self.block(&list);
+    }
+
+    /// A bounded list of `{file, additions, deletions, status}` entries.
+    fn file_changes(&self, files: &[Value]) -> String {
+        let mut lines: Vec<String> = files
+            .iter()
+            .take(MAX_FILES)
+            .map(|f| {
+                let mut line = format!("- {}", code(self.path(f["file"].as_str().unwrap_or("?"))));
+                let (add, del) = (f["additions"].as_f64(), f["deletions"].as_f64());
+                if add.is_some() || del.is_some() {
+                    line.push_str(&format!(
+                        " +{} −{}",
+                        group(add.unwrap_or(0.0)),
+                        group(del.unwrap_or(0.0))
+                    ));
+                }
+                if let Some(status) = f["status"].as_str() {
+                    line.push_str(&format!(" *({})*", inline(status)));
+                }
+                line
+            })
+            .collect();
+        if files.len() > MAX_FILES {
+            lines.push(format!("- … and {} more", files.len() - MAX_FILES));
+        }
+        lines.join("\n")
+    }
+
+    fn message(&mut self, message: &Value) {
+        let info = &message["info"];
+        let role = info["role"].as_str().unwrap_or("message");
+        let compaction = info["summary"] == true || info["mode"] == "compaction";
+        let title = match role {
+            "user" => "User".to_owned(),
+            "assistant" if compaction => "Assistant (compaction summary)".to_owned(),
+            "assistant" => "Assistant".to_owned(),
+            other => inline(&capitalize(other)),
+        };
+        self.heading(3, &title);
+        let mut meta = Vec::new();
+        if let Some(t) = utc(&info["time"]["created"]) {
+            meta.push(t);
+        }
+        if let Some(agent) = info["agent"].as_str().or(info["mode"].as_str()) {
+            meta.push(format!("agent {}", code(agent)));
+        }
+        if let Some(model) = message_model(info) {
+            meta.push(format!("model {}", code(&model)));
+        }
+        if role == "assistant" {
+            let tokens = Tokens::of(&info["tokens"]);
+            if tokens.total() > 0.0 {
+                meta.push(format!("{} tokens", group(tokens.total())));
+            }
+            if let Some(cost) = info["cost"].as_f64().filter(|c| *c > 0.0) {
+                meta.push(format!("${cost:.4}"));
+            }
+        }
+        if !meta.is_empty() {
+            self.para(&format!("<sub>{}</sub>", meta.join(" · ")));
+        }
+        if let Some(parts) = message["parts"].as_array() {
+            for part in parts {
+                self.part(part);
+            }
+        }
+        if let Some(error) = info.get("error").filter(|e| !e.is_null()) {
+            self.error(error);
+        }
+        if role == "user" {
+            if let Some(diffs) = info["summary"]["diffs"]
+                .as_array()
+                .filter(|d| !d.is_empty())
+            {
+                self.para("Files changed in this turn:");
+                let list = self.file_changes(diffs);
+                self.block(&list);
+            }
+        }
+    }
+
+    /// A v2 `session_message` row: `{id, type, seq, data}` with `data` JSON text or an object.
+    fn v2_message(&mut self, row: &Value) {
+        let data = match &row["data"] {
+            Value::String(text) => {
+                serde_json::from_str(text).unwrap_or(Value::String(text.clone()))
+            }
+            other => other.clone(),
+        };
+        let role = row["type"].as_str().unwrap_or("message");
+        self.heading(3, &inline(&capitalize(role)));
+        let mut meta = Vec::new();
+        if let Some(t) = utc(&data["time"]["created"]).or_else(|| utc(&row["time_created"])) {
+            meta.push(t);
+        }
+        if let Some(agent) = data["agent"].as_str() {
+            meta.push(format!("agent {}", code(agent)));
+        }
+        if let Some(model) = model_name(&data["model"]) {
+            meta.push(format!("model {}", code(&model)));
+        }
+        if !meta.is_empty() {
+            self.para(&format!("<sub>{}</sub>", meta.join(" · ")));
+        }
+        let mut shown = false;
+        if let Some(text) = data["text"].as_str() {
+            if !text.trim().is_empty() {
+                self.verbatim(text);
+            }
+            shown = true;
+        }
+        if let Some(files) = data["files"].as_array() {
+            for file in files {
+                self.file(file);
+            }
+            shown = true;
+        }
+        if let Some(content) = data["content"].as_array() {
+            for part in content {
+                self.part(part);
+            }
+            shown = true;
+        }
+        if !shown {
+            self.fence_cut("json", &json(&data));
+        }
+    }
+}
+
+/// Token counts `{input, output, reasoning, cache:{read, write}}`.
+#[derive(Default)]
+struct Tokens {
+    input: f64,
+    output: f64,
+    reasoning: f64,
+    cache_read: f64,
+    cache_write: f64,
+}
+
+impl Tokens {
+    fn of(v: &Value) -> Tokens {
+        let n = |x: &Value| x.as_f64().unwrap_or(0.0);
+        Tokens {
+            input: n(&v["input"]),
+            output: n(&v["output"]),
+            reasoning: n(&v["reasoning"]),
+            cache_read: n(&v["cache"]["read"]),
+            cache_write: n(&v["cache"]["write"]),
+        }
+    }
+
+    fn plus(self, o: &Tokens) -> Tokens {
+        Tokens {
+            input: self.input + o.input,
+            output: self.output + o.output,
+            reasoning: self.reasoning + o.reasoning,
+            cache_read: self.cache_read + o.cache_read,
+            cache_write: self.cache_write + o.cache_write,
+        }
+    }
+
+    fn total(&self) -> f64 {
+        self.input + self.output + self.reasoning + self.cache_read + self.cache_write
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} input, {} output, {} reasoning, {} cache read, {} cache write",
+            group(self.input),
+            group(self.output),
+            group(self.reasoning),
+            group(self.cache_read),
+            group(self.cache_write)
+        )
+    }
+}
+
+/// `provider/model` of a session `model` (`{id, providerID}`) or user message `model`
+/// (`{providerID, modelID}`).
+fn model_name(model: &Value) -> Option<String> {
+    let id = model["id"].as_str().or(model["modelID"].as_str())?;
+    Some(match model["providerID"].as_str() {
+        Some(provider) => format!("{provider}/{id}"),
+        None => id.to_owned(),
+    })
+}
+
+/// The model of a message: assistant `providerID`/`modelID`, or user `model`.
+fn message_model(info: &Value) -> Option<String> {
+    match (info["providerID"].as_str(), info["modelID"].as_str()) {
+        (Some(provider), Some(id)) => Some(format!("{provider}/{id}")),
+        (None, Some(id)) => Some(id.to_owned()),
+        _ => model_name(&info["model"]),
+    }
+}
+
+/// The values in first-seen order, without repeats.
+fn distinct(values: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+fn join_code(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| code(v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A Unix-ms time as `2026-11-24 12:34:56 UTC`.
+fn utc(ms: &Value) -> Option<String> {
+    let ms = ms.as_f64()?;
+    let nanos = (ms as i128).checked_mul(1_000_000)?;
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?;
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    t.format(&format).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(parts: Value) -> Value {
+        json!({
+            "info": {
+                "id": "ses_1", "slug": "s", "projectID": "p", "directory": "/repo",
+                "title": "A *title*", "version": "1.18.34",
+                "time": {"created": 1795528139191_i64, "updated": 1795528139347_i64}
+            },
+            "messages": [
+                {"info": {"role": "user", "time": {"created": 1795528139199_i64}, "agent": "build",
+                          "model": {"providerID": "mock", "modelID": "mock-1"},
+                          "id": "msg_1", "sessionID": "ses_1"},
+                 "parts": [{"type": "text", "text": "hello", "id": "prt_1"}]},
+                {"info": {"role": "assistant", "mode": "build", "agent": "build",
+                          "providerID": "mock", "modelID": "mock-1", "cost": 0.5,
+                          "tokens": {"input": 1200, "output": 34, "reasoning": 5,
+                                     "cache": {"read": 0, "write": 0}},
+                          "time": {"created": 1795528139214_i64}, "id": "msg_2", "sessionID": "ses_1"},
+                 "parts": parts}
+            ]
+        })
+    }
+
+    #[test]
+    fn long_output_is_cut_with_a_note() {
+        let long: String = (0..10_000).map(|i| format!("line {i}\n")).collect();
+        let out = render(
+            &doc(
+                json!([{"type": "tool", "tool": "bash", "callID": "c", "state": {
+                "status": "completed", "input": {"command": "seq 10000", "description": "count"},
+                "output": long, "title": "seq 10000", "metadata": {}}}]),
+            ),
+            None,
+            &[],
+        );
+        assert!(
+            out.len() < 6_000,
+            "the output is bounded: {} bytes",
+            out.len()
+        );
+        assert!(out.contains("line 0\nline 1\n"));
+        assert!(!out.contains("line 9999"));
+        assert!(out.contains("characters not shown"));
+        assert!(out.contains("<summary>Output (10,000 lines)</summary>"));
+    }
+
+    #[test]
+    fn unknown_and_malformed_parts_render_generically() {
+        let out = render(
+            &doc(json!([
+                {"type": "hologram", "beam": {"power": 9}, "id": "prt_x", "sessionID": "ses_1"},
+                {"type": "text", "text": 42},
+                {"type": "tool"},
+                {"no_type": true},
+                "not an object",
+                {"type": "file", "mime": "image/png", "filename": "a.png",
+                 "url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVQI12P4z8AAAAMBAQAY3Y2wAAAAAElFTkSuQmCC"},
+                {"type": "weird", "payload": "data:text/plain;base64,aGVsbG8="}
+            ])),
+            None,
+            &[],
+        );
+        assert!(out.contains("**Part** `hologram`"));
+        assert!(out.contains("\"power\": 9"));
+        assert!(!out.contains("prt_x"), "ids are left out");
+        assert!(out.contains("**Part** `text`"), "a text part without text");
+        assert!(out.contains("**Part** `tool`"));
+        assert!(out.contains("**Part** `unknown`"));
+        assert!(out.contains("\"not an object\""));
+        assert!(out.contains("**File** `a.png` · image/png · inline data, 69 bytes"));
+        assert!(out.contains("[data URL, 5 bytes]"));
+        assert!(!out.contains("base64,"), "no data: URL is written out");
+    }
+
+    #[test]
+    fn every_part_type_is_rendered() {
+        let reasoning = "I think `x` matters\n\n```rust\nfn f() {}\n```";
+        let unsafe_text = "Here:\n```\nnever closed";
+        let out = render(
+            &doc(json!([
+                {"type": "step-start", "snapshot": "abc"},
+                {"type": "reasoning", "text": reasoning, "time": {"start": 1, "end": 2}},
+                {"type": "text", "text": "Plain **markdown** answer."},
+                {"type": "text", "text": unsafe_text},
+                {"type": "text", "text": "a </details> tag"},
+                {"type": "text", "synthetic": true, "text": "<content>file</content>"},
+                {"type": "patch", "hash": "904ab2e9712c22f00b5779b9118d1d97c66064ea",
+                 "files": ["/repo/src/main.rs", "/elsewhere/x.rs"]},
+                {"type": "subtask", "prompt": "Check the tests", "description": "run checks",
+                 "agent": "general", "model": {"providerID": "mock", "modelID": "mock-2"},
+                 "command": "check"},
+                {"type": "agent", "name": "explore"},
+                {"type": "compaction", "auto": true},
+                {"type": "retry", "attempt": 2,
+                 "error": {"name": "APIError", "data": {"message": "rate limited"}}},
+                {"type": "tool", "tool": "edit", "state": {"status": "error",
+                 "input": {"filePath": "a.txt", "oldString": "x", "newString": "y"},
+                 "error": "oldString not found", "time": {"start": 10, "end": 1510}}},
+                {"type": "tool", "tool": "read", "state": {"status": "pending", "input": {}}},
+                {"type": "step-finish", "tokens": {"input": 1}, "cost": 0}
+            ])),
+            None,
+            &[],
+        );
+        assert!(out.contains(reasoning));
+        assert!(out.contains("<details>\n<summary>Reasoning</summary>\n\nI think"));
+        assert!(
+            out.contains("Plain **markdown** answer.\n"),
+            "safe text is raw Markdown"
+        );
+        assert!(out.contains(&format!("````text\n{unsafe_text}\n````")));
+        assert!(out.contains("```text\na </details> tag\n```"));
+        assert!(out.contains("<summary>Added by OpenCode</summary>"));
+        assert!(out.contains("<content>file</content>"));
+        assert!(out.contains("**Patch** (snapshot `904ab2e971`) changed:"));
+        assert!(out.contains("- `src/main.rs`\n- `/elsewhere/x.rs`"));
+        assert!(out.contains(
+            "**Subtask** for agent `general` · model `mock/mock-2` · run checks · command `check`"
+        ));
+        assert!(out.contains("Check the tests"));
+        assert!(out.contains("**Agent** `@explore`"));
+        assert!(out.contains("summarized automatically"));
+        assert!(out.contains("**Retry** (attempt 2)"));
+        assert!(out.contains("rate limited"));
+        assert!(out.contains("**Tool** `edit` · error · 1.5 s"));
+        assert!(out.contains("oldString not found"));
+        assert!(out.contains("**Tool** `read` · pending"));
+        assert!(
+            !out.contains("step-"),
+            "step parts are folded into the totals"
+        );
+        assert!(out.contains("# A \\*title\\*"));
+        assert!(out.contains("- **Created:** 2026-11-24"), "{out}");
+        assert!(out.contains("- **Tokens:** 1,200 input, 34 output, 5 reasoning"));
+        assert!(out.contains("- **Cost:** $0.5000"));
+        assert!(out.contains("1,239 tokens · $0.5000"));
+    }
+
+    #[test]
+    fn todos_children_parent_and_v2_messages() {
+        let mut d = doc(json!([{"type": "tool", "tool": "task", "state": {
+            "status": "completed", "input": {"description": "delegate", "prompt": "go"},
+            "output": "done", "title": "delegate",
+            "metadata": {"sessionId": "ses_child", "parentSessionId": "ses_1"}}}]));
+        d["info"]["parentID"] = json!("ses_parent");
+        let extra = json!({
+            "todos": [
+                {"content": "first", "status": "completed", "priority": "high"},
+                {"content": "second", "status": "in_progress", "priority": "low"},
+                {"content": "third", "status": "cancelled", "priority": "low"}
+            ],
+            "session_diff": [{"file": "README", "before": "a", "after": "b",
+                              "additions": 1, "deletions": 1, "status": "modified"}],
+            "share": {"id": "x", "url": "https://opncd.ai/share/x"}
+        });
+        let children = [ChildLink {
+            id: "ses_child".into(),
+            title: "delegate (@general subagent)".into(),
+            href: "../../2026-11/ses_child/transcript.md".into(),
+        }];
+        let parent = SessionLink {
+            id: "ses_parent".into(),
+            title: "Parent".into(),
+            href: "ses_parent.md".into(),
+        };
+        let out = render_linked(&d, extra.as_object(), Some(&parent), &children);
+        assert!(out.contains("- [x] first *(high priority)*"));
+        assert!(out.contains("- [ ] second *(in progress, low priority)*"));
+        assert!(out.contains("- [ ] ~~third~~"));
+        assert!(out.contains(
+            "- [delegate (@general subagent)](../../2026-11/ses_child/transcript.md) (`ses_child`)"
+        ));
+        assert!(out.contains("Subagent session: [delegate (@general subagent)]("));
+        assert!(out.contains("- **Parent:** [Parent](ses_parent.md) (`ses_parent`)"));
+        assert!(out.contains("- `README` +1 −1 *(modified)*"));
+        assert!(!out.contains("before"), "diff contents are not dumped");
+        assert!(out.contains("- **Shared:** <https://opncd.ai/share/x>"));
+        assert!(render(&d, None, &[]).contains("- **Parent:** `ses_parent`"));
+
+        let mut v2 = doc(json!([]));
+        v2["messages"] = json!([]);
+        let rows = json!({"session_message": [
+            {"id": "m1", "session_id": "ses_1", "type": "user", "seq": 2, "time_created": 1,
+             "data": "{\"time\":{\"created\":1795528117396},\"text\":\"hello v2\"}"},
+            {"id": "m2", "session_id": "ses_1", "type": "assistant", "seq": 9,
+             "data": "{\"agent\":\"build\",\"model\":{\"id\":\"mock-1\",\"providerID\":\"mock\"},\"content\":[{\"type\":\"text\",\"id\":\"text-0\",\"text\":\"Done v2.\"}]}"}
+        ]});
+        let out = render(&v2, rows.as_object(), &[]);
+        assert!(
+            !out.contains("**Cost:**") && !out.contains("**Tokens:**"),
+            "no totals known"
+        );
+        assert!(out.contains("### User\n\n<sub>2026-11-24"));
+        assert!(out.contains("hello v2"));
+        assert!(out.contains("### Assistant\n\n<sub>agent `build` · model `mock/mock-1`</sub>"));
+        assert!(out.contains("Done v2."));
+        assert!(render(&v2, None, &[]).contains("*No messages.*"));
+    }
+
+    #[test]
+    fn output_is_deterministic_and_never_ends_in_blank_lines() {
+        let d = doc(json!([{"type": "text", "text": "x"}]));
+        let a = render(&d, None, &[]);
+        assert_eq!(a, render(&d, None, &[]));
+        assert!(a.ends_with("x\n") && !a.ends_with("\n\n"), "{a:?}");
+    }
+}

@@ -1,0 +1,290 @@
+//! Acceptance of the git hooks: install/uninstall keep the user's hook byte for byte, the
+//! post-commit hook archives the sessions, and nothing the hook meets breaks a commit or a
+//! push (real git runs the hooks).
+
+use crate::common::fixtures::rich_store;
+use crate::common::git::git_command;
+use crate::common::{TestEnv, BIN};
+use crate::read_side::stdout;
+use std::path::{Path, PathBuf};
+
+const ARCHIVE: &str = "refs/heads/opencode/sessions";
+
+/// Real git with our binary on PATH and the env's OpenCode store, as a user's shell has.
+fn git_with_hooks(
+    env: &TestEnv,
+    dir: &Path,
+    data_home: &Path,
+) -> impl Fn(&[&str]) -> std::process::Output {
+    let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let (dir, data_home, home) = (dir.to_path_buf(), data_home.to_path_buf(), env.home.clone());
+    move |args: &[&str]| {
+        git_command(&dir)
+            .args(args)
+            .env("PATH", &path)
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", &data_home)
+            .output()
+            .unwrap()
+    }
+}
+
+fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn hook_path(env: &TestEnv, name: &str) -> PathBuf {
+    env.repo.path.join(".git/hooks").join(name)
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn install_commit_uninstall_keeps_the_users_hook() {
+    let env = rich_store().copy_env();
+    let user_hook = "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/user-hook-ran\"\n";
+    std::fs::write(hook_path(&env, "post-commit"), user_hook).unwrap();
+    make_executable(&hook_path(&env, "post-commit"));
+
+    stdout(&env.run(&["hook", "install"]));
+    let installed = std::fs::read(hook_path(&env, "post-commit")).unwrap();
+    stdout(&env.run(&["hook", "install"]));
+    assert_eq!(
+        std::fs::read(hook_path(&env, "post-commit")).unwrap(),
+        installed,
+        "install twice"
+    );
+    assert!(hook_path(&env, "pre-push").is_file());
+
+    let git = git_with_hooks(&env, &env.repo.path, &env.data_home);
+    std::fs::write(env.repo.path.join("change.txt"), "x\n").unwrap();
+    ok(git(&["add", "change.txt"]));
+    ok(git(&["commit", "-q", "-m", "a change"]));
+    assert!(
+        env.repo.path.join(".git/user-hook-ran").is_file(),
+        "the user's hook still runs"
+    );
+    let files = env.git(&["ls-tree", "-r", "--name-only", ARCHIVE]);
+    assert!(
+        files.contains(&format!("/{}/session.json", rich_store().tools)),
+        "{files}"
+    );
+    let status = stdout(&env.run(&["hook", "status"]));
+    assert!(
+        status.contains("post-commit: installed") && status.contains("\"ok\":true"),
+        "{status}"
+    );
+
+    // A second commit with nothing new in OpenCode: no new archive commit.
+    let tip = env.git(&["rev-parse", ARCHIVE]);
+    std::fs::write(env.repo.path.join("change.txt"), "y\n").unwrap();
+    ok(git(&["commit", "-q", "-am", "another change"]));
+    assert_eq!(env.git(&["rev-parse", ARCHIVE]), tip);
+
+    stdout(&env.run(&["hook", "uninstall"]));
+    assert_eq!(
+        std::fs::read_to_string(hook_path(&env, "post-commit")).unwrap(),
+        user_hook
+    );
+    assert!(
+        !hook_path(&env, "pre-push").exists(),
+        "the hook we created is removed"
+    );
+}
+
+#[test]
+fn hooks_path_and_linked_worktrees_are_honoured() {
+    let env = rich_store().copy_env();
+    env.git(&["config", "core.hooksPath", ".githooks"]);
+    stdout(&env.run(&["hook", "install", "--post-commit"]));
+    assert!(env.repo.path.join(".githooks/post-commit").is_file());
+    assert!(
+        !env.repo.path.join(".githooks/pre-push").exists(),
+        "only the hook asked for"
+    );
+    let git = git_with_hooks(&env, &env.repo.path, &env.data_home);
+    std::fs::write(env.repo.path.join("a.txt"), "a\n").unwrap();
+    ok(git(&["add", "a.txt"]));
+    ok(git(&["commit", "-q", "-m", "with hooksPath"]));
+    assert!(!env.git(&["rev-parse", ARCHIVE]).is_empty());
+    env.git(&["config", "--unset", "core.hooksPath"]);
+
+    // From a linked worktree: hooks go to the common hooks dir; the commit there archives.
+    let wt = env.root.join("wt");
+    env.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "feature",
+        wt.to_str().unwrap(),
+    ]);
+    let out = env
+        .cmd_in(&wt, &["hook", "install", "--post-commit"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(".git/hooks/post-commit"));
+    let before = env.git(&["rev-parse", ARCHIVE]);
+    std::fs::remove_dir_all(env.data_home.join("opencode/storage")).ok();
+    let git = git_with_hooks(&env, &wt, &env.data_home);
+    std::fs::write(wt.join("b.txt"), "b\n").unwrap();
+    ok(git(&["add", "b.txt"]));
+    ok(git(&["commit", "-q", "-m", "in the worktree"]));
+    let status = stdout(&env.cmd_in(&wt, &["hook", "status"]).output().unwrap());
+    assert!(status.contains("\"ok\":true"), "{status}");
+    assert_eq!(
+        env.git(&["rev-parse", ARCHIVE]),
+        before,
+        "nothing new to archive"
+    );
+}
+
+#[test]
+fn a_broken_store_never_breaks_a_commit() {
+    let env = rich_store().copy_env();
+    stdout(&env.run(&["hook", "install"]));
+    let commit = |git: &dyn Fn(&[&str]) -> std::process::Output, name: &str| {
+        std::fs::write(env.repo.path.join(name), name).unwrap();
+        ok(git(&["add", name]));
+        let out = git(&["commit", "-q", "-m", name]);
+        assert!(
+            out.status.success(),
+            "commit {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(env.git(&["log", "-1", "--format=%s"]).trim() == name);
+    };
+    let status = || stdout(&env.run(&["hook", "status"]));
+
+    // No store at all.
+    let missing = env.root.join("nothing-here");
+    commit(
+        &git_with_hooks(&env, &env.repo.path, &missing),
+        "missing.txt",
+    );
+    let s = status();
+    assert!(s.contains("no OpenCode session store"), "{s}");
+
+    // A corrupt database.
+    let corrupt = env.root.join("corrupt");
+    std::fs::create_dir_all(corrupt.join("opencode")).unwrap();
+    std::fs::write(corrupt.join("opencode/opencode.db"), vec![7u8; 8192]).unwrap();
+    commit(
+        &git_with_hooks(&env, &env.repo.path, &corrupt),
+        "corrupt.txt",
+    );
+    let s = status();
+    assert!(s.contains("not a database"), "{s}");
+
+    // A database locked by another writer (exclusive locking mode keeps everyone out).
+    let db = env.data_home.join("opencode/opencode.db");
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    holder
+        .execute_batch(
+            "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; CREATE TABLE lock_holder (x);",
+        )
+        .unwrap();
+    commit(
+        &git_with_hooks(&env, &env.repo.path, &env.data_home),
+        "locked.txt",
+    );
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    let s = status();
+    assert!(s.contains("locked") || s.contains("busy"), "{s}");
+
+    // Skipped once on request: no run recorded.
+    let before =
+        std::fs::read_to_string(env.repo.path.join(".git/git-opencode/hook-last-run.json"))
+            .unwrap();
+    let git = git_with_hooks(&env, &env.repo.path, &env.data_home);
+    std::fs::write(env.repo.path.join("skip.txt"), "s").unwrap();
+    ok(git(&["add", "skip.txt"]));
+    let out = git_command(&env.repo.path)
+        .args(["commit", "-q", "-m", "skipped"])
+        .env("GIT_OPENCODE_SKIP", "1")
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                Path::new(BIN).parent().unwrap().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let after = std::fs::read_to_string(env.repo.path.join(".git/git-opencode/hook-last-run.json"))
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn pre_push_pushes_the_archive_with_the_code() {
+    let env = rich_store().copy_env();
+    let bare = env.root.join("remote.git");
+    ok(git_command(&env.root)
+        .args(["init", "-q", "--bare", bare.to_str().unwrap()])
+        .output()
+        .unwrap());
+    env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    env.git(&["config", "opencode.pushWithCode", "true"]);
+    stdout(&env.run(&["hook", "install"]));
+    let git = git_with_hooks(&env, &env.repo.path, &env.data_home);
+    std::fs::write(env.repo.path.join("c.txt"), "c\n").unwrap();
+    ok(git(&["add", "c.txt"]));
+    ok(git(&["commit", "-q", "-m", "code"]));
+    ok(git(&["push", "-q", "origin", "main"]));
+    let remote_refs = ok(git_command(&bare).args(["show-ref"]).output().unwrap());
+    assert!(
+        remote_refs.contains("refs/heads/main") && remote_refs.contains(ARCHIVE),
+        "{remote_refs}"
+    );
+    assert_eq!(
+        ok(git_command(&bare)
+            .args(["rev-parse", ARCHIVE])
+            .output()
+            .unwrap()),
+        env.git(&["rev-parse", ARCHIVE])
+    );
+
+    // A remote that refuses the archive: the user's push still succeeds.
+    let strict = env.root.join("strict.git");
+    ok(git_command(&env.root)
+        .args(["init", "-q", "--bare", strict.to_str().unwrap()])
+        .output()
+        .unwrap());
+    let update = strict.join("hooks/update");
+    std::fs::write(
+        &update,
+        "#!/bin/sh\ncase \"$1\" in refs/heads/opencode/*) echo no archives >&2; exit 1;; esac\n",
+    )
+    .unwrap();
+    make_executable(&update);
+    env.git(&["remote", "add", "strict", strict.to_str().unwrap()]);
+    let out = git(&["push", "-q", "strict", "main"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let refs = ok(git_command(&strict).args(["show-ref"]).output().unwrap());
+    assert!(
+        refs.contains("refs/heads/main") && !refs.contains(ARCHIVE),
+        "{refs}"
+    );
+    let status = stdout(&env.run(&["hook", "status"]));
+    assert!(
+        status.contains("pre-push") && status.contains("rejected"),
+        "{status}"
+    );
+}

@@ -1,0 +1,451 @@
+//! Acceptance of `push-sessions` (branch, notes, remotes, redaction, bad input) with real
+//! git and stores written by the real OpenCode binary.
+
+use crate::common::fake_llm::{script, FakeLlm, Step};
+use crate::common::fixtures::rich_store;
+use crate::common::git::{git_command, Repo, GIT_ENV};
+use crate::common::opencode::{OpencodeHome, CURRENT};
+use crate::common::{TestEnv, BIN};
+use crate::read_side::stdout;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const ARCHIVE: &str = "refs/heads/opencode/sessions";
+
+/// Our binary in `dir`, reading the store of `home`.
+fn ours(home: &OpencodeHome, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home.home)
+        .env("XDG_DATA_HOME", &home.data_home)
+        .envs(GIT_ENV.iter().copied());
+    cmd
+}
+
+fn git_ok(dir: &Path, args: &[&str]) -> String {
+    let out = git_command(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn manifest_sessions(dir: &Path, rev: &str) -> BTreeSet<String> {
+    let text = git_ok(dir, &["show", &format!("{rev}:manifest.json")]);
+    let manifest: Value = serde_json::from_str(&text).unwrap();
+    manifest["sessions"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+fn count_objects(dir: &Path) -> String {
+    git_ok(dir, &["count-objects", "-v"])
+}
+
+fn error_line(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+/// Acceptance 1 and 2: the layout for every session, a clean fsck, HEAD/index/work tree
+/// untouched; a second run writes nothing; one more turn rewrites only that session.
+#[test]
+fn archive_branch_layout_and_incremental_updates() {
+    let store = rich_store();
+    let mut env = store.copy_env();
+    let head = env.git(&["rev-parse", "HEAD"]);
+    let status = env.git(&["status", "--porcelain"]);
+    let index = std::fs::read(env.repo.path.join(".git/index")).unwrap();
+
+    let out = stdout(&env.run(&["push-sessions"]));
+    assert!(out.contains("5 added"), "{out}");
+    env.git(&["fsck", "--strict"]);
+    let files = env.git(&["ls-tree", "-r", "--name-only", ARCHIVE]);
+    let files: Vec<&str> = files.lines().collect();
+    assert!(files.contains(&"README.md") && files.contains(&"manifest.json"));
+    for id in store.roots().into_iter().chain(store.children()) {
+        for name in ["session.json", "transcript.md"] {
+            assert!(
+                files
+                    .iter()
+                    .any(|f| f.starts_with("sessions/") && f.ends_with(&format!("/{id}/{name}"))),
+                "{id}/{name} missing from {files:?}"
+            );
+        }
+    }
+    let tools_dir = files
+        .iter()
+        .find(|f| f.ends_with(&format!("/{}/session.json", store.tools)))
+        .map(|f| f.trim_end_matches("/session.json").to_owned())
+        .unwrap();
+    assert!(tools_dir.starts_with("sessions/20"), "{tools_dir}");
+    assert!(
+        files.contains(&format!("{tools_dir}/extra.json").as_str()),
+        "todos go to extra.json"
+    );
+    // The archived session is the export document (bytes of `export`, redaction aside).
+    let archived = env.git(&["show", &format!("{ARCHIVE}:{tools_dir}/session.json")]);
+    let doc: Value = serde_json::from_str(&archived).unwrap();
+    assert_eq!(doc["info"]["id"], store.tools.as_str());
+    assert_eq!(env.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(env.git(&["status", "--porcelain"]), status);
+    assert_eq!(
+        std::fs::read(env.repo.path.join(".git/index")).unwrap(),
+        index
+    );
+    let log = env.git(&["log", "--format=%s", ARCHIVE]);
+    assert_eq!(log.lines().count(), 1);
+    assert!(env
+        .git(&["reflog", "show", ARCHIVE])
+        .contains("git-opencode"));
+
+    // Nothing changed: no commit, no object.
+    let tip = env.git(&["rev-parse", ARCHIVE]);
+    let objects = count_objects(&env.repo.path);
+    let out = stdout(&env.run(&["push-sessions"]));
+    assert!(out.contains("up to date"), "{out}");
+    assert_eq!(env.git(&["rev-parse", ARCHIVE]), tip);
+    assert_eq!(count_objects(&env.repo.path), objects);
+
+    // A new session, then one more OpenCode turn in it: each push writes only that
+    // session's files (and the manifest). Sessions continue in the checkout they started
+    // in, so the new one starts here in the copy.
+    let llm = FakeLlm::start();
+    env.opencode.as_mut().unwrap().set_port(llm.port());
+    let oc = env.opencode.as_ref().unwrap();
+    let fresh = oc
+        .run(&env.repo.path, &script(&[Step::reply("new here 🆕")]), &[])
+        .session_id;
+    let out = stdout(&env.run(&["push-sessions"]));
+    assert!(out.contains("1 added, 0 updated"), "{out}");
+    let second = env.git(&["rev-parse", ARCHIVE]);
+    assert_only_session_changed(&env, &tip, &second, &fresh);
+    oc.continue_session(
+        &env.repo.path,
+        &fresh,
+        &script(&[Step::reply("again 🔁")]),
+        &[],
+    );
+    drop(llm);
+    let out = stdout(&env.run(&["push-sessions"]));
+    assert!(out.contains("0 added, 1 updated"), "{out}");
+    let third = env.git(&["rev-parse", ARCHIVE]);
+    assert_only_session_changed(&env, &second, &third, &fresh);
+    assert!(env
+        .git(&["log", "-1", "--format=%B", ARCHIVE])
+        .contains(&format!("updated {fresh}")));
+    env.git(&["fsck", "--strict"]);
+}
+
+fn assert_only_session_changed(env: &TestEnv, from: &str, to: &str, session: &str) {
+    let changed = env.git(&["diff", "--name-only", from.trim(), to.trim()]);
+    assert!(!changed.is_empty());
+    for path in changed.lines() {
+        assert!(
+            path == "manifest.json" || path.contains(&format!("/{session}/")),
+            "{path} changed"
+        );
+    }
+}
+
+/// Acceptance 3: two clones of one bare remote each run OpenCode and push at the same time;
+/// the remote ends with the union, and nobody force-pushed.
+#[test]
+fn two_clones_push_concurrently_and_the_remote_gets_the_union() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let origin = Repo::init(&root.join("seed"));
+    let bare = root.join("remote.git");
+    git_ok(
+        &root,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            origin.path.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
+    let llm = FakeLlm::start();
+    let mut clones = Vec::new();
+    for name in ["alice", "bob"] {
+        let dir = root.join(name);
+        git_ok(
+            &root,
+            &["clone", "-q", bare.to_str().unwrap(), dir.to_str().unwrap()],
+        );
+        let home = OpencodeHome::new(CURRENT, &llm);
+        let run = home.run(
+            &dir,
+            &script(&[Step::reply(&format!("hello from {name}"))]),
+            &[],
+        );
+        clones.push((dir, home, run.session_id));
+    }
+    // The first push of each creates an unrelated root; both race for the remote.
+    let children: Vec<_> = clones
+        .iter()
+        .map(|(dir, home, _)| {
+            ours(home, dir, &["push-sessions", "--remote", "origin"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let remote_tip = git_ok(&bare, &["rev-parse", ARCHIVE]).trim().to_owned();
+    let want: BTreeSet<String> = clones.iter().map(|(_, _, id)| id.clone()).collect();
+    assert_eq!(manifest_sessions(&bare, ARCHIVE), want);
+    for (dir, _, _) in &clones {
+        let local = git_ok(dir, &["rev-parse", ARCHIVE]).trim().to_owned();
+        // Asked in the remote, which has every commit both pushed.
+        let status = git_command(&bare)
+            .args(["merge-base", "--is-ancestor", &local, &remote_tip])
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "a local archive commit was lost from the remote (force push?)\nlocal {local}, remote {remote_tip}\n{}",
+            git_ok(&bare, &["log", "--graph", "--oneline", "--all"])
+        );
+    }
+    // Each side pushes once more: the other's session arrives locally, nothing is lost.
+    for (dir, home, _) in &clones {
+        stdout(
+            &ours(home, dir, &["push-sessions", "--remote", "origin"])
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(manifest_sessions(dir, ARCHIVE), want);
+        git_ok(dir, &["fsck", "--strict"]);
+    }
+    git_ok(&bare, &["fsck", "--strict"]);
+}
+
+/// Acceptance 4: a commit made from an OpenCode `write` gets a note naming the session;
+/// a commit no session touched gets none.
+#[test]
+fn notes_name_the_sessions_that_produced_a_commit() {
+    let mut env = rich_store().copy_env();
+    let llm = FakeLlm::start();
+    env.opencode.as_mut().unwrap().set_port(llm.port());
+    let oc = env.opencode.as_ref().unwrap();
+    let run = oc.run(
+        &env.repo.path,
+        &script(&[
+            Step::write("feature.txt", "a feature\n"),
+            Step::reply("wrote it"),
+        ]),
+        &["--title", "Feature work"],
+    );
+    drop(llm);
+    let now = time_now();
+    let commit_now = |args: &[&str]| {
+        let out = git_command(&env.repo.path)
+            .args(args)
+            .env("GIT_AUTHOR_DATE", &now)
+            .env("GIT_COMMITTER_DATE", &now)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    commit_now(&["add", "feature.txt"]);
+    commit_now(&["commit", "-q", "-m", "add the feature"]);
+    let out = stdout(&env.run(&["push-sessions", "--notes"]));
+    assert!(out.contains(&run.session_id), "{out}");
+    let note = env.git(&["notes", "--ref", "opencode", "show", "HEAD"]);
+    assert!(note.contains(&run.session_id), "{note}");
+    assert!(note.contains("Feature work"), "{note}");
+    assert!(note.contains("mock"), "{note}");
+    let log = env.git(&["log", "-1", "--notes=opencode"]);
+    assert!(
+        log.contains("Notes (opencode)") && log.contains(&run.session_id),
+        "{log}"
+    );
+
+    // A commit that no session touched: no note.
+    std::fs::write(env.repo.path.join("manual.txt"), "by hand\n").unwrap();
+    commit_now(&["add", "manual.txt"]);
+    commit_now(&["commit", "-q", "-m", "manual change"]);
+    stdout(&env.run(&["push-sessions", "--notes"]));
+    let none = git_command(&env.repo.path)
+        .args(["notes", "--ref", "opencode", "show", "HEAD"])
+        .output()
+        .unwrap();
+    assert!(
+        !none.status.success(),
+        "unexpected note: {}",
+        String::from_utf8_lossy(&none.stdout)
+    );
+    // Other notes refs are left alone.
+    env.git(&["notes", "add", "-m", "mine", "HEAD"]);
+    stdout(&env.run(&["push-sessions", "--notes", "--range", "HEAD~1"]));
+    assert_eq!(env.git(&["notes", "show", "HEAD"]).trim(), "mine");
+    env.git(&["fsck", "--strict"]);
+}
+
+fn time_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!("@{now} +0000")
+}
+
+const FAKE_KEY: &str = "ghp_Zx9Kq2Lm4Np6Rs8Tv0Wy1Ab3Cd5Ef7Gh9Ij1K";
+
+/// Acceptance 5: a fake API key in a prompt and a tool output reaches no git object, unless
+/// `--no-redact`.
+#[test]
+fn secrets_never_reach_a_git_object() {
+    let mut env = rich_store().copy_env();
+    let llm = FakeLlm::start();
+    env.opencode.as_mut().unwrap().set_port(llm.port());
+    let oc = env.opencode.as_ref().unwrap();
+    oc.run(
+        &env.repo.path,
+        &format!(
+            "use my token {FAKE_KEY} please\n{}",
+            script(&[
+                Step::bash(&format!("echo token={FAKE_KEY}"), "echo the token"),
+                Step::reply("ok")
+            ])
+        ),
+        &[],
+    );
+    drop(llm);
+    let all_objects = |dir: &Path| {
+        let out = git_command(dir)
+            .args(["cat-file", "--batch-all-objects", "--batch"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    stdout(&env.run(&["push-sessions", "--notes"]));
+    assert!(
+        !all_objects(&env.repo.path).contains(FAKE_KEY),
+        "the key reached a git object"
+    );
+    assert!(
+        all_objects(&env.repo.path).contains("[REDACTED"),
+        "redaction left no marker"
+    );
+
+    // The same store without redaction does contain it: the check above can see the key.
+    stdout(&env.run(&[
+        "push-sessions",
+        "--no-redact",
+        "--ref",
+        "refs/heads/opencode/raw",
+    ]));
+    assert!(all_objects(&env.repo.path).contains(FAKE_KEY));
+}
+
+/// Acceptance 7: bad input gets a clear error or works as in git, and nothing is lost.
+#[test]
+fn push_sessions_bad_input() {
+    let env = rich_store().copy_env();
+    let err = error_line(&env.run(&["push-sessions", "--remote", "nope"]));
+    assert!(err.contains("no such remote 'nope'"), "{err}");
+    assert!(
+        env.git(&["show-ref"])
+            .lines()
+            .all(|l| !l.contains("opencode")),
+        "nothing written"
+    );
+
+    let err = error_line(&env.run(&["push-sessions", "--ref", "bad..name"]));
+    assert!(err.contains("invalid ref name"), "{err}");
+
+    // A normal branch where the archive would go.
+    env.git(&["branch", "opencode/sessions"]);
+    let before = env.git(&["rev-parse", ARCHIVE]);
+    let err = error_line(&env.run(&["push-sessions"]));
+    assert!(
+        err.contains("not a git-opencode archive") && err.contains("hint:"),
+        "{err}"
+    );
+    assert_eq!(env.git(&["rev-parse", ARCHIVE]), before);
+    env.git(&["branch", "-D", "opencode/sessions"]);
+
+    // Detached HEAD: works, HEAD stays detached where it was.
+    env.git(&["checkout", "-q", "--detach"]);
+    let head = env.git(&["rev-parse", "HEAD"]);
+    stdout(&env.run(&["push-sessions", "--notes"]));
+    assert_eq!(env.git(&["rev-parse", "HEAD"]), head);
+    let symbolic = git_command(&env.repo.path)
+        .args(["symbolic-ref", "-q", "HEAD"])
+        .status()
+        .unwrap();
+    assert_eq!(symbolic.code(), Some(1), "HEAD is still detached");
+
+    // A push the remote rejects: a clear error; the local archive stays.
+    let bare = env.root.join("strict.git");
+    git_ok(&env.root, &["init", "-q", "--bare", bare.to_str().unwrap()]);
+    std::fs::write(
+        bare.join("hooks/pre-receive"),
+        "#!/bin/sh\necho 'archive refused' >&2\nexit 1\n",
+    )
+    .unwrap();
+    make_executable(&bare.join("hooks/pre-receive"));
+    env.git(&["remote", "add", "strict", bare.to_str().unwrap()]);
+    let err = error_line(&env.run(&["push-sessions", "--remote", "strict"]));
+    assert!(err.contains("strict") && err.contains("rejected"), "{err}");
+    assert!(!env.git(&["rev-parse", ARCHIVE]).is_empty());
+    env.git(&["fsck", "--strict"]);
+}
+
+/// A bare repository (no work tree): the archive is written all the same.
+#[test]
+fn push_sessions_in_a_bare_repository() {
+    let env = rich_store().copy_env();
+    let bare = env.root.join("bare.git");
+    git_ok(
+        &env.root,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            env.repo.path.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
+    let out = stdout(&env.cmd_in(&bare, &["push-sessions"]).output().unwrap());
+    assert!(out.contains("added"), "{out}");
+    git_ok(&bare, &["fsck", "--strict"]);
+    assert!(!manifest_sessions(&bare, ARCHIVE).is_empty());
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

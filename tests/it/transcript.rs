@@ -1,0 +1,219 @@
+//! `export --format markdown` against stores written by the real OpenCode binary: every text
+//! and reasoning part verbatim, tool names, todos, attachments, parent and child links,
+//! bounded tool output, and `<id>.md` files for every session with `-o DIR`.
+
+use crate::common::fixtures::{legacy_store, rich_store};
+use crate::common::TestEnv;
+use crate::read_side::stdout;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+fn export_json(env: &TestEnv, id: &str) -> Value {
+    serde_json::from_str(&stdout(&env.run(&["export", id]))).unwrap()
+}
+
+fn export_markdown(env: &TestEnv, id: &str) -> String {
+    stdout(&env.run(&["export", "--format", "markdown", id]))
+}
+
+/// Checks the transcript of `id` against its export document; returns the transcript.
+fn check_session(env: &TestEnv, id: &str) -> String {
+    let doc = export_json(env, id);
+    let md = export_markdown(env, id);
+    assert!(md.starts_with("# "), "{id}: no title heading:\n{md}");
+    assert!(md.contains(&format!("- **Session:** `{id}`")), "{id}");
+    let mut texts = 0;
+    for message in doc["messages"].as_array().unwrap() {
+        for part in message["parts"].as_array().unwrap() {
+            match part["type"].as_str().unwrap() {
+                "text" | "reasoning" => {
+                    let text = part["text"].as_str().unwrap();
+                    assert!(
+                        md.contains(text),
+                        "{id}: part {} is not verbatim in the transcript:\n{text}\n---\n{md}",
+                        part["id"]
+                    );
+                    texts += 1;
+                }
+                "tool" => {
+                    let tool = part["tool"].as_str().unwrap();
+                    assert!(
+                        md.contains(&format!("**Tool** `{tool}`")),
+                        "{id}: tool {tool} missing"
+                    );
+                }
+                "file" => {
+                    let name = part["filename"].as_str().unwrap();
+                    assert!(md.contains(name), "{id}: file {name} missing");
+                }
+                "patch" => assert!(md.contains("**Patch**"), "{id}: patch part missing"),
+                _ => {}
+            }
+        }
+    }
+    assert!(texts > 0, "{id}: the fixture has no text parts");
+    assert!(
+        !md.contains(";base64,"),
+        "{id}: a data: URL was written out"
+    );
+    assert_eq!(md, export_markdown(env, id), "{id}: not deterministic");
+    md
+}
+
+fn assert_todos(md: &str, todos: &[String]) {
+    assert!(!todos.is_empty(), "the fixture has no todos");
+    assert!(md.contains("## Todos"));
+    for todo in todos {
+        assert!(md.contains(todo.as_str()), "todo {todo} missing:\n{md}");
+    }
+}
+
+fn assert_links(parent_md: &str, child_md: &str, parent: &str, child: &str) {
+    assert!(
+        parent_md.contains(&format!("]({child}.md) (`{child}`)")),
+        "no link from the task parent to {child}:\n{parent_md}"
+    );
+    assert!(parent_md.contains("## Subagent sessions"));
+    assert!(
+        parent_md.contains("Subagent session: ["),
+        "the task call does not link its child"
+    );
+    assert!(
+        child_md.contains("- **Parent:** [") && child_md.contains(&format!("]({parent}.md)")),
+        "no link from the child to {parent}:\n{child_md}"
+    );
+}
+
+#[test]
+fn markdown_export_of_every_rich_session_is_complete() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let mut transcripts = Vec::new();
+    for id in store.roots().into_iter().chain(store.children()) {
+        transcripts.push((id, check_session(&env, id)));
+    }
+    let md = |id: &str| &transcripts.iter().find(|(i, _)| *i == id).unwrap().1;
+
+    let db = env.opencode.as_ref().unwrap().open_db();
+    let mut stmt = db
+        .prepare("SELECT content FROM todo WHERE session_id = ?1 ORDER BY position")
+        .unwrap();
+    let todos: Vec<String> = stmt
+        .query_map([&store.tools], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_todos(md(&store.tools), &todos);
+    assert!(md(&store.tools).contains("- [ ] ship it 🚀 *(in progress, low priority)*"));
+
+    // The 96 KB bash output is cut to a bounded size, with a note.
+    let tools = md(&store.tools);
+    let json_len = stdout(&env.run(&["export", &store.tools])).len();
+    assert!(json_len > 96_000, "fixture: the export is {json_len} bytes");
+    assert!(tools.len() < 30_000, "transcript is {} bytes", tools.len());
+    assert!(tools.contains("characters not shown"));
+    for tool in ["write", "edit", "bash", "todowrite"] {
+        assert!(tools.contains(&format!("**Tool** `{tool}`")), "{tool}");
+    }
+
+    let attachment = md(&store.attachment);
+    assert!(attachment.contains("**File** `attach.txt` · text/plain"));
+    assert!(attachment.contains("**File** `red.png` · image/png · inline data, 69 bytes"));
+
+    assert_links(
+        md(&store.task_parent),
+        md(&store.task_child),
+        &store.task_parent,
+        &store.task_child,
+    );
+}
+
+#[test]
+fn markdown_export_of_every_legacy_session_is_complete() {
+    let store = legacy_store();
+    let env = store.copy_env();
+    let mut transcripts = Vec::new();
+    for id in store.roots().into_iter().chain(store.children()) {
+        transcripts.push((id, check_session(&env, id)));
+    }
+    let md = |id: &str| &transcripts.iter().find(|(i, _)| *i == id).unwrap().1;
+
+    let oc = env.opencode.as_ref().unwrap();
+    let file = oc
+        .storage_dir()
+        .join("todo")
+        .join(format!("{}.json", store.tools));
+    let todos: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let todos: Vec<String> = todos
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["content"].as_str().unwrap().to_owned())
+        .collect();
+    assert_todos(md(&store.tools), &todos);
+    // 1.1.65 sessions carry no model or token totals: they come from the messages.
+    assert!(md(&store.tools).contains("- **Model:** `mock/mock-1`"));
+    assert!(md(&store.attachment).contains("red.png"));
+    assert_links(
+        md(&store.task_parent),
+        md(&store.task_child),
+        &store.task_parent,
+        &store.task_child,
+    );
+}
+
+#[test]
+fn markdown_export_to_a_directory_writes_every_session() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let dir = env.root.join("out");
+    std::fs::create_dir(&dir).unwrap();
+    let out = stdout(&env.run(&[
+        "export",
+        "--format",
+        "markdown",
+        "-o",
+        dir.to_str().unwrap(),
+    ]));
+    let expected: BTreeSet<String> = store
+        .roots()
+        .into_iter()
+        .chain(store.children())
+        .map(|id| format!("{id}.md"))
+        .collect();
+    let written: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(written, expected);
+    assert_eq!(
+        out.lines().count(),
+        expected.len(),
+        "one path per file:\n{out}"
+    );
+    for name in &expected {
+        let id = name.strip_suffix(".md").unwrap();
+        let file = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert_eq!(file, export_markdown(&env, id), "{name}");
+    }
+    // The links between the files resolve.
+    let parent = std::fs::read_to_string(dir.join(format!("{}.md", store.task_parent))).unwrap();
+    let child = format!("{}.md", store.task_child);
+    assert!(parent.contains(&format!("]({child})")) && dir.join(&child).is_file());
+}
+
+#[test]
+fn markdown_export_of_several_sessions_to_stdout_separates_them() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let both = stdout(&env.run(&[
+        "export",
+        "--format",
+        "markdown",
+        &store.plain,
+        &store.attachment,
+    ]));
+    let first = export_markdown(&env, &store.plain);
+    let second = export_markdown(&env, &store.attachment);
+    assert_eq!(both, format!("{first}\n{second}"));
+}
