@@ -49,6 +49,10 @@ pub enum Command {
     PushSessions(PushSessionsArgs),
     /// Install, remove or inspect the post-commit and pre-push hooks
     Hook(HookArgs),
+    /// Put archived sessions back into the local OpenCode store, re-homed to this checkout
+    Restore(RestoreArgs),
+    /// Compare an archive with the live store: checksums, missing, changed and extra sessions
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +92,34 @@ pub struct PackArgs {
     /// Zip file to write [default: opencode-sessions-<repo>-<id8>-<YYYYMMDD>.zip in the current directory]
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A zip written by `git opencode pack`, or a ref or commit of the archive branch
+    /// (such as refs/heads/opencode/sessions)
+    #[arg(value_name = "ZIP|REF")]
+    pub source: String,
+
+    /// Say what would be added, updated or kept, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Restore only this session and its subagent sessions; may be repeated or comma-separated
+    #[arg(long = "session", value_name = "ID", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub sessions: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A zip written by `git opencode pack`, or a ref or commit of the archive branch
+    /// [default: git config opencode.ref, else refs/heads/opencode/sessions]
+    #[arg(value_name = "ZIP|REF")]
+    pub source: Option<String>,
+
+    /// Print a JSON report for scripts instead of a summary
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ pub mod notes;
 pub mod progress;
 pub mod redact;
 pub mod repo;
+pub mod restore;
 pub mod snapshot;
 pub mod store;
 pub mod sync;
@@ -59,6 +60,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             out,
         ),
         Command::Pack(args) => cmd::pack::run(&ctx, args.output.as_deref(), out),
+        Command::Restore(args) => {
+            cmd::restore::run(&ctx, &args.source, args.dry_run, &args.sessions, out)
+        }
         Command::PushSessions(args) => {
             let options = cmd::push_sessions::PushOptions {
                 notes: args.notes,
@@ -83,6 +87,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             cli::HookAction::Status => cmd::hook::status(&ctx, out),
             cli::HookAction::Run(_) => unreachable!("handled before opening the store"),
         },
+        Command::Verify(args) => cmd::verify::run(&ctx, args.source.as_deref(), args.json, out),
     }?;
     out.flush()?;
     Ok(())

@@ -15,6 +15,19 @@ use std::path::Path;
 
 /// Default notes ref.
 pub const DEFAULT_REF: &str = "refs/notes/opencode";
+/// `git config` key overriding [`DEFAULT_REF`].
+pub const REF_KEY: &str = "opencode.notesRef";
+
+/// The notes ref: `explicit`, else `git config opencode.notesRef`, else [`DEFAULT_REF`].
+pub fn configured_ref(repo: &gix::Repository, explicit: Option<&str>) -> Result<String> {
+    gitobj::full_ref_name(&crate::snapshot::configured(
+        repo,
+        explicit,
+        REF_KEY,
+        DEFAULT_REF,
+    ))
+}
+
 /// The first line of every note we write; marks a note as ours.
 pub const HEADER: &str = "OpenCode sessions (git-opencode):";
 const SLACK_SECONDS: i64 = 60;

@@ -30,6 +30,28 @@ pub const REF_KEY: &str = "opencode.ref";
 pub const FORMAT: &str = "git-opencode-archive";
 pub const MANIFEST: &str = "manifest.json";
 
+/// The archive ref: `explicit`, else `git config opencode.ref`, else [`DEFAULT_REF`].
+pub fn configured_ref(repo: &gix::Repository, explicit: Option<&str>) -> Result<String> {
+    gitobj::full_ref_name(&configured(repo, explicit, REF_KEY, DEFAULT_REF))
+}
+
+/// `explicit`, else the `git config` value of `key`, else `default`.
+pub fn configured(
+    repo: &gix::Repository,
+    explicit: Option<&str>,
+    key: &str,
+    default: &str,
+) -> String {
+    match explicit {
+        Some(v) => v.to_owned(),
+        None => repo
+            .config_snapshot()
+            .string(key)
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| default.to_owned()),
+    }
+}
+
 /// The current tip of an archive ref.
 #[derive(Debug, Clone)]
 pub struct Tip {

@@ -190,22 +190,11 @@ fn timeout(ctx: &Ctx) -> Duration {
 }
 
 fn archive_ref(ctx: &Ctx) -> Result<String> {
-    let configured = ctx
-        .repo
-        .config_snapshot()
-        .string(snapshot::REF_KEY)
-        .map(|v| v.to_string());
-    gitobj::full_ref_name(configured.as_deref().unwrap_or(snapshot::DEFAULT_REF))
+    snapshot::configured_ref(&ctx.repo, None)
 }
 
 fn notes_ref(ctx: &Ctx) -> Result<String> {
-    let key = crate::cmd::push_sessions::NOTES_REF_KEY;
-    let configured = ctx
-        .repo
-        .config_snapshot()
-        .string(key)
-        .map(|v| v.to_string());
-    gitobj::full_ref_name(configured.as_deref().unwrap_or(notes::DEFAULT_REF))
+    notes::configured_ref(&ctx.repo, None)
 }
 
 fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> {

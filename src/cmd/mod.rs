@@ -5,6 +5,8 @@ pub mod hook;
 pub mod list;
 pub mod pack;
 pub mod push_sessions;
+pub mod restore;
+pub mod verify;
 
 /// `2026-11-26 08:16` (UTC) for a Unix time in milliseconds.
 pub fn format_time_ms(ms: i64) -> String {

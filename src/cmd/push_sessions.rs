@@ -2,16 +2,12 @@
 //! incrementally, and sync with a remote.
 
 use crate::config::{Ctx, Verbosity};
-use crate::gitobj;
 use crate::notes;
 use crate::redact::Redactor;
 use crate::snapshot::{self, Outcome};
 use crate::sync::{self, RefKind};
 use anyhow::{bail, Result};
 use std::io::Write;
-
-/// `git config` key for the notes ref.
-pub const NOTES_REF_KEY: &str = "opencode.notesRef";
 
 /// What the user asked for, clap-free.
 pub struct PushOptions {
@@ -24,23 +20,8 @@ pub struct PushOptions {
 }
 
 pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> {
-    let config = ctx.repo.config_snapshot();
-    let archive_ref = gitobj::full_ref_name(
-        options
-            .archive_ref
-            .clone()
-            .or_else(|| config.string(snapshot::REF_KEY).map(|v| v.to_string()))
-            .as_deref()
-            .unwrap_or(snapshot::DEFAULT_REF),
-    )?;
-    let notes_ref = gitobj::full_ref_name(
-        options
-            .notes_ref
-            .clone()
-            .or_else(|| config.string(NOTES_REF_KEY).map(|v| v.to_string()))
-            .as_deref()
-            .unwrap_or(notes::DEFAULT_REF),
-    )?;
+    let archive_ref = snapshot::configured_ref(&ctx.repo, options.archive_ref.as_deref())?;
+    let notes_ref = notes::configured_ref(&ctx.repo, options.notes_ref.as_deref())?;
     if let Some(remote) = &options.remote {
         sync::check_remote(&ctx.repo, remote)?;
     }

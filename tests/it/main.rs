@@ -6,4 +6,6 @@ mod hooks;
 mod identity;
 mod push;
 mod read_side;
+mod restore;
 mod transcript;
+mod verify;

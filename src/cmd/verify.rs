@@ -1,0 +1,264 @@
+//! `git opencode verify [ZIP|REF]`: checksums, and which sessions are missing, changed or
+//! extra between an archive and the live store.
+
+use crate::config::Ctx;
+use crate::export;
+use crate::restore::{content_key, source, Archive, Checksums};
+use crate::store::Session;
+use anyhow::{anyhow, bail, Result};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::Write;
+
+/// How one archived session compares with the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum State {
+    Same,
+    /// In the archive, not in the store.
+    Missing,
+    /// In both, with different content.
+    Changed,
+    /// In the store (a session of this repository), not in the archive.
+    Extra,
+}
+
+struct Row {
+    id: String,
+    title: String,
+    state: State,
+    /// For changed sessions: which side was updated last.
+    newer: Option<&'static str>,
+}
+
+pub fn run(ctx: &Ctx, spec: Option<&str>, as_json: bool, out: &mut dyn Write) -> Result<()> {
+    let spec = match spec {
+        Some(s) => s.to_owned(),
+        None => default_ref(ctx)?,
+    };
+    let archive = source::open(&ctx.repo, &spec, Checksums::Report)?;
+    let store = ctx.open_store()?;
+    let (_, members) = ctx.members(&store)?;
+    let all: HashMap<String, Session> = store
+        .sessions()?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    let mut rows = Vec::new();
+    for (id, archived) in &archive.sessions {
+        let (state, newer) = match all.get(id) {
+            None => (State::Missing, None),
+            Some(local) => {
+                let doc = store.export_document(local)?;
+                if content_key(&doc) == content_key(&archived.doc) {
+                    (State::Same, None)
+                } else {
+                    let newer = match local.time_updated.cmp(&archived.time_updated()) {
+                        std::cmp::Ordering::Greater => "store",
+                        std::cmp::Ordering::Less => "archive",
+                        std::cmp::Ordering::Equal => "neither",
+                    };
+                    (State::Changed, Some(newer))
+                }
+            }
+        };
+        rows.push(Row {
+            id: id.clone(),
+            title: archived.title().to_owned(),
+            state,
+            newer,
+        });
+    }
+    for member in &members {
+        if !archive.sessions.contains_key(&member.session.id) {
+            rows.push(Row {
+                id: member.session.id.clone(),
+                title: member.session.title.clone(),
+                state: State::Extra,
+                newer: None,
+            });
+        }
+    }
+    let count = |s: State| rows.iter().filter(|r| r.state == s).count();
+    let (missing, changed, extra) = (
+        count(State::Missing),
+        count(State::Changed),
+        count(State::Extra),
+    );
+    let complete = archive.checksum_failures.is_empty() && missing + changed + extra == 0;
+    if as_json {
+        print_json(
+            &archive,
+            &store.location().db,
+            members.len(),
+            &rows,
+            complete,
+            out,
+        )?;
+    } else {
+        print_human(
+            &archive,
+            &store.location().db,
+            members.len(),
+            &rows,
+            complete,
+            out,
+        )?;
+    }
+    out.flush()?;
+    if complete {
+        return Ok(());
+    }
+    if let Some((entry, problem)) = archive.checksum_failures.first() {
+        let more = archive.checksum_failures.len() - 1;
+        let more = if more > 0 {
+            format!(" (and {more} more)")
+        } else {
+            String::new()
+        };
+        bail!("entry {entry} of {}: {problem}{more}\nhint: the zip was changed after it was written; write a new one with `git opencode pack`", archive.label);
+    }
+    Err(anyhow!(
+        "{} does not match the store: {changed} changed, {missing} missing, {extra} extra\nhint: `git opencode restore {}` brings archived sessions back; `git opencode pack` or `push-sessions` archives new ones",
+        archive.label,
+        archive.label
+    ))
+}
+
+/// `git config opencode.ref`, else the default archive branch; it must exist.
+fn default_ref(ctx: &Ctx) -> Result<String> {
+    let configured = ctx
+        .repo
+        .config_snapshot()
+        .string(source::REF_KEY)
+        .map(|v| v.to_string())
+        .filter(|v| !v.is_empty());
+    let name = match configured {
+        Some(n) if n.starts_with("refs/") => n,
+        Some(n) => format!("refs/heads/{n}"),
+        None => source::DEFAULT_REF.to_owned(),
+    };
+    let exists = ctx
+        .repo
+        .try_find_reference(name.as_str())
+        .ok()
+        .flatten()
+        .is_some();
+    if !exists {
+        bail!(
+            "no archive branch {name} in this repository\nhint: pass a pack zip (git opencode verify <ZIP>), or archive first with git opencode push-sessions"
+        );
+    }
+    Ok(name)
+}
+
+fn print_human(
+    archive: &Archive,
+    db: &std::path::Path,
+    members: usize,
+    rows: &[Row],
+    complete: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let checks = match archive.kind {
+        source::SourceKind::Zip if archive.checksum_failures.is_empty() => {
+            format!("checksums of {} entries ok", archive.checked)
+        }
+        source::SourceKind::Zip => format!(
+            "{} of {} entries failed their checksum",
+            archive.checksum_failures.len(),
+            archive.checked
+        ),
+        source::SourceKind::Git => "stored in git".to_owned(),
+    };
+    writeln!(
+        out,
+        "archive: {} ({} sessions; {checks})",
+        archive.label,
+        archive.sessions.len()
+    )?;
+    writeln!(
+        out,
+        "store:   {} ({members} sessions of this repository)",
+        db.display()
+    )?;
+    for (entry, problem) in &archive.checksum_failures {
+        writeln!(out, "bad      {entry}: {problem}")?;
+    }
+    for row in rows {
+        let what = match (row.state, row.newer) {
+            (State::Same, _) => continue,
+            (State::Missing, _) => "missing  ",
+            (State::Changed, _) => "changed  ",
+            (State::Extra, _) => "extra    ",
+        };
+        let why = match (row.state, row.newer) {
+            (State::Missing, _) => " (in the archive, not in the store)".to_owned(),
+            (State::Extra, _) => " (in the store, not in the archive)".to_owned(),
+            (State::Changed, Some("neither")) => {
+                " (same update time, different content)".to_owned()
+            }
+            (State::Changed, Some(side)) => format!(" (newer in the {side})"),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "{what}{}  {}{why}",
+            row.id,
+            row.title.replace(['\n', '\r'], " ")
+        )?;
+    }
+    if complete {
+        writeln!(
+            out,
+            "complete: all {} archived sessions match the store",
+            archive.sessions.len()
+        )?;
+    }
+    Ok(())
+}
+
+fn print_json(
+    archive: &Archive,
+    db: &std::path::Path,
+    members: usize,
+    rows: &[Row],
+    complete: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let list = |state: State| -> Vec<Value> {
+        rows.iter()
+            .filter(|r| r.state == state)
+            .map(|r| {
+                let mut v = json!({ "id": r.id, "title": r.title });
+                if let Some(newer) = r.newer {
+                    v["newer"] = json!(newer);
+                }
+                v
+            })
+            .collect()
+    };
+    let failures: Vec<Value> = archive
+        .checksum_failures
+        .iter()
+        .map(|(entry, problem)| json!({ "entry": entry, "problem": problem }))
+        .collect();
+    let report = json!({
+        "source": archive.label,
+        "kind": archive.kind,
+        "complete": complete,
+        "checksums": {
+            "checked": archive.checked,
+            "ok": failures.is_empty(),
+            "failures": failures,
+        },
+        "archived": archive.sessions.len(),
+        "store": { "path": db.display().to_string(), "sessions": members },
+        "matching": rows.iter().filter(|r| r.state == State::Same).count(),
+        "missing": list(State::Missing),
+        "changed": list(State::Changed),
+        "extra": list(State::Extra),
+    });
+    out.write_all(&export::pretty_with_newline(&report))?;
+    Ok(())
+}

@@ -1,0 +1,448 @@
+//! Putting archived sessions back into the local OpenCode store, re-homed to this checkout.
+//!
+//! The archive is read and checked completely first ([`source`]); then a plan decides per
+//! session (union by ID): *add* what the store lacks, *update* a local copy that is as old
+//! or older than the archived one, leave a newer local copy alone, and skip identical ones.
+//! Only then is the store changed: the SQLite store ([`sqlite`]) inside one transaction
+//! after an online backup, or the legacy JSON tree ([`json`]) after copying every file that
+//! will be overwritten.
+
+mod json;
+mod jsontext;
+mod rehome;
+pub mod source;
+mod sqlite;
+
+pub use jsontext::{compact_json, content_key};
+pub use rehome::rehome;
+pub use source::{Archive, ArchivedSession, Checksums, SourceKind};
+
+use crate::config::Ctx;
+use crate::jsjson;
+use crate::membership;
+use crate::store::{Store, StoreKind, StoreLocation};
+use anyhow::{bail, Result};
+use serde_json::{Map, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What restore does with one archived session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Not in the store: added.
+    Add,
+    /// In the store, as old or older and different: updated (messages and parts upserted).
+    Update,
+    /// In the store with the same content: nothing to do.
+    Unchanged,
+    /// In the store and newer there: left alone.
+    KeepLocal,
+}
+
+impl Action {
+    pub fn verb(self, dry_run: bool) -> &'static str {
+        match (self, dry_run) {
+            (Action::Add, false) => "added",
+            (Action::Add, true) => "would add",
+            (Action::Update, false) => "updated",
+            (Action::Update, true) => "would update",
+            (Action::Unchanged, _) => "unchanged",
+            (Action::KeepLocal, false) => "kept",
+            (Action::KeepLocal, true) => "would keep",
+        }
+    }
+}
+
+/// The checkout restored sessions are moved to.
+#[derive(Debug, Clone)]
+pub struct Home {
+    /// The project ID the installed OpenCode computes here.
+    pub project_id: String,
+    /// This checkout (the work tree we run in).
+    pub checkout: PathBuf,
+    /// The repository's main checkout (differs from `checkout` in a linked worktree).
+    pub main_worktree: PathBuf,
+}
+
+impl Home {
+    /// The home for a store whose OpenCode computes project IDs by `rule`.
+    fn new(ctx: &Ctx, rule: IdRule) -> Result<Home> {
+        let Some(checkout) = ctx.facts.workdir.clone() else {
+            bail!(
+                "cannot restore into a bare repository ({}): sessions need a checkout to live in\nhint: run git opencode restore in a work tree of this repository",
+                ctx.facts.common_dir.display()
+            );
+        };
+        let facts = &ctx.facts;
+        let id = match rule {
+            IdRule::Current => membership::current_id(facts),
+            IdRule::Legacy => facts
+                .cached_id
+                .clone()
+                .or_else(|| facts.all_roots.first().cloned()),
+        };
+        let project_id = id.unwrap_or_else(|| membership::GLOBAL.to_owned());
+        if !source::is_safe_id(&project_id) {
+            bail!("the project ID {project_id:?} of this repository is not usable as a file name\nhint: check {}", facts.common_dir.join("opencode").display());
+        }
+        let main_worktree = facts.checkouts.first().cloned().unwrap_or(checkout.clone());
+        Ok(Home {
+            project_id,
+            checkout,
+            main_worktree,
+        })
+    }
+
+    fn is_global(&self) -> bool {
+        self.project_id == membership::GLOBAL
+    }
+
+    /// This checkout is a linked worktree of the repository.
+    fn is_linked(&self) -> bool {
+        self.checkout != self.main_worktree
+    }
+}
+
+/// How the OpenCode owning a store computes project IDs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdRule {
+    /// OpenCode ≥ 1.15: origin remote, else cache file, else first root of HEAD.
+    Current,
+    /// OpenCode ≤ 1.2: cache file, else first root of all refs.
+    Legacy,
+}
+
+/// One session as it will be written.
+pub struct Item<'a> {
+    pub session: &'a ArchivedSession,
+    /// The re-homed export document.
+    pub doc: Value,
+    pub action: Action,
+}
+
+/// What a restore did (or would do).
+pub struct Report {
+    /// `(id, title, action)` by session ID.
+    pub sessions: Vec<(String, String, Action)>,
+    pub backup: Option<PathBuf>,
+    /// The database file or JSON storage directory written.
+    pub target: PathBuf,
+    pub project_id: String,
+    pub checkout: PathBuf,
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn count(&self, action: Action) -> usize {
+        self.sessions
+            .iter()
+            .filter(|(_, _, a)| *a == action)
+            .count()
+    }
+}
+
+/// Options of a restore.
+pub struct Options<'a> {
+    pub dry_run: bool,
+    /// Restore only these sessions and their subagent sessions (all when empty).
+    pub only: &'a [String],
+}
+
+/// Which kind of store to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TargetKind {
+    Sqlite,
+    Json,
+}
+
+fn target_kind(location: &StoreLocation) -> Result<TargetKind> {
+    if location.db.is_file() {
+        return Ok(TargetKind::Sqlite);
+    }
+    if location.db.exists() {
+        bail!("{} is not a file", location.db.display());
+    }
+    if location.data_dir.join("storage").is_dir() {
+        return Ok(TargetKind::Json);
+    }
+    bail!(
+        "no OpenCode store at {}\nhint: run opencode once in this repository (it creates and migrates its database), then restore again; or pass --store <path>",
+        location.db.display()
+    )
+}
+
+/// Restores `archive` into the store of `ctx`.
+pub fn restore(ctx: &Ctx, archive: &Archive, options: &Options<'_>) -> Result<Report> {
+    let selected = select(archive, options.only)?;
+    let location = &ctx.store_location;
+    let kind = target_kind(location)?;
+    let (rule, schema) = match kind {
+        TargetKind::Sqlite => {
+            let schema = sqlite::Schema::check(&location.db)?;
+            let rule = if schema.is_legacy() {
+                IdRule::Legacy
+            } else {
+                IdRule::Current
+            };
+            (rule, Some(schema))
+        }
+        TargetKind::Json => (IdRule::Legacy, None),
+    };
+    let home = Home::new(ctx, rule)?;
+    let wanted: BTreeSet<&str> = selected.iter().map(|s| s.id.as_str()).collect();
+    let local = local_sessions(location, kind, &wanted)?;
+    let mut items = Vec::new();
+    for session in selected {
+        let doc = rehome(session, archive, &home);
+        let action = match local.get(&session.id) {
+            None => Action::Add,
+            Some(l) if l.updated > session.time_updated() => Action::KeepLocal,
+            Some(l) if l.key == content_key(&doc) => Action::Unchanged,
+            Some(_) => Action::Update,
+        };
+        items.push(Item {
+            session,
+            doc,
+            action,
+        });
+    }
+    let mut notes = Vec::new();
+    if archive.redacted {
+        notes.push("this archive was redacted: secret-shaped strings are placeholders".to_owned());
+    }
+    let mut report = Report {
+        sessions: Vec::new(),
+        backup: None,
+        target: match kind {
+            TargetKind::Sqlite => location.db.clone(),
+            TargetKind::Json => location.data_dir.join("storage"),
+        },
+        project_id: home.project_id.clone(),
+        checkout: home.checkout.clone(),
+        notes,
+    };
+    let writes = items
+        .iter()
+        .any(|i| matches!(i.action, Action::Add | Action::Update));
+    if !options.dry_run && writes {
+        match (kind, schema) {
+            (TargetKind::Sqlite, Some(schema)) => {
+                let done = sqlite::apply(&location.db, &schema, &home, &mut items)?;
+                report.backup = Some(done.backup);
+                report.notes.extend(done.notes);
+            }
+            _ => {
+                let done = json::apply(&location.data_dir.join("storage"), &home, &items)?;
+                report.backup = done.backup;
+                report.notes.extend(done.notes);
+            }
+        }
+        write_session_diffs(&location.data_dir, &items)?;
+    }
+    report.sessions = items
+        .iter()
+        .map(|i| (i.session.id.clone(), i.session.title().to_owned(), i.action))
+        .collect();
+    Ok(report)
+}
+
+/// The archived sessions named in `only` and all their descendants; every session when
+/// `only` is empty.
+fn select<'a>(archive: &'a Archive, only: &[String]) -> Result<Vec<&'a ArchivedSession>> {
+    if only.is_empty() {
+        return Ok(archive.sessions.values().collect());
+    }
+    let mut wanted: BTreeSet<&str> = BTreeSet::new();
+    for id in only {
+        if !archive.sessions.contains_key(id) {
+            bail!(
+                "session {id} is not in {}\nhint: check the session ID; the archive holds {} sessions",
+                archive.label,
+                archive.sessions.len()
+            );
+        }
+        wanted.insert(id.as_str());
+    }
+    loop {
+        let before = wanted.len();
+        for s in archive.sessions.values() {
+            if s.parent_id().is_some_and(|p| wanted.contains(p)) {
+                wanted.insert(s.id.as_str());
+            }
+        }
+        if wanted.len() == before {
+            break;
+        }
+    }
+    Ok(archive
+        .sessions
+        .values()
+        .filter(|s| wanted.contains(s.id.as_str()))
+        .collect())
+}
+
+struct LocalSession {
+    updated: i64,
+    key: Vec<u8>,
+}
+
+/// The sessions of `wanted` already in the target store (of the target's kind), with their
+/// change key.
+fn local_sessions(
+    location: &StoreLocation,
+    kind: TargetKind,
+    wanted: &BTreeSet<&str>,
+) -> Result<HashMap<String, LocalSession>> {
+    let mut out = HashMap::new();
+    if kind == TargetKind::Json && !location.data_dir.join("storage/session").is_dir() {
+        return Ok(out);
+    }
+    let store = Store::open(location.clone())?;
+    let want = match kind {
+        TargetKind::Sqlite => StoreKind::Sqlite,
+        TargetKind::Json => StoreKind::Json,
+    };
+    for session in store
+        .sessions()?
+        .into_iter()
+        .filter(|s| s.kind == want && wanted.contains(s.id.as_str()))
+    {
+        let doc = store.export_document(&session)?;
+        out.insert(
+            session.id.clone(),
+            LocalSession {
+                updated: session.time_updated,
+                key: content_key(&doc),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// `<data>/storage/session_diff/<id>.json` for restored sessions, only where none exists.
+fn write_session_diffs(data_dir: &Path, items: &[Item<'_>]) -> Result<()> {
+    for item in items {
+        if !matches!(item.action, Action::Add | Action::Update) {
+            continue;
+        }
+        let Some(diff) = item.session.extra.get("session_diff") else {
+            continue;
+        };
+        let dir = data_dir.join("storage").join("session_diff");
+        let path = dir.join(format!("{}.json", item.session.id));
+        if path.exists() {
+            continue;
+        }
+        create_dirs(&dir)?;
+        crate::fsutil::write_atomic(&path, &jsjson::to_pretty_vec(diff))?;
+    }
+    Ok(())
+}
+
+fn create_dirs(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("failed to create {}: {e}", dir.display()))
+}
+
+/// A UTC stamp for backup names: `20261126T081600Z`.
+fn backup_stamp() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// `<path>.git-opencode-backup-<stamp>`, with a counter if that exists already.
+fn backup_path(path: &Path) -> PathBuf {
+    let stamp = backup_stamp();
+    let base = format!("{}.git-opencode-backup-{stamp}", path.display());
+    let mut candidate = PathBuf::from(&base);
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = PathBuf::from(format!("{base}-{n}"));
+        n += 1;
+    }
+    candidate
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Writes the human report of a restore.
+pub fn print_report(
+    report: &Report,
+    dry_run: bool,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if !quiet {
+        for (id, title, action) in &report.sessions {
+            let why = match action {
+                Action::KeepLocal => " (the local copy is newer)",
+                _ => "",
+            };
+            writeln!(
+                out,
+                "{:<12} {id}  {}{why}",
+                action.verb(dry_run),
+                one_line(title)
+            )?;
+        }
+        for note in &report.notes {
+            writeln!(out, "note: {note}")?;
+        }
+        if let Some(backup) = &report.backup {
+            writeln!(out, "backup: {}", backup.display())?;
+        }
+    }
+    let counts = format!(
+        "{} added, {} updated, {} unchanged, {} kept (newer locally)",
+        report.count(Action::Add),
+        report.count(Action::Update),
+        report.count(Action::Unchanged),
+        report.count(Action::KeepLocal),
+    );
+    if dry_run {
+        writeln!(
+            out,
+            "dry run: {} into {} (project {}, {}); nothing was changed",
+            counts
+                .replace("added", "to add")
+                .replace("updated", "to update")
+                .replace("kept", "to keep"),
+            report.target.display(),
+            report.project_id,
+            report.checkout.display()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "restored into {} (project {}, {}): {counts}",
+            report.target.display(),
+            report.project_id,
+            report.checkout.display()
+        )?;
+    }
+    Ok(())
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}
+
+/// `info` minus the given keys.
+fn without(obj: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
+    obj.iter()
+        .filter(|(k, _)| !keys.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}

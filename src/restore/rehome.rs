@@ -1,0 +1,178 @@
+//! Moving an archived session to this checkout: project ID, directory, `path`, and the
+//! assistant messages' working directory.
+
+use super::{Archive, ArchivedSession, Home};
+use serde_json::Value;
+use std::path::Path;
+
+/// Where an archived session's checkout was: the archived project's worktree when the
+/// session's directory is inside it, else the directory minus `info.path`, else the
+/// directory itself.
+fn archived_root(session: &ArchivedSession, archive: &Archive) -> String {
+    let info = session.info();
+    let directory = info
+        .get("directory")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim_end_matches('/');
+    if let Some(worktree) = archive.worktrees.get(session.project_id()) {
+        let worktree = worktree.trim_end_matches('/');
+        if !worktree.is_empty() && under(directory, worktree).is_some() {
+            return worktree.to_owned();
+        }
+    }
+    if let Some(path) = info.get("path").and_then(Value::as_str) {
+        let path = path.trim_matches('/');
+        if !path.is_empty() {
+            if let Some(root) = directory
+                .strip_suffix(path)
+                .and_then(|r| r.strip_suffix('/'))
+            {
+                if !root.is_empty() {
+                    return root.to_owned();
+                }
+            }
+        }
+    }
+    directory.to_owned()
+}
+
+/// `Some(rest)` when `path` is `root` or inside it (`rest` without a leading slash).
+fn under<'a>(path: &'a str, root: &str) -> Option<&'a str> {
+    if path == root {
+        return Some("");
+    }
+    if root == "/" {
+        return path.strip_prefix('/');
+    }
+    path.strip_prefix(root)?.strip_prefix('/')
+}
+
+fn join(base: &Path, rel: &str) -> String {
+    let base = base.to_string_lossy().replace('\\', "/");
+    if rel.is_empty() {
+        base
+    } else {
+        format!("{}/{rel}", base.trim_end_matches('/'))
+    }
+}
+
+/// The export document of `session` moved to `home`: `projectID`, `directory` and `path`
+/// rewritten (keeping the subdirectory), `workspaceID` dropped (workspaces are local), and the
+/// assistant messages' `path.cwd`/`path.root` moved along.
+pub fn rehome(session: &ArchivedSession, archive: &Archive, home: &Home) -> Value {
+    let old_root = archived_root(session, archive);
+    let mut doc = session.doc.clone();
+    let info = doc["info"].as_object_mut().expect("validated on load");
+    let directory = info
+        .get("directory")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_owned();
+    let rel = under(&directory, &old_root).unwrap_or("").to_owned();
+    info.insert("projectID".into(), Value::String(home.project_id.clone()));
+    info.insert(
+        "directory".into(),
+        Value::String(join(&home.checkout, &rel)),
+    );
+    if info.contains_key("path") || !rel.is_empty() {
+        info.insert("path".into(), Value::String(rel));
+    }
+    info.remove("workspaceID");
+    let move_path = |p: &str| -> Option<String> {
+        under(p.trim_end_matches('/'), &old_root).map(|rest| join(&home.checkout, rest))
+    };
+    if let Some(messages) = doc["messages"].as_array_mut() {
+        for message in messages {
+            let Some(path) = message["info"]
+                .get_mut("path")
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            for key in ["cwd", "root"] {
+                if let Some(new) = path.get(key).and_then(Value::as_str).and_then(move_path) {
+                    path.insert(key.into(), Value::String(new));
+                }
+            }
+        }
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::restore::SourceKind;
+    use serde_json::{json, Map};
+    use std::path::PathBuf;
+
+    fn archived(doc: Value) -> ArchivedSession {
+        ArchivedSession {
+            id: doc["info"]["id"].as_str().unwrap().to_owned(),
+            doc,
+            extra: Map::new(),
+            origin: "test".into(),
+        }
+    }
+
+    fn archive(worktrees: &[(&str, &str)]) -> Archive {
+        Archive {
+            label: "test.zip".into(),
+            kind: SourceKind::Zip,
+            sessions: Default::default(),
+            worktrees: worktrees
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect(),
+            checksum_failures: Vec::new(),
+            checked: 0,
+            redacted: false,
+        }
+    }
+
+    fn home() -> Home {
+        Home {
+            project_id: "p2".into(),
+            checkout: PathBuf::from("/new/clone"),
+            main_worktree: PathBuf::from("/new/clone"),
+        }
+    }
+
+    #[test]
+    fn rehoming_keeps_the_subdirectory() {
+        let s = archived(json!({
+            "info": {"id": "ses_1", "projectID": "p1", "directory": "/old/repo/sub/dir", "path": "sub/dir",
+                     "workspaceID": "w", "time": {"created": 1, "updated": 2}},
+            "messages": [{"info": {"id": "m", "sessionID": "ses_1", "path": {"cwd": "/old/repo/sub/dir", "root": "/old/repo"}}, "parts": []},
+                         {"info": {"id": "n", "sessionID": "ses_1", "path": {"cwd": "/elsewhere", "root": "/old/repo"}}, "parts": []}]
+        }));
+        for a in [archive(&[("p1", "/old/repo")]), archive(&[])] {
+            let doc = rehome(&s, &a, &home());
+            assert_eq!(doc["info"]["projectID"], "p2");
+            assert_eq!(doc["info"]["directory"], "/new/clone/sub/dir");
+            assert_eq!(doc["info"]["path"], "sub/dir");
+            assert!(doc["info"].get("workspaceID").is_none());
+            assert_eq!(
+                doc["messages"][0]["info"]["path"]["cwd"],
+                "/new/clone/sub/dir"
+            );
+            assert_eq!(doc["messages"][0]["info"]["path"]["root"], "/new/clone");
+            assert_eq!(doc["messages"][1]["info"]["path"]["cwd"], "/elsewhere");
+        }
+        // JSON-era sessions have no `path`: the project's worktree decides.
+        let old = archived(
+            json!({"info": {"id": "ses_2", "projectID": "p1", "directory": "/old/repo", "time": {"created": 1}}}),
+        );
+        let doc = rehome(&old, &archive(&[("p1", "/old/repo")]), &home());
+        assert_eq!(doc["info"]["directory"], "/new/clone");
+        assert!(doc["info"].get("path").is_none());
+        let global = archived(
+            json!({"info": {"id": "ses_3", "projectID": "global", "directory": "/old/repo", "path": "", "time": {"created": 1}}}),
+        );
+        let doc = rehome(&global, &archive(&[("global", "/")]), &home());
+        assert_eq!(doc["info"]["directory"], "/new/clone");
+        assert_eq!(doc["info"]["path"], "");
+    }
+}

@@ -1,0 +1,853 @@
+//! Writing sessions into OpenCode's SQLite store (1.2.x and 1.18.x schemas).
+//!
+//! Columns are written by name and only where the table has them (1.2.x lacks many of
+//! 1.18's). A store from a newer OpenCode is refused: a schema migration newer than the last
+//! one known, or a required column (NOT NULL without default) this code does not know.
+//! Everything happens in one `BEGIN IMMEDIATE` transaction with `foreign_keys=ON` and a
+//! 5 s busy timeout, after a consistent copy of the database made with SQLite's online
+//! backup API.
+
+use super::{backup_path, compact_json, now_ms, without, Action, Home, Item};
+use anyhow::{anyhow, bail, Context, Result};
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The newest schema migration of OpenCode 1.18.34, the newest version this code knows.
+pub const LAST_KNOWN_MIGRATION: &str = "20260622202450_simplify_session_input";
+
+/// The columns of OpenCode 1.18.34 in the tables restore writes.
+const KNOWN: &[(&str, &[&str])] = &[
+    (
+        "project",
+        &[
+            "id",
+            "worktree",
+            "vcs",
+            "name",
+            "icon_url",
+            "icon_url_override",
+            "icon_color",
+            "time_created",
+            "time_updated",
+            "time_initialized",
+            "sandboxes",
+            "commands",
+        ],
+    ),
+    (
+        "project_directory",
+        &[
+            "project_id",
+            "directory",
+            "type",
+            "strategy",
+            "time_created",
+        ],
+    ),
+    (
+        "session",
+        &[
+            "id",
+            "project_id",
+            "workspace_id",
+            "parent_id",
+            "slug",
+            "directory",
+            "path",
+            "title",
+            "version",
+            "share_url",
+            "summary_additions",
+            "summary_deletions",
+            "summary_files",
+            "summary_diffs",
+            "metadata",
+            "cost",
+            "tokens_input",
+            "tokens_output",
+            "tokens_reasoning",
+            "tokens_cache_read",
+            "tokens_cache_write",
+            "revert",
+            "permission",
+            "agent",
+            "model",
+            "time_created",
+            "time_updated",
+            "time_compacting",
+            "time_archived",
+        ],
+    ),
+    (
+        "message",
+        &["id", "session_id", "time_created", "time_updated", "data"],
+    ),
+    (
+        "part",
+        &[
+            "id",
+            "message_id",
+            "session_id",
+            "time_created",
+            "time_updated",
+            "data",
+        ],
+    ),
+    (
+        "todo",
+        &[
+            "session_id",
+            "content",
+            "status",
+            "priority",
+            "position",
+            "time_created",
+            "time_updated",
+        ],
+    ),
+    (
+        "session_message",
+        &[
+            "id",
+            "session_id",
+            "type",
+            "seq",
+            "time_created",
+            "time_updated",
+            "data",
+        ],
+    ),
+    (
+        "session_input",
+        &[
+            "id",
+            "session_id",
+            "prompt",
+            "delivery",
+            "admitted_seq",
+            "promoted_seq",
+            "time_created",
+        ],
+    ),
+    (
+        "session_context_epoch",
+        &["session_id", "baseline", "snapshot", "baseline_seq"],
+    ),
+];
+
+/// Columns restore cannot do without.
+const REQUIRED: &[(&str, &[&str])] = &[
+    (
+        "session",
+        &[
+            "id",
+            "project_id",
+            "slug",
+            "directory",
+            "title",
+            "version",
+            "time_created",
+            "time_updated",
+        ],
+    ),
+    ("message", &["id", "session_id", "time_created", "data"]),
+    ("part", &["id", "message_id", "session_id", "data"]),
+    ("project", &["id", "worktree"]),
+];
+
+#[derive(Debug, Clone)]
+struct Column {
+    name: String,
+    required: bool,
+}
+
+/// The tables and columns of a store, checked to be a schema this code can write.
+#[derive(Debug, Clone)]
+pub struct Schema {
+    tables: HashMap<String, Vec<Column>>,
+}
+
+impl Schema {
+    /// Reads and checks the schema of `db` without writing anything.
+    pub fn check(db: &Path) -> Result<Schema> {
+        let conn = open_read_only(db)
+            .with_context(|| format!("failed to open OpenCode database {}", db.display()))?;
+        Schema::read(&conn, db)
+    }
+
+    fn read(conn: &Connection, db: &Path) -> Result<Schema> {
+        let fail = |e: rusqlite::Error| {
+            anyhow::Error::new(e)
+                .context(format!("failed to read OpenCode database {}", db.display()))
+        };
+        let mut tables: HashMap<String, Vec<Column>> = HashMap::new();
+        {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT m.name, p.name, p.\"notnull\", p.dflt_value IS NOT NULL, p.pk \
+                     FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table'",
+                )
+                .map_err(fail)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, bool>(2)?,
+                        r.get::<_, bool>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                })
+                .map_err(fail)?;
+            for row in rows {
+                let (table, name, notnull, has_default, pk) = row.map_err(fail)?;
+                tables.entry(table).or_default().push(Column {
+                    name,
+                    required: notnull && !has_default && pk == 0,
+                });
+            }
+        }
+        let schema = Schema { tables };
+        if !schema.has("session") {
+            bail!(
+                "{} is not an OpenCode database (it has no session table)\nhint: run opencode once so it creates its database, or point --store at OpenCode's data directory",
+                db.display()
+            );
+        }
+        if schema.has("migration") {
+            let newest: Option<String> = conn
+                .query_row("SELECT max(id) FROM migration", [], |r| r.get(0))
+                .map_err(fail)?;
+            if let Some(newest) = newest.filter(|n| n.as_str() > LAST_KNOWN_MIGRATION) {
+                bail!(
+                    "{} was written by a newer OpenCode than git-opencode knows (schema migration {newest})\nhint: upgrade git-opencode; nothing was restored",
+                    db.display()
+                );
+            }
+        }
+        for (table, needed) in REQUIRED {
+            let Some(cols) = schema.tables.get(*table) else {
+                bail!("OpenCode database {} has no {table} table", db.display());
+            };
+            if let Some(missing) = needed
+                .iter()
+                .find(|c| !cols.iter().any(|col| col.name == **c))
+            {
+                bail!(
+                    "OpenCode database {} has an unknown schema: table {table} has no column {missing}\nhint: this store was written by an OpenCode version git-opencode does not know; upgrade git-opencode",
+                    db.display()
+                );
+            }
+        }
+        for (table, known) in KNOWN {
+            for col in schema.tables.get(*table).into_iter().flatten() {
+                if col.required && !known.contains(&col.name.as_str()) {
+                    bail!(
+                        "OpenCode database {} has a newer schema: table {table} requires column {}, which git-opencode does not know\nhint: upgrade git-opencode; nothing was restored",
+                        db.display(),
+                        col.name
+                    );
+                }
+            }
+        }
+        Ok(schema)
+    }
+
+    fn has(&self, table: &str) -> bool {
+        self.tables.contains_key(table)
+    }
+
+    fn has_column(&self, table: &str, column: &str) -> bool {
+        self.tables
+            .get(table)
+            .is_some_and(|cols| cols.iter().any(|c| c.name == column))
+    }
+
+    /// OpenCode 1.2.x (drizzle migrations, no `migration` table): project IDs by the old rule.
+    pub fn is_legacy(&self) -> bool {
+        !self.has("migration")
+    }
+}
+
+/// What [`apply`] did.
+pub struct Applied {
+    pub backup: PathBuf,
+    pub notes: Vec<String>,
+}
+
+/// Writes the sessions of `items` to add or update; re-checks each against the store inside
+/// the transaction (a session that became newer locally meanwhile is kept).
+pub fn apply(db: &Path, schema: &Schema, home: &Home, items: &mut [Item<'_>]) -> Result<Applied> {
+    let mut conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| {
+        format!(
+            "failed to open OpenCode database {} for writing",
+            db.display()
+        )
+    })?;
+    let locked_hint =
+        "hint: another program holds the database; close running opencode sessions or try again";
+    let fail = |what: &str, e: rusqlite::Error| -> anyhow::Error {
+        let busy = matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        let message = format!("failed to {what} {}: {e}", db.display());
+        if busy {
+            anyhow!("{message}\n{locked_hint}")
+        } else {
+            anyhow!(message)
+        }
+    };
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| fail("configure", e))?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(|e| fail("configure", e))?;
+    // The schema could have changed since the read-only check (an OpenCode upgrade).
+    let current = Schema::read(&conn, db)?;
+    if current.tables.len() != schema.tables.len() {
+        bail!("the schema of {} changed while restoring; nothing was restored\nhint: run git opencode restore again", db.display());
+    }
+    let backup = backup_path(db);
+    if let Err(e) = backup_to(&conn, &backup) {
+        let _ = std::fs::remove_file(&backup);
+        return Err(e.context(format!(
+            "failed to back up {} to {}; nothing was restored",
+            db.display(),
+            backup.display()
+        )));
+    }
+    let result = (|| -> Result<Vec<String>> {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| fail("lock", e))?;
+        let notes = write_all(&tx, &current, home, items)?;
+        tx.commit().map_err(|e| fail("commit to", e))?;
+        Ok(notes)
+    })();
+    match result {
+        Ok(notes) => Ok(Applied { backup, notes }),
+        Err(e) => {
+            // Nothing was changed: the backup is not needed.
+            let _ = std::fs::remove_file(&backup);
+            Err(e)
+        }
+    }
+}
+
+fn write_all(
+    tx: &Connection,
+    schema: &Schema,
+    home: &Home,
+    items: &mut [Item<'_>],
+) -> Result<Vec<String>> {
+    let now = now_ms();
+    ensure_project(tx, schema, home, now)?;
+    let mut shared = false;
+    for item in items.iter_mut() {
+        if !matches!(item.action, Action::Add | Action::Update) {
+            continue;
+        }
+        let id = item.session.id.as_str();
+        let local: Option<i64> = tx
+            .query_row(
+                "SELECT time_updated FROM session WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })
+            .with_context(|| format!("failed to read session {id}"))?;
+        match local {
+            Some(t) if t > item.session.time_updated() => {
+                item.action = Action::KeepLocal;
+                continue;
+            }
+            Some(_) => item.action = Action::Update,
+            None => item.action = Action::Add,
+        }
+        write_session(tx, schema, item).with_context(|| {
+            format!(
+                "failed to restore session {id} (from {})",
+                item.session.origin
+            )
+        })?;
+        shared |= item.session.extra.contains_key("share");
+    }
+    let mut notes = Vec::new();
+    if shared {
+        notes.push(
+            "share records were not restored (their secret is never archived); the share URL stays on the session"
+                .to_owned(),
+        );
+    }
+    Ok(notes)
+}
+
+/// The project row (and this checkout's `project_directory` row) when missing.
+fn ensure_project(tx: &Connection, schema: &Schema, home: &Home, now: i64) -> Result<()> {
+    let exists: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM project WHERE id = ?1)",
+            [&home.project_id],
+            |r| r.get(0),
+        )
+        .context("failed to read the project table")?;
+    if !exists {
+        let worktree = if home.is_global() {
+            "/".to_owned()
+        } else {
+            home.main_worktree.to_string_lossy().into_owned()
+        };
+        let row = vec![
+            ("id", text(&home.project_id)),
+            ("worktree", Sql::Text(worktree)),
+            ("vcs", text("git")),
+            ("time_created", Sql::Integer(now)),
+            ("time_updated", Sql::Integer(now)),
+            ("sandboxes", text("[]")),
+        ];
+        write_row(tx, schema, "project", &row, Conflict::Ignore)
+            .with_context(|| format!("failed to create project {}", home.project_id))?;
+    }
+    if !home.is_global() && schema.has("project_directory") {
+        let strategy = if home.is_linked() {
+            text("git_worktree")
+        } else {
+            Sql::Null
+        };
+        let row = vec![
+            ("project_id", text(&home.project_id)),
+            (
+                "directory",
+                Sql::Text(home.checkout.to_string_lossy().into_owned()),
+            ),
+            ("strategy", strategy),
+            ("time_created", Sql::Integer(now)),
+        ];
+        write_row(tx, schema, "project_directory", &row, Conflict::Ignore)
+            .context("failed to record this checkout in project_directory")?;
+    }
+    Ok(())
+}
+
+fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()> {
+    let info = item.doc["info"].as_object().expect("validated on load");
+    let id = item.session.id.as_str();
+    write_row(
+        tx,
+        schema,
+        "session",
+        &session_row(info),
+        Conflict::Upsert {
+            keys: &["id"],
+            only_if: None,
+        },
+    )?;
+    let session_created = item.session.time_created();
+    for message in item.doc["messages"].as_array().into_iter().flatten() {
+        let minfo = message["info"].as_object().expect("validated on load");
+        let mid = minfo["id"].as_str().expect("validated on load");
+        let created = time(minfo, "created").unwrap_or(session_created);
+        let updated = time(minfo, "completed").unwrap_or(created).max(created);
+        let row = vec![
+            ("id", text(mid)),
+            ("session_id", text(id)),
+            ("time_created", Sql::Integer(created)),
+            ("time_updated", Sql::Integer(updated)),
+            (
+                "data",
+                Sql::Text(compact_json(&Value::Object(without(
+                    minfo,
+                    &["id", "sessionID"],
+                )))),
+            ),
+        ];
+        write_row(
+            tx,
+            schema,
+            "message",
+            &row,
+            Conflict::Upsert {
+                keys: &["id"],
+                only_if: Some("message.session_id = excluded.session_id"),
+            },
+        )?;
+        for part in message["parts"].as_array().into_iter().flatten() {
+            let part = part.as_object().expect("validated on load");
+            let pid = part["id"].as_str().expect("validated on load");
+            let start = part
+                .get("time")
+                .and_then(|t| t.get("start"))
+                .and_then(as_i64);
+            let end = part.get("time").and_then(|t| t.get("end")).and_then(as_i64);
+            let pcreated = start.unwrap_or(created);
+            let row = vec![
+                ("id", text(pid)),
+                ("message_id", text(mid)),
+                ("session_id", text(id)),
+                ("time_created", Sql::Integer(pcreated)),
+                (
+                    "time_updated",
+                    Sql::Integer(end.unwrap_or(pcreated).max(pcreated)),
+                ),
+                (
+                    "data",
+                    Sql::Text(compact_json(&Value::Object(without(
+                        part,
+                        &["id", "sessionID", "messageID"],
+                    )))),
+                ),
+            ];
+            write_row(
+                tx,
+                schema,
+                "part",
+                &row,
+                Conflict::Upsert {
+                    keys: &["id"],
+                    only_if: Some("part.message_id = excluded.message_id"),
+                },
+            )?;
+        }
+    }
+    let extra = &item.session.extra;
+    if let (Some(todos), true) = (
+        extra.get("todos").and_then(Value::as_array),
+        schema.has("todo"),
+    ) {
+        // A todo list is one snapshot: the archived (newer) list replaces the local one.
+        tx.execute("DELETE FROM todo WHERE session_id = ?1", [id])?;
+        let updated = item.session.time_updated();
+        for (index, todo) in todos.iter().enumerate() {
+            let field = |k: &str| todo.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            let position = todo
+                .get("position")
+                .and_then(as_i64)
+                .unwrap_or(index as i64);
+            let row = vec![
+                ("session_id", text(id)),
+                ("content", Sql::Text(field("content"))),
+                ("status", Sql::Text(field("status"))),
+                ("priority", Sql::Text(field("priority"))),
+                ("position", Sql::Integer(position)),
+                (
+                    "time_created",
+                    Sql::Integer(todo.get("time_created").and_then(as_i64).unwrap_or(updated)),
+                ),
+                (
+                    "time_updated",
+                    Sql::Integer(todo.get("time_updated").and_then(as_i64).unwrap_or(updated)),
+                ),
+            ];
+            write_row(tx, schema, "todo", &row, Conflict::Ignore)?;
+        }
+    }
+    for table in ["session_message", "session_input", "session_context_epoch"] {
+        let (Some(rows), true) = (
+            extra.get(table).and_then(Value::as_array),
+            schema.has(table),
+        ) else {
+            continue;
+        };
+        for archived in rows {
+            let Some(archived) = archived.as_object() else {
+                continue;
+            };
+            let mut row: Vec<(&str, Sql)> = archived
+                .iter()
+                .filter(|(k, _)| k.as_str() != "session_id")
+                .map(|(k, v)| (k.as_str(), json_to_sql(v)))
+                .collect();
+            row.push(("session_id", text(id)));
+            write_row(tx, schema, table, &row, Conflict::Ignore)?;
+        }
+    }
+    Ok(())
+}
+
+/// The inverse of OpenCode's `Session.fromRow` (what `Session.toRow` writes).
+fn session_row(info: &Map<String, Value>) -> Vec<(&'static str, Sql)> {
+    let get = |k: &str| info.get(k).filter(|v| !v.is_null());
+    let opt_text = |k: &str| get(k).and_then(Value::as_str).map_or(Sql::Null, text);
+    let opt_json = |v: Option<&Value>| {
+        v.filter(|v| !v.is_null())
+            .map_or(Sql::Null, |v| Sql::Text(compact_json(v)))
+    };
+    let summary = get("summary");
+    let summary_num = |k: &str| {
+        summary
+            .and_then(|s| s.get(k))
+            .map_or(Sql::Null, json_to_sql)
+    };
+    let tokens = get("tokens");
+    let token = |path: &[&str]| {
+        let mut v = tokens;
+        for k in path {
+            v = v.and_then(|x| x.get(*k));
+        }
+        v.filter(|v| v.is_number())
+            .map_or(Sql::Integer(0), json_to_sql)
+    };
+    let time_field = |k: &str| info.get("time").and_then(|t| t.get(k)).and_then(as_i64);
+    let created = time_field("created").unwrap_or(0);
+    vec![
+        ("id", opt_text("id")),
+        ("project_id", opt_text("projectID")),
+        ("workspace_id", Sql::Null),
+        ("parent_id", opt_text("parentID")),
+        (
+            "slug",
+            Sql::Text(get("slug").and_then(Value::as_str).unwrap_or("").to_owned()),
+        ),
+        ("directory", opt_text("directory")),
+        ("path", opt_text("path")),
+        (
+            "title",
+            Sql::Text(
+                get("title")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+            ),
+        ),
+        (
+            "version",
+            Sql::Text(
+                get("version")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+            ),
+        ),
+        (
+            "share_url",
+            get("share")
+                .and_then(|s| s.get("url"))
+                .and_then(Value::as_str)
+                .map_or(Sql::Null, text),
+        ),
+        ("summary_additions", summary_num("additions")),
+        ("summary_deletions", summary_num("deletions")),
+        ("summary_files", summary_num("files")),
+        (
+            "summary_diffs",
+            opt_json(summary.and_then(|s| s.get("diffs"))),
+        ),
+        ("metadata", opt_json(get("metadata"))),
+        (
+            "cost",
+            get("cost")
+                .filter(|v| v.is_number())
+                .map_or(Sql::Integer(0), json_to_sql),
+        ),
+        ("tokens_input", token(&["input"])),
+        ("tokens_output", token(&["output"])),
+        ("tokens_reasoning", token(&["reasoning"])),
+        ("tokens_cache_read", token(&["cache", "read"])),
+        ("tokens_cache_write", token(&["cache", "write"])),
+        ("revert", opt_json(get("revert"))),
+        ("permission", opt_json(get("permission"))),
+        ("agent", opt_text("agent")),
+        ("model", opt_json(get("model"))),
+        ("time_created", Sql::Integer(created)),
+        (
+            "time_updated",
+            Sql::Integer(time_field("updated").unwrap_or(created)),
+        ),
+        (
+            "time_compacting",
+            time_field("compacting").map_or(Sql::Null, Sql::Integer),
+        ),
+        (
+            "time_archived",
+            time_field("archived").map_or(Sql::Null, Sql::Integer),
+        ),
+    ]
+}
+
+enum Conflict<'a> {
+    /// `ON CONFLICT (keys) DO UPDATE SET <every other column> [WHERE only_if]`.
+    Upsert {
+        keys: &'a [&'a str],
+        only_if: Option<&'a str>,
+    },
+    /// `INSERT OR IGNORE`: an existing row (by any unique key) stays as it is.
+    Ignore,
+}
+
+/// Inserts `row`, keeping only the columns `table` has.
+fn write_row(
+    tx: &Connection,
+    schema: &Schema,
+    table: &str,
+    row: &[(&str, Sql)],
+    conflict: Conflict<'_>,
+) -> Result<()> {
+    let cols: Vec<&(&str, Sql)> = row
+        .iter()
+        .filter(|(name, _)| schema.has_column(table, name))
+        .collect();
+    if cols.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = cols.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    let mut sql = match conflict {
+        Conflict::Ignore => "INSERT OR IGNORE INTO".to_owned(),
+        Conflict::Upsert { .. } => "INSERT INTO".to_owned(),
+    };
+    sql.push_str(&format!(
+        " \"{table}\" ({}) VALUES ({})",
+        names.join(", "),
+        marks.join(", ")
+    ));
+    if let Conflict::Upsert { keys, only_if } = conflict {
+        let updates: Vec<String> = cols
+            .iter()
+            .filter(|(n, _)| !keys.contains(n))
+            .map(|(n, _)| format!("\"{n}\" = excluded.\"{n}\""))
+            .collect();
+        let keys: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+        if updates.is_empty() {
+            sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", keys.join(", ")));
+        } else {
+            sql.push_str(&format!(
+                " ON CONFLICT ({}) DO UPDATE SET {}",
+                keys.join(", "),
+                updates.join(", ")
+            ));
+            if let Some(condition) = only_if {
+                sql.push_str(&format!(" WHERE {condition}"));
+            }
+        }
+    }
+    let mut stmt = tx
+        .prepare_cached(&sql)
+        .with_context(|| format!("failed to prepare a write to {table}"))?;
+    stmt.execute(rusqlite::params_from_iter(cols.iter().map(|(_, v)| v)))
+        .with_context(|| format!("failed to write to table {table}"))?;
+    Ok(())
+}
+
+/// A consistent copy of the whole database in one backup step (one read lock; writers in
+/// WAL mode are not blocked).
+fn backup_to(conn: &Connection, path: &Path) -> Result<()> {
+    use rusqlite::backup::{Backup, StepResult};
+    let mut dst =
+        Connection::open(path).with_context(|| format!("failed to create {}", path.display()))?;
+    {
+        let backup = Backup::new(conn, &mut dst)?;
+        let mut tries = 0;
+        loop {
+            match backup.step(-1)? {
+                StepResult::Done => break,
+                StepResult::More => {}
+                StepResult::Busy | StepResult::Locked => {
+                    tries += 1;
+                    if tries > 50 {
+                        bail!("the database stayed busy");
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                _ => {}
+            }
+        }
+    }
+    dst.close().map_err(|(_, e)| e)?;
+    Ok(())
+}
+
+fn text(s: &str) -> Sql {
+    Sql::Text(s.to_owned())
+}
+
+fn as_i64(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))
+}
+
+fn time(info: &Map<String, Value>, key: &str) -> Option<i64> {
+    info.get("time").and_then(|t| t.get(key)).and_then(as_i64)
+}
+
+fn json_to_sql(v: &Value) -> Sql {
+    match v {
+        Value::Null => Sql::Null,
+        Value::Bool(b) => Sql::Integer(i64::from(*b)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Sql::Integer(i),
+            None => n.as_f64().map_or(Sql::Null, Sql::Real),
+        },
+        Value::String(s) => Sql::Text(s.clone()),
+        other => Sql::Text(compact_json(other)),
+    }
+}
+
+/// Opens without writing (see `store::sqlite`): `mode=ro` while a `-wal` exists,
+/// `immutable=1` when none does.
+fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let mode = if Path::new(&wal).exists() {
+        "mode=ro"
+    } else {
+        "mode=ro&immutable=1"
+    };
+    let escaped: String = path
+        .to_string_lossy()
+        .chars()
+        .map(|c| match c {
+            '%' => "%25".to_owned(),
+            '?' => "%3f".to_owned(),
+            '#' => "%23".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    let conn = Connection::open_with_flags(
+        format!("file:{escaped}?{mode}"),
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn session_rows_invert_from_row() {
+        let info = json!({"id":"ses_1","slug":"s","projectID":"p","directory":"/d","path":"","title":"T",
+            "version":"1.18.34","summary":{"additions":1,"deletions":2,"files":3},"cost":0.5,
+            "tokens":{"input":1,"output":2,"reasoning":0,"cache":{"read":4,"write":5}},
+            "permission":[{"permission":"task","pattern":"*","action":"deny"}],
+            "model":{"id":"m","providerID":"p"},"share":{"url":"https://x/s"},
+            "time":{"created":10,"updated":20,"archived":30}});
+        let row: HashMap<&str, Sql> = session_row(info.as_object().unwrap()).into_iter().collect();
+        assert_eq!(row["tokens_cache_read"], Sql::Integer(4));
+        assert_eq!(row["cost"], Sql::Real(0.5));
+        assert_eq!(row["summary_files"], Sql::Integer(3));
+        assert_eq!(row["summary_diffs"], Sql::Null);
+        assert_eq!(row["share_url"], Sql::Text("https://x/s".into()));
+        assert_eq!(
+            row["model"],
+            Sql::Text(r#"{"id":"m","providerID":"p"}"#.into())
+        );
+        assert_eq!(row["time_archived"], Sql::Integer(30));
+        assert_eq!(row["time_compacting"], Sql::Null);
+        assert_eq!(row["workspace_id"], Sql::Null);
+    }
+}

@@ -1,0 +1,1314 @@
+//! Acceptance of `git opencode restore` against the real OpenCode binaries: sessions packed in
+//! one OpenCode home and checkout come back in another (SQLite 1.18.34 and JSON 1.1.65),
+//! re-homed, listed, exported and continued by OpenCode itself; union by ID with a store that
+//! already holds some of them; a concurrent `opencode serve`; hostile and broken zips.
+
+use crate::common::fake_llm::{script, FakeLlm, Step};
+use crate::common::fixtures::{legacy_store, rich_store};
+use crate::common::git::{git_command, Repo, GIT_ENV};
+use crate::common::opencode::{OpencodeHome, CURRENT, LEGACY};
+use crate::common::process::assert_success;
+use crate::common::{TestEnv, BIN};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// `git-opencode <args>` in `dir` against the store of the OpenCode home `oc`.
+pub fn ours(oc: &OpencodeHome, dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &oc.home)
+        .env("XDG_DATA_HOME", &oc.data_home)
+        .envs(GIT_ENV.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// Stdout of a run that must succeed.
+pub fn ok(out: &Output) -> String {
+    assert_success(out, "git-opencode");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// Asserts a clean failure: exit 1, a first stderr line `error: …` containing `needle`, then
+/// only `hint:` lines, and no panic.
+pub fn assert_error(out: &Output, needle: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "exit status; stderr: {stderr}");
+    let mut lines = stderr.lines();
+    let first = lines.next().unwrap_or_default().to_owned();
+    assert!(first.starts_with("error: "), "{stderr}");
+    assert!(first.contains(needle), "expected {needle:?} in: {stderr}");
+    for line in lines {
+        assert!(
+            line.starts_with("hint: "),
+            "extra stderr line {line:?} in {stderr}"
+        );
+    }
+    first
+}
+
+/// `git opencode pack -o <root>/<name>` in `env`.
+pub fn pack(env: &TestEnv, name: &str) -> PathBuf {
+    let zip = env.root.join(name);
+    ok(&env.run(&["pack", "-q", "-o", zip.to_str().unwrap()]));
+    zip
+}
+
+/// `git clone src dst` (real git); with `origin`, the clone's origin URL is set to it.
+pub fn clone_to(src: &Repo, dst: &Path, origin: Option<&str>) -> Repo {
+    std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+    let out = git_command(dst.parent().unwrap())
+        .args(["clone", "-q"])
+        .arg(&src.path)
+        .arg(dst)
+        .output()
+        .unwrap();
+    assert_success(&out, "git clone");
+    let repo = Repo::open(dst);
+    if let Some(url) = origin {
+        repo.git(&["remote", "set-url", "origin", url]);
+    }
+    repo
+}
+
+pub fn zip_entries(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).unwrap();
+            let mut data = Vec::new();
+            file.read_to_end(&mut data).unwrap();
+            (file.name().unwrap().to_string(), data)
+        })
+        .collect()
+}
+
+/// The session documents of a pack, by ID.
+pub fn pack_docs(zip: &Path) -> BTreeMap<String, Value> {
+    zip_entries(zip)
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("sessions/") && !n.ends_with(".extra.json"))
+        .map(|(n, d)| {
+            let id = n
+                .trim_start_matches("sessions/")
+                .trim_end_matches(".json")
+                .to_owned();
+            (id, serde_json::from_slice(&d).unwrap())
+        })
+        .collect()
+}
+
+pub fn ids_of(list: &Value) -> BTreeSet<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// An export document without the fields a restore re-homes: `info.projectID`,
+/// `info.directory`, `info.path` and the messages' `path` (cwd, root).
+pub fn without_home(doc: &Value) -> Value {
+    let mut doc = doc.clone();
+    let info = doc["info"].as_object_mut().unwrap();
+    for key in ["projectID", "directory", "path"] {
+        info.remove(key);
+    }
+    for message in doc["messages"].as_array_mut().unwrap() {
+        message["info"].as_object_mut().unwrap().remove("path");
+    }
+    doc
+}
+
+fn message_ids(doc: &Value) -> Vec<String> {
+    doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["info"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn db_sha(path: &Path) -> String {
+    match std::fs::read(path) {
+        Ok(bytes) => Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        Err(_) => "absent".to_owned(),
+    }
+}
+
+fn integrity_ok(db: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok", "integrity_check of {}", db.display());
+    let fk: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(fk, 0, "foreign key violations in {}", db.display());
+}
+
+/// Builds `refs/heads/opencode/sessions` in `repo` from the files of a pack, with real git
+/// plumbing only (`hash-object`, `update-index` on a private index, `write-tree`,
+/// `commit-tree`, `update-ref`), in the archive branch layout:
+/// `README.md`, `manifest.json`, `sessions/<YYYY-MM>/<id>/{session.json, extra.json, transcript.md}`.
+/// Returns the commit ID.
+pub fn build_archive_branch(repo: &Repo, zip: &Path) -> String {
+    let work = tempfile::tempdir().unwrap();
+    let index = work.path().join("index");
+    let git = |args: &[&str]| -> String {
+        let out = git_command(&repo.path)
+            .env("GIT_INDEX_FILE", &index)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_success(&out, &format!("git {}", args.join(" ")));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let mut n = 0;
+    let mut add = |path: &str, data: &[u8]| {
+        n += 1;
+        let file = work.path().join(format!("blob{n}"));
+        std::fs::write(&file, data).unwrap();
+        let blob = git(&["hash-object", "-w", file.to_str().unwrap()]);
+        git(&[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("100644,{blob},{path}"),
+        ]);
+    };
+    let entries = zip_entries(zip);
+    let mut sessions = serde_json::Map::new();
+    for (name, data) in &entries {
+        let Some(rest) = name.strip_prefix("sessions/") else {
+            continue;
+        };
+        if rest.ends_with(".extra.json") {
+            continue;
+        }
+        let id = rest.trim_end_matches(".json");
+        let doc: Value = serde_json::from_slice(data).unwrap();
+        let created = doc["info"]["time"]["created"].as_i64().unwrap();
+        let t = time::OffsetDateTime::from_unix_timestamp(created / 1000).unwrap();
+        let dir = format!("sessions/{:04}-{:02}/{id}", t.year(), t.month() as u8);
+        add(&format!("{dir}/session.json"), data);
+        if let Some((_, extra)) = entries
+            .iter()
+            .find(|(n, _)| *n == format!("sessions/{id}.extra.json"))
+        {
+            add(&format!("{dir}/extra.json"), extra);
+        }
+        let title = doc["info"]["title"].as_str().unwrap_or("");
+        add(
+            &format!("{dir}/transcript.md"),
+            format!("# {title}\n").as_bytes(),
+        );
+        sessions.insert(
+            id.to_owned(),
+            json!({ "path": dir, "title": title, "updated": doc["info"]["time"]["updated"] }),
+        );
+    }
+    let manifest = json!({ "format": "git-opencode-archive", "version": 1, "sessions": sessions });
+    add(
+        "manifest.json",
+        serde_json::to_string_pretty(&manifest).unwrap().as_bytes(),
+    );
+    add("README.md", b"# OpenCode sessions archive\n");
+    let tree = git(&["write-tree"]);
+    let commit = git(&["commit-tree", &tree, "-m", "git-opencode: archive"]);
+    git(&["update-ref", "refs/heads/opencode/sessions", &commit]);
+    commit
+}
+
+/// Acceptance 1: pack in one home and checkout, restore into an empty home and a clone at
+/// another path (with an origin remote, so OpenCode computes another project ID there): the
+/// real OpenCode lists every root session, exports each as the original except the re-homed
+/// fields, keeps children under their parents, and continues a restored session.
+#[test]
+fn restore_into_an_empty_store_and_another_checkout() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let zip = pack(&env, "sessions.zip");
+    let original = env.opencode.as_ref().unwrap();
+
+    let llm = FakeLlm::start();
+    let fresh = OpencodeHome::new(CURRENT, &llm);
+    let clone = clone_to(
+        &env.repo,
+        &env.root.join("elsewhere/clone"),
+        Some("https://example.com/Team/App.git"),
+    );
+    assert_eq!(fresh.session_list_json(&clone.path), json!([]));
+    let db = fresh.db_path();
+    let before = db_sha(&db);
+
+    let dry = ok(&ours(
+        &fresh,
+        &clone.path,
+        &["restore", "--dry-run", zip.to_str().unwrap()],
+    ));
+    assert!(dry.contains("dry run: 5 to add"), "{dry}");
+    assert_eq!(db_sha(&db), before, "--dry-run changed the store");
+
+    let started = Instant::now();
+    let out = ok(&ours(
+        &fresh,
+        &clone.path,
+        &["restore", zip.to_str().unwrap()],
+    ));
+    eprintln!("restore of 5 sessions took {:.2?}", started.elapsed());
+    assert!(out.contains("5 added, 0 updated"), "{out}");
+    let backup = out
+        .lines()
+        .find_map(|l| l.strip_prefix("backup: "))
+        .unwrap_or_else(|| panic!("no backup line in {out}"));
+    assert!(Path::new(backup).is_file(), "{backup}");
+    assert!(backup.starts_with(db.to_str().unwrap()), "{backup}");
+    integrity_ok(&db);
+
+    let roots: BTreeSet<String> = store.roots().into_iter().map(String::from).collect();
+    let listed = fresh.session_list_json(&clone.path);
+    assert_eq!(
+        ids_of(&listed),
+        roots,
+        "opencode session list after restore"
+    );
+    let project = listed[0]["projectId"].as_str().unwrap().to_owned();
+    assert_ne!(
+        project,
+        original.session_list_json(&env.repo.path)[0]["projectId"]
+            .as_str()
+            .unwrap(),
+        "the clone has its own project ID"
+    );
+
+    for id in store.roots().into_iter().chain(store.children()) {
+        let theirs: Value = serde_json::from_slice(&original.export(&env.repo.path, id)).unwrap();
+        let back: Value = serde_json::from_slice(&fresh.export(&clone.path, id)).unwrap();
+        assert_eq!(
+            without_home(&back),
+            without_home(&theirs),
+            "export of {id} after restore"
+        );
+        assert_eq!(back["info"]["projectID"], project.as_str());
+        assert_eq!(back["info"]["directory"], clone.path.to_str().unwrap());
+        for message in back["messages"].as_array().unwrap() {
+            if let Some(cwd) = message["info"]["path"]["cwd"].as_str() {
+                assert_eq!(cwd, clone.path.to_str().unwrap(), "path.cwd of {id}");
+            }
+        }
+    }
+    let conn = fresh.open_db();
+    let parent: Option<String> = conn
+        .query_row(
+            "SELECT parent_id FROM session WHERE id = ?1",
+            [&store.task_child],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(parent.as_deref(), Some(store.task_parent.as_str()));
+    let todos: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM todo WHERE session_id = ?1",
+            [&store.tools],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(todos, 3);
+    drop(conn);
+
+    // OpenCode continues a restored session.
+    let run = fresh.continue_session(
+        &clone.path,
+        &store.plain,
+        &format!(
+            "go on\n{}",
+            script(&[Step::reply("continued after restore ✅")])
+        ),
+        &[],
+    );
+    assert!(
+        run.events.iter().any(|e| e["type"] == "text"),
+        "{:?}",
+        run.events
+    );
+    let after: Value = serde_json::from_slice(&fresh.export(&clone.path, &store.plain)).unwrap();
+    let archived = &pack_docs(&zip)[&store.plain];
+    assert_eq!(
+        message_ids(&after)[..message_ids(archived).len()],
+        message_ids(archived)[..]
+    );
+    assert_eq!(message_ids(&after).len(), message_ids(archived).len() + 2);
+
+    // Restoring again changes nothing, and keeps the session continued here.
+    let again = ok(&ours(
+        &fresh,
+        &clone.path,
+        &["restore", zip.to_str().unwrap()],
+    ));
+    assert!(
+        again.contains("0 added, 0 updated, 4 unchanged, 1 kept"),
+        "{again}"
+    );
+    assert!(!again.contains("backup:"), "{again}");
+    let still: Value = serde_json::from_slice(&fresh.export(&clone.path, &store.plain)).unwrap();
+    assert_eq!(message_ids(&still), message_ids(&after));
+    drop(llm);
+}
+
+/// Acceptance 2: restore from an archive-branch commit (built with real git from the pack's
+/// files), by ref name and by commit ID.
+#[test]
+fn restore_from_an_archive_branch_commit() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let zip = pack(&env, "sessions.zip");
+    let docs = pack_docs(&zip);
+
+    let llm = FakeLlm::start();
+    let fresh = OpencodeHome::new(CURRENT, &llm);
+    let clone = clone_to(&env.repo, &env.root.join("other/checkout"), None);
+    fresh.session_list_json(&clone.path);
+    let commit = build_archive_branch(&clone, &zip);
+    let head = clone.head();
+
+    let out = ok(&ours(
+        &fresh,
+        &clone.path,
+        &["restore", "opencode/sessions"],
+    ));
+    assert!(out.contains("5 added"), "{out}");
+    assert_eq!(clone.head(), head, "HEAD moved");
+    assert!(clone.git(&["status", "--porcelain"]).trim().is_empty());
+    let roots: BTreeSet<String> = store.roots().into_iter().map(String::from).collect();
+    assert_eq!(ids_of(&fresh.session_list_json(&clone.path)), roots);
+    for (id, doc) in &docs {
+        let back: Value = serde_json::from_slice(&fresh.export(&clone.path, id)).unwrap();
+        assert_eq!(
+            without_home(&back),
+            without_home(doc),
+            "{id} from the branch"
+        );
+    }
+    integrity_ok(&fresh.db_path());
+
+    let again = ok(&ours(&fresh, &clone.path, &["restore", "-q", &commit]));
+    assert!(again.contains("0 added, 0 updated, 5 unchanged"), "{again}");
+    drop(llm);
+}
+
+/// Acceptance 2: restore into a store that already holds some of the sessions: one missing,
+/// one older locally (a message lost), one newer locally (continued after the pack). Nothing
+/// is lost, nothing duplicated, the newer local copy is kept; `--dry-run` says so first and
+/// changes nothing.
+#[test]
+fn restore_unions_with_a_store_that_holds_some_sessions() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let zip = pack(&env, "sessions.zip");
+    let zip_arg = zip.to_str().unwrap();
+    let docs = pack_docs(&zip);
+
+    // A store on another machine that got the sessions once, then lived on.
+    let llm = FakeLlm::start();
+    let oc = OpencodeHome::new(CURRENT, &llm);
+    let clone = clone_to(&env.repo, &env.root.join("laptop/clone"), None);
+    oc.session_list_json(&clone.path);
+    ok(&ours(&oc, &clone.path, &["restore", "-q", zip_arg]));
+    let db = oc.db_path();
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        conn.execute("DELETE FROM session WHERE id = ?1", [&store.plain])
+            .unwrap();
+        let last: String = conn
+            .query_row(
+                "SELECT id FROM message WHERE session_id = ?1 ORDER BY time_created DESC, id DESC LIMIT 1",
+                [&store.attachment],
+                |r| r.get(0),
+            )
+            .unwrap();
+        conn.execute("DELETE FROM message WHERE id = ?1", [&last])
+            .unwrap();
+        conn.execute(
+            "UPDATE session SET time_updated = time_updated - 1000 WHERE id = ?1",
+            [&store.attachment],
+        )
+        .unwrap();
+    }
+    oc.continue_session(
+        &clone.path,
+        &store.tools,
+        &format!("one more 🔁\n{}", script(&[Step::reply("newer locally")])),
+        &[],
+    );
+    let tools_local: Value = serde_json::from_slice(&oc.export(&clone.path, &store.tools)).unwrap();
+    assert_eq!(
+        message_ids(&tools_local).len(),
+        message_ids(&docs[&store.tools]).len() + 2
+    );
+
+    let wal = db.with_file_name("opencode.db-wal");
+    let before = (db_sha(&db), db_sha(&wal));
+    let dry = ok(&ours(&oc, &clone.path, &["restore", "--dry-run", zip_arg]));
+    let line = |id: &str| {
+        dry.lines()
+            .find(|l| l.contains(id))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(line(&store.plain).starts_with("would add"), "{dry}");
+    assert!(line(&store.attachment).starts_with("would update"), "{dry}");
+    assert!(line(&store.tools).starts_with("would keep"), "{dry}");
+    assert!(line(&store.task_parent).starts_with("unchanged"), "{dry}");
+    assert_eq!(
+        (db_sha(&db), db_sha(&wal)),
+        before,
+        "--dry-run changed the store"
+    );
+
+    let out = ok(&ours(&oc, &clone.path, &["restore", zip_arg]));
+    assert!(
+        out.contains("1 added, 1 updated, 2 unchanged, 1 kept (newer locally)"),
+        "{out}"
+    );
+    integrity_ok(&db);
+    let conn = oc.open_db();
+    let count = |sql: &str| -> (i64, i64) {
+        conn.query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+    };
+    assert_eq!(
+        count("SELECT count(*), count(DISTINCT id) FROM session"),
+        (5, 5)
+    );
+    let (messages, distinct) = count("SELECT count(*), count(DISTINCT id) FROM message");
+    assert_eq!(messages, distinct);
+    let archived: usize = docs.values().map(|d| message_ids(d).len()).sum();
+    assert_eq!(
+        messages as usize,
+        archived + 2,
+        "every archived message plus the local turn"
+    );
+    drop(conn);
+    let roots: BTreeSet<String> = store.roots().into_iter().map(String::from).collect();
+    assert_eq!(ids_of(&oc.session_list_json(&clone.path)), roots);
+
+    let export =
+        |id: &str| -> Value { serde_json::from_slice(&oc.export(&clone.path, id)).unwrap() };
+    // The newer local copy is untouched, its new turn included.
+    assert_eq!(export(&store.tools), tools_local);
+    // The missing session is back, the lost message too, nothing doubled.
+    for id in [
+        &store.plain,
+        &store.attachment,
+        &store.task_parent,
+        &store.task_child,
+    ] {
+        assert_eq!(
+            without_home(&export(id)),
+            without_home(&docs[id.as_str()]),
+            "{id}"
+        );
+    }
+    drop(llm);
+}
+
+/// Acceptance 3: restoring while `opencode serve` writes to the same store succeeds or fails
+/// cleanly; the database stays intact and OpenCode keeps working.
+#[test]
+fn restore_while_opencode_serve_writes() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let zip = pack(&env, "sessions.zip");
+    let llm = FakeLlm::start();
+    let fresh = OpencodeHome::new(CURRENT, &llm);
+    let clone = clone_to(&env.repo, &env.root.join("served/clone"), None);
+    fresh.session_list_json(&clone.path);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = fresh.root.join("serve.log");
+    let mut serve = fresh.command(&clone.path);
+    serve
+        .args([
+            "serve",
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(fresh.root.join("serve.err")).unwrap());
+    std::os::unix::process::CommandExt::process_group(&mut serve, 0);
+    let mut child = serve.spawn().unwrap();
+    let server = Server { pgid: child.id() };
+    // The port opens before the server is ready (a first request may hang): poll with a
+    // short timeout until it answers.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !http(port, "GET", "/session", "", Duration::from_secs(3)).starts_with("HTTP/1.1 200") {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "opencode serve exited: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "opencode serve did not answer on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let first = http_post(port, "/session", "{}");
+    assert!(
+        first.starts_with("HTTP/1.1 200"),
+        "POST /session: {first:?}"
+    );
+
+    // A writer creating sessions through the server during the restore.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut created = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if http_post(port, "/session", "{\"title\":\"written while restoring\"}")
+                    .starts_with("HTTP/1.1 200")
+                {
+                    created += 1;
+                }
+            }
+            created
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let out = ours(&fresh, &clone.path, &["restore", zip.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let created = writer.join().unwrap();
+    eprintln!(
+        "opencode serve created {created} sessions during the restore; restore exit status {:?}",
+        out.status.code()
+    );
+    assert!(created > 0, "the server wrote nothing during the restore");
+    if out.status.success() {
+        assert!(String::from_utf8_lossy(&out.stdout).contains("5 added"));
+    } else {
+        assert_error(&out, "");
+    }
+    // The server still answers, then goes away.
+    assert!(http_post(port, "/session", "{}").starts_with("HTTP/1.1 200"));
+    drop(server);
+    let _ = child.wait();
+
+    integrity_ok(&fresh.db_path());
+    let conn = fresh.open_db();
+    let sessions: i64 = conn
+        .query_row("SELECT count(*) FROM session", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        sessions > created,
+        "{sessions} sessions, {created} written by the server"
+    );
+    drop(conn);
+    let run = fresh.run(
+        &clone.path,
+        &script(&[Step::reply("still working 👍")]),
+        &[],
+    );
+    assert!(!run.session_id.is_empty());
+    if out.status.success() {
+        let listed = fresh.exec_ok(
+            &clone.path,
+            &["session", "list", "--format", "json", "-n", "100000"],
+        );
+        let listed = ids_of(&serde_json::from_slice(&listed.stdout).unwrap());
+        for id in store.roots() {
+            assert!(listed.contains(id), "{id} not listed");
+        }
+    }
+    drop(llm);
+}
+
+/// Kills the process group of an `opencode serve` this test started.
+struct Server {
+    pgid: u32,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        for signal in ["TERM", "KILL"] {
+            let _ = Command::new("kill")
+                .args(["-s", signal, "--", &format!("-{}", self.pgid)])
+                .stderr(Stdio::null())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !crate::common::process::group_members(self.pgid).is_empty()
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if crate::common::process::group_members(self.pgid).is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 POST; the whole response as text ("" when there is none).
+fn http_post(port: u16, path: &str, body: &str) -> String {
+    http(port, "POST", path, body, Duration::from_secs(20))
+}
+
+fn http(port: u16, method: &str, path: &str, body: &str, timeout: Duration) -> String {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(timeout));
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// A pack whose entries are changed as given (`None` removes one), with a manifest whose
+/// checksums match again.
+pub fn repack(zip: &Path, changes: &[(String, Option<Vec<u8>>)]) -> Vec<u8> {
+    let mut entries: BTreeMap<String, Vec<u8>> = zip_entries(zip).into_iter().collect();
+    let mut manifest: Value =
+        serde_json::from_slice(&entries.remove("manifest.json").unwrap()).unwrap();
+    for (name, data) in changes {
+        match data {
+            Some(d) => entries.insert(name.clone(), d.clone()),
+            None => entries.remove(name),
+        };
+    }
+    manifest["entries"] = entries
+        .iter()
+        .map(|(name, data)| {
+            let sha: String = Sha256::digest(data)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            json!({ "path": name, "size": data.len(), "sha256": sha })
+        })
+        .collect();
+    let mut all: Vec<(String, Vec<u8>)> = entries.into_iter().collect();
+    all.push((
+        "manifest.json".into(),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    ));
+    plain_zip(&all)
+}
+
+/// `--session` (with subagent sessions, comma-separated), and the records beyond the export
+/// document: v2 rows, the session diff (only where none exists), share records (skipped).
+#[test]
+fn restore_selected_sessions_with_their_extra_records() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let zip = pack(&env, "sessions.zip");
+    let extra = |id: &str, seq: i64| {
+        let extra = json!({
+            "sessionID": id,
+            "session_diff": [{"file": "README.md", "before": "a\n", "after": "b\n", "additions": 1, "deletions": 1}],
+            "session_message": [{"id": format!("msg_v2{seq}"), "session_id": id, "type": "user", "seq": seq,
+                                 "time_created": 1, "time_updated": 1, "data": "{\"text\":\"hello v2\"}"}],
+            "share": {"id": "shr_1", "url": "https://opncd.ai/share/x"},
+        });
+        (
+            format!("sessions/{id}.extra.json"),
+            Some(serde_json::to_vec_pretty(&extra).unwrap()),
+        )
+    };
+    let changed = env.root.join("extra.zip");
+    std::fs::write(
+        &changed,
+        repack(&zip, &[extra(&store.plain, 2), extra(&store.attachment, 3)]),
+    )
+    .unwrap();
+    let changed = changed.to_str().unwrap();
+
+    let llm = FakeLlm::start();
+    let fresh = OpencodeHome::new(CURRENT, &llm);
+    let clone = clone_to(&env.repo, &env.root.join("picked/clone"), None);
+    fresh.session_list_json(&clone.path);
+
+    let dry = ok(&ours(
+        &fresh,
+        &clone.path,
+        &[
+            "restore",
+            "--dry-run",
+            "--session",
+            &store.task_parent,
+            changed,
+        ],
+    ));
+    let adds: Vec<&str> = dry.lines().filter(|l| l.starts_with("would add")).collect();
+    assert_eq!(adds.len(), 2, "{dry}");
+    assert!(
+        dry.contains(&store.task_child),
+        "the subagent session comes along: {dry}"
+    );
+
+    let diffs = fresh.data_dir().join("storage/session_diff");
+    std::fs::create_dir_all(&diffs).unwrap();
+    let kept = diffs.join(format!("{}.json", store.attachment));
+    std::fs::write(&kept, "[]").unwrap();
+    let selection = format!("{},{}", store.plain, store.attachment);
+    let out = ok(&ours(
+        &fresh,
+        &clone.path,
+        &["restore", "--session", &selection, changed],
+    ));
+    assert!(out.contains("2 added"), "{out}");
+    assert!(
+        out.contains("note: share records were not restored"),
+        "{out}"
+    );
+    let written = std::fs::read_to_string(diffs.join(format!("{}.json", store.plain))).unwrap();
+    assert!(
+        written.starts_with("[\n  {\n    \"file\": \"README.md\""),
+        "{written}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&kept).unwrap(),
+        "[]",
+        "an existing diff is kept"
+    );
+    let conn = fresh.open_db();
+    let v2: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM session_message WHERE session_id IN (?1, ?2)",
+            [&store.plain, &store.attachment],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v2, 2);
+    let shares: i64 = conn
+        .query_row("SELECT count(*) FROM session_share", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(shares, 0);
+    drop(conn);
+    let listed = ids_of(&fresh.session_list_json(&clone.path));
+    assert_eq!(
+        listed,
+        [store.plain.clone(), store.attachment.clone()]
+            .into_iter()
+            .collect()
+    );
+    let back: Value = serde_json::from_slice(&fresh.export(&clone.path, &store.plain)).unwrap();
+    assert_eq!(
+        without_home(&back),
+        without_home(&pack_docs(&zip)[&store.plain])
+    );
+    integrity_ok(&fresh.db_path());
+    drop(llm);
+}
+
+/// Acceptance 4: restore into a JSON store of OpenCode 1.1.65 (from the legacy fixture's pack
+/// and from the 1.18.34 pack): the real 1.1.65 binary lists and exports the sessions.
+#[test]
+fn restore_into_a_legacy_json_store() {
+    let legacy = legacy_store();
+    let lenv = legacy.copy_env();
+    let legacy_zip = pack(&lenv, "legacy.zip");
+    let rich = rich_store();
+    let renv = rich.copy_env();
+    let rich_zip = pack(&renv, "rich.zip");
+
+    let llm = FakeLlm::start();
+    let fresh = OpencodeHome::new(LEGACY, &llm);
+    let clone = clone_to(&lenv.repo, &lenv.root.join("moved/here"), None);
+    assert_eq!(fresh.session_list_json(&clone.path), json!([]));
+    let storage = fresh.storage_dir();
+    assert!(storage.is_dir() && !fresh.db_path().exists());
+
+    let out = ok(&ours(
+        &fresh,
+        &clone.path,
+        &["restore", legacy_zip.to_str().unwrap()],
+    ));
+    assert!(out.contains("4 added"), "{out}");
+    assert!(out.contains(storage.to_str().unwrap()), "{out}");
+    let out = ok(&ours(
+        &fresh,
+        &clone.path,
+        &["restore", rich_zip.to_str().unwrap()],
+    ));
+    assert!(out.contains("5 added"), "{out}");
+
+    let listed = ids_of(&fresh.session_list_json(&clone.path));
+    let want: BTreeSet<String> = legacy
+        .roots()
+        .into_iter()
+        .chain(rich.roots())
+        .map(String::from)
+        .collect();
+    assert_eq!(listed, want, "1.1.65 session list after restore");
+
+    let mut docs = pack_docs(&legacy_zip);
+    docs.extend(pack_docs(&rich_zip));
+    for (id, doc) in &docs {
+        let back: Value = serde_json::from_slice(&fresh.export(&clone.path, id)).unwrap();
+        assert_eq!(
+            back["info"]["directory"],
+            clone.path.to_str().unwrap(),
+            "{id}"
+        );
+        assert_eq!(
+            without_home(&back),
+            without_home(doc),
+            "1.1.65 export of {id}"
+        );
+    }
+    let child_file = std::fs::read_dir(storage.join("session"))
+        .unwrap()
+        .map(|d| {
+            d.unwrap()
+                .path()
+                .join(format!("{}.json", legacy.task_child))
+        })
+        .find(|p| p.is_file())
+        .expect("the child session file");
+    let child: Value = serde_json::from_slice(&std::fs::read(&child_file).unwrap()).unwrap();
+    assert_eq!(child["parentID"], legacy.task_parent.as_str());
+    let text = std::fs::read_to_string(&child_file).unwrap();
+    assert!(
+        text.starts_with("{\n  \"id\""),
+        "pretty JSON with 2 spaces: {text}"
+    );
+    let todos = storage.join("todo").join(format!("{}.json", rich.tools));
+    let todos: Value = serde_json::from_slice(&std::fs::read(todos).unwrap()).unwrap();
+    assert_eq!(todos.as_array().unwrap().len(), 3);
+
+    let again = ok(&ours(
+        &fresh,
+        &clone.path,
+        &["restore", legacy_zip.to_str().unwrap()],
+    ));
+    assert!(again.contains("0 added, 0 updated, 4 unchanged"), "{again}");
+    drop(llm);
+}
+
+/// Refusals: no store, a store from a newer OpenCode, an unknown session, a bare ref; none
+/// writes anything.
+#[test]
+fn restore_refuses_what_it_cannot_do_safely() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let zip = pack(&env, "sessions.zip");
+    let zip = zip.to_str().unwrap();
+
+    let empty = TestEnv::new();
+    let line = assert_error(&empty.run(&["restore", zip]), "no OpenCode store");
+    assert!(line.contains(empty.data_home.to_str().unwrap()), "{line}");
+    assert!(
+        String::from_utf8_lossy(&empty.run(&["restore", zip]).stderr)
+            .contains("hint: run opencode once")
+    );
+    assert!(!empty.data_home.join("opencode").exists());
+
+    assert_error(
+        &env.run(&["restore", "--session", "ses_nothere", zip]),
+        "session ses_nothere is not in",
+    );
+    assert_error(
+        &env.run(&["restore", "no-such-ref"]),
+        "neither a file nor a git ref",
+    );
+    assert_error(
+        &env.run(&["restore", "missing.zip"]),
+        "no such file: missing.zip",
+    );
+
+    let db = env.opencode.as_ref().unwrap().db_path();
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute(
+            "INSERT INTO migration (id, time_completed) VALUES ('29990101000000_from_the_future', 0)",
+            [],
+        )
+        .unwrap();
+    }
+    let files = |dir: &Path| -> BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect()
+    };
+    let before = (db_sha(&db), files(db.parent().unwrap()));
+    let line = assert_error(&env.run(&["restore", zip]), "newer OpenCode");
+    assert!(line.contains("29990101000000_from_the_future"), "{line}");
+    assert_eq!((db_sha(&db), files(db.parent().unwrap())), before);
+}
+
+/// The tables of an OpenCode 1.2.x store (no `migration` table, fewer session columns, no
+/// v2 or project_directory tables); `extra_session_column` adds one to `session`.
+fn old_schema(extra_session_column: &str) -> String {
+    format!(
+        "CREATE TABLE `__drizzle_migrations` (id INTEGER PRIMARY KEY AUTOINCREMENT, hash text NOT NULL, created_at numeric);
+         CREATE TABLE `project` (`id` text PRIMARY KEY, `worktree` text NOT NULL, `vcs` text, `name` text, `icon_url` text,
+           `icon_color` text, `time_created` integer NOT NULL, `time_updated` integer NOT NULL, `time_initialized` integer,
+           `sandboxes` text NOT NULL);
+         CREATE TABLE `session` (`id` text PRIMARY KEY, `project_id` text NOT NULL, `parent_id` text, `slug` text NOT NULL,
+           `directory` text NOT NULL, `title` text NOT NULL, `version` text NOT NULL, `share_url` text,
+           `summary_additions` integer, `summary_deletions` integer, `summary_files` integer, `summary_diffs` text,
+           `revert` text, `permission` text, `time_created` integer NOT NULL, `time_updated` integer NOT NULL,
+           `time_compacting` integer, `time_archived` integer {extra_session_column},
+           FOREIGN KEY (`project_id`) REFERENCES `project`(`id`) ON DELETE CASCADE);
+         CREATE TABLE `message` (`id` text PRIMARY KEY, `session_id` text NOT NULL, `time_created` integer NOT NULL,
+           `time_updated` integer NOT NULL, `data` text NOT NULL,
+           FOREIGN KEY (`session_id`) REFERENCES `session`(`id`) ON DELETE CASCADE);
+         CREATE TABLE `part` (`id` text PRIMARY KEY, `message_id` text NOT NULL, `session_id` text NOT NULL,
+           `time_created` integer NOT NULL, `time_updated` integer NOT NULL, `data` text NOT NULL,
+           FOREIGN KEY (`message_id`) REFERENCES `message`(`id`) ON DELETE CASCADE);
+         CREATE TABLE `todo` (`session_id` text NOT NULL, `content` text NOT NULL, `status` text NOT NULL,
+           `priority` text NOT NULL, `position` integer NOT NULL, `time_created` integer NOT NULL,
+           `time_updated` integer NOT NULL, PRIMARY KEY(`session_id`, `position`),
+           FOREIGN KEY (`session_id`) REFERENCES `session`(`id`) ON DELETE CASCADE);
+         PRAGMA journal_mode = WAL;"
+    )
+}
+
+/// A 1.2.x-shaped store gets only the columns it has (and the project ID older OpenCode
+/// computes); a store whose session table requires a column nobody knows is refused.
+#[test]
+fn restore_writes_only_the_columns_an_older_schema_has() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let zip = pack(&env, "sessions.zip");
+    let zip_arg = zip.to_str().unwrap();
+    let docs = pack_docs(&zip);
+
+    let newer = env.root.join("newer/opencode.db");
+    std::fs::create_dir_all(newer.parent().unwrap()).unwrap();
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .execute_batch(&old_schema(", `future_required` text NOT NULL"))
+        .unwrap();
+    let before = db_sha(&newer);
+    let line = assert_error(
+        &env.run(&["--store", newer.to_str().unwrap(), "restore", zip_arg]),
+        "requires column future_required",
+    );
+    assert!(line.contains(newer.to_str().unwrap()), "{line}");
+    assert_eq!(db_sha(&newer), before);
+
+    let old = env.root.join("old/opencode.db");
+    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+    rusqlite::Connection::open(&old)
+        .unwrap()
+        .execute_batch(&old_schema(""))
+        .unwrap();
+    let store_arg = old.to_str().unwrap();
+    let out = ok(&env.run(&["--store", store_arg, "restore", zip_arg]));
+    assert!(out.contains("5 added"), "{out}");
+    integrity_ok(&old);
+    let conn = rusqlite::Connection::open(&old).unwrap();
+    let project: String = conn
+        .query_row("SELECT id FROM project", [], |r| r.get(0))
+        .unwrap();
+    let roots = env.git(&["rev-list", "--max-parents=0", "--all"]);
+    let mut roots: Vec<&str> = roots.lines().collect();
+    roots.sort();
+    let cached = std::fs::read_to_string(env.repo.path.join(".git/opencode")).ok();
+    assert_eq!(
+        Some(project.as_str()),
+        cached.as_deref().map(str::trim).or(roots.first().copied())
+    );
+    drop(conn);
+    for (id, doc) in &docs {
+        let back: Value =
+            serde_json::from_str(&ok(&env.run(&["--store", store_arg, "export", id]))).unwrap();
+        assert_eq!(
+            without_home(&back)["messages"],
+            without_home(doc)["messages"],
+            "messages of {id}"
+        );
+        assert_eq!(back["info"]["title"], doc["info"]["title"]);
+        assert_eq!(back["info"]["parentID"], doc["info"]["parentID"]);
+    }
+}
+
+/// Acceptance 6: truncated, corrupted and hostile zips make `restore` and `verify` fail with
+/// one `error:` line (exit 1), never panic, and write nothing anywhere.
+#[test]
+fn hostile_and_broken_zips_fail_cleanly() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let good = pack(&env, "good.zip");
+    let bytes = std::fs::read(&good).unwrap();
+    let cases_dir = env.root.join("cases");
+    std::fs::create_dir(&cases_dir).unwrap();
+
+    let mut cases: Vec<(String, Vec<u8>, Option<&str>)> = Vec::new();
+    // Truncated.
+    let len = bytes.len();
+    for cut in [
+        0,
+        1,
+        4,
+        30,
+        100,
+        len / 3,
+        len / 2,
+        len - 100,
+        len - 22,
+        len - 1,
+    ] {
+        cases.push((format!("truncated-{cut}"), bytes[..cut].to_vec(), None));
+    }
+    // Corrupted: deterministic pseudo-random bytes flipped.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..40 {
+        let mut copy = bytes.clone();
+        for _ in 0..(1 + i % 3) {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let at = (seed >> 33) as usize % len;
+            copy[at] ^= 1 << ((seed >> 20) % 8);
+        }
+        cases.push((format!("corrupt-{i}"), copy, Some("maybe")));
+    }
+    cases.push((
+        "garbage".into(),
+        (0..4096u32).map(|i| (i * 31 + 7) as u8).collect(),
+        None,
+    ));
+    // Hostile names and contents, with a manifest whose checksums match.
+    let doc = |id: &str, mid: &str| {
+        json!({"info": {"id": id, "title": "x", "directory": "/x", "time": {"created": 1, "updated": 2}},
+               "messages": [{"info": {"id": mid, "sessionID": id, "role": "user", "time": {"created": 1}}, "parts": []}]})
+        .to_string()
+    };
+    type Entries = Vec<(String, String)>;
+    let hostile: Vec<(&str, Entries, &str)> = vec![
+        (
+            "zip-slip",
+            vec![("../x.json".into(), "{}".into())],
+            "unsafe entry name",
+        ),
+        (
+            "zip-slip-deep",
+            vec![("sessions/../../x.json".into(), "{}".into())],
+            "unsafe entry name",
+        ),
+        (
+            "absolute",
+            vec![("/abs/x.json".into(), "{}".into())],
+            "unsafe entry name",
+        ),
+        (
+            "backslash",
+            vec![("..\\x.json".into(), "{}".into())],
+            "unsafe entry name",
+        ),
+        (
+            "bad-message-id",
+            vec![("sessions/ses_a.json".into(), doc("ses_a", "../../../evil"))],
+            "no valid id",
+        ),
+        (
+            "bad-session-name",
+            vec![("sessions/..json".into(), doc(".", "msg_1"))],
+            "not a valid session ID",
+        ),
+        (
+            "id-mismatch",
+            vec![("sessions/ses_a.json".into(), doc("ses_b", "msg_1"))],
+            "info.id is not ses_a",
+        ),
+        (
+            "not-json",
+            vec![("sessions/ses_a.json".into(), "{\"info\":".into())],
+            "malformed JSON",
+        ),
+    ];
+    for (name, entries, needle) in hostile {
+        cases.push((
+            format!("hostile-{name}"),
+            pack_like(&entries, true),
+            Some(needle),
+        ));
+    }
+    cases.push((
+        "no-manifest".into(),
+        plain_zip(&[(
+            "sessions/ses_a.json".into(),
+            doc("ses_a", "msg_1").into_bytes(),
+        )]),
+        Some("no manifest.json"),
+    ));
+    cases.push((
+        "bad-checksum".into(),
+        pack_like(
+            &[("sessions/ses_a.json".into(), doc("ses_a", "msg_1"))],
+            false,
+        ),
+        Some("sessions/ses_a.json"),
+    ));
+    // Duplicate entries: two names of equal length, then one renamed into the other.
+    let dup = pack_like(
+        &[
+            ("sessions/ses_a.json".into(), doc("ses_a", "msg_1")),
+            ("sessions/ses_b.json".into(), doc("ses_b", "msg_1")),
+        ],
+        true,
+    );
+    cases.push((
+        "duplicate".into(),
+        replace_all(&dup, b"sessions/ses_b.json", b"sessions/ses_a.json"),
+        Some("duplicate entries"),
+    ));
+    // A declared size of 3 GiB in the central directory.
+    let mut huge = pack_like(
+        &[("sessions/ses_a.json".into(), doc("ses_a", "msg_1"))],
+        true,
+    );
+    set_central_sizes(&mut huge, 3 << 30);
+    cases.push(("huge-size".into(), huge, Some("declares 3221225472 bytes")));
+
+    let snapshot = || tree_state(&env.root, &cases_dir);
+    let before = snapshot();
+    let started = Instant::now();
+    for (name, data, needle) in &cases {
+        let path = cases_dir.join(format!("{name}.zip"));
+        std::fs::write(&path, data).unwrap();
+        for cmd in ["restore", "verify"] {
+            let out = env.run(&[cmd, path.to_str().unwrap()]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !stderr.contains("panicked"),
+                "{cmd} {name} panicked: {stderr}"
+            );
+            match needle {
+                Some("maybe") if out.status.success() => {}
+                Some("maybe") | None => {
+                    assert_error(&out, "");
+                }
+                Some(needle) => {
+                    assert_error(&out, needle);
+                }
+            }
+        }
+        assert_eq!(snapshot(), before, "something was written for {name}");
+    }
+    eprintln!(
+        "{} broken zips, restore + verify each, in {:.2?}",
+        cases.len(),
+        started.elapsed()
+    );
+}
+
+/// Every file under `root` (except `skip` and SQLite `-shm` files) with its SHA-256.
+fn tree_state(root: &Path, skip: &Path) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path == skip {
+                continue;
+            }
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else if !path.to_string_lossy().ends_with("-shm") {
+                out.insert(path.clone(), db_sha(&path));
+            }
+        }
+    }
+    out
+}
+
+fn plain_zip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in entries {
+        zip.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(data).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// A zip shaped like a pack: the entries plus a `manifest.json` listing them, with correct
+/// checksums when `honest`, else with a wrong one for the first entry.
+fn pack_like(entries: &[(String, String)], honest: bool) -> Vec<u8> {
+    let listed: Vec<Value> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (name, data))| {
+            let mut sha: String = Sha256::digest(data.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            if !honest && i == 0 {
+                sha = "0".repeat(64);
+            }
+            json!({ "path": name, "size": data.len(), "sha256": sha })
+        })
+        .collect();
+    let manifest = json!({ "format": "git-opencode-pack", "version": 1, "entries": listed });
+    let mut all: Vec<(String, Vec<u8>)> = entries
+        .iter()
+        .map(|(n, d)| (n.clone(), d.clone().into_bytes()))
+        .collect();
+    all.push(("manifest.json".into(), manifest.to_string().into_bytes()));
+    plain_zip(&all)
+}
+
+fn replace_all(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = data.to_vec();
+    let mut i = 0;
+    while i + from.len() <= out.len() {
+        if &out[i..i + from.len()] == from {
+            out[i..i + from.len()].copy_from_slice(to);
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Sets the uncompressed size of every central directory entry to `size`.
+fn set_central_sizes(data: &mut [u8], size: u32) {
+    let mut i = 0;
+    while i + 46 <= data.len() {
+        if data[i..i + 4] == [0x50, 0x4b, 0x01, 0x02] {
+            data[i + 24..i + 28].copy_from_slice(&size.to_le_bytes());
+            i += 46;
+        } else {
+            i += 1;
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Acceptance of `git opencode verify`: a complete archive passes (exit 0); a new OpenCode
+//! turn makes its session "changed", a new session is "extra", a deleted one "missing"
+//! (exit 1); a tampered zip entry is named as failing its checksum.
+
+use crate::common::fake_llm::{script, FakeLlm, Step};
+use crate::common::fixtures::rich_store;
+use crate::common::opencode::{OpencodeHome, CURRENT};
+use crate::restore::{assert_error, build_archive_branch, clone_to, ok, ours, pack, zip_entries};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::Path;
+
+fn verify_json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "verify --json: {e}\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn sha(path: &Path) -> String {
+    Sha256::digest(std::fs::read(path).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Acceptance 5.
+#[test]
+fn verify_reports_complete_changed_extra_and_tampered() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let zip = pack(&env, "sessions.zip");
+    let zip_arg = zip.to_str().unwrap();
+
+    let out = ok(&env.run(&["verify", zip_arg]));
+    assert!(out.contains("checksums of 7 entries ok"), "{out}");
+    assert!(
+        out.contains("complete: all 5 archived sessions match the store"),
+        "{out}"
+    );
+    let report = verify_json(&env.run(&["verify", "--json", zip_arg]));
+    assert_eq!(report["complete"], true);
+    assert_eq!(report["checksums"]["ok"], true);
+    assert_eq!(report["matching"], 5);
+
+    // The same archive restored elsewhere (re-homed) still verifies as complete.
+    let llm = FakeLlm::start();
+    let oc = OpencodeHome::new(CURRENT, &llm);
+    let clone = clone_to(&env.repo, &env.root.join("other/clone"), None);
+    oc.session_list_json(&clone.path);
+    ok(&ours(&oc, &clone.path, &["restore", "-q", zip_arg]));
+    let out = ok(&ours(&oc, &clone.path, &["verify", zip_arg]));
+    assert!(out.contains("complete"), "{out}");
+
+    // A new turn in one session, and a new session.
+    oc.continue_session(
+        &clone.path,
+        &store.plain,
+        &format!("and one more\n{}", script(&[Step::reply("more 🆕")])),
+        &[],
+    );
+    let new = oc.run(&clone.path, &script(&[Step::reply("brand new")]), &[]);
+    drop(llm);
+    let out = ours(&oc, &clone.path, &["verify", zip_arg]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_error(&out, "1 changed, 0 missing, 1 extra");
+    let changed = stdout
+        .lines()
+        .find(|l| l.starts_with("changed"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        changed.contains(&store.plain) && changed.contains("newer in the store"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("extra") && l.contains(&new.session_id)),
+        "{stdout}"
+    );
+    let report = verify_json(&ours(&oc, &clone.path, &["verify", "--json", zip_arg]));
+    assert_eq!(report["complete"], false);
+    assert_eq!(report["changed"][0]["id"], store.plain.as_str());
+    assert_eq!(report["changed"][0]["newer"], "store");
+    assert_eq!(report["extra"][0]["id"], new.session_id.as_str());
+    assert_eq!(report["matching"], 4);
+
+    // A tampered entry: the zip itself is valid (CRCs match), the manifest's SHA-256 is not.
+    let name = format!("sessions/{}.json", store.tools);
+    let tampered = env.root.join("tampered.zip");
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(&tampered).unwrap());
+    for (entry, data) in zip_entries(&zip) {
+        let data = if entry == name {
+            String::from_utf8(data)
+                .unwrap()
+                .replacen("Tools", "Tampered", 1)
+                .into_bytes()
+        } else {
+            data
+        };
+        writer
+            .start_file(entry.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(&data).unwrap();
+    }
+    writer.finish().unwrap();
+    let out = env.run(&["verify", tampered.to_str().unwrap()]);
+    let line = assert_error(&out, &name);
+    assert!(line.contains("checksum mismatch"), "{line}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("bad      {name}: checksum mismatch")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report = verify_json(&env.run(&["verify", "--json", tampered.to_str().unwrap()]));
+    assert_eq!(report["checksums"]["failures"][0]["entry"], name.as_str());
+
+    // restore refuses it and writes nothing.
+    let db = oc.db_path();
+    let before = sha(&db);
+    let line = assert_error(
+        &ours(&oc, &clone.path, &["restore", tampered.to_str().unwrap()]),
+        &name,
+    );
+    assert!(line.contains("checksum mismatch"), "{line}");
+    assert_eq!(sha(&db), before);
+}
+
+/// Without an argument verify reads the archive branch; a session missing from the store is
+/// reported; without the branch it says what to pass instead.
+#[test]
+fn verify_defaults_to_the_archive_branch() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let out = env.run(&["verify"]);
+    assert_error(&out, "no archive branch refs/heads/opencode/sessions");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hint: pass a pack zip"));
+
+    let zip = pack(&env, "sessions.zip");
+    build_archive_branch(&env.repo, &zip);
+    let out = ok(&env.run(&["verify"]));
+    assert!(
+        out.contains("archive: refs/heads/opencode/sessions (5 sessions; stored in git)"),
+        "{out}"
+    );
+    assert!(out.contains("complete"), "{out}");
+
+    let db = env.opencode.as_ref().unwrap().db_path();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    conn.execute("DELETE FROM session WHERE id = ?1", [&store.attachment])
+        .unwrap();
+    drop(conn);
+    let out = env.run(&["verify", "--json"]);
+    assert_error(&out, "0 changed, 1 missing, 0 extra");
+    let report = verify_json(&out);
+    assert_eq!(report["missing"][0]["id"], store.attachment.as_str());
+    assert_eq!(report["kind"], "git");
+
+    // restore from the branch brings it back; then verify passes again.
+    let restored = ok(&env.run(&["restore", "refs/heads/opencode/sessions"]));
+    assert!(
+        restored.contains("1 added, 0 updated, 4 unchanged"),
+        "{restored}"
+    );
+    ok(&env.run(&["verify", "-q"]));
+}
