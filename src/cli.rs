@@ -89,7 +89,7 @@ pub enum ExportFormat {
 
 #[derive(Debug, Args)]
 pub struct PackArgs {
-    /// Zip file to write [default: opencode-sessions-<repo>-<id8>-<YYYYMMDD>.zip in the current directory]
+    /// Zip file to write, or - for standard output [default: opencode-sessions-<repo>-<id8>-<YYYYMMDD>.zip in the current directory]
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }

@@ -176,14 +176,19 @@ pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outco
             session.id.clone(),
             manifest_entry(member, &dir, &stamp, &files.title),
         );
-        edits.push(Edit::Blob(
+        edits.push(write_blob(
+            repo,
             format!("{dir}/session.json"),
-            files.session_json,
-        ));
+            &files.session_json,
+        )?);
         if let Some(extra) = files.extra_json {
-            edits.push(Edit::Blob(format!("{dir}/extra.json"), extra));
+            edits.push(write_blob(repo, format!("{dir}/extra.json"), &extra)?);
         }
-        edits.push(Edit::Blob(format!("{dir}/transcript.md"), files.transcript));
+        edits.push(write_blob(
+            repo,
+            format!("{dir}/transcript.md"),
+            &files.transcript,
+        )?);
     }
 
     let manifest =
@@ -226,6 +231,16 @@ pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outco
         updated,
         deferred,
     })
+}
+
+/// Writes a session's file as a blob at once, so that a run rendering every session (the
+/// first one, or after an upgrade) holds one session in memory, not the whole archive.
+fn write_blob(repo: &gix::Repository, path: String, data: &[u8]) -> Result<Edit> {
+    let id = repo
+        .write_blob(data)
+        .with_context(|| format!("failed to write {path}"))?
+        .detach();
+    Ok(Edit::BlobId(path, id))
 }
 
 /// The rendered files of one session.

@@ -10,7 +10,7 @@ use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// The zip format this writes (the manifest's `version`).
@@ -24,6 +24,16 @@ pub fn run(ctx: &Ctx, output: Option<&Path>, out: &mut dyn Write) -> Result<()> 
             "no OpenCode sessions for this repository in {}\nhint: `git opencode list -v` explains which sessions belong here; --store <path> reads another store",
             store.location().db.display()
         );
+    }
+    if output == Some(Path::new("-")) {
+        // A zip needs a seekable file; build it in an anonymous temporary file, then copy
+        // the same bytes a file would get to standard output.
+        let file = tempfile::tempfile().context("failed to create a temporary file")?;
+        let written = write_pack(ctx, &store, &ids, &members, BufWriter::new(file))?;
+        let mut file = written.into_inner().map_err(|e| e.into_error())?;
+        file.seek(SeekFrom::Start(0))?;
+        std::io::copy(&mut file, out).context("failed to write the zip to standard output")?;
+        return Ok(());
     }
     let path = match output {
         Some(p) => p.to_path_buf(),

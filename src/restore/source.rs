@@ -120,6 +120,9 @@ pub fn open(repo: &gix::Repository, spec: &str, checksums: Checksums) -> Result<
     if path.is_dir() {
         bail!("{spec} is a directory, not a pack zip or a git ref\nhint: pass a zip written by `git opencode pack`, or a ref such as {DEFAULT_REF}");
     }
+    if let Some(archive) = read_notes(repo, spec)? {
+        return Ok(archive);
+    }
     match repo.rev_parse_single(spec) {
         Ok(id) => read_git(repo, spec, id.detach()),
         Err(_) if looks_like_path(spec) => bail!(
@@ -129,6 +132,76 @@ pub fn open(repo: &gix::Repository, spec: &str, checksums: Checksums) -> Result<
             "{spec} is neither a file nor a git ref or commit of this repository\nhint: pass a zip written by `git opencode pack`, or a ref such as {DEFAULT_REF}"
         ),
     }
+}
+
+/// A notes ref written by `push-sessions --notes`: the sessions its notes name (with their
+/// subagent sessions), read from the archive branch the notes point at. `None` when `spec`
+/// is not a ref under `refs/notes/`.
+fn read_notes(repo: &gix::Repository, spec: &str) -> Result<Option<Archive>> {
+    let full = if spec.starts_with("refs/") {
+        spec.to_owned()
+    } else {
+        format!("refs/notes/{spec}")
+    };
+    if !full.starts_with("refs/notes/") {
+        return Ok(None);
+    }
+    let Some(tip) = crate::gitobj::ref_target(repo, &full)? else {
+        return Ok(None);
+    };
+    let tree = crate::gitobj::commit_tree(repo, tip)?;
+    let mut ids = std::collections::BTreeSet::new();
+    let mut archive_ref = None;
+    for (_, blob) in crate::gitobj::list_blobs(repo, tree)? {
+        let text = String::from_utf8_lossy(&read_blob(repo, blob, &format!("a note in {full}"))?)
+            .into_owned();
+        if !text.starts_with(crate::notes::HEADER) {
+            continue; // someone else's note
+        }
+        for line in text.lines() {
+            if let Some(id) = line
+                .strip_prefix("- ")
+                .and_then(|rest| rest.split_whitespace().next())
+            {
+                ids.insert(id.to_owned());
+            }
+            if let Some((_, tail)) = line.split_once("archive: ") {
+                if let Some((name, _)) = tail.split_once(':') {
+                    archive_ref.get_or_insert_with(|| name.to_owned());
+                }
+            }
+        }
+    }
+    if ids.is_empty() {
+        bail!("{full} holds no git-opencode notes\nhint: `git opencode push-sessions --notes` writes them");
+    }
+    let archive_ref = archive_ref.unwrap_or_else(|| DEFAULT_REF.to_owned());
+    let Some(archive_tip) = crate::gitobj::ref_target(repo, &archive_ref)? else {
+        bail!(
+            "the notes in {full} point at the archive {archive_ref}, which does not exist here\nhint: fetch it, or restore from a zip"
+        );
+    };
+    let mut archive = read_git(repo, &archive_ref, archive_tip)?;
+    if let Some(missing) = ids.iter().find(|id| !archive.sessions.contains_key(*id)) {
+        bail!("session {missing}, named in {full}, is not in the archive {archive_ref}");
+    }
+    // The noted sessions and, however deep, their subagent sessions.
+    loop {
+        let children: Vec<String> = archive
+            .sessions
+            .values()
+            .filter(|s| s.parent_id().is_some_and(|p| ids.contains(p)))
+            .map(|s| s.info()["id"].as_str().unwrap_or_default().to_owned())
+            .filter(|id| !ids.contains(id))
+            .collect();
+        if children.is_empty() {
+            break;
+        }
+        ids.extend(children);
+    }
+    archive.sessions.retain(|id, _| ids.contains(id));
+    archive.label = full;
+    Ok(Some(archive))
 }
 
 fn looks_like_path(spec: &str) -> bool {

@@ -286,6 +286,10 @@ fn notes_name_the_sessions_that_produced_a_commit() {
     assert!(note.contains(&run.session_id), "{note}");
     assert!(note.contains("Feature work"), "{note}");
     assert!(note.contains("mock"), "{note}");
+    // The notes ref is a restore source too: exactly the noted sessions, from the archive.
+    let plan = stdout(&env.run(&["restore", "--dry-run", "refs/notes/opencode"]));
+    assert!(plan.contains(&run.session_id), "{plan}");
+    assert!(!plan.contains(&rich_store().plain), "{plan}");
     let log = env.git(&["log", "-1", "--notes=opencode"]);
     assert!(
         log.contains("Notes (opencode)") && log.contains(&run.session_id),

@@ -217,6 +217,14 @@ fn pack_is_verified_deterministic_and_importable() {
         std::fs::read(&zip2).unwrap(),
         "packs differ"
     );
+    // `-o -` streams the very same bytes to standard output.
+    let streamed = env.run(&["pack", "-o", "-"]);
+    assert!(streamed.status.success());
+    assert_eq!(
+        streamed.stdout,
+        std::fs::read(&zip1).unwrap(),
+        "pack -o - differs"
+    );
 
     let unzip = Command::new("unzip")
         .arg("-t")
