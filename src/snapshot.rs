@@ -140,7 +140,7 @@ pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outco
             && t.manifest.get("redacted").and_then(Value::as_bool) == Some(redacted)
     });
 
-    let children = children_links(&members);
+    let links = Links::new(&members, options.redactor);
     let mut entries: BTreeMap<String, Value> = old_sessions.into_iter().collect();
     let mut edits = Vec::new();
     let (mut added, mut updated) = (Vec::new(), Vec::new());
@@ -165,7 +165,7 @@ pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outco
             continue;
         }
         let dir = session_dir(session);
-        let files = render_session(store, session, &children, options.redactor)?;
+        let files = render_session(store, session, &links, options.redactor)?;
         let line = format!("{} {}", session.id, files.title);
         if previous.is_some() {
             updated.push(line);
@@ -254,7 +254,7 @@ struct SessionFiles {
 fn render_session(
     store: &Store,
     session: &Session,
-    children: &HashMap<String, Vec<transcript::ChildLink>>,
+    links: &Links,
     redactor: Option<&Redactor>,
 ) -> Result<SessionFiles> {
     let mut doc = store
@@ -273,10 +273,13 @@ fn render_session(
         .as_str()
         .unwrap_or_default()
         .replace(['\n', '\r'], " ");
-    let no_children = Vec::new();
-    let links = children.get(&session.id).unwrap_or(&no_children);
-    let transcript =
-        transcript::render(&doc, (!extra.is_empty()).then_some(&extra), links).into_bytes();
+    let transcript = transcript::render_linked(
+        &doc,
+        (!extra.is_empty()).then_some(&extra),
+        links.parent_of(session),
+        &links.children_of(session),
+    )
+    .into_bytes();
     let extra_json = (!extra.is_empty()).then(|| {
         let mut with_id = Map::new();
         with_id.insert("sessionID".into(), Value::String(session.id.clone()));
@@ -291,26 +294,54 @@ fn render_session(
     })
 }
 
-/// Links from each session's transcript to its children's.
-fn children_links(members: &[Member]) -> HashMap<String, Vec<transcript::ChildLink>> {
-    let mut links: HashMap<String, Vec<transcript::ChildLink>> = HashMap::new();
-    for m in members {
-        if let Some(parent) = &m.session.parent_id {
-            links
-                .entry(parent.clone())
-                .or_default()
-                .push(transcript::ChildLink {
-                    id: m.session.id.clone(),
-                    title: m.session.title.clone(),
-                    href: format!(
-                        "../../{}/{}/transcript.md",
-                        month(m.session.time_created),
-                        m.session.id
-                    ),
-                });
+/// Links between the transcripts of parent and subagent sessions in the archive tree.
+struct Links {
+    by_id: HashMap<String, transcript::SessionLink>,
+    children: HashMap<String, Vec<String>>,
+}
+
+impl Links {
+    /// Titles are redacted like everything else that reaches a git object.
+    fn new(members: &[Member], redactor: Option<&Redactor>) -> Links {
+        let mut by_id = HashMap::new();
+        let mut children: HashMap<String, Vec<String>> = HashMap::new();
+        for m in members {
+            let s = &m.session;
+            let title = match redactor {
+                Some(r) => r.redact_str(&s.title).into_owned(),
+                None => s.title.clone(),
+            };
+            let href = format!("../../{}/{}/transcript.md", month(s.time_created), s.id);
+            by_id.insert(
+                s.id.clone(),
+                transcript::SessionLink {
+                    id: s.id.clone(),
+                    title,
+                    href,
+                },
+            );
+            if let Some(parent) = &s.parent_id {
+                children
+                    .entry(parent.clone())
+                    .or_default()
+                    .push(s.id.clone());
+            }
         }
+        Links { by_id, children }
     }
-    links
+
+    fn parent_of(&self, session: &Session) -> Option<&transcript::SessionLink> {
+        session.parent_id.as_ref().and_then(|p| self.by_id.get(p))
+    }
+
+    fn children_of(&self, session: &Session) -> Vec<transcript::SessionLink> {
+        self.children
+            .get(&session.id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.by_id.get(id).cloned())
+            .collect()
+    }
 }
 
 fn manifest_entry(member: &Member, dir: &str, stamp: &str, title: &str) -> Value {

@@ -100,6 +100,28 @@ fn archive_branch_layout_and_incremental_updates() {
         files.contains(&format!("{tools_dir}/extra.json").as_str()),
         "todos go to extra.json"
     );
+    // Parent and subagent transcripts link to each other inside the archive tree.
+    let dir_of = |id: &str| {
+        files
+            .iter()
+            .find(|f| f.ends_with(&format!("/{id}/transcript.md")))
+            .map(|f| f.trim_end_matches("/transcript.md").to_owned())
+            .unwrap()
+    };
+    let (parent_dir, child_dir) = (dir_of(&store.task_parent), dir_of(&store.task_child));
+    let child_md = env.git(&["show", &format!("{ARCHIVE}:{child_dir}/transcript.md")]);
+    assert!(
+        child_md.contains(&format!(
+            "../../{}/transcript.md",
+            parent_dir.trim_start_matches("sessions/")
+        )),
+        "{child_md}"
+    );
+    let parent_md = env.git(&["show", &format!("{ARCHIVE}:{parent_dir}/transcript.md")]);
+    assert!(parent_md.contains(&format!(
+        "../../{}/transcript.md",
+        child_dir.trim_start_matches("sessions/")
+    )));
     // The archived session is the export document (bytes of `export`, redaction aside).
     let archived = env.git(&["show", &format!("{ARCHIVE}:{tools_dir}/session.json")]);
     let doc: Value = serde_json::from_str(&archived).unwrap();
