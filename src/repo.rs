@@ -49,6 +49,30 @@ pub fn discover() -> Result<gix::Repository> {
             }
         })?
         .to_thread_local();
+    with_fallback_identity(repo)
+}
+
+/// Commits and reflog entries need an author and a committer; where git has none configured
+/// (a fresh machine, CI), ours are `git-opencode <git-opencode@localhost>` instead of an error.
+fn with_fallback_identity(mut repo: gix::Repository) -> Result<gix::Repository> {
+    use gix::config::tree::gitoxide;
+    let mut config = repo.config_snapshot_mut();
+    for (key, value) in [
+        (&gitoxide::Author::NAME_FALLBACK, "git-opencode"),
+        (&gitoxide::Author::EMAIL_FALLBACK, "git-opencode@localhost"),
+        (&gitoxide::Committer::NAME_FALLBACK, "git-opencode"),
+        (
+            &gitoxide::Committer::EMAIL_FALLBACK,
+            "git-opencode@localhost",
+        ),
+    ] {
+        config
+            .set_value(key, value)
+            .context("failed to set the fallback identity")?;
+    }
+    config
+        .commit()
+        .context("failed to set the fallback identity")?;
     Ok(repo)
 }
 

@@ -475,3 +475,26 @@ fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// A machine where git has no identity configured: commits and reflog entries fall back to
+/// `git-opencode <git-opencode@localhost>` instead of failing.
+#[test]
+fn push_sessions_without_a_configured_identity() {
+    let env = rich_store().copy_env();
+    let mut cmd = env.cmd(&["push-sessions"]);
+    for var in [
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    ] {
+        cmd.env_remove(var);
+    }
+    stdout(&cmd.output().unwrap());
+    let author = env.git(&["log", "-1", "--format=%an <%ae>", ARCHIVE]);
+    assert_eq!(author.trim(), "git-opencode <git-opencode@localhost>");
+    assert!(env
+        .git(&["reflog", "show", ARCHIVE])
+        .contains("push-sessions"));
+    env.git(&["fsck", "--strict"]);
+}
