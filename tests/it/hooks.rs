@@ -288,3 +288,32 @@ fn pre_push_pushes_the_archive_with_the_code() {
         "{status}"
     );
 }
+
+/// Hooks owned by a hook manager are left alone, with the line to add to its configuration.
+#[test]
+fn hook_managers_get_the_line_to_add() {
+    let env = TestEnv::new();
+    env.git(&["config", "core.hooksPath", ".husky/_"]);
+    let out = env.run(&["hook", "install", "--post-commit"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("managed by husky"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "hint: add this line to .husky/post-commit: git opencode hook run post-commit"
+        ),
+        "{stderr}"
+    );
+    assert!(!env.repo.path.join(".husky").exists(), "nothing written");
+
+    env.git(&["config", "--unset", "core.hooksPath"]);
+    let lefthook = "#!/bin/sh\n# lefthook hook\nexec lefthook run post-commit \"$@\"\n";
+    std::fs::write(hook_path(&env, "post-commit"), lefthook).unwrap();
+    let out = env.run(&["hook", "install"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lefthook.yml"));
+    assert_eq!(
+        std::fs::read_to_string(hook_path(&env, "post-commit")).unwrap(),
+        lefthook
+    );
+}
