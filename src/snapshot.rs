@@ -145,6 +145,7 @@ pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outco
     let mut edits = Vec::new();
     let (mut added, mut updated) = (Vec::new(), Vec::new());
     let mut deferred = 0;
+    let mut pending = 0;
     for member in &members {
         let session = &member.session;
         let stamp = stamps.get(&session.id).cloned().unwrap_or_default();
@@ -176,19 +177,20 @@ pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outco
             session.id.clone(),
             manifest_entry(member, &dir, &stamp, &files.title),
         );
-        edits.push(write_blob(
-            repo,
+        pending += files.session_json.len() + files.transcript.len();
+        edits.push(Edit::Blob(
             format!("{dir}/session.json"),
-            &files.session_json,
-        )?);
+            files.session_json,
+        ));
         if let Some(extra) = files.extra_json {
-            edits.push(write_blob(repo, format!("{dir}/extra.json"), &extra)?);
+            pending += extra.len();
+            edits.push(Edit::Blob(format!("{dir}/extra.json"), extra));
         }
-        edits.push(write_blob(
-            repo,
-            format!("{dir}/transcript.md"),
-            &files.transcript,
-        )?);
+        edits.push(Edit::Blob(format!("{dir}/transcript.md"), files.transcript));
+        if pending >= WRITE_BATCH {
+            write_blobs(repo, &mut edits)?;
+            pending = 0;
+        }
     }
 
     let manifest =
@@ -233,14 +235,24 @@ pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outco
     })
 }
 
-/// Writes a session's file as a blob at once, so that a run rendering every session (the
-/// first one, or after an upgrade) holds one session in memory, not the whole archive.
-fn write_blob(repo: &gix::Repository, path: String, data: &[u8]) -> Result<Edit> {
-    let id = repo
-        .write_blob(data)
-        .with_context(|| format!("failed to write {path}"))?
-        .detach();
-    Ok(Edit::BlobId(path, id))
+/// Rendered files are written as blobs whenever this many bytes are waiting: a run that
+/// renders every session (the first one, or after an upgrade) then holds a bounded amount,
+/// not the whole archive. Writing in batches rather than one blob per session keeps the
+/// compressor's buffer reused; interleaving each write with rendering fragmented the heap.
+const WRITE_BATCH: usize = 16 << 20;
+
+/// Writes the blobs of `edits` that are still in memory, keeping only their IDs.
+fn write_blobs(repo: &gix::Repository, edits: &mut [Edit]) -> Result<()> {
+    for edit in edits.iter_mut() {
+        if let Edit::Blob(path, data) = edit {
+            let id = repo
+                .write_blob(&*data)
+                .with_context(|| format!("failed to write {path}"))?
+                .detach();
+            *edit = Edit::BlobId(std::mem::take(path), id);
+        }
+    }
+    Ok(())
 }
 
 /// The rendered files of one session.
