@@ -290,7 +290,8 @@ pub fn changed_paths(
     Ok((out, time, parent_time))
 }
 
-fn tree_entries(
+/// The entries of `tree` (none for `None`): name, object ID, whether it is a tree.
+pub fn tree_entries(
     repo: &gix::Repository,
     tree: Option<ObjectId>,
 ) -> Result<Vec<(String, ObjectId, bool)>> {

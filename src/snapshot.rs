@@ -3,13 +3,14 @@
 //! ```text
 //! README.md
 //! manifest.json
+//! sessions/<YYYY-MM>/index.json                  that month's sessions and change stamps
 //! sessions/<YYYY-MM>/<sessionID>/session.json     the export document
 //! sessions/<YYYY-MM>/<sessionID>/extra.json       todos, diffs, v2 rows (when non-empty)
 //! sessions/<YYYY-MM>/<sessionID>/transcript.md    a readable rendering
 //! ```
 //! Sessions are sharded by creation month, so a commit rewrites only the trees on the paths
-//! of the sessions that changed. The manifest records a change stamp per session; a session
-//! whose stamp is unchanged is not even read from the store.
+//! of the sessions that changed. The month indexes record a change stamp per session; a
+//! session whose stamp is unchanged is not even read from the store.
 
 use crate::config::Ctx;
 use crate::export;
@@ -20,7 +21,7 @@ use crate::store::{Session, Store};
 use crate::transcript;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Default ref of the archive branch.
 pub const DEFAULT_REF: &str = "refs/heads/opencode/sessions";
@@ -82,6 +83,58 @@ pub fn read_tip(repo: &gix::Repository, ref_name: &str) -> Result<Option<Tip>> {
     }
 }
 
+/// Per month, `sessions/<YYYY-MM>/index.json` lists that month's sessions (path, title,
+/// parent, project, times, rule, change stamp). Keeping the list per month, not in
+/// `manifest.json`, makes a commit's new objects proportional to what changed, not to the
+/// size of the archive.
+pub const INDEX: &str = "index.json";
+
+/// Every session entry of the archive tree `tree`, by session ID.
+pub fn read_entries(repo: &gix::Repository, tree: Oid) -> Result<BTreeMap<String, Value>> {
+    let mut entries = BTreeMap::new();
+    let Some((sessions, true)) = gitobj::entry_at(repo, tree, "sessions")? else {
+        return Ok(entries);
+    };
+    for (month, month_tree, is_tree) in gitobj::tree_entries(repo, Some(sessions))? {
+        if !is_tree {
+            continue;
+        }
+        let Some(bytes) = gitobj::read_blob_at(repo, month_tree, INDEX)? else {
+            continue;
+        };
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => entries.extend(map),
+            _ => bail!("malformed sessions/{month}/{INDEX} in the archive"),
+        }
+    }
+    Ok(entries)
+}
+
+/// The index of month `m`: the entries whose path lies under `sessions/<m>/`.
+pub fn month_index(
+    entries: &BTreeMap<String, Value>,
+    m: &str,
+    redactor: Option<&Redactor>,
+) -> Vec<u8> {
+    let prefix = format!("sessions/{m}/");
+    let mut index: Value = Value::Object(
+        entries
+            .iter()
+            .filter(|(_, e)| e["path"].as_str().is_some_and(|p| p.starts_with(&prefix)))
+            .map(|(id, e)| (id.clone(), e.clone()))
+            .collect::<Map<String, Value>>(),
+    );
+    if let Some(r) = redactor {
+        r.redact_value(&mut index);
+    }
+    export::pretty_with_newline(&index)
+}
+
+/// The month directory (`YYYY-MM`) of an entry's path `sessions/<YYYY-MM>/<id>`.
+pub fn entry_month(entry: &Value) -> Option<String> {
+    entry["path"].as_str()?.split('/').nth(1).map(String::from)
+}
+
 /// The directory of a session in the archive tree.
 pub fn session_dir(session: &Session) -> String {
     format!("sessions/{}/{}", month(session.time_created), session.id)
@@ -124,12 +177,10 @@ pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outco
     let (ids, members) = ctx.members(store)?;
     let stamps = store.change_stamps()?;
     let redacted = options.redactor.is_some();
-    let old_sessions: Map<String, Value> = tip
-        .as_ref()
-        .and_then(|t| t.manifest.get("sessions"))
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let old_sessions = match &tip {
+        Some(t) => read_entries(repo, t.tree)?,
+        None => BTreeMap::new(),
+    };
     // A different tool version or redaction mode renders differently: rewrite everything.
     let same_mode = tip.as_ref().is_some_and(|t| {
         t.manifest
@@ -141,7 +192,8 @@ pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outco
     });
 
     let links = Links::new(&members, options.redactor);
-    let mut entries: BTreeMap<String, Value> = old_sessions.into_iter().collect();
+    let mut entries = old_sessions;
+    let mut touched_months = BTreeSet::new();
     let mut edits = Vec::new();
     let (mut added, mut updated) = (Vec::new(), Vec::new());
     let mut deferred = 0;
@@ -173,6 +225,7 @@ pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outco
         } else {
             added.push(line);
         }
+        touched_months.insert(month(session.time_created));
         entries.insert(
             session.id.clone(),
             manifest_entry(member, &dir, &stamp, &files.title),
@@ -193,8 +246,14 @@ pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outco
         }
     }
 
-    let manifest =
-        export::pretty_with_newline(&manifest(ctx, &ids, redacted, entries, options.redactor));
+    // Each touched month's index is rewritten whole; the others are shared with the tip.
+    for m in &touched_months {
+        edits.push(Edit::Blob(
+            format!("sessions/{m}/{INDEX}"),
+            month_index(&entries, m, options.redactor),
+        ));
+    }
+    let manifest = export::pretty_with_newline(&manifest(ctx, &ids, redacted, options.redactor));
     let old_manifest = tip
         .as_ref()
         .and_then(|t| gitobj::read_blob_at(repo, t.tree, MANIFEST).ok().flatten());
@@ -370,13 +429,7 @@ fn manifest_entry(member: &Member, dir: &str, stamp: &str, title: &str) -> Value
     })
 }
 
-fn manifest(
-    ctx: &Ctx,
-    ids: &ProjectIds,
-    redacted: bool,
-    sessions: BTreeMap<String, Value>,
-    redactor: Option<&Redactor>,
-) -> Value {
+fn manifest(ctx: &Ctx, ids: &ProjectIds, redacted: bool, redactor: Option<&Redactor>) -> Value {
     let projects: Vec<Value> = ids
         .ids
         .iter()
@@ -393,7 +446,7 @@ fn manifest(
             "origin": ctx.facts.origin_url.as_deref().map(crate::cmd::pack::strip_credentials),
         },
         "projects": projects,
-        "sessions": sessions.into_iter().collect::<Map<String, Value>>(),
+        "sessionIndex": format!("sessions/<YYYY-MM>/{INDEX}"),
     });
     if let Some(r) = redactor {
         r.redact_value(&mut manifest);
@@ -428,7 +481,8 @@ fn readme(ref_name: &str) -> String {
            (`opencode import` accepts it)\n\
          - `sessions/<YYYY-MM>/<sessionID>/extra.json`: todos, diffs and v2 records, when there are any\n\
          - `sessions/<YYYY-MM>/<sessionID>/transcript.md`: a readable transcript\n\
-         - `manifest.json`: which sessions are here, with their project and change stamp\n\n\
+         - `sessions/<YYYY-MM>/index.json`: that month's sessions, with project and change stamp\n\
+         - `manifest.json`: the archive's format, repository and project IDs\n\n\
          Secret-shaped strings (API keys, tokens, private keys, URL passwords) were replaced by\n\
          `[REDACTED:<kind>]` before anything was written, unless `--no-redact` was given.\n\n\
          Restore on another machine with `git opencode restore {ref_name}`; search with\n\

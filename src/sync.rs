@@ -9,6 +9,7 @@ use crate::gitobj::{self, Edit, Oid};
 use crate::snapshot::{self, MANIFEST};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 use std::process::Command;
 
 /// How many times a push rejected because the remote moved is retried.
@@ -249,23 +250,17 @@ fn manifest_of(repo: &gix::Repository, tree: Oid) -> Result<Map<String, Value>> 
     }
 }
 
-/// Sessions only they have, or that they have newer, come over as whole session directories.
+/// Sessions only they have, or that they have newer, come over as whole session
+/// directories; the month indexes they touch are rewritten as the union. Our manifest stays.
 fn archive_union(repo: &gix::Repository, ours: Oid, theirs: Oid) -> Result<Vec<Edit>> {
-    let mut our_manifest = manifest_of(repo, ours)?;
-    let their_manifest = manifest_of(repo, theirs)?;
-    let empty = Map::new();
-    let their_sessions = their_manifest
-        .get("sessions")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let mut our_sessions = our_manifest
-        .get("sessions")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    manifest_of(repo, ours)?;
+    manifest_of(repo, theirs)?;
+    let mut our_sessions = snapshot::read_entries(repo, ours)?;
+    let their_sessions = snapshot::read_entries(repo, theirs)?;
     let mut edits = Vec::new();
+    let mut touched_months = BTreeSet::new();
     for (id, entry) in their_sessions {
-        let newer = match our_sessions.get(id) {
+        let newer = match our_sessions.get(&id) {
             None => true,
             Some(ours) => {
                 entry["updated"].as_i64().unwrap_or(0) > ours["updated"].as_i64().unwrap_or(0)
@@ -274,24 +269,22 @@ fn archive_union(repo: &gix::Repository, ours: Oid, theirs: Oid) -> Result<Vec<E
         if !newer {
             continue;
         }
-        let Some(dir) = entry["path"].as_str() else {
+        let (Some(dir), Some(month)) = (entry["path"].as_str(), snapshot::entry_month(&entry))
+        else {
             continue;
         };
         if let Some((tree, true)) = gitobj::entry_at(repo, theirs, dir)? {
             edits.push(Edit::Tree(dir.to_owned(), tree));
-            our_sessions.insert(id.clone(), entry.clone());
+            touched_months.insert(month);
+            our_sessions.insert(id, entry);
         }
     }
-    let mut sorted: Vec<(String, Value)> = our_sessions.into_iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    our_manifest.insert(
-        "sessions".into(),
-        Value::Object(sorted.into_iter().collect()),
-    );
-    edits.push(Edit::Blob(
-        MANIFEST.into(),
-        crate::export::pretty_with_newline(&Value::Object(our_manifest)),
-    ));
+    for month in touched_months {
+        edits.push(Edit::Blob(
+            format!("sessions/{month}/{}", snapshot::INDEX),
+            snapshot::month_index(&our_sessions, &month, None),
+        ));
+    }
     Ok(edits)
 }
 

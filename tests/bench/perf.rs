@@ -408,7 +408,23 @@ fn push_sessions(table: &mut Table, w: &Work, sessions: &str, smaller: Option<(&
                 .sum::<u64>(),
         );
         disk.push(count_objects_kib(w) - kib_before);
-        let manifest = w.git(&["rev-parse", "refs/heads/opencode/sessions:manifest.json"]);
+        // The session's month index: the one listing that grows with the archive (per month).
+        let files = w.git(&[
+            "ls-tree",
+            "-r",
+            "--name-only",
+            "refs/heads/opencode/sessions",
+        ]);
+        let month_dir = files
+            .lines()
+            .find(|f| f.ends_with(&format!("/{session}/session.json")))
+            .and_then(|f| f.rsplitn(3, '/').nth(2))
+            .expect("the changed session is archived")
+            .to_owned();
+        let manifest = w.git(&[
+            "rev-parse",
+            &format!("refs/heads/opencode/sessions:{month_dir}/index.json"),
+        ]);
         let manifest = manifest.trim();
         let object = w
             .repo
@@ -468,7 +484,7 @@ fn push_sessions(table: &mut Table, w: &Work, sessions: &str, smaller: Option<(&
         &what,
         sessions,
         format!(
-            "{} new objects ({d} KiB on disk), manifest.json {}",
+            "{} new objects ({d} KiB on disk), month index {}",
             bytes(g),
             bytes(m)
         ),

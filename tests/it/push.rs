@@ -37,15 +37,20 @@ fn git_ok(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The session IDs the archive at `rev` lists, from its month indexes.
 fn manifest_sessions(dir: &Path, rev: &str) -> BTreeSet<String> {
-    let text = git_ok(dir, &["show", &format!("{rev}:manifest.json")]);
-    let manifest: Value = serde_json::from_str(&text).unwrap();
-    manifest["sessions"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect()
+    let manifest: Value =
+        serde_json::from_str(&git_ok(dir, &["show", &format!("{rev}:manifest.json")])).unwrap();
+    assert_eq!(manifest["format"], "git-opencode-archive");
+    let mut ids = BTreeSet::new();
+    for path in git_ok(dir, &["ls-tree", "-r", "--name-only", rev]).lines() {
+        if path.starts_with("sessions/") && path.ends_with("/index.json") {
+            let index: Value =
+                serde_json::from_str(&git_ok(dir, &["show", &format!("{rev}:{path}")])).unwrap();
+            ids.extend(index.as_object().unwrap().keys().cloned());
+        }
+    }
+    ids
 }
 
 fn count_objects(dir: &Path) -> String {
@@ -181,7 +186,12 @@ fn assert_only_session_changed(env: &TestEnv, from: &str, to: &str, session: &st
     assert!(!changed.is_empty());
     for path in changed.lines() {
         assert!(
-            path == "manifest.json" || path.contains(&format!("/{session}/")),
+            // The session's files and its month's index; not manifest.json, nor other months.
+            path.contains(&format!("/{session}/"))
+                || changed.lines().any(|p| {
+                    p.contains(&format!("/{session}/"))
+                        && path == format!("{}/index.json", p.rsplitn(3, '/').nth(2).unwrap())
+                }),
             "{path} changed"
         );
     }
