@@ -8,6 +8,7 @@
 //! backup API.
 
 use super::{backup_path, compact_json, now_ms, without, Action, Home, Item};
+use crate::store::REQUIRED_COLUMNS;
 use anyhow::{anyhow, bail, Context, Result};
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -139,26 +140,6 @@ const KNOWN: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Columns restore cannot do without.
-const REQUIRED: &[(&str, &[&str])] = &[
-    (
-        "session",
-        &[
-            "id",
-            "project_id",
-            "slug",
-            "directory",
-            "title",
-            "version",
-            "time_created",
-            "time_updated",
-        ],
-    ),
-    ("message", &["id", "session_id", "time_created", "data"]),
-    ("part", &["id", "message_id", "session_id", "data"]),
-    ("project", &["id", "worktree"]),
-];
-
 #[derive(Debug, Clone)]
 struct Column {
     name: String,
@@ -229,7 +210,8 @@ impl Schema {
                 );
             }
         }
-        for (table, needed) in REQUIRED {
+        // Columns restore cannot do without: the same the read side needs.
+        for (table, needed) in REQUIRED_COLUMNS {
             let Some(cols) = schema.tables.get(*table) else {
                 bail!("OpenCode database {} has no {table} table", db.display());
             };

@@ -10,6 +10,7 @@ pub mod location;
 mod sqlite;
 
 pub use location::StoreLocation;
+pub use sqlite::REQUIRED_COLUMNS;
 
 use anyhow::Result;
 use serde_json::{Map, Value};

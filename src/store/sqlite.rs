@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-/// Columns without which a table cannot be read at all.
-const REQUIRED: &[(&str, &[&str])] = &[
+/// Columns without which a table cannot be read (or written back) at all.
+pub const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
     (
         "session",
         &[
@@ -72,7 +72,7 @@ impl SqliteStore {
                 path.display()
             );
         }
-        for (table, needed) in REQUIRED {
+        for (table, needed) in REQUIRED_COLUMNS {
             let Some(have) = columns.get(*table) else {
                 bail!("OpenCode database {} has no {table} table", path.display());
             };
