@@ -8,7 +8,7 @@
 //! backup API.
 
 use super::{backup_path, compact_json, now_ms, without, Action, Home, Item};
-use crate::store::REQUIRED_COLUMNS;
+use crate::store::{open_read_only, REQUIRED_COLUMNS};
 use anyhow::{anyhow, bail, Context, Result};
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -773,36 +773,6 @@ fn json_to_sql(v: &Value) -> Sql {
         Value::String(s) => Sql::Text(s.clone()),
         other => Sql::Text(compact_json(other)),
     }
-}
-
-/// Opens without writing (see `store::sqlite`): `mode=ro` while a `-wal` exists,
-/// `immutable=1` when none does.
-fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let mode = if Path::new(&wal).exists() {
-        "mode=ro"
-    } else {
-        "mode=ro&immutable=1"
-    };
-    let escaped: String = path
-        .to_string_lossy()
-        .chars()
-        .map(|c| match c {
-            '%' => "%25".to_owned(),
-            '?' => "%3f".to_owned(),
-            '#' => "%23".to_owned(),
-            c => c.to_string(),
-        })
-        .collect();
-    let conn = Connection::open_with_flags(
-        format!("file:{escaped}?{mode}"),
-        OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    Ok(conn)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ pub mod location;
 mod sqlite;
 
 pub use location::StoreLocation;
-pub use sqlite::REQUIRED_COLUMNS;
+pub use sqlite::{open_read_only, REQUIRED_COLUMNS};
 
 use anyhow::Result;
 use serde_json::{Map, Value};

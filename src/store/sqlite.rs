@@ -370,7 +370,7 @@ impl Drop for SqliteStore {
 /// Opens without ever writing: `mode=ro` while a `-wal` exists (its committed pages must be
 /// read), `immutable=1` when none does (a read-only open would otherwise create `-wal`/`-shm`
 /// files in OpenCode's directory, or fail where that directory is not writable).
-fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     let mode = if Path::new(&wal).exists() {
