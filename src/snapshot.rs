@@ -170,11 +170,16 @@ pub struct Options<'a> {
     pub deadline: Option<std::time::Instant>,
 }
 
-/// Archives the sessions of this repository onto `options.ref_name`.
-pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outcome> {
+/// Archives `members`, the sessions of this repository (see [`Ctx::members`]), onto
+/// `options.ref_name`.
+pub fn snapshot(
+    ctx: &Ctx,
+    store: &Store,
+    (ids, members): (&ProjectIds, &[Member]),
+    options: &Options<'_>,
+) -> Result<Outcome> {
     let repo = &ctx.repo;
     let tip = read_tip(repo, options.ref_name)?;
-    let (ids, members) = ctx.members(store)?;
     let stamps = store.change_stamps()?;
     let redacted = options.redactor.is_some();
     let old_sessions = match &tip {
@@ -191,14 +196,14 @@ pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outco
             && t.manifest.get("redacted").and_then(Value::as_bool) == Some(redacted)
     });
 
-    let links = Links::new(&members, options.redactor);
+    let links = Links::new(members, options.redactor);
     let mut entries = old_sessions;
     let mut touched_months = BTreeSet::new();
     let mut edits = Vec::new();
     let (mut added, mut updated) = (Vec::new(), Vec::new());
     let mut deferred = 0;
     let mut pending = 0;
-    for member in &members {
+    for member in members {
         let session = &member.session;
         let stamp = stamps.get(&session.id).cloned().unwrap_or_default();
         let previous = entries.get(&session.id);
@@ -253,7 +258,7 @@ pub fn snapshot(ctx: &Ctx, store: &Store, options: &Options<'_>) -> Result<Outco
             month_index(&entries, m, options.redactor),
         ));
     }
-    let manifest = export::pretty_with_newline(&manifest(ctx, &ids, redacted, options.redactor));
+    let manifest = export::pretty_with_newline(&manifest(ctx, ids, redacted, options.redactor));
     let old_manifest = tip
         .as_ref()
         .and_then(|t| gitobj::read_blob_at(repo, t.tree, MANIFEST).ok().flatten());

@@ -201,9 +201,12 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
     let store = ctx.open_store()?;
     let archive_ref = archive_ref(ctx)?;
     let redactor = Redactor::new();
+    // Membership is resolved once, for the archive and the notes alike.
+    let (ids, members) = ctx.members(&store)?;
     let outcome = snapshot::snapshot(
         ctx,
         &store,
+        (&ids, &members),
         &snapshot::Options {
             ref_name: &archive_ref,
             redactor: Some(&redactor),
@@ -227,7 +230,6 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
     };
     if with_notes {
         let head = ctx.repo.head_id().context("HEAD has no commit")?.detach();
-        let (_, members) = ctx.members(&store)?;
         let notes_ref = notes_ref(ctx)?;
         let done = notes::annotate(
             ctx,

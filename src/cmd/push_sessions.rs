@@ -37,9 +37,12 @@ pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> 
 
     let store = ctx.open_store()?;
     let redactor = options.redact.then(Redactor::new);
+    // Membership is resolved once, for the archive and the notes alike.
+    let (ids, members) = ctx.members(&store)?;
     let outcome = snapshot::snapshot(
         ctx,
         &store,
+        (&ids, &members),
         &snapshot::Options {
             ref_name: &archive_ref,
             redactor: redactor.as_ref(),
@@ -75,7 +78,6 @@ pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> 
     }
 
     if options.notes {
-        let (_, members) = ctx.members(&store)?;
         let done = notes::annotate(
             ctx,
             &store,
