@@ -6,10 +6,9 @@ use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{legacy_store, rich_store};
 use crate::common::opencode::{OpencodeHome, CURRENT};
 use crate::common::{git::Repo, TestEnv};
+use crate::common::{sha256_hex, zip_entries};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -40,22 +39,7 @@ fn ids(list: &[Value]) -> BTreeSet<String> {
 
 fn sha256(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap();
-    Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn zip_entries(path: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    (0..archive.len())
-        .map(|i| {
-            let mut file = archive.by_index(i).unwrap();
-            let mut data = Vec::new();
-            file.read_to_end(&mut data).unwrap();
-            (file.name().unwrap().to_string(), data)
-        })
-        .collect()
+    sha256_hex(&bytes)
 }
 
 /// Acceptance 1: `list` shows exactly the sessions OpenCode's DB holds for the project,
@@ -258,10 +242,7 @@ fn pack_is_verified_deterministic_and_importable() {
     for (entry, (name, data)) in listed.iter().zip(&entries) {
         assert_eq!(entry["path"], name.as_str());
         assert_eq!(entry["size"], data.len());
-        let digest: String = Sha256::digest(data)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest: String = sha256_hex(data);
         assert_eq!(entry["sha256"], digest, "checksum of {name}");
     }
     let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();

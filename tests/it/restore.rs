@@ -8,9 +8,9 @@ use crate::common::fixtures::{legacy_store, rich_store};
 use crate::common::git::{git_command, Repo, GIT_ENV};
 use crate::common::opencode::{OpencodeHome, CURRENT, LEGACY};
 use crate::common::process::assert_success;
+use crate::common::{sha256_hex, zip_entries};
 use crate::common::{TestEnv, BIN};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -81,18 +81,6 @@ pub fn clone_to(src: &Repo, dst: &Path, origin: Option<&str>) -> Repo {
     repo
 }
 
-pub fn zip_entries(path: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    (0..archive.len())
-        .map(|i| {
-            let mut file = archive.by_index(i).unwrap();
-            let mut data = Vec::new();
-            file.read_to_end(&mut data).unwrap();
-            (file.name().unwrap().to_string(), data)
-        })
-        .collect()
-}
-
 /// The session documents of a pack, by ID.
 pub fn pack_docs(zip: &Path) -> BTreeMap<String, Value> {
     zip_entries(zip)
@@ -141,10 +129,7 @@ fn message_ids(doc: &Value) -> Vec<String> {
 
 fn db_sha(path: &Path) -> String {
     match std::fs::read(path) {
-        Ok(bytes) => Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        Ok(bytes) => sha256_hex(&bytes),
         Err(_) => "absent".to_owned(),
     }
 }
@@ -711,10 +696,7 @@ pub fn repack(zip: &Path, changes: &[(String, Option<Vec<u8>>)]) -> Vec<u8> {
     manifest["entries"] = entries
         .iter()
         .map(|(name, data)| {
-            let sha: String = Sha256::digest(data)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let sha: String = sha256_hex(data);
             json!({ "path": name, "size": data.len(), "sha256": sha })
         })
         .collect();
@@ -1266,10 +1248,7 @@ fn pack_like(entries: &[(String, String)], honest: bool) -> Vec<u8> {
         .iter()
         .enumerate()
         .map(|(i, (name, data))| {
-            let mut sha: String = Sha256::digest(data.as_bytes())
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let mut sha: String = sha256_hex(data.as_bytes());
             if !honest && i == 0 {
                 sha = "0".repeat(64);
             }

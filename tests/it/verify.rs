@@ -5,9 +5,9 @@
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::rich_store;
 use crate::common::opencode::{OpencodeHome, CURRENT};
-use crate::restore::{assert_error, build_archive_branch, clone_to, ok, ours, pack, zip_entries};
+use crate::common::{sha256_hex, zip_entries};
+use crate::restore::{assert_error, build_archive_branch, clone_to, ok, ours, pack};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::Path;
 
@@ -21,10 +21,7 @@ fn verify_json(out: &std::process::Output) -> Value {
 }
 
 fn sha(path: &Path) -> String {
-    Sha256::digest(std::fs::read(path).unwrap())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha256_hex(std::fs::read(path).unwrap())
 }
 
 /// Acceptance 5.
