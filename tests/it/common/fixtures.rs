@@ -201,8 +201,13 @@ fn task_child(run: &Run) -> String {
 }
 
 /// A bash command printing 1500 lines of 70+ bytes (> 51,200 bytes, < 2,000 lines).
+///
+/// The trailing `sleep` is there because OpenCode 1.18.34's shell tool races the process exit
+/// against its output reader and drops whatever is still unread in the pipe when the exit wins
+/// (seen on a loaded CI machine: the saved tool-output file ended before line 1500). Staying
+/// alive a moment after the last line lets the reader drain the pipe first.
 fn big_output_command() -> String {
-    "for i in $(seq 1 1500); do printf 'line %04d ünïcødé 日本語 output ........................\\n' $i; done".to_owned()
+    "for i in $(seq 1 1500); do printf 'line %04d ünïcødé 日本語 output ........................\\n' $i; done; sleep 2".to_owned()
 }
 
 /// After generation: stop the fake LLM and make sure no OpenCode process of `home` runs.
