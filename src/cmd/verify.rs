@@ -86,25 +86,15 @@ pub fn run(ctx: &Ctx, spec: Option<&str>, as_json: bool, out: &mut dyn Write) ->
         count(State::Extra),
     );
     let complete = archive.checksum_failures.is_empty() && missing + changed + extra == 0;
-    if as_json {
-        print_json(
-            &archive,
-            &store.location().db,
-            members.len(),
-            &rows,
-            complete,
-            out,
-        )?;
-    } else {
-        print_human(
-            &archive,
-            &store.location().db,
-            members.len(),
-            &rows,
-            complete,
-            out,
-        )?;
-    }
+    let print = if as_json { print_json } else { print_human };
+    print(
+        &archive,
+        &store.location().db,
+        members.len(),
+        &rows,
+        complete,
+        out,
+    )?;
     out.flush()?;
     if complete {
         return Ok(());

@@ -26,45 +26,26 @@ pub fn content_key(doc: &Value) -> Vec<u8> {
     out
 }
 
-fn write_canonical(out: &mut Vec<u8>, value: &Value) {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push(b'{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                let _ = jsjson::write_string(out, k);
-                out.push(b':');
-                write_canonical(out, &map[k]);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(out, item);
-            }
-            out.push(b']');
-        }
-        other => write_compact(out, other),
-    }
-}
-
 /// `JSON.stringify(value)`: compact, keys in order, numbers and strings as JavaScript
 /// writes them (what drizzle stores in OpenCode's JSON text columns).
 pub fn compact_json(value: &Value) -> String {
     let mut out = Vec::new();
-    write_compact(&mut out, value);
+    write_compact(&mut out, value, KeyOrder::AsWritten);
     String::from_utf8(out).expect("JSON text is UTF-8")
 }
 
-fn write_compact(out: &mut Vec<u8>, value: &Value) {
+/// Whether compact output keeps object keys as written or sorts them (the canonical form).
+#[derive(Clone, Copy)]
+enum KeyOrder {
+    AsWritten,
+    Sorted,
+}
+
+fn write_canonical(out: &mut Vec<u8>, value: &Value) {
+    write_compact(out, value, KeyOrder::Sorted);
+}
+
+fn write_compact(out: &mut Vec<u8>, value: &Value, order: KeyOrder) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -78,19 +59,23 @@ fn write_compact(out: &mut Vec<u8>, value: &Value) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_compact(out, item);
+                write_compact(out, item, order);
             }
             out.push(b']');
         }
         Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            if let KeyOrder::Sorted = order {
+                entries.sort_unstable_by_key(|(key, _)| *key);
+            }
             out.push(b'{');
-            for (i, (k, v)) in map.iter().enumerate() {
+            for (i, (key, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                let _ = jsjson::write_string(out, k);
+                let _ = jsjson::write_string(out, key);
                 out.push(b':');
-                write_compact(out, v);
+                write_compact(out, item, order);
             }
             out.push(b'}');
         }
