@@ -2,51 +2,25 @@
 //! `hint:`), exit status 1, and nothing written.
 
 use crate::common::fixtures::{legacy_store, rich_store};
-use crate::common::TestEnv;
-use std::path::Path;
+use crate::common::{self, file_names, query_one, TestEnv};
 use std::process::Output;
 
-/// Asserts a clean failure: exit 1, stderr = one `error:` line containing `needle`, then only
-/// `hint:` lines; nothing on stdout.
+/// [`common::assert_error`] (exit 1, one `error:` line containing `needle`, then only
+/// `hint:` lines), and nothing on stdout either: bad input must not produce partial output.
 fn assert_error(output: &Output, needle: &str) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "exit status; stderr: {stderr}"
-    );
+    let first = common::assert_error(output, needle);
     assert!(
         output.stdout.is_empty(),
         "stdout: {}",
         String::from_utf8_lossy(&output.stdout)
     );
-    let mut lines = stderr.lines();
-    let first = lines.next().unwrap_or_default();
-    assert!(first.starts_with("error: "), "{stderr}");
-    assert!(first.contains(needle), "expected {needle:?} in: {stderr}");
-    for line in lines {
-        assert!(
-            line.starts_with("hint: "),
-            "extra stderr line: {line:?} in {stderr}"
-        );
-    }
-    first.to_owned()
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
+    first
 }
 
 #[test]
 fn outside_a_repository() {
     let env = TestEnv::new();
-    let outside = env.root.join("plain");
-    std::fs::create_dir(&outside).unwrap();
+    let outside = env.new_dir("plain");
     let out = env
         .cmd_in(&outside, &["list"])
         .env("GIT_CEILING_DIRECTORIES", &env.root)
@@ -59,11 +33,11 @@ fn outside_a_repository() {
 #[test]
 fn no_store() {
     let env = TestEnv::new();
-    let before = files_in(&env.repo.path);
+    let before = file_names(&env.repo.path);
     let out = env.run(&["pack"]);
     let line = assert_error(&out, "no OpenCode session store");
     assert!(line.contains(env.data_home.to_str().unwrap()), "{line}");
-    assert_eq!(files_in(&env.repo.path), before);
+    assert_eq!(file_names(&env.repo.path), before);
 }
 
 #[test]
@@ -75,7 +49,7 @@ fn empty_store() {
     assert_error(&env.run(&["list"]), "has no session table");
     assert_eq!(std::fs::read(dir.join("opencode.db")).unwrap(), b"");
     assert_eq!(
-        files_in(&dir),
+        file_names(&dir),
         vec!["opencode.db".to_owned()],
         "nothing created beside the DB"
     );
@@ -129,13 +103,11 @@ fn malformed_json_in_a_row() {
     let env = store.copy_env();
     let db = env.opencode.as_ref().unwrap().db_path();
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let part: String = conn
-        .query_row(
-            "SELECT id FROM part WHERE session_id = ?1 LIMIT 1",
-            [&store.plain],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let part: String = query_one(
+        &conn,
+        "SELECT id FROM part WHERE session_id = ?1 LIMIT 1",
+        &store.plain,
+    );
     conn.execute(
         "UPDATE part SET data = '{\"type\": \"text\", broken' WHERE id = ?1",
         [&part],
@@ -147,9 +119,9 @@ fn malformed_json_in_a_row() {
     assert!(line.contains(&store.plain), "{line}");
     assert!(!zip.exists());
     assert!(
-        files_in(&env.root).iter().all(|n| !n.contains(".tmp")),
+        file_names(&env.root).iter().all(|n| !n.contains(".tmp")),
         "{:?}",
-        files_in(&env.root)
+        file_names(&env.root)
     );
     assert_error(&env.run(&["export", &store.plain]), &part);
 }
@@ -192,8 +164,7 @@ fn output_into_a_missing_directory() {
 #[test]
 fn unknown_session_id() {
     let env = rich_store().copy_env();
-    let out_dir = env.root.join("out");
-    std::fs::create_dir(&out_dir).unwrap();
+    let out_dir = env.new_dir("out");
     let out = env.run(&[
         "export",
         "-o",
@@ -201,7 +172,7 @@ fn unknown_session_id() {
         "ses_doesnotexist",
     ]);
     assert_error(&out, "ses_doesnotexist");
-    assert!(files_in(&out_dir).is_empty());
+    assert!(file_names(&out_dir).is_empty());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! `git config opencode.store` and `OPENCODE_DB`.
 
 use crate::common::fixtures::rich_store;
-use crate::common::BIN;
+use crate::common::path_with_our_binary;
 use crate::read_side::stdout;
 use std::path::Path;
 
@@ -19,12 +19,7 @@ fn listed_ids(output: &str) -> Vec<String> {
 
 fn expected_ids() -> Vec<String> {
     let store = rich_store();
-    let mut ids: Vec<String> = store
-        .roots()
-        .into_iter()
-        .chain(store.children())
-        .map(String::from)
-        .collect();
+    let mut ids: Vec<String> = store.sessions().into_iter().map(String::from).collect();
     ids.sort();
     ids
 }
@@ -32,8 +27,7 @@ fn expected_ids() -> Vec<String> {
 #[test]
 fn git_runs_us_as_git_opencode() {
     let env = rich_store().copy_env();
-    let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let path = path_with_our_binary();
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .args(args)
@@ -90,15 +84,7 @@ fn works_from_a_subdirectory_with_dash_c_and_with_git_dir() {
 #[test]
 fn works_from_a_linked_worktree() {
     let env = rich_store().copy_env();
-    let wt = env.root.join("wt");
-    env.git(&[
-        "worktree",
-        "add",
-        "-q",
-        "-b",
-        "feature",
-        wt.to_str().unwrap(),
-    ]);
+    let wt = env.add_linked_worktree();
     let out = env.cmd_in(&wt, &["list"]).output().unwrap();
     assert_eq!(listed_ids(&stdout(&out)), expected_ids());
 }
@@ -110,8 +96,7 @@ fn store_from_flag_git_config_and_opencode_db() {
     let data_dir = env.data_home.join("opencode");
     let db = data_dir.join("opencode.db");
     // Point the default lookup somewhere empty, then find the store each other way.
-    let empty = env.root.join("empty-data");
-    std::fs::create_dir(&empty).unwrap();
+    let empty = env.new_dir("empty-data");
     let run = |args: &[&str], extra_env: &[(&str, &str)]| {
         let mut cmd = env.cmd(args);
         cmd.env("XDG_DATA_HOME", &empty);

@@ -4,7 +4,7 @@
 use crate::common::fake_llm::{parse_script, script, FakeLlm, Step, DEFAULT_REPLY, TITLE};
 use crate::common::fixtures::{legacy_store, read_json, rich_store, UNICODE};
 use crate::common::opencode::{opencode_bin, CURRENT, LEGACY};
-use crate::common::TestEnv;
+use crate::common::{query_one, TestEnv};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::fs;
@@ -273,13 +273,11 @@ fn rich_store_has_root_and_child_sessions() {
         children,
         vec![(store.task_child.as_str(), store.task_parent.as_str())]
     );
-    let title: String = conn
-        .query_row(
-            "SELECT title FROM session WHERE id = ?1",
-            [&store.task_child],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let title: String = query_one(
+        &conn,
+        "SELECT title FROM session WHERE id = ?1",
+        &store.task_child,
+    );
     assert_eq!(title, "delegate 委任 (@general subagent)");
     // The child talked to the fake LLM: a bash call and the scripted answer.
     let parts = part_data(&conn, &store.task_child);
@@ -423,6 +421,25 @@ fn rich_store_agrees_with_opencode_itself() {
 
 // ---------------------------------------------------------------- legacy store (1.1.65)
 
+/// Every part of `session` in the JSON `storage` dir, parsed: the files
+/// `part/<message>/*.json` of each `message/<session>/<message>.json`.
+fn legacy_parts(storage: &Path, session: &str) -> Vec<Value> {
+    let mut parts = Vec::new();
+    for m in fs::read_dir(storage.join("message").join(session))
+        .unwrap()
+        .flatten()
+    {
+        let msg_id = m.path().file_stem().unwrap().to_str().unwrap().to_owned();
+        for p in fs::read_dir(storage.join("part").join(msg_id))
+            .unwrap()
+            .flatten()
+        {
+            parts.push(read_json(&p.path()));
+        }
+    }
+    parts
+}
+
 #[test]
 fn legacy_store_has_json_sessions_messages_and_parts() {
     let store = legacy_store();
@@ -447,7 +464,7 @@ fn legacy_store_has_json_sessions_messages_and_parts() {
         session(&store.task_child)["parentID"],
         store.task_parent.as_str()
     );
-    for id in store.roots().into_iter().chain(store.children()) {
+    for id in store.sessions() {
         let messages: Vec<_> = fs::read_dir(storage.join("message").join(id))
             .unwrap()
             .flatten()
@@ -465,20 +482,10 @@ fn legacy_store_has_json_sessions_messages_and_parts() {
     assert_eq!(todos[0]["content"], "first 一");
     // Tool parts of the tools session, from the part files.
     let mut tools = Vec::new();
-    for m in fs::read_dir(storage.join("message").join(&store.tools))
-        .unwrap()
-        .flatten()
-    {
-        let msg_id = m.path().file_stem().unwrap().to_str().unwrap().to_owned();
-        for p in fs::read_dir(storage.join("part").join(msg_id))
-            .unwrap()
-            .flatten()
-        {
-            let part = read_json(&p.path());
-            if part["type"] == "tool" {
-                assert_eq!(part["state"]["status"], "completed", "{part}");
-                tools.push(part["tool"].as_str().unwrap().to_owned());
-            }
+    for part in legacy_parts(&storage, &store.tools) {
+        if part["type"] == "tool" {
+            assert_eq!(part["state"]["status"], "completed", "{part}");
+            tools.push(part["tool"].as_str().unwrap().to_owned());
         }
     }
     tools.sort();
@@ -491,27 +498,17 @@ fn legacy_store_has_json_sessions_messages_and_parts() {
     );
     // The attachment session has both kinds of file part.
     let mut urls = Vec::new();
-    for m in fs::read_dir(storage.join("message").join(&store.attachment))
-        .unwrap()
-        .flatten()
-    {
-        let msg_id = m.path().file_stem().unwrap().to_str().unwrap().to_owned();
-        for p in fs::read_dir(storage.join("part").join(msg_id))
-            .unwrap()
-            .flatten()
-        {
-            let part = read_json(&p.path());
-            if part["type"] == "file" {
-                urls.push(
-                    part["url"]
-                        .as_str()
-                        .unwrap()
-                        .split(':')
-                        .next()
-                        .unwrap()
-                        .to_owned(),
-                );
-            }
+    for part in legacy_parts(&storage, &store.attachment) {
+        if part["type"] == "file" {
+            urls.push(
+                part["url"]
+                    .as_str()
+                    .unwrap()
+                    .split(':')
+                    .next()
+                    .unwrap()
+                    .to_owned(),
+            );
         }
     }
     urls.sort();

@@ -4,7 +4,7 @@
 
 use crate::common::fixtures::rich_store;
 use crate::common::git::git_command;
-use crate::common::{TestEnv, BIN};
+use crate::common::{path_with_our_binary, TestEnv};
 use crate::read_side::stdout;
 use std::path::{Path, PathBuf};
 
@@ -16,8 +16,7 @@ fn git_with_hooks(
     dir: &Path,
     data_home: &Path,
 ) -> impl Fn(&[&str]) -> std::process::Output {
-    let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let path = path_with_our_binary();
     let (dir, data_home, home) = (dir.to_path_buf(), data_home.to_path_buf(), env.home.clone());
     move |args: &[&str]| {
         git_command(&dir)
@@ -119,15 +118,7 @@ fn hooks_path_and_linked_worktrees_are_honoured() {
     env.git(&["config", "--unset", "core.hooksPath"]);
 
     // From a linked worktree: hooks go to the common hooks dir; the commit there archives.
-    let wt = env.root.join("wt");
-    env.git(&[
-        "worktree",
-        "add",
-        "-q",
-        "-b",
-        "feature",
-        wt.to_str().unwrap(),
-    ]);
+    let wt = env.add_linked_worktree();
     let out = env
         .cmd_in(&wt, &["hook", "install", "--post-commit"])
         .output()
@@ -212,14 +203,7 @@ fn a_broken_store_never_breaks_a_commit() {
     let out = git_command(&env.repo.path)
         .args(["commit", "-q", "-m", "skipped"])
         .env("GIT_OPENCODE_SKIP", "1")
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                Path::new(BIN).parent().unwrap().display(),
-                std::env::var("PATH").unwrap()
-            ),
-        )
+        .env("PATH", path_with_our_binary())
         .output()
         .unwrap();
     assert!(out.status.success());

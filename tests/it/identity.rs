@@ -8,9 +8,9 @@
 //! sessions, each with the project ID the DB records for it.
 
 use crate::common::fake_llm::FakeLlm;
-use crate::common::git::{git_command, Repo, GIT_ENV};
+use crate::common::git::{git_command, Repo};
 use crate::common::opencode::{OpencodeHome, CURRENT};
-use crate::common::BIN;
+use crate::common::ours_cmd;
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 use std::cell::Cell;
@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Instant;
 use tempfile::TempDir;
 
 /// `(projectID, rule)` of every session `list --json` printed, by session ID.
@@ -72,16 +72,7 @@ impl Lab {
     /// `git-opencode <args>` in `dir`, reading this lab's OpenCode store (as a user's HOME
     /// and `XDG_DATA_HOME` would point it there); stdout.
     fn ours(&self, dir: &Path, args: &[&str]) -> String {
-        let out = Command::new(BIN)
-            .args(args)
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &self.oc.home)
-            .env("XDG_DATA_HOME", &self.oc.data_home)
-            .envs(GIT_ENV.iter().copied())
-            .output()
-            .unwrap();
+        let out = ours_cmd(&self.oc, dir, args).output().unwrap();
         assert!(
             out.status.success(),
             "git-opencode {} in {} failed: {}\nstderr: {}",
@@ -186,19 +177,7 @@ impl Lab {
 
     /// Stops the fake LLM and checks that no OpenCode process of this home is left.
     fn finish(mut self) {
-        let llm = self.llm.take().unwrap();
-        let errors = llm.errors();
-        drop(llm);
-        assert!(errors.is_empty(), "fake LLM errors: {errors:#?}");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.oc.live_processes().is_empty() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let live = self.oc.live_processes();
-        assert!(
-            live.is_empty(),
-            "OpenCode processes still running: {live:?}"
-        );
+        self.oc.stop_llm_and_wait(self.llm.take().unwrap());
         eprintln!(
             "identity::{}: {} opencode runs, {:.1?}",
             self.name,

@@ -3,29 +3,16 @@
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::rich_store;
-use crate::common::git::{git_command, Repo, GIT_ENV};
+use crate::common::git::{git_command, Repo};
 use crate::common::opencode::{OpencodeHome, CURRENT};
-use crate::common::{TestEnv, BIN};
+use crate::common::{ours_cmd, TestEnv};
 use crate::read_side::stdout;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const ARCHIVE: &str = "refs/heads/opencode/sessions";
-
-/// Our binary in `dir`, reading the store of `home`.
-fn ours(home: &OpencodeHome, dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home.home)
-        .env("XDG_DATA_HOME", &home.data_home)
-        .envs(GIT_ENV.iter().copied());
-    cmd
-}
 
 fn git_ok(dir: &Path, args: &[&str]) -> String {
     let out = git_command(dir).args(args).output().unwrap();
@@ -85,7 +72,7 @@ fn archive_branch_layout_and_incremental_updates() {
     let files = env.git(&["ls-tree", "-r", "--name-only", ARCHIVE]);
     let files: Vec<&str> = files.lines().collect();
     assert!(files.contains(&"README.md") && files.contains(&"manifest.json"));
-    for id in store.roots().into_iter().chain(store.children()) {
+    for id in store.sessions() {
         for name in ["session.json", "transcript.md"] {
             assert!(
                 files
@@ -154,8 +141,7 @@ fn archive_branch_layout_and_incremental_updates() {
     // A new session, then one more OpenCode turn in it: each push writes only that
     // session's files (and the manifest). Sessions continue in the checkout they started
     // in, so the new one starts here in the copy.
-    let llm = FakeLlm::start();
-    env.opencode.as_mut().unwrap().set_port(llm.port());
+    let llm = env.start_llm();
     let oc = env.opencode.as_ref().unwrap();
     let fresh = oc
         .run(&env.repo.path, &script(&[Step::reply("new here 🆕")]), &[])
@@ -235,7 +221,7 @@ fn two_clones_push_concurrently_and_the_remote_gets_the_union() {
     let children: Vec<_> = clones
         .iter()
         .map(|(dir, home, _)| {
-            ours(home, dir, &["push-sessions", "--remote", "origin"])
+            ours_cmd(home, dir, &["push-sessions", "--remote", "origin"])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -269,7 +255,7 @@ fn two_clones_push_concurrently_and_the_remote_gets_the_union() {
     // Each side pushes once more: the other's session arrives locally, nothing is lost.
     for (dir, home, _) in &clones {
         stdout(
-            &ours(home, dir, &["push-sessions", "--remote", "origin"])
+            &ours_cmd(home, dir, &["push-sessions", "--remote", "origin"])
                 .output()
                 .unwrap(),
         );
@@ -284,8 +270,7 @@ fn two_clones_push_concurrently_and_the_remote_gets_the_union() {
 #[test]
 fn notes_name_the_sessions_that_produced_a_commit() {
     let mut env = rich_store().copy_env();
-    let llm = FakeLlm::start();
-    env.opencode.as_mut().unwrap().set_port(llm.port());
+    let llm = env.start_llm();
     let oc = env.opencode.as_ref().unwrap();
     let run = oc.run(
         &env.repo.path,
@@ -364,8 +349,7 @@ const FAKE_KEY: &str = "ghp_Zx9Kq2Lm4Np6Rs8Tv0Wy1Ab3Cd5Ef7Gh9Ij1K";
 #[test]
 fn secrets_never_reach_a_git_object() {
     let mut env = rich_store().copy_env();
-    let llm = FakeLlm::start();
-    env.opencode.as_mut().unwrap().set_port(llm.port());
+    let llm = env.start_llm();
     let oc = env.opencode.as_ref().unwrap();
     oc.run(
         &env.repo.path,

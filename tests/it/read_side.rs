@@ -5,8 +5,8 @@
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{legacy_store, rich_store};
 use crate::common::opencode::{OpencodeHome, CURRENT};
+use crate::common::{file_names, query_one, sha256_hex, zip_entries};
 use crate::common::{git::Repo, TestEnv};
-use crate::common::{sha256_hex, zip_entries};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -51,13 +51,11 @@ fn list_shows_every_session_of_the_project_including_children() {
     let list = list_json(&env);
     let oc = env.opencode.as_ref().unwrap();
     let db = oc.open_db();
-    let project: String = db
-        .query_row(
-            "SELECT project_id FROM session WHERE id = ?1",
-            [&store.tools],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let project: String = query_one(
+        &db,
+        "SELECT project_id FROM session WHERE id = ?1",
+        &store.tools,
+    );
     let mut stmt = db
         .prepare("SELECT id FROM session WHERE project_id = ?1")
         .unwrap();
@@ -67,12 +65,7 @@ fn list_shows_every_session_of_the_project_including_children() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(ids(&list), in_db);
-    let expected: BTreeSet<String> = store
-        .roots()
-        .into_iter()
-        .chain(store.children())
-        .map(String::from)
-        .collect();
+    let expected: BTreeSet<String> = store.sessions().into_iter().map(String::from).collect();
     assert_eq!(ids(&list), expected);
 
     let child = list
@@ -87,23 +80,15 @@ fn list_shows_every_session_of_the_project_including_children() {
         .iter()
         .find(|s| s["id"] == store.tools.as_str())
         .unwrap();
-    let messages: i64 = db
-        .query_row(
-            "SELECT count(*) FROM message WHERE session_id = ?1",
-            [&store.tools],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let messages: i64 = query_one(
+        &db,
+        "SELECT count(*) FROM message WHERE session_id = ?1",
+        &store.tools,
+    );
     assert_eq!(tools["messages"], messages);
 
     // OpenCode's own listing hides the child; ours adds exactly the children.
-    let theirs = oc.session_list_json(&env.repo.path);
-    let theirs: BTreeSet<String> = theirs
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_owned())
-        .collect();
+    let theirs = ids(oc.session_list_json(&env.repo.path).as_array().unwrap());
     let roots: BTreeSet<String> = store.roots().into_iter().map(String::from).collect();
     assert_eq!(theirs, roots);
 
@@ -121,7 +106,7 @@ fn export_is_byte_equal_to_opencode_export() {
     let store = rich_store();
     let env = store.copy_env();
     let oc = env.opencode.as_ref().unwrap();
-    for id in store.roots().into_iter().chain(store.children()) {
+    for id in store.sessions() {
         let ours = env.run(&["export", id]);
         let ours = stdout(&ours);
         let theirs = oc.export(&env.repo.path, id);
@@ -161,18 +146,12 @@ fn first_difference(a: &[u8], b: &[u8]) -> String {
 fn export_without_ids_writes_every_session_into_the_directory() {
     let store = rich_store();
     let env = store.copy_env();
-    let dir = env.root.join("out");
-    std::fs::create_dir(&dir).unwrap();
+    let dir = env.new_dir("out");
     let printed = stdout(&env.run(&["export", "-o", dir.to_str().unwrap()]));
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    files.sort();
+    let files = file_names(&dir);
     let mut want: Vec<String> = store
-        .roots()
+        .sessions()
         .into_iter()
-        .chain(store.children())
         .map(|id| format!("{id}.json"))
         .collect();
     want.sort();
@@ -246,7 +225,7 @@ fn pack_is_verified_deterministic_and_importable() {
         assert_eq!(entry["sha256"], digest, "checksum of {name}");
     }
     let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
-    for id in store.roots().into_iter().chain(store.children()) {
+    for id in store.sessions() {
         assert!(
             names.contains(&format!("sessions/{id}.json").as_str()),
             "{id} missing: {names:?}"
@@ -312,8 +291,7 @@ fn without_file_synthetic(messages: &Value) -> Value {
 fn read_commands_leave_the_store_byte_identical() {
     let store = rich_store();
     let mut env = store.copy_env();
-    let llm = FakeLlm::start();
-    env.opencode.as_mut().unwrap().set_port(llm.port());
+    let llm = env.start_llm();
     let oc = env.opencode.as_ref().unwrap();
     let run = oc.run(
         &env.repo.path,
@@ -330,8 +308,7 @@ fn read_commands_leave_the_store_byte_identical() {
         "expected a live -wal"
     );
     let before = (sha256(&db), sha256(&wal));
-    let out_dir = env.root.join("exports");
-    std::fs::create_dir(&out_dir).unwrap();
+    let out_dir = env.new_dir("exports");
     let zip = env.root.join("p.zip");
     stdout(&env.run(&["list"]));
     stdout(&env.run(&["list", "--json"]));
@@ -350,12 +327,7 @@ fn legacy_json_store_is_read_completely() {
     let store = legacy_store();
     let env = store.copy_env();
     let list = list_json(&env);
-    let expected: BTreeSet<String> = store
-        .roots()
-        .into_iter()
-        .chain(store.children())
-        .map(String::from)
-        .collect();
+    let expected: BTreeSet<String> = store.sessions().into_iter().map(String::from).collect();
     assert_eq!(ids(&list), expected);
     assert!(list.iter().all(|s| s["store"] == "json"));
     let storage = env.data_home.join("opencode/storage");

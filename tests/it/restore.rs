@@ -5,11 +5,12 @@
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{legacy_store, rich_store};
-use crate::common::git::{git_command, Repo, GIT_ENV};
+use crate::common::git::{git_command, Repo};
 use crate::common::opencode::{OpencodeHome, CURRENT, LEGACY};
 use crate::common::process::assert_success;
-use crate::common::{sha256_hex, zip_entries};
-use crate::common::{TestEnv, BIN};
+use crate::common::{
+    assert_error, file_names, ours_cmd, query_one, sha256_hex, zip_entries, TestEnv,
+};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -17,18 +18,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// `git-opencode <args>` in `dir` against the store of the OpenCode home `oc`.
+/// `git-opencode <args>` in `dir` against the store of the OpenCode home `oc`, run to
+/// completion.
 pub fn ours(oc: &OpencodeHome, dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &oc.home)
-        .env("XDG_DATA_HOME", &oc.data_home)
-        .envs(GIT_ENV.iter().copied())
-        .output()
-        .unwrap()
+    ours_cmd(oc, dir, args).output().unwrap()
 }
 
 /// Stdout of a run that must succeed.
@@ -37,24 +30,6 @@ pub fn ok(out: &Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-/// Asserts a clean failure: exit 1, a first stderr line `error: …` containing `needle`, then
-/// only `hint:` lines, and no panic.
-pub fn assert_error(out: &Output, needle: &str) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "exit status; stderr: {stderr}");
-    let mut lines = stderr.lines();
-    let first = lines.next().unwrap_or_default().to_owned();
-    assert!(first.starts_with("error: "), "{stderr}");
-    assert!(first.contains(needle), "expected {needle:?} in: {stderr}");
-    for line in lines {
-        assert!(
-            line.starts_with("hint: "),
-            "extra stderr line {line:?} in {stderr}"
-        );
-    }
-    first
 }
 
 /// `git opencode pack -o <root>/<name>` in `env`.
@@ -79,6 +54,15 @@ pub fn clone_to(src: &Repo, dst: &Path, origin: Option<&str>) -> Repo {
         repo.git(&["remote", "set-url", "origin", url]);
     }
     repo
+}
+
+/// Another machine: a new OpenCode home whose (empty) store OpenCode has created by listing
+/// once, and a clone of `env`'s repo at `root/<clone_at>`.
+pub fn another_machine(env: &TestEnv, llm: &FakeLlm, clone_at: &str) -> (OpencodeHome, Repo) {
+    let oc = OpencodeHome::new(CURRENT, llm);
+    let clone = clone_to(&env.repo, &env.root.join(clone_at), None);
+    oc.session_list_json(&clone.path);
+    (oc, clone)
 }
 
 /// The session documents of a pack, by ID.
@@ -283,7 +267,7 @@ fn restore_into_an_empty_store_and_another_checkout() {
         "the clone has its own project ID"
     );
 
-    for id in store.roots().into_iter().chain(store.children()) {
+    for id in store.sessions() {
         let theirs: Value = serde_json::from_slice(&original.export(&env.repo.path, id)).unwrap();
         let back: Value = serde_json::from_slice(&fresh.export(&clone.path, id)).unwrap();
         assert_eq!(
@@ -300,21 +284,17 @@ fn restore_into_an_empty_store_and_another_checkout() {
         }
     }
     let conn = fresh.open_db();
-    let parent: Option<String> = conn
-        .query_row(
-            "SELECT parent_id FROM session WHERE id = ?1",
-            [&store.task_child],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let parent: Option<String> = query_one(
+        &conn,
+        "SELECT parent_id FROM session WHERE id = ?1",
+        &store.task_child,
+    );
     assert_eq!(parent.as_deref(), Some(store.task_parent.as_str()));
-    let todos: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM todo WHERE session_id = ?1",
-            [&store.tools],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let todos: i64 = query_one(
+        &conn,
+        "SELECT count(*) FROM todo WHERE session_id = ?1",
+        &store.tools,
+    );
     assert_eq!(todos, 3);
     drop(conn);
 
@@ -367,9 +347,7 @@ fn restore_from_an_archive_branch_commit() {
     let docs = pack_docs(&zip);
 
     let llm = FakeLlm::start();
-    let fresh = OpencodeHome::new(CURRENT, &llm);
-    let clone = clone_to(&env.repo, &env.root.join("other/checkout"), None);
-    fresh.session_list_json(&clone.path);
+    let (fresh, clone) = another_machine(&env, &llm, "other/checkout");
     let commit = build_archive_branch(&clone, &zip);
     let head = clone.head();
 
@@ -412,9 +390,7 @@ fn restore_unions_with_a_store_that_holds_some_sessions() {
 
     // A store on another machine that got the sessions once, then lived on.
     let llm = FakeLlm::start();
-    let oc = OpencodeHome::new(CURRENT, &llm);
-    let clone = clone_to(&env.repo, &env.root.join("laptop/clone"), None);
-    oc.session_list_json(&clone.path);
+    let (oc, clone) = another_machine(&env, &llm, "laptop/clone");
     ok(&ours(&oc, &clone.path, &["restore", "-q", zip_arg]));
     let db = oc.db_path();
     {
@@ -422,13 +398,11 @@ fn restore_unions_with_a_store_that_holds_some_sessions() {
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
         conn.execute("DELETE FROM session WHERE id = ?1", [&store.plain])
             .unwrap();
-        let last: String = conn
-            .query_row(
-                "SELECT id FROM message WHERE session_id = ?1 ORDER BY time_created DESC, id DESC LIMIT 1",
-                [&store.attachment],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let last: String = query_one(
+            &conn,
+            "SELECT id FROM message WHERE session_id = ?1 ORDER BY time_created DESC, id DESC LIMIT 1",
+            &store.attachment,
+        );
         conn.execute("DELETE FROM message WHERE id = ?1", [&last])
             .unwrap();
         conn.execute(
@@ -523,9 +497,7 @@ fn restore_while_opencode_serve_writes() {
     let env = store.copy_env();
     let zip = pack(&env, "sessions.zip");
     let llm = FakeLlm::start();
-    let fresh = OpencodeHome::new(CURRENT, &llm);
-    let clone = clone_to(&env.repo, &env.root.join("served/clone"), None);
-    fresh.session_list_json(&clone.path);
+    let (fresh, clone) = another_machine(&env, &llm, "served/clone");
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -737,9 +709,7 @@ fn restore_selected_sessions_with_their_extra_records() {
     let changed = changed.to_str().unwrap();
 
     let llm = FakeLlm::start();
-    let fresh = OpencodeHome::new(CURRENT, &llm);
-    let clone = clone_to(&env.repo, &env.root.join("picked/clone"), None);
-    fresh.session_list_json(&clone.path);
+    let (fresh, clone) = another_machine(&env, &llm, "picked/clone");
 
     let dry = ok(&ours(
         &fresh,
@@ -939,16 +909,10 @@ fn restore_refuses_what_it_cannot_do_safely() {
         )
         .unwrap();
     }
-    let files = |dir: &Path| -> BTreeSet<String> {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect()
-    };
-    let before = (db_sha(&db), files(db.parent().unwrap()));
+    let before = (db_sha(&db), file_names(db.parent().unwrap()));
     let line = assert_error(&env.run(&["restore", zip]), "newer OpenCode");
     assert!(line.contains("29990101000000_from_the_future"), "{line}");
-    assert_eq!((db_sha(&db), files(db.parent().unwrap())), before);
+    assert_eq!((db_sha(&db), file_names(db.parent().unwrap())), before);
 }
 
 /// The tables of an OpenCode 1.2.x store (no `migration` table, fewer session columns, no
@@ -1047,8 +1011,7 @@ fn hostile_and_broken_zips_fail_cleanly() {
     let env = store.copy_env();
     let good = pack(&env, "good.zip");
     let bytes = std::fs::read(&good).unwrap();
-    let cases_dir = env.root.join("cases");
-    std::fs::create_dir(&cases_dir).unwrap();
+    let cases_dir = env.new_dir("cases");
 
     let mut cases: Vec<(String, Vec<u8>, Option<&str>)> = Vec::new();
     // Truncated.

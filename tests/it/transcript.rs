@@ -3,10 +3,10 @@
 //! bounded tool output, and `<id>.md` files for every session with `-o DIR`.
 
 use crate::common::fixtures::{legacy_store, rich_store};
-use crate::common::TestEnv;
+use crate::common::{file_names, TestEnv};
 use crate::read_side::stdout;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 fn export_json(env: &TestEnv, id: &str) -> Value {
     serde_json::from_str(&stdout(&env.run(&["export", id]))).unwrap()
@@ -60,6 +60,16 @@ fn check_session(env: &TestEnv, id: &str) -> String {
     md
 }
 
+/// [`check_session`] for each of `ids`, in order; returns the transcripts by session ID.
+fn check_sessions<'a>(
+    env: &TestEnv,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> HashMap<&'a str, String> {
+    ids.into_iter()
+        .map(|id| (id, check_session(env, id)))
+        .collect()
+}
+
 fn assert_todos(md: &str, todos: &[String]) {
     assert!(!todos.is_empty(), "the fixture has no todos");
     assert!(md.contains("## Todos"));
@@ -68,7 +78,9 @@ fn assert_todos(md: &str, todos: &[String]) {
     }
 }
 
-fn assert_links(parent_md: &str, child_md: &str, parent: &str, child: &str) {
+/// The transcripts of `parent` and `child` (taken from `transcripts`) link to each other.
+fn assert_links(transcripts: &HashMap<&str, String>, parent: &str, child: &str) {
+    let (parent_md, child_md) = (&transcripts[parent], &transcripts[child]);
     assert!(
         parent_md.contains(&format!("]({child}.md) (`{child}`)")),
         "no link from the task parent to {child}:\n{parent_md}"
@@ -88,11 +100,8 @@ fn assert_links(parent_md: &str, child_md: &str, parent: &str, child: &str) {
 fn markdown_export_of_every_rich_session_is_complete() {
     let store = rich_store();
     let env = store.copy_env();
-    let mut transcripts = Vec::new();
-    for id in store.roots().into_iter().chain(store.children()) {
-        transcripts.push((id, check_session(&env, id)));
-    }
-    let md = |id: &str| &transcripts.iter().find(|(i, _)| *i == id).unwrap().1;
+    let transcripts = check_sessions(&env, store.sessions());
+    let md = |id: &str| &transcripts[id];
 
     let db = env.opencode.as_ref().unwrap().open_db();
     let mut stmt = db
@@ -120,23 +129,15 @@ fn markdown_export_of_every_rich_session_is_complete() {
     assert!(attachment.contains("**File** `attach.txt` · text/plain"));
     assert!(attachment.contains("**File** `red.png` · image/png · inline data, 69 bytes"));
 
-    assert_links(
-        md(&store.task_parent),
-        md(&store.task_child),
-        &store.task_parent,
-        &store.task_child,
-    );
+    assert_links(&transcripts, &store.task_parent, &store.task_child);
 }
 
 #[test]
 fn markdown_export_of_every_legacy_session_is_complete() {
     let store = legacy_store();
     let env = store.copy_env();
-    let mut transcripts = Vec::new();
-    for id in store.roots().into_iter().chain(store.children()) {
-        transcripts.push((id, check_session(&env, id)));
-    }
-    let md = |id: &str| &transcripts.iter().find(|(i, _)| *i == id).unwrap().1;
+    let transcripts = check_sessions(&env, store.sessions());
+    let md = |id: &str| &transcripts[id];
 
     let oc = env.opencode.as_ref().unwrap();
     let file = oc
@@ -154,20 +155,14 @@ fn markdown_export_of_every_legacy_session_is_complete() {
     // 1.1.65 sessions carry no model or token totals: they come from the messages.
     assert!(md(&store.tools).contains("- **Model:** `mock/mock-1`"));
     assert!(md(&store.attachment).contains("red.png"));
-    assert_links(
-        md(&store.task_parent),
-        md(&store.task_child),
-        &store.task_parent,
-        &store.task_child,
-    );
+    assert_links(&transcripts, &store.task_parent, &store.task_child);
 }
 
 #[test]
 fn markdown_export_to_a_directory_writes_every_session() {
     let store = rich_store();
     let env = store.copy_env();
-    let dir = env.root.join("out");
-    std::fs::create_dir(&dir).unwrap();
+    let dir = env.new_dir("out");
     let out = stdout(&env.run(&[
         "export",
         "--format",
@@ -176,15 +171,11 @@ fn markdown_export_to_a_directory_writes_every_session() {
         dir.to_str().unwrap(),
     ]));
     let expected: BTreeSet<String> = store
-        .roots()
+        .sessions()
         .into_iter()
-        .chain(store.children())
         .map(|id| format!("{id}.md"))
         .collect();
-    let written: BTreeSet<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let written: BTreeSet<String> = file_names(&dir).into_iter().collect();
     assert_eq!(written, expected);
     assert_eq!(
         out.lines().count(),

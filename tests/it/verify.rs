@@ -4,9 +4,8 @@
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::rich_store;
-use crate::common::opencode::{OpencodeHome, CURRENT};
-use crate::common::{sha256_hex, zip_entries};
-use crate::restore::{assert_error, build_archive_branch, clone_to, ok, ours, pack};
+use crate::common::{assert_error, sha256_hex, zip_entries};
+use crate::restore::{another_machine, build_archive_branch, ok, ours, pack};
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
@@ -45,9 +44,7 @@ fn verify_reports_complete_changed_extra_and_tampered() {
 
     // The same archive restored elsewhere (re-homed) still verifies as complete.
     let llm = FakeLlm::start();
-    let oc = OpencodeHome::new(CURRENT, &llm);
-    let clone = clone_to(&env.repo, &env.root.join("other/clone"), None);
-    oc.session_list_json(&clone.path);
+    let (oc, clone) = another_machine(&env, &llm, "other/clone");
     ok(&ours(&oc, &clone.path, &["restore", "-q", zip_arg]));
     let out = ok(&ours(&oc, &clone.path, &["verify", zip_arg]));
     assert!(out.contains("complete"), "{out}");

@@ -73,6 +73,11 @@ impl RichStore {
         vec![self.task_child.as_str()]
     }
 
+    /// Every session: the roots, then the children.
+    pub fn sessions(&self) -> Vec<&str> {
+        self.roots().into_iter().chain(self.children()).collect()
+    }
+
     /// A private, writable copy of the repo and the OpenCode home, as a [`TestEnv`].
     /// Stored absolute paths (session `directory`, `outputPath`…) still name the originals.
     pub fn copy_env(&self) -> TestEnv {
@@ -111,6 +116,11 @@ impl LegacyStore {
     /// Child (subagent) sessions.
     pub fn children(&self) -> Vec<&str> {
         vec![self.task_child.as_str()]
+    }
+
+    /// Every session: the roots, then the children.
+    pub fn sessions(&self) -> Vec<&str> {
+        self.roots().into_iter().chain(self.children()).collect()
     }
 
     /// A private, writable copy of the repo and the OpenCode home, as a [`TestEnv`].
@@ -210,66 +220,157 @@ fn big_output_command() -> String {
     "for i in $(seq 1 1500); do printf 'line %04d ünïcødé 日本語 output ........................\\n' $i; done; sleep 2".to_owned()
 }
 
-/// After generation: stop the fake LLM and make sure no OpenCode process of `home` runs.
-fn finish(home: &OpencodeHome, llm: FakeLlm) {
-    let errors = llm.errors();
-    drop(llm);
-    assert!(errors.is_empty(), "fake LLM errors: {errors:#?}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !home.live_processes().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+/// The state both generators share: a seeded repo, a running fake LLM and an OpenCode home
+/// talking to it. Keeping the setup, the run-and-check steps and the teardown here leaves each
+/// generator with only what differs between the versions: the prompts and scripts.
+struct Generation {
+    /// `rich` or `legacy`: names the fixture dir and the timing line.
+    name: &'static str,
+    start: Instant,
+    repo: Repo,
+    llm: FakeLlm,
+    home: OpencodeHome,
+}
+
+/// The texts of a session that delegates to a subagent, which runs one bash call and answers.
+struct Delegation<'a> {
+    prompt: &'a str,
+    title: &'a str,
+    description: &'a str,
+    child_prompt: &'a str,
+    child_command: &'a str,
+    child_reply: &'a str,
+    reply: &'a str,
+}
+
+impl Generation {
+    /// A fresh fixture dir with a repo holding `src/main.rs` (`main_rs`) and the two
+    /// attachments in one commit, the fake LLM, and an OpenCode `version` home using it.
+    fn start(name: &'static str, version: &str, main_rs: &str, message: &str) -> Generation {
+        let start = Instant::now();
+        let root = fixture_dir(name);
+        let repo = Repo::init(&root.join("repo"));
+        repo.write("src/main.rs", main_rs);
+        repo.write(
+            "docs/attach.txt",
+            &format!("Attached notes 📎\n{UNICODE}\n"),
+        );
+        fs::write(repo.path.join("docs/red.png"), RED_PNG).unwrap();
+        repo.commit_all(message);
+        let llm = FakeLlm::start();
+        let home = OpencodeHome::at(version, &root.join("opencode"), llm.port());
+        Generation {
+            name,
+            start,
+            repo,
+            llm,
+            home,
+        }
     }
-    let live = home.live_processes();
-    assert!(
-        live.is_empty(),
-        "OpenCode processes still running: {live:?}"
-    );
+
+    /// A new session titled `title` whose prompt is `text` followed by the script of `steps`;
+    /// panics unless every tool call completed.
+    fn run_tools(&self, text: &str, steps: &[Step], title: &str) -> Run {
+        let run = self.home.run(
+            &self.repo.path,
+            &format!("{text}\n{}", script(steps)),
+            &["--title", title],
+        );
+        assert_tools_completed(&run);
+        run
+    }
+
+    /// One more turn of `session` (prompt: `text` and the script of `steps`); panics unless
+    /// every tool call completed.
+    fn continue_tools(&self, session: &str, text: &str, steps: &[Step]) -> Run {
+        let prompt = format!("{text}\n{}", script(steps));
+        let run = self
+            .home
+            .continue_session(&self.repo.path, session, &prompt, &[]);
+        assert_tools_completed(&run);
+        run
+    }
+
+    /// A session whose `task` call runs a subagent; returns the parent and the child ID.
+    fn delegate(&self, d: &Delegation) -> (String, String) {
+        let child_script = script(&[
+            Step::bash(d.child_command, "child echo"),
+            Step::reply(d.child_reply),
+        ]);
+        let task = Step::task(
+            d.description,
+            &format!("{}\n{child_script}", d.child_prompt),
+        );
+        let run = self.run_tools(d.prompt, &[task, Step::reply(d.reply)], d.title);
+        let child = task_child(&run);
+        (run.session_id, child)
+    }
+
+    /// A session titled `title` with `docs/attach.txt` and `docs/red.png` attached (`-f`), the
+    /// model answering `reply`; returns its ID.
+    fn run_with_attachments(&self, text: &str, reply: &str, title: &str) -> String {
+        let prompt = format!("{text}\n{}", script(&[Step::reply(reply)]));
+        let args = [
+            "--title",
+            title,
+            "-f",
+            "docs/attach.txt",
+            "-f",
+            "docs/red.png",
+        ];
+        self.home.run(&self.repo.path, &prompt, &args).session_id
+    }
+
+    /// Stops the fake LLM, makes sure no OpenCode process of the home runs, and commits the
+    /// agent's work; returns the repo, the home and how long generation took.
+    fn finish(self) -> (Repo, OpencodeHome, Duration) {
+        self.home.stop_llm_and_wait(self.llm);
+        self.repo.commit_all("agent work");
+        let elapsed = self.start.elapsed();
+        eprintln!(
+            "{}_store: OpenCode {} fixture generated in {elapsed:.1?}",
+            self.name, self.home.version
+        );
+        (self.repo, self.home, elapsed)
+    }
 }
 
 fn generate_rich() -> RichStore {
-    let start = Instant::now();
-    let root = fixture_dir("rich");
-    let repo = Repo::init(&root.join("repo"));
-    repo.write("src/main.rs", "fn main() {\n    println!(\"hello\");\n}\n");
-    repo.write(
-        "docs/attach.txt",
-        &format!("Attached notes 📎\n{UNICODE}\n"),
+    let generation = Generation::start(
+        "rich",
+        CURRENT,
+        "fn main() {\n    println!(\"hello\");\n}\n",
+        "add sources and docs",
     );
-    fs::write(repo.path.join("docs/red.png"), RED_PNG).unwrap();
-    repo.commit_all("add sources and docs");
-    let llm = FakeLlm::start();
-    let home = OpencodeHome::at(CURRENT, &root.join("opencode"), llm.port());
-    let dir = &repo.path;
-
-    let first = script(&[
-        Step::write("notes.md", &format!("# Notes\n\n{UNICODE}\n")),
-        Step::edit("notes.md", "# Notes", "# Notes ✍️"),
-        Step::bash("echo 'bash says 🐚 こんにちは'", "greet in unicode"),
-        Step::todowrite(&[
-            ("write the notes ✍️", "completed", "high"),
-            ("review 校对", "in_progress", "medium"),
-            ("ship it 🚀", "pending", "low"),
-        ]),
-        Step::reply(&format!("All done ✅ {UNICODE}")),
-    ]);
-    let run = home.run(
-        dir,
-        &format!("Tidy the notes 🎉 {UNICODE}\n{first}"),
-        &["--title", "Tools ✍️ session"],
+    let run = generation.run_tools(
+        &format!("Tidy the notes 🎉 {UNICODE}"),
+        &[
+            Step::write("notes.md", &format!("# Notes\n\n{UNICODE}\n")),
+            Step::edit("notes.md", "# Notes", "# Notes ✍️"),
+            Step::bash("echo 'bash says 🐚 こんにちは'", "greet in unicode"),
+            Step::todowrite(&[
+                ("write the notes ✍️", "completed", "high"),
+                ("review 校对", "in_progress", "medium"),
+                ("ship it 🚀", "pending", "low"),
+            ]),
+            Step::reply(&format!("All done ✅ {UNICODE}")),
+        ],
+        "Tools ✍️ session",
     );
-    assert_tools_completed(&run);
     let tools = run.session_id;
-    let second = script(&[
-        Step::bash(&big_output_command(), "print a long log"),
-        Step::todowrite(&[
-            ("write the notes ✍️", "completed", "high"),
-            ("review 校对", "completed", "medium"),
-            ("ship it 🚀", "in_progress", "low"),
-        ]),
-        Step::reply("The log is long 📜"),
-    ]);
-    let run = home.continue_session(dir, &tools, &format!("Now print the log 📜\n{second}"), &[]);
-    assert_tools_completed(&run);
+    let run = generation.continue_tools(
+        &tools,
+        "Now print the log 📜",
+        &[
+            Step::bash(&big_output_command(), "print a long log"),
+            Step::todowrite(&[
+                ("write the notes ✍️", "completed", "high"),
+                ("review 校对", "completed", "medium"),
+                ("ship it 🚀", "in_progress", "low"),
+            ]),
+            Step::reply("The log is long 📜"),
+        ],
+    );
     let bash = run.tool_parts("bash");
     assert!(
         bash[0]["state"]["metadata"]["outputPath"].is_string()
@@ -280,44 +381,33 @@ fn generate_rich() -> RichStore {
         bash[0]
     );
 
-    let child_script = script(&[
-        Step::bash("echo 'from the child 👶'", "child echo"),
-        Step::reply("child done ✔ 子"),
-    ]);
-    let parent_script = script(&[
-        Step::task("delegate 委任", &format!("Child task 🧒\n{child_script}")),
-        Step::reply("The child finished 👍"),
-    ]);
-    let run = home.run(
-        dir,
-        &format!("Delegate this 🤝\n{parent_script}"),
-        &["--title", "Task parent 🤝"],
+    let (task_parent, task_child) = generation.delegate(&Delegation {
+        prompt: "Delegate this 🤝",
+        title: "Task parent 🤝",
+        description: "delegate 委任",
+        child_prompt: "Child task 🧒",
+        child_command: "echo 'from the child 👶'",
+        child_reply: "child done ✔ 子",
+        reply: "The child finished 👍",
+    });
+
+    let attachment = generation.run_with_attachments(
+        "Summarize the attached file 📎",
+        "The attachment says hello 📎",
+        "Attachment 📎",
     );
-    assert_tools_completed(&run);
-    let task_parent = run.session_id.clone();
-    let task_child = task_child(&run);
 
-    let attach_script = script(&[Step::reply("The attachment says hello 📎")]);
-    let run = home.run(
-        dir,
-        &format!("Summarize the attached file 📎\n{attach_script}"),
-        &[
-            "--title",
-            "Attachment 📎",
-            "-f",
-            "docs/attach.txt",
-            "-f",
-            "docs/red.png",
-        ],
-    );
-    let attachment = run.session_id;
+    let plain = generation
+        .home
+        .run(
+            &generation.repo.path,
+            &format!("Just say hi 👋 {UNICODE}"),
+            &[],
+        )
+        .session_id;
 
-    let run = home.run(dir, &format!("Just say hi 👋 {UNICODE}"), &[]);
-    let plain = run.session_id;
-
-    finish(&home, llm);
-    repo.commit_all("agent work");
-    let store = RichStore {
+    let (repo, home, elapsed) = generation.finish();
+    RichStore {
         repo,
         home,
         tools,
@@ -325,101 +415,59 @@ fn generate_rich() -> RichStore {
         task_child,
         attachment,
         plain,
-        elapsed: start.elapsed(),
-    };
-    eprintln!(
-        "rich_store: OpenCode {CURRENT} fixture generated in {:.1?}",
-        store.elapsed
-    );
-    store
+        elapsed,
+    }
 }
 
 fn generate_legacy() -> LegacyStore {
-    let start = Instant::now();
-    let root = fixture_dir("legacy");
-    let repo = Repo::init(&root.join("repo"));
-    repo.write("src/main.rs", "fn main() {}\n");
-    repo.write(
-        "docs/attach.txt",
-        &format!("Attached notes 📎\n{UNICODE}\n"),
-    );
-    fs::write(repo.path.join("docs/red.png"), RED_PNG).unwrap();
-    repo.commit_all("add sources");
-    let llm = FakeLlm::start();
-    let home = OpencodeHome::at(LEGACY, &root.join("opencode"), llm.port());
-    let dir = &repo.path;
-
-    let first = script(&[
-        Step::write("notes.md", &format!("# Notes\n\n{UNICODE}\n")),
-        Step::edit("notes.md", "# Notes", "# Notes ✍️"),
-        Step::bash("echo 'bash says 🐚'", "greet"),
-        Step::todowrite(&[
-            ("first 一", "in_progress", "high"),
-            ("second 二", "pending", "low"),
-        ]),
-        Step::reply(&format!("Done ✅ {UNICODE}")),
-    ]);
-    let run = home.run(
-        dir,
-        &format!("Legacy tools 🎉\n{first}"),
-        &["--title", "Legacy tools"],
-    );
-    assert_tools_completed(&run);
-    let tools = run.session_id;
-    let second = script(&[
-        Step::bash(&big_output_command(), "print a long log"),
-        Step::reply("Long log 📜"),
-    ]);
-    let run = home.continue_session(dir, &tools, &format!("More 📜\n{second}"), &[]);
-    assert_tools_completed(&run);
-
-    let child_script = script(&[
-        Step::bash("echo child", "child echo"),
-        Step::reply("child done"),
-    ]);
-    let parent_script = script(&[
-        Step::task("delegate", &format!("Child task\n{child_script}")),
-        Step::reply("The child finished"),
-    ]);
-    let run = home.run(
-        dir,
-        &format!("Delegate 🤝\n{parent_script}"),
-        &["--title", "Legacy task"],
-    );
-    assert_tools_completed(&run);
-    let task_parent = run.session_id.clone();
-    let task_child = task_child(&run);
-
-    let run = home.run(
-        dir,
-        &format!("Look at these 📎\n{}", script(&[Step::reply("Seen 👀")])),
+    let generation = Generation::start("legacy", LEGACY, "fn main() {}\n", "add sources");
+    let run = generation.run_tools(
+        "Legacy tools 🎉",
         &[
-            "--title",
-            "Legacy attachment",
-            "-f",
-            "docs/attach.txt",
-            "-f",
-            "docs/red.png",
+            Step::write("notes.md", &format!("# Notes\n\n{UNICODE}\n")),
+            Step::edit("notes.md", "# Notes", "# Notes ✍️"),
+            Step::bash("echo 'bash says 🐚'", "greet"),
+            Step::todowrite(&[
+                ("first 一", "in_progress", "high"),
+                ("second 二", "pending", "low"),
+            ]),
+            Step::reply(&format!("Done ✅ {UNICODE}")),
+        ],
+        "Legacy tools",
+    );
+    let tools = run.session_id;
+    generation.continue_tools(
+        &tools,
+        "More 📜",
+        &[
+            Step::bash(&big_output_command(), "print a long log"),
+            Step::reply("Long log 📜"),
         ],
     );
-    let attachment = run.session_id;
 
-    finish(&home, llm);
-    repo.commit_all("agent work");
-    let store = LegacyStore {
+    let (task_parent, task_child) = generation.delegate(&Delegation {
+        prompt: "Delegate 🤝",
+        title: "Legacy task",
+        description: "delegate",
+        child_prompt: "Child task",
+        child_command: "echo child",
+        child_reply: "child done",
+        reply: "The child finished",
+    });
+
+    let attachment =
+        generation.run_with_attachments("Look at these 📎", "Seen 👀", "Legacy attachment");
+
+    let (repo, home, elapsed) = generation.finish();
+    LegacyStore {
         repo,
         home,
         tools,
         task_parent,
         task_child,
         attachment,
-        elapsed: start.elapsed(),
-    };
-    eprintln!(
-        "legacy_store: OpenCode {LEGACY} fixture generated in {:.1?}",
-        store.elapsed
-    );
-    store
+        elapsed,
+    }
 }
 
 /// Reads `path` as JSON.

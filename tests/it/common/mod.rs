@@ -15,6 +15,7 @@ pub mod git;
 pub mod opencode;
 pub mod process;
 
+use fake_llm::FakeLlm;
 use git::{Repo, GIT_ENV};
 use opencode::OpencodeHome;
 use std::path::{Path, PathBuf};
@@ -96,15 +97,7 @@ impl TestEnv {
 
     /// Like [`cmd`](Self::cmd), in `dir`.
     pub fn cmd_in(&self, dir: &Path, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("XDG_DATA_HOME", &self.data_home)
-            .envs(GIT_ENV.iter().copied());
-        cmd
+        our_command(dir, &self.home, &self.data_home, args)
     }
 
     /// Runs `git-opencode <args>` in the repo to completion.
@@ -112,15 +105,114 @@ impl TestEnv {
         self.cmd(args).output().unwrap()
     }
 
+    /// Starts a fake LLM and points this env's copy of the OpenCode home at it, so new turns
+    /// can run in the copy (the fixture's own LLM is stopped). Keep the server alive while
+    /// they run.
+    pub fn start_llm(&mut self) -> FakeLlm {
+        let llm = FakeLlm::start();
+        self.opencode
+            .as_mut()
+            .expect("an env copied from an OpenCode home")
+            .set_port(llm.port());
+        llm
+    }
+
+    /// Creates the empty directory `root/<name>`; returns its path.
+    pub fn new_dir(&self, name: &str) -> PathBuf {
+        let dir = self.root.join(name);
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+        dir
+    }
+
     /// `git <args>` in the repo (real git, hermetic env); stdout.
     pub fn git(&self, args: &[&str]) -> String {
         self.repo.git(args)
+    }
+
+    /// Adds a linked worktree of the repo at `root/wt`, on a new branch `feature`; returns
+    /// its path.
+    pub fn add_linked_worktree(&self) -> PathBuf {
+        let wt = self.root.join("wt");
+        self.git(&[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "feature",
+            wt.to_str().unwrap(),
+        ]);
+        wt
     }
 
     /// `text` with this env's root shown as `$TEST_ENV`.
     pub fn normalize(&self, text: &str) -> String {
         text.replace(self.root.to_str().unwrap(), "$TEST_ENV")
     }
+}
+
+/// `git-opencode <args>` in `dir` against the store of the OpenCode home `oc` (rather than
+/// a [`TestEnv`]'s), with the same hermetic environment as [`TestEnv::cmd_in`].
+pub fn ours_cmd(oc: &OpencodeHome, dir: &Path, args: &[&str]) -> Command {
+    our_command(dir, &oc.home, &oc.data_home, args)
+}
+
+/// Our binary in `dir` with `env_clear()`, `PATH`, the given `HOME` and `XDG_DATA_HOME`,
+/// and the fixed git environment: nothing of the user's setup leaks in.
+fn our_command(dir: &Path, home: &Path, data_home: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", data_home)
+        .envs(GIT_ENV.iter().copied());
+    cmd
+}
+
+/// `$PATH` with the directory of our binary first, so that git finds `git-opencode` (for
+/// `git opencode …` and in hooks) as it would on a user's machine.
+pub fn path_with_our_binary() -> String {
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap())
+}
+
+/// Asserts a clean failure: exit 1, a first stderr line `error: …` containing `needle`, then
+/// only `hint:` lines, and no panic. Returns the `error:` line.
+pub fn assert_error(out: &Output, needle: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "exit status; stderr: {stderr}");
+    let mut lines = stderr.lines();
+    let first = lines.next().unwrap_or_default().to_owned();
+    assert!(first.starts_with("error: "), "{stderr}");
+    assert!(first.contains(needle), "expected {needle:?} in: {stderr}");
+    for line in lines {
+        assert!(
+            line.starts_with("hint: "),
+            "extra stderr line {line:?} in {stderr}"
+        );
+    }
+    first
+}
+
+/// The single value `sql` selects for its one parameter `id` (a session ID, mostly).
+pub fn query_one<T: rusqlite::types::FromSql>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    id: &str,
+) -> T {
+    conn.query_row(sql, [id], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql} with {id}: {e}"))
+}
+
+/// The names of the entries of `dir`, sorted.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
 }
 
 /// SHA-256 of `bytes` as lowercase hex, computed independently of the code under test.

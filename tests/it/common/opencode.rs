@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 /// The current SQLite-store version the fixtures use.
@@ -419,6 +419,24 @@ impl OpencodeHome {
                 env.windows(needle.len()).any(|w| w == needle.as_bytes())
             })
             .collect()
+    }
+
+    /// Stops `llm`, panicking if it met a request it could not answer, then waits up to 10 s
+    /// for every OpenCode process of this home to exit and panics if one is left: a finished
+    /// scenario must leave neither a broken script nor a stray process behind.
+    pub fn stop_llm_and_wait(&self, llm: FakeLlm) {
+        let errors = llm.errors();
+        drop(llm);
+        assert!(errors.is_empty(), "fake LLM errors: {errors:#?}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.live_processes().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let live = self.live_processes();
+        assert!(
+            live.is_empty(),
+            "OpenCode processes still running: {live:?}"
+        );
     }
 
     /// The JSON storage root of ≤ 1.1 versions, `<data_dir>/storage`.
