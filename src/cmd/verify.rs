@@ -86,15 +86,18 @@ pub fn run(ctx: &Ctx, spec: Option<&str>, as_json: bool, out: &mut dyn Write) ->
         count(State::Extra),
     );
     let complete = archive.checksum_failures.is_empty() && missing + changed + extra == 0;
-    let print = if as_json { print_json } else { print_human };
-    print(
-        &archive,
-        &store.location().db,
-        members.len(),
-        &rows,
+    let report = Report {
+        archive: &archive,
+        db: &store.location().db,
+        members: members.len(),
+        rows: &rows,
         complete,
-        out,
-    )?;
+    };
+    if as_json {
+        print_json(&report, out)?;
+    } else {
+        print_human(&report, out)?;
+    }
     out.flush()?;
     if complete {
         return Ok(());
@@ -142,14 +145,25 @@ fn default_ref(ctx: &Ctx) -> Result<String> {
     Ok(name)
 }
 
-fn print_human(
-    archive: &Archive,
-    db: &std::path::Path,
+/// What verify found, for either printer.
+struct Report<'a> {
+    archive: &'a Archive,
+    /// The live store's database.
+    db: &'a std::path::Path,
+    /// How many of the store's sessions belong to this repository.
     members: usize,
-    rows: &[Row],
+    rows: &'a [Row],
     complete: bool,
-    out: &mut dyn Write,
-) -> Result<()> {
+}
+
+fn print_human(report: &Report<'_>, out: &mut dyn Write) -> Result<()> {
+    let &Report {
+        archive,
+        db,
+        members,
+        rows,
+        complete,
+    } = report;
     let checks = match archive.kind {
         source::SourceKind::Zip if archive.checksum_failures.is_empty() => {
             format!("checksums of {} entries ok", archive.checked)
@@ -208,14 +222,14 @@ fn print_human(
     Ok(())
 }
 
-fn print_json(
-    archive: &Archive,
-    db: &std::path::Path,
-    members: usize,
-    rows: &[Row],
-    complete: bool,
-    out: &mut dyn Write,
-) -> Result<()> {
+fn print_json(report: &Report<'_>, out: &mut dyn Write) -> Result<()> {
+    let &Report {
+        archive,
+        db,
+        members,
+        rows,
+        complete,
+    } = report;
     let list = |state: State| -> Vec<Value> {
         rows.iter()
             .filter(|r| r.state == state)
