@@ -10,7 +10,6 @@ use crate::membership::Member;
 use crate::redact::Redactor;
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
-use serde_json::Value;
 use std::path::Path;
 
 /// Default notes ref.
@@ -110,17 +109,13 @@ pub fn note_text(members: &[Member], sessions: &[String], archive_ref: &str) -> 
         let Some(m) = members.iter().find(|m| &m.session.id == id) else {
             continue;
         };
-        let info = &m.session.info;
-        let model = match (&info["model"]["providerID"], &info["model"]["id"]) {
-            (Value::String(p), Value::String(id)) => format!("{p}/{id}"),
-            _ => "unknown".into(),
-        };
-        let tokens = &info["tokens"];
+        let summary = &m.session.summary;
         text.push_str(&format!(
-            "- {id} {}\n  model: {model}; tokens: {} in, {} out; archive: {archive_ref}:{}/\n",
+            "- {id} {}\n  model: {}; tokens: {} in, {} out; archive: {archive_ref}:{}/\n",
             m.session.title.replace(['\n', '\r'], " "),
-            tokens["input"].as_i64().unwrap_or(0),
-            tokens["output"].as_i64().unwrap_or(0),
+            summary.model.as_deref().unwrap_or("unknown"),
+            summary.tokens_input,
+            summary.tokens_output,
             crate::snapshot::session_dir(&m.session),
         ));
     }

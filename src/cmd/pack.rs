@@ -133,8 +133,8 @@ fn write_pack<W: Write + std::io::Seek>(
     let mut versions = BTreeSet::new();
     for member in members {
         let session = &member.session;
-        if let Some(v) = session.info.get("version").and_then(Value::as_str) {
-            versions.insert(v.to_owned());
+        if let Some(v) = &session.summary.version {
+            versions.insert(v.clone());
         }
         zip.add(
             &format!("sessions/{}.json", session.id),

@@ -5,7 +5,7 @@
 //! `todo/<sessionID>.json`, `project/<projectID>.json`. Objects keep the key order of the
 //! files, which is what a JSON-era `opencode export` printed.
 
-use super::{Project, Session, StoreKind};
+use super::{Project, Session, SessionSummary, StoreKind};
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -82,11 +82,36 @@ impl LegacyStore {
                     time_created: time("created").unwrap_or(0),
                     time_updated: time("updated").or(time("created")).unwrap_or(0),
                     kind: StoreKind::Json,
-                    info,
+                    summary: SessionSummary::of(&info),
                 });
             }
         }
         Ok(sessions)
+    }
+
+    /// The `info` object of one listed session: its file, read again. OpenCode names the file
+    /// after the session ID; a file named otherwise is found by the ID inside it.
+    pub fn session_info(&self, session: &Session) -> Result<Map<String, Value>> {
+        let project_dir = self.root.join("session").join(&session.project_id);
+        let named = project_dir.join(format!("{}.json", session.id));
+        let candidates = if named.is_file() {
+            vec![named]
+        } else {
+            json_files(&project_dir)?
+        };
+        for file in candidates {
+            if let Value::Object(info) = read_json(&file)? {
+                let id = info.get("id").and_then(Value::as_str);
+                if id.map_or(stem(&file) == session.id, |id| id == session.id) {
+                    return Ok(info);
+                }
+            }
+        }
+        bail!(
+            "session {} is no longer in {}",
+            session.id,
+            project_dir.display()
+        )
     }
 
     /// See [`super::Store::change_stamps`]: the session's update time and message file count.
@@ -218,4 +243,30 @@ fn entries(dir: &Path) -> Result<Vec<PathBuf>> {
     read.map(|e| e.map(|e| e.path()))
         .collect::<std::io::Result<_>>()
         .with_context(|| format!("failed to list {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_info_is_read_again_from_its_file_whatever_its_name() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("session/prj");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ses_a.json"), r#"{"id":"ses_a","title":"A"}"#).unwrap();
+        std::fs::write(dir.join("renamed.json"), r#"{"id":"ses_b","title":"B"}"#).unwrap();
+        let store = LegacyStore::open(root.path()).unwrap().unwrap();
+        let sessions = store.sessions().unwrap();
+        assert_eq!(sessions.len(), 2);
+        for session in &sessions {
+            let info = store.session_info(session).unwrap();
+            assert_eq!(info["id"], session.id.as_str());
+            assert_eq!(info["title"], session.title.as_str());
+        }
+        std::fs::remove_file(dir.join("renamed.json")).unwrap();
+        let gone = sessions.iter().find(|s| s.id == "ses_b").unwrap();
+        let error = store.session_info(gone).unwrap_err().to_string();
+        assert!(error.contains("ses_b is no longer in"), "{error}");
+    }
 }

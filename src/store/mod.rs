@@ -34,8 +34,11 @@ pub struct Project {
     pub directories: Vec<String>,
 }
 
-/// One session: the columns that decide membership and listing, plus the `info` object
-/// exactly as `opencode export` prints it.
+/// One session as listed: the columns that decide membership and listing, and a summary.
+///
+/// The full `info` object (which holds the session's summary diffs, often many kilobytes) is
+/// not kept here: [`Store::export_document`] reads it again for the one session it exports,
+/// so listing or packing thousands of sessions holds only this much per session.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub id: String,
@@ -46,7 +49,43 @@ pub struct Session {
     pub time_created: i64,
     pub time_updated: i64,
     pub kind: StoreKind,
-    pub info: Map<String, Value>,
+    pub summary: SessionSummary,
+}
+
+/// What notes and the pack manifest show of a session, taken from its `info` when listed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// The OpenCode version that created the session.
+    pub version: Option<String>,
+    /// `providerID/id` of the session's model, when it records one.
+    pub model: Option<String>,
+    pub tokens_input: i64,
+    pub tokens_output: i64,
+}
+
+impl SessionSummary {
+    /// The summary of an `info` object as `opencode export` prints it.
+    pub fn of(info: &Map<String, Value>) -> SessionSummary {
+        let model = info.get("model");
+        let model_field = |key: &str| model.and_then(|m| m.get(key)).and_then(Value::as_str);
+        let tokens = |key: &str| {
+            info.get("tokens")
+                .and_then(|t| t.get(key))
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+        };
+        SessionSummary {
+            version: info
+                .get("version")
+                .and_then(Value::as_str)
+                .map(String::from),
+            model: model_field("providerID")
+                .zip(model_field("id"))
+                .map(|(provider, id)| format!("{provider}/{id}")),
+            tokens_input: tokens("input"),
+            tokens_output: tokens("output"),
+        }
+    }
 }
 
 /// The opened stores of one OpenCode data directory.
@@ -192,7 +231,11 @@ impl Store {
     /// The `info` document of a session followed by its messages: the `opencode export` shape.
     pub fn export_document(&self, session: &Session) -> Result<Value> {
         let mut doc = Map::new();
-        doc.insert("info".into(), Value::Object(session.info.clone()));
+        let info = match session.kind {
+            StoreKind::Sqlite => self.sqlite().session_info(&session.id)?,
+            StoreKind::Json => self.legacy().session_info(session)?,
+        };
+        doc.insert("info".into(), Value::Object(info));
         doc.insert("messages".into(), Value::Array(self.messages(session)?));
         Ok(Value::Object(doc))
     }
@@ -207,5 +250,46 @@ impl Store {
         self.legacy
             .as_ref()
             .expect("session came from the JSON store")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn info(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn summary_takes_version_model_and_tokens_from_info() {
+        let full = info(json!({
+            "version": "1.18.34",
+            "model": {"id": "mock", "providerID": "fake", "variant": "x"},
+            "tokens": {"input": 120, "output": 7, "reasoning": 0},
+            "summary": {"diffs": [{"file": "a", "before": "…", "after": "…"}]},
+        }));
+        assert_eq!(
+            SessionSummary::of(&full),
+            SessionSummary {
+                version: Some("1.18.34".into()),
+                model: Some("fake/mock".into()),
+                tokens_input: 120,
+                tokens_output: 7,
+            }
+        );
+        // Sessions of older versions have no model and may lack tokens.
+        let bare = info(json!({"version": "1.1.65", "model": {"id": "mock"}}));
+        assert_eq!(
+            SessionSummary::of(&bare),
+            SessionSummary {
+                version: Some("1.1.65".into()),
+                ..SessionSummary::default()
+            }
+        );
     }
 }

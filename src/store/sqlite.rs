@@ -3,7 +3,7 @@
 //! Columns are always selected by name: upgraded databases have a different column order
 //! than fresh ones, 1.2.x lacks columns that 1.18 has, and newer versions may add more.
 
-use super::{Project, Session, StoreKind};
+use super::{Project, Session, SessionSummary, StoreKind};
 use anyhow::{bail, Context, Result};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, Row};
@@ -171,10 +171,29 @@ impl SqliteStore {
                 time_created: cols.int("time_created"),
                 time_updated: cols.int("time_updated"),
                 kind: StoreKind::Sqlite,
-                info,
+                summary: SessionSummary::of(&info),
             });
         }
         Ok(sessions)
+    }
+
+    /// The `info` object of one session, as `opencode export` prints it.
+    pub fn session_info(&self, session_id: &str) -> Result<Map<String, Value>> {
+        let mut stmt = self.conn.prepare("SELECT * FROM session WHERE id = ?1")?;
+        let names: Vec<String> = stmt.column_names().map(String::from).collect();
+        let mut rows = stmt.query([session_id])?;
+        let row = rows
+            .next()
+            .with_context(|| self.context("sessions"))?
+            .with_context(|| {
+                format!(
+                    "session {session_id} is no longer in {}",
+                    self.path.display()
+                )
+            })?;
+        SessionColumns::read(row, &names)?
+            .info()
+            .with_context(|| format!("malformed session {session_id} in {}", self.path.display()))
     }
 
     /// See [`super::Store::change_stamps`]; one aggregate query over the message index.
