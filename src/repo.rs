@@ -20,7 +20,7 @@ pub struct RepoFacts {
     pub workdir: Option<PathBuf>,
     /// Every checkout of this repository: the main one and linked worktrees (canonical).
     pub checkouts: Vec<PathBuf>,
-    /// `remote.origin.url` as configured.
+    /// The origin's URL as `git remote get-url origin` prints it (insteadOf applied).
     pub origin_url: Option<String>,
     /// The content of `<common-dir>/opencode`, OpenCode's cached project ID.
     pub cached_id: Option<String>,
@@ -109,7 +109,7 @@ pub fn facts(repo: &gix::Repository) -> Result<RepoFacts> {
         }
     }
     let config = repo.config_snapshot();
-    let origin_url = config.string("remote.origin.url").map(|u| u.to_string());
+    let origin_url = origin_url(&config);
     let cached_id = std::fs::read_to_string(common_dir.join("opencode"))
         .ok()
         .map(|s| s.trim().to_owned())
@@ -135,6 +135,31 @@ pub fn facts(repo: &gix::Repository) -> Result<RepoFacts> {
         all_roots,
         name,
     })
+}
+
+/// What `git remote get-url origin` prints, which is what OpenCode hashes: the first
+/// `remote.origin.url`, with `url.<base>.insteadOf` applied (the longest matching prefix wins).
+fn origin_url(config: &gix::config::Snapshot<'_>) -> Option<String> {
+    let url = config.strings("remote.origin.url")?.first()?.to_string();
+    let mut best: Option<(usize, String)> = None;
+    for section in config
+        .plumbing()
+        .sections_by_name("url")
+        .into_iter()
+        .flatten()
+    {
+        let Some(base) = section.header().subsection_name() else {
+            continue;
+        };
+        for prefix in section.values("insteadOf") {
+            let prefix = prefix.to_string();
+            let longer = best.as_ref().is_none_or(|(len, _)| prefix.len() > *len);
+            if url.starts_with(&prefix) && longer {
+                best = Some((prefix.len(), format!("{base}{}", &url[prefix.len()..])));
+            }
+        }
+    }
+    Some(best.map_or(url, |(_, rewritten)| rewritten))
 }
 
 /// Tips of every ref except git-opencode's own (and HEAD, which may be detached).

@@ -412,9 +412,9 @@ fn several_roots_current_and_legacy_ids_ignore_own_refs() {
     lab.finish();
 }
 
-/// (b) origin in https, scp and ssh form: the real OpenCode records
-/// `sha1("git-remote:github.com/Foo/Bar")` for each, and our tool computes the same from the
-/// URL alone (the cache file is removed before every OpenCode run and before every `list`, so
+/// (b) origin in https, scp and ssh form, and a short form that `url.<base>.insteadOf`
+/// expands: the real OpenCode records `sha1("git-remote:github.com/Foo/Bar")` for each, and
+/// our tool computes the same from the URL and the repository's config alone (the cache file is removed before every OpenCode run and before every `list`, so
 /// neither side can fall back on it; the root commit differs from the remote ID). The
 /// trailing-slash form is checked on our side only (OpenCode gave the same ID in §4.2; one
 /// run fewer).
@@ -432,11 +432,15 @@ fn origin_url_forms_give_opencodes_remote_id() {
         "origin",
         "https://example.invalid/placeholder.git",
     ]);
+    // `gh:` expands to the scp form; the shorter prefix `gh` must lose to the longer match.
+    repo.git(&["config", "url.git@github.com:.insteadOf", "gh:"]);
+    repo.git(&["config", "url.https://example.invalid/.insteadOf", "gh"]);
     let mut sessions: Vec<String> = Vec::new();
     for url in [
         "https://github.com/Foo/Bar.git",
         "git@github.com:Foo/Bar.git",
         "ssh://git@GitHub.com:22/Foo/Bar.git",
+        "gh:Foo/Bar.git",
     ] {
         repo.git(&["remote", "set-url", "origin", url]);
         remove_cache_file(&repo);
