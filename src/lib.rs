@@ -16,6 +16,7 @@ pub mod progress;
 pub mod redact;
 pub mod repo;
 pub mod restore;
+pub mod roots;
 pub mod snapshot;
 pub mod store;
 pub mod sync;

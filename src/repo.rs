@@ -1,6 +1,7 @@
 //! The git repository, through gix: discovery and the facts that decide which OpenCode
-//! sessions belong to it. This is the only module that touches gix.
+//! sessions belong to it (their root commits come from [`crate::roots`]).
 
+use crate::roots::RootCache;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -114,11 +115,13 @@ pub fn facts(repo: &gix::Repository) -> Result<RepoFacts> {
         .ok()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
+    let mut root_cache = RootCache::load(repo, common_dir.join("git-opencode"));
     let head_roots = match repo.head_id() {
-        Ok(id) => roots(repo, vec![id.detach()])?,
+        Ok(id) => root_cache.roots(repo, &[id.detach()])?,
         Err(_) => Vec::new(), // unborn HEAD: no commits yet
     };
-    let all_roots = roots(repo, ref_tips(repo)?)?;
+    let all_roots = root_cache.roots(repo, &ref_tips(repo)?)?;
+    root_cache.save();
     let name = checkouts
         .first()
         .and_then(|p| p.file_name())
@@ -184,25 +187,4 @@ fn ref_tips(repo: &gix::Repository) -> Result<Vec<gix::ObjectId>> {
     tips.sort();
     tips.dedup();
     Ok(tips)
-}
-
-/// Parentless commits reachable from `tips`, as sorted hex strings.
-fn roots(repo: &gix::Repository, tips: Vec<gix::ObjectId>) -> Result<Vec<String>> {
-    if tips.is_empty() {
-        return Ok(Vec::new());
-    }
-    let walk = repo
-        .rev_walk(tips)
-        .all()
-        .context("failed to walk the commit history")?;
-    let mut roots = Vec::new();
-    for info in walk {
-        let info = info.context("failed to walk the commit history")?;
-        if info.parent_ids.is_empty() {
-            roots.push(info.id.to_string());
-        }
-    }
-    roots.sort();
-    roots.dedup();
-    Ok(roots)
 }

@@ -652,3 +652,60 @@ fn remote_added_later_old_and_new_sessions() {
     );
     lab.finish();
 }
+
+/// (g) Root commits are remembered in `<common-dir>/git-opencode/roots` between runs (the
+/// hook must not walk a long history on every commit): the answer stays what a full walk
+/// (`git rev-list --max-parents=0 --all`) gives as history grows, branches come and go,
+/// and when the file is damaged.
+#[test]
+fn remembered_roots_follow_the_history() {
+    let lab = Lab::new("remembered_roots");
+    let repo = Repo::init(&lab.root.join("repo"));
+    let session = lab.opencode(&repo.path, "hello");
+    let remembered = repo.path.join(".git/git-opencode/roots");
+    let check = |what: &str| {
+        let want = sorted_lines(&repo, &["rev-list", "--max-parents=0", "--all"]);
+        let manifest = lab.manifest(&repo.path);
+        assert_eq!(
+            manifest["repository"]["roots"],
+            serde_json::json!(want),
+            "{what}"
+        );
+        want
+    };
+
+    assert!(!remembered.exists());
+    check("first run, nothing remembered");
+    let text = fs::read_to_string(&remembered).expect("roots remembered after a run");
+    assert!(text.contains(&repo.head()), "{text}");
+    check("second run, from the file");
+    for i in 0..3 {
+        repo.git(&["commit", "-q", "--allow-empty", "-m", &format!("step {i}")]);
+    }
+    check("after new commits");
+
+    let unrelated = root_commit(&repo, &[("other.txt", "other\n")], "unrelated", |_| true);
+    repo.git(&["update-ref", "refs/heads/other", &unrelated]);
+    assert!(check("an unrelated branch").contains(&unrelated));
+    repo.git(&[
+        "merge",
+        "-q",
+        "--allow-unrelated-histories",
+        "-m",
+        "merge other",
+        "other",
+    ]);
+    repo.git(&["branch", "-q", "-D", "other"]);
+    assert!(check("merged, its branch deleted").contains(&unrelated));
+
+    let lonely = root_commit(&repo, &[("lonely.txt", "alone\n")], "lonely", |_| true);
+    repo.git(&["update-ref", "refs/heads/lonely", &lonely]);
+    assert!(check("an unmerged orphan branch").contains(&lonely));
+    repo.git(&["branch", "-q", "-D", "lonely"]);
+    assert!(!check("the orphan branch deleted").contains(&lonely));
+
+    fs::write(&remembered, "not a commit\n0123 4567\n\u{0}\n").unwrap();
+    check("a damaged file");
+    assert_eq!(lab.list(&repo.path), lab.expect(&[(&session, "current")]));
+    lab.finish();
+}
