@@ -27,6 +27,21 @@ pub fn configured_ref(repo: &gix::Repository, explicit: Option<&str>) -> Result<
     ))
 }
 
+/// Whether git copies the notes of `notes_ref` when commits are amended or rebased: only when
+/// `notes.rewriteRef` names it or a glob covering it (git has no default).
+pub fn rewrites_carry(repo: &gix::Repository, notes_ref: &str) -> bool {
+    let config = repo.config_snapshot();
+    config
+        .strings("notes.rewriteRef")
+        .unwrap_or_default()
+        .iter()
+        .map(|value| value.to_string())
+        .any(|value| match value.strip_suffix('*') {
+            Some(prefix) => notes_ref.starts_with(prefix),
+            None => value == notes_ref,
+        })
+}
+
 /// The first line of every note we write; marks a note as ours.
 pub const HEADER: &str = "OpenCode sessions (git-opencode):";
 const SLACK_SECONDS: i64 = 60;

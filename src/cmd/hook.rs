@@ -1,6 +1,6 @@
 //! `git opencode hook install|uninstall|status|run`.
 
-use crate::config::{Ctx, GlobalOptions};
+use crate::config::{Ctx, GlobalOptions, Verbosity};
 use crate::gitobj;
 use crate::hooks::{self, Hook};
 use crate::notes;
@@ -66,6 +66,14 @@ pub fn install(ctx: &Ctx, which: &[Hook], with_notes: bool, out: &mut dyn Write)
                 writeln!(out, "installed {}", path.display())?;
             }
             None => writeln!(out, "already installed {}", path.display())?,
+        }
+    }
+    if with_notes && which.contains(&Hook::PostCommit) && ctx.verbosity != Verbosity::Quiet {
+        let notes_ref = notes_ref(ctx)?;
+        if !notes::rewrites_carry(&ctx.repo, &notes_ref) {
+            eprintln!(
+                "hint: git drops notes from amended and rebased commits unless told otherwise; to keep them:\nhint:   git config --add notes.rewriteRef {notes_ref}"
+            );
         }
     }
     Ok(())

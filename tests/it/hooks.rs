@@ -301,3 +301,45 @@ fn hook_managers_get_the_line_to_add() {
         lefthook
     );
 }
+
+/// git keeps notes on amended or rebased commits only for refs named by `notes.rewriteRef`;
+/// `hook install --notes` says so, with the command, until the setting covers our notes ref,
+/// and the command it gives really makes git carry our notes over an amend.
+#[test]
+fn notes_hook_tells_how_to_keep_notes_across_rewrites() {
+    let env = rich_store().copy_env();
+    let advice = "git config --add notes.rewriteRef refs/notes/opencode";
+    let install = |args: &[&str]| {
+        let out = env.run(args);
+        ok(out.clone());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    assert!(!install(&["hook", "install"]).contains("rewriteRef"));
+    let stderr = install(&["hook", "install", "--notes"]);
+    assert!(stderr.contains(&format!("hint:   {advice}")), "{stderr}");
+    assert!(install(&["hook", "install", "-q", "--notes"]).is_empty());
+    stdout(&env.run(&["hook", "uninstall"]));
+
+    let args: Vec<&str> = advice.split(' ').skip(1).collect();
+    env.git(&args);
+    env.git(&[
+        "notes",
+        "--ref",
+        "opencode",
+        "add",
+        "-m",
+        "a session",
+        "HEAD",
+    ]);
+    env.git(&["commit", "-q", "--amend", "-m", "amended"]);
+    assert_eq!(
+        env.git(&["notes", "--ref", "opencode", "show", "HEAD"])
+            .trim(),
+        "a session"
+    );
+    assert!(!install(&["hook", "install", "--notes"]).contains("rewriteRef"));
+
+    env.git(&["config", "--unset-all", "notes.rewriteRef"]);
+    env.git(&["config", "--add", "notes.rewriteRef", "refs/notes/*"]);
+    assert!(!install(&["hook", "install", "--notes"]).contains("rewriteRef"));
+}
