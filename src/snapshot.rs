@@ -170,9 +170,21 @@ pub struct Options<'a> {
     pub deadline: Option<std::time::Instant>,
 }
 
+/// Resolves this repository's sessions once and archives them; returns them too, for the
+/// notes of the same run.
+pub fn snapshot_repository(
+    ctx: &Ctx,
+    store: &Store,
+    options: &Options<'_>,
+) -> Result<(Outcome, Vec<Member>)> {
+    let (ids, members) = ctx.members(store)?;
+    let outcome = snapshot(ctx, store, (&ids, &members), options)?;
+    Ok((outcome, members))
+}
+
 /// Archives `members`, the sessions of this repository (see [`Ctx::members`]), onto
 /// `options.ref_name`.
-pub fn snapshot(
+fn snapshot(
     ctx: &Ctx,
     store: &Store,
     (ids, members): (&ProjectIds, &[Member]),

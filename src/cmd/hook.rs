@@ -209,12 +209,9 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
     let store = ctx.open_store()?;
     let archive_ref = archive_ref(ctx)?;
     let redactor = Redactor::new();
-    // Membership is resolved once, for the archive and the notes alike.
-    let (ids, members) = ctx.members(&store)?;
-    let outcome = snapshot::snapshot(
+    let (outcome, members) = snapshot::snapshot_repository(
         ctx,
         &store,
-        (&ids, &members),
         &snapshot::Options {
             ref_name: &archive_ref,
             redactor: Some(&redactor),

@@ -37,12 +37,9 @@ pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> 
 
     let store = ctx.open_store()?;
     let redactor = options.redact.then(Redactor::new);
-    // Membership is resolved once, for the archive and the notes alike.
-    let (ids, members) = ctx.members(&store)?;
-    let outcome = snapshot::snapshot(
+    let (outcome, members) = snapshot::snapshot_repository(
         ctx,
         &store,
-        (&ids, &members),
         &snapshot::Options {
             ref_name: &archive_ref,
             redactor: redactor.as_ref(),
