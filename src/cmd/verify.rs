@@ -94,9 +94,9 @@ pub fn run(ctx: &Ctx, spec: Option<&str>, as_json: bool, out: &mut dyn Write) ->
         complete,
     };
     if as_json {
-        print_json(&report, out)?;
+        report.print_json(out)?;
     } else {
-        print_human(&report, out)?;
+        report.print_human(out)?;
     }
     out.flush()?;
     if complete {
@@ -156,113 +156,104 @@ struct Report<'a> {
     complete: bool,
 }
 
-fn print_human(report: &Report<'_>, out: &mut dyn Write) -> Result<()> {
-    let &Report {
-        archive,
-        db,
-        members,
-        rows,
-        complete,
-    } = report;
-    let checks = match archive.kind {
-        source::SourceKind::Zip if archive.checksum_failures.is_empty() => {
-            format!("checksums of {} entries ok", archive.checked)
-        }
-        source::SourceKind::Zip => format!(
-            "{} of {} entries failed their checksum",
-            archive.checksum_failures.len(),
-            archive.checked
-        ),
-        source::SourceKind::Git => "stored in git".to_owned(),
-    };
-    writeln!(
-        out,
-        "archive: {} ({} sessions; {checks})",
-        archive.label,
-        archive.sessions.len()
-    )?;
-    writeln!(
-        out,
-        "store:   {} ({members} sessions of this repository)",
-        db.display()
-    )?;
-    for (entry, problem) in &archive.checksum_failures {
-        writeln!(out, "bad      {entry}: {problem}")?;
-    }
-    for row in rows {
-        let what = match (row.state, row.newer) {
-            (State::Same, _) => continue,
-            (State::Missing, _) => "missing  ",
-            (State::Changed, _) => "changed  ",
-            (State::Extra, _) => "extra    ",
-        };
-        let why = match (row.state, row.newer) {
-            (State::Missing, _) => " (in the archive, not in the store)".to_owned(),
-            (State::Extra, _) => " (in the store, not in the archive)".to_owned(),
-            (State::Changed, Some("neither")) => {
-                " (same update time, different content)".to_owned()
+impl Report<'_> {
+    fn print_human(&self, out: &mut dyn Write) -> Result<()> {
+        let checks = match self.archive.kind {
+            source::SourceKind::Zip if self.archive.checksum_failures.is_empty() => {
+                format!("checksums of {} entries ok", self.archive.checked)
             }
-            (State::Changed, Some(side)) => format!(" (newer in the {side})"),
-            _ => String::new(),
+            source::SourceKind::Zip => format!(
+                "{} of {} entries failed their checksum",
+                self.archive.checksum_failures.len(),
+                self.archive.checked
+            ),
+            source::SourceKind::Git => "stored in git".to_owned(),
         };
         writeln!(
             out,
-            "{what}{}  {}{why}",
-            row.id,
-            row.title.replace(['\n', '\r'], " ")
+            "archive: {} ({} sessions; {checks})",
+            self.archive.label,
+            self.archive.sessions.len()
         )?;
-    }
-    if complete {
         writeln!(
             out,
-            "complete: all {} archived sessions match the store",
-            archive.sessions.len()
+            "store:   {} ({} sessions of this repository)",
+            self.db.display(),
+            self.members
         )?;
-    }
-    Ok(())
-}
-
-fn print_json(report: &Report<'_>, out: &mut dyn Write) -> Result<()> {
-    let &Report {
-        archive,
-        db,
-        members,
-        rows,
-        complete,
-    } = report;
-    let list = |state: State| -> Vec<Value> {
-        rows.iter()
-            .filter(|r| r.state == state)
-            .map(|r| {
-                let mut v = json!({ "id": r.id, "title": r.title });
-                if let Some(newer) = r.newer {
-                    v["newer"] = json!(newer);
+        for (entry, problem) in &self.archive.checksum_failures {
+            writeln!(out, "bad      {entry}: {problem}")?;
+        }
+        for row in self.rows {
+            let what = match (row.state, row.newer) {
+                (State::Same, _) => continue,
+                (State::Missing, _) => "missing  ",
+                (State::Changed, _) => "changed  ",
+                (State::Extra, _) => "extra    ",
+            };
+            let why = match (row.state, row.newer) {
+                (State::Missing, _) => " (in the archive, not in the store)".to_owned(),
+                (State::Extra, _) => " (in the store, not in the archive)".to_owned(),
+                (State::Changed, Some("neither")) => {
+                    " (same update time, different content)".to_owned()
                 }
-                v
-            })
-            .collect()
-    };
-    let failures: Vec<Value> = archive
-        .checksum_failures
-        .iter()
-        .map(|(entry, problem)| json!({ "entry": entry, "problem": problem }))
-        .collect();
-    let report = json!({
-        "source": archive.label,
-        "kind": archive.kind,
-        "complete": complete,
-        "checksums": {
-            "checked": archive.checked,
-            "ok": failures.is_empty(),
-            "failures": failures,
-        },
-        "archived": archive.sessions.len(),
-        "store": { "path": db.display().to_string(), "sessions": members },
-        "matching": rows.iter().filter(|r| r.state == State::Same).count(),
-        "missing": list(State::Missing),
-        "changed": list(State::Changed),
-        "extra": list(State::Extra),
-    });
-    out.write_all(&export::pretty_with_newline(&report))?;
-    Ok(())
+                (State::Changed, Some(side)) => format!(" (newer in the {side})"),
+                _ => String::new(),
+            };
+            writeln!(
+                out,
+                "{what}{}  {}{why}",
+                row.id,
+                row.title.replace(['\n', '\r'], " ")
+            )?;
+        }
+        if self.complete {
+            writeln!(
+                out,
+                "complete: all {} archived sessions match the store",
+                self.archive.sessions.len()
+            )?;
+        }
+        Ok(())
+    }
+
+    fn print_json(&self, out: &mut dyn Write) -> Result<()> {
+        let list = |state: State| -> Vec<Value> {
+            self.rows
+                .iter()
+                .filter(|r| r.state == state)
+                .map(|r| {
+                    let mut v = json!({ "id": r.id, "title": r.title });
+                    if let Some(newer) = r.newer {
+                        v["newer"] = json!(newer);
+                    }
+                    v
+                })
+                .collect()
+        };
+        let failures: Vec<Value> = self
+            .archive
+            .checksum_failures
+            .iter()
+            .map(|(entry, problem)| json!({ "entry": entry, "problem": problem }))
+            .collect();
+        let json = json!({
+            "source": self.archive.label,
+            "kind": self.archive.kind,
+            "complete": self.complete,
+            "checksums": {
+                "checked": self.archive.checked,
+                "ok": failures.is_empty(),
+                "failures": failures,
+            },
+            "archived": self.archive.sessions.len(),
+            "store": { "path": self.db.display().to_string(), "sessions": self.members },
+            "matching": self.rows.iter().filter(|r| r.state == State::Same).count(),
+            "missing": list(State::Missing),
+            "changed": list(State::Changed),
+            "extra": list(State::Extra),
+        });
+        out.write_all(&export::pretty_with_newline(&json))?;
+        Ok(())
+    }
 }
