@@ -2,7 +2,9 @@
 //! OpenCode hold what they claim.
 
 use crate::common::fake_llm::{parse_script, script, FakeLlm, Step, DEFAULT_REPLY, TITLE};
-use crate::common::fixtures::{legacy_store, read_json, rich_store, UNICODE};
+use crate::common::fixtures::{
+    legacy_store, parts_store, read_json, rich_store, SUBTASK_COMMAND, UNICODE,
+};
 use crate::common::opencode::{opencode_bin, CURRENT, LEGACY};
 use crate::common::{query_one, TestEnv};
 use rusqlite::Connection;
@@ -56,6 +58,8 @@ fn script_round_trips() {
         Step::edit("a.txt", "é", "e\u{301}"),
         Step::bash("echo '}}{{'", "braces"),
         Step::task("job", &script(&[Step::reply("nested 🧒")])),
+        Step::think("hmm 🤔 }}", UNICODE),
+        Step::summary("all done 🗜️"),
         Step::reply(UNICODE),
     ];
     let text = format!("some words {{not a token}} {}", script(&steps));
@@ -156,6 +160,67 @@ fn fake_llm_streams_sse_with_usage_and_done() {
     let last = chunks.last().unwrap();
     assert_eq!(last["choices"][0]["finish_reason"], "stop");
     assert_eq!(last["usage"]["total_tokens"], 137);
+}
+
+/// A [`Step::Think`] answer streams its reasoning as `reasoning_content` before the text; a
+/// [`Step::Summary`] answers tool-less requests quoting it, in place of the title.
+#[test]
+fn fake_llm_streams_reasoning_and_answers_summaries() {
+    let llm = FakeLlm::start();
+    let prompt = script(&[
+        Step::think("first 🤔 think", "then answer ✅"),
+        Step::summary("the summary 🗜️"),
+    ]);
+    let raw = http(
+        llm.port(),
+        &[post(
+            &chat(json!([{ "role": "user", "content": prompt }]), true),
+            true,
+        )],
+    );
+    let (_, body) = raw.split_once("\r\n\r\n").unwrap();
+    let deltas: Vec<Value> = body
+        .split("\n\n")
+        .filter_map(|e| e.strip_prefix("data: "))
+        .filter_map(|e| serde_json::from_str::<Value>(e).ok())
+        .map(|c| c["choices"][0]["delta"].clone())
+        .collect();
+    let joined = |key: &str| -> String { deltas.iter().filter_map(|d| d[key].as_str()).collect() };
+    assert_eq!(joined("reasoning_content"), "first 🤔 think");
+    assert_eq!(joined("content"), "then answer ✅");
+    let first_text = deltas
+        .iter()
+        .position(|d| d["content"].as_str().is_some_and(|c| !c.is_empty()));
+    let last_reasoning = deltas
+        .iter()
+        .rposition(|d| d["reasoning_content"].is_string());
+    assert!(
+        last_reasoning < first_text,
+        "reasoning after text: {deltas:?}"
+    );
+
+    let raw = http(
+        llm.port(),
+        &[post(
+            &chat(json!([{ "role": "user", "content": prompt }]), false),
+            true,
+        )],
+    );
+    let message = &response_json(&raw)["choices"][0]["message"];
+    assert_eq!(message["reasoning_content"], "first 🤔 think");
+    assert_eq!(message["content"], "then answer ✅");
+
+    // Without tools: the summary of a quoted script, else the title.
+    let quoted = format!("Here is the conversation so far:\n[User]: {prompt}");
+    for (text, expected) in [(quoted.as_str(), "the summary 🗜️"), ("x", TITLE)] {
+        let body = json!({ "model": "mock-1", "messages": [{ "role": "user", "content": text }] });
+        let raw = http(llm.port(), &[post(&body, true)]);
+        assert_eq!(
+            response_json(&raw)["choices"][0]["message"]["content"],
+            expected
+        );
+    }
+    assert!(llm.errors().is_empty(), "{:?}", llm.errors());
 }
 
 #[test]
@@ -515,8 +580,94 @@ fn legacy_store_has_json_sessions_messages_and_parts() {
     assert_eq!(urls, ["data", "file"]);
 }
 
+// ---------------------------------------------------------------- parts store (1.18.34)
+
+/// The reasoning, subtask and compaction parts are really in the store, as OpenCode wrote
+/// them, along with the messages around them.
+#[test]
+fn parts_store_has_reasoning_subtask_and_compaction_parts() {
+    let store = parts_store();
+    eprintln!("parts_store generated in {:.1?}", store.elapsed);
+    let conn = store.home.open_db();
+    let parts = part_data(&conn, &store.compacted);
+    let of_type = |parts: &[Value], kind: &str| -> Vec<Value> {
+        parts
+            .iter()
+            .filter(|p| p["type"] == kind)
+            .cloned()
+            .collect()
+    };
+    let reasoning: Vec<String> = of_type(&parts, "reasoning")
+        .iter()
+        .map(|p| p["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        reasoning,
+        [
+            "The user wants a plan. 考虑 — write it to plan.md first, then report. 🧠",
+            "The summary says the plan is done. 🧠"
+        ]
+    );
+    let compaction = of_type(&parts, "compaction");
+    assert_eq!(compaction.len(), 1, "{parts:#?}");
+    assert_eq!(compaction[0]["auto"], false);
+    // The summary: an assistant message of the compaction agent, answered by the fake LLM.
+    let summaries = strings(
+        &conn,
+        "SELECT id FROM message WHERE session_id = ?1 AND json_extract(data, '$.summary') = 1 \
+         AND json_extract(data, '$.mode') = 'compaction'",
+        &[&store.compacted],
+    );
+    assert_eq!(summaries.len(), 1);
+    let summary_text = strings(
+        &conn,
+        "SELECT json_extract(data, '$.text') FROM part WHERE message_id = ?1 \
+         AND json_extract(data, '$.type') = 'text'",
+        &[&summaries[0]],
+    );
+    assert_eq!(
+        summary_text,
+        ["Summary: plan.md holds the plan 🗺️; nothing else is pending. 要約"]
+    );
+
+    let parts = part_data(&conn, &store.subtask_parent);
+    let subtask = of_type(&parts, "subtask");
+    assert_eq!(subtask.len(), 1, "{parts:#?}");
+    assert_eq!(subtask[0]["agent"], "general");
+    assert_eq!(subtask[0]["command"], SUBTASK_COMMAND);
+    assert_eq!(
+        subtask[0]["description"],
+        "Review the notes in a subagent 🔍"
+    );
+    assert!(subtask[0]["prompt"]
+        .as_str()
+        .unwrap()
+        .starts_with("Review the notes 🔍 "));
+    let task = of_type(&parts, "tool");
+    assert_eq!(task[0]["tool"], "task");
+    assert_eq!(
+        task[0]["state"]["metadata"]["sessionId"],
+        store.subtask_child.as_str()
+    );
+    let parent: String = query_one(
+        &conn,
+        "SELECT parent_id FROM session WHERE id = ?1",
+        &store.subtask_child,
+    );
+    assert_eq!(parent, store.subtask_parent);
+    let parts = part_data(&conn, &store.subtask_child);
+    assert!(parts
+        .iter()
+        .any(|p| p["tool"] == "bash" && p["state"]["status"] == "completed"));
+    assert_eq!(
+        of_type(&parts, "reasoning")[0]["text"],
+        "The plan reads fine. 👀"
+    );
+}
+
 #[test]
 fn fixtures_leave_no_opencode_process_running() {
     assert!(rich_store().home.live_processes().is_empty());
     assert!(legacy_store().home.live_processes().is_empty());
+    assert!(parts_store().home.live_processes().is_empty());
 }

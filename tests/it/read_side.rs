@@ -3,7 +3,7 @@
 //! with unzip, Python and `opencode import`, and the store left untouched.
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
-use crate::common::fixtures::{legacy_store, rich_store};
+use crate::common::fixtures::{legacy_store, parts_store, rich_store};
 use crate::common::opencode::{OpencodeHome, CURRENT};
 use crate::common::{file_names, query_one, sha256_hex, zip_entries};
 use crate::common::{git::Repo, TestEnv};
@@ -100,13 +100,11 @@ fn list_shows_every_session_of_the_project_including_children() {
     }
 }
 
-/// Acceptance 2: `export <id>` is byte-equal to `opencode export <id>` for every session.
-#[test]
-fn export_is_byte_equal_to_opencode_export() {
-    let store = rich_store();
-    let env = store.copy_env();
+/// Asserts that `git opencode export <id>` in `env` is byte-equal to `opencode export <id>`
+/// (captured through a file) for each of `ids`.
+fn assert_exports_equal_opencode<'a>(env: &TestEnv, ids: impl IntoIterator<Item = &'a str>) {
     let oc = env.opencode.as_ref().unwrap();
-    for id in store.sessions() {
+    for id in ids {
         let ours = env.run(&["export", id]);
         let ours = stdout(&ours);
         let theirs = oc.export(&env.repo.path, id);
@@ -116,6 +114,14 @@ fn export_is_byte_equal_to_opencode_export() {
             first_difference(ours.as_bytes(), &theirs)
         );
     }
+}
+
+/// Acceptance 2: `export <id>` is byte-equal to `opencode export <id>` for every session.
+#[test]
+fn export_is_byte_equal_to_opencode_export() {
+    let store = rich_store();
+    let env = store.copy_env();
+    assert_exports_equal_opencode(&env, store.sessions());
     // The big truncated tool output is in there, and nothing was cut at 64 KiB.
     let tools = stdout(&env.run(&["export", &store.tools]));
     assert!(
@@ -123,6 +129,15 @@ fn export_is_byte_equal_to_opencode_export() {
         "{}",
         tools.len()
     );
+}
+
+/// The same for sessions holding reasoning, subtask and compaction parts, and the summary
+/// message of a compaction.
+#[test]
+fn export_of_reasoning_subtask_and_compaction_is_byte_equal_to_opencode_export() {
+    let store = parts_store();
+    let env = store.copy_env();
+    assert_exports_equal_opencode(&env, store.sessions());
 }
 
 fn first_difference(a: &[u8], b: &[u8]) -> String {

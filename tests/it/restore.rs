@@ -8,14 +8,15 @@ use crate::common::fixtures::{legacy_store, rich_store};
 use crate::common::git::{git_command, Repo};
 use crate::common::opencode::{OpencodeHome, CURRENT, LEGACY};
 use crate::common::process::assert_success;
+use crate::common::serve::{http, Server};
 use crate::common::{
     assert_error, file_names, ours_cmd, query_one, sha256_hex, zip_entries, TestEnv,
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 /// `git-opencode <args>` in `dir` against the store of the OpenCode home `oc`, run to
@@ -499,43 +500,9 @@ fn restore_while_opencode_serve_writes() {
     let llm = FakeLlm::start();
     let (fresh, clone) = another_machine(&env, &llm, "served/clone");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = fresh.root.join("serve.log");
-    let mut serve = fresh.command(&clone.path);
-    serve
-        .args([
-            "serve",
-            "--hostname",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::fs::File::create(fresh.root.join("serve.err")).unwrap());
-    std::os::unix::process::CommandExt::process_group(&mut serve, 0);
-    let mut child = serve.spawn().unwrap();
-    let server = Server { pgid: child.id() };
-    // The port opens before the server is ready (a first request may hang): poll with a
-    // short timeout until it answers.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while !http(port, "GET", "/session", "", Duration::from_secs(3)).starts_with("HTTP/1.1 200") {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "opencode serve exited: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        assert!(
-            Instant::now() < deadline,
-            "opencode serve did not answer on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let first = http_post(port, "/session", "{}");
+    let server = Server::start(&fresh, &clone.path);
+    let port = server.port;
+    let first = server.post("/session", "{}");
     assert!(
         first.starts_with("HTTP/1.1 200"),
         "POST /session: {first:?}"
@@ -548,7 +515,8 @@ fn restore_while_opencode_serve_writes() {
         std::thread::spawn(move || {
             let mut created = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                if http_post(port, "/session", "{\"title\":\"written while restoring\"}")
+                let body = "{\"title\":\"written while restoring\"}";
+                if http(port, "POST", "/session", body, Duration::from_secs(20))
                     .starts_with("HTTP/1.1 200")
                 {
                     created += 1;
@@ -573,9 +541,8 @@ fn restore_while_opencode_serve_writes() {
         assert_error(&out, "");
     }
     // The server still answers, then goes away.
-    assert!(http_post(port, "/session", "{}").starts_with("HTTP/1.1 200"));
+    assert!(server.post("/session", "{}").starts_with("HTTP/1.1 200"));
     drop(server);
-    let _ = child.wait();
 
     integrity_ok(&fresh.db_path());
     let conn = fresh.open_db();
@@ -604,53 +571,6 @@ fn restore_while_opencode_serve_writes() {
         }
     }
     drop(llm);
-}
-
-/// Kills the process group of an `opencode serve` this test started.
-struct Server {
-    pgid: u32,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        for signal in ["TERM", "KILL"] {
-            let _ = Command::new("kill")
-                .args(["-s", signal, "--", &format!("-{}", self.pgid)])
-                .stderr(Stdio::null())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while !crate::common::process::group_members(self.pgid).is_empty()
-                && Instant::now() < deadline
-            {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if crate::common::process::group_members(self.pgid).is_empty() {
-                return;
-            }
-        }
-    }
-}
-
-/// A minimal HTTP/1.1 POST; the whole response as text ("" when there is none).
-fn http_post(port: u16, path: &str, body: &str) -> String {
-    http(port, "POST", path, body, Duration::from_secs(20))
-}
-
-fn http(port: u16, method: &str, path: &str, body: &str, timeout: Duration) -> String {
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return String::new();
-    };
-    let _ = stream.set_read_timeout(Some(timeout));
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    if stream.write_all(request.as_bytes()).is_err() {
-        return String::new();
-    }
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    String::from_utf8_lossy(&response).into_owned()
 }
 
 /// A pack whose entries are changed as given (`None` removes one), with a manifest whose

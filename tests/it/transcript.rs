@@ -1,8 +1,9 @@
 //! `export --format markdown` against stores written by the real OpenCode binary: every text
-//! and reasoning part verbatim, tool names, todos, attachments, parent and child links,
-//! bounded tool output, and `<id>.md` files for every session with `-o DIR`.
+//! and reasoning part verbatim, tool names, todos, attachments, subtasks, compactions and
+//! their summaries, parent and child links, bounded tool output, and `<id>.md` files for
+//! every session with `-o DIR`.
 
-use crate::common::fixtures::{legacy_store, rich_store};
+use crate::common::fixtures::{legacy_store, parts_store, rich_store, SUBTASK_COMMAND};
 use crate::common::{file_names, TestEnv};
 use crate::read_side::stdout;
 use serde_json::Value;
@@ -24,15 +25,24 @@ fn check_session(env: &TestEnv, id: &str) -> String {
     assert!(md.contains(&format!("- **Session:** `{id}`")), "{id}");
     let mut texts = 0;
     for message in doc["messages"].as_array().unwrap() {
+        if message["info"]["summary"] == true {
+            assert!(
+                md.contains("### Assistant (compaction summary)"),
+                "{id}: the summary message is not marked:\n{md}"
+            );
+        }
         for part in message["parts"].as_array().unwrap() {
             match part["type"].as_str().unwrap() {
-                "text" | "reasoning" => {
+                kind @ ("text" | "reasoning") => {
                     let text = part["text"].as_str().unwrap();
                     assert!(
                         md.contains(text),
                         "{id}: part {} is not verbatim in the transcript:\n{text}\n---\n{md}",
                         part["id"]
                     );
+                    if kind == "reasoning" {
+                        assert!(md.contains("<summary>Reasoning</summary>"), "{id}");
+                    }
                     texts += 1;
                 }
                 "tool" => {
@@ -47,6 +57,21 @@ fn check_session(env: &TestEnv, id: &str) -> String {
                     assert!(md.contains(name), "{id}: file {name} missing");
                 }
                 "patch" => assert!(md.contains("**Patch**"), "{id}: patch part missing"),
+                "subtask" => {
+                    let agent = part["agent"].as_str().unwrap();
+                    assert!(
+                        md.contains(&format!("**Subtask** for agent `{agent}`")),
+                        "{id}: subtask for {agent} missing:\n{md}"
+                    );
+                    for key in ["description", "prompt"] {
+                        let value = part[key].as_str().unwrap();
+                        assert!(md.contains(value), "{id}: subtask {key} {value:?} missing");
+                    }
+                }
+                "compaction" => assert!(
+                    md.contains("**Compaction:** the conversation so far was summarized"),
+                    "{id}: compaction part missing:\n{md}"
+                ),
                 _ => {}
             }
         }
@@ -130,6 +155,67 @@ fn markdown_export_of_every_rich_session_is_complete() {
     assert!(attachment.contains("**File** `red.png` · image/png · inline data, 69 bytes"));
 
     assert_links(&transcripts, &store.task_parent, &store.task_child);
+}
+
+/// Reasoning, a subtask (its agent, description, command and prompt, and the child it ran
+/// in), a compaction marker with its summary, text and tool calls: every part type of
+/// [`parts_store`], as the real OpenCode wrote them.
+#[test]
+fn markdown_export_renders_reasoning_subtask_and_compaction() {
+    let store = parts_store();
+    let env = store.copy_env();
+    let transcripts = check_sessions(&env, store.sessions());
+    let md = |id: &str| &transcripts[id];
+
+    let mut types = BTreeSet::new();
+    for id in store.sessions() {
+        for message in export_json(&env, id)["messages"].as_array().unwrap() {
+            for part in message["parts"].as_array().unwrap() {
+                types.insert(part["type"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    for kind in [
+        "text",
+        "reasoning",
+        "tool",
+        "patch",
+        "subtask",
+        "compaction",
+    ] {
+        assert!(
+            types.contains(kind),
+            "the fixture has no {kind} part: {types:?}"
+        );
+    }
+
+    let compacted = md(&store.compacted);
+    assert_eq!(
+        compacted
+            .matches("<details>\n<summary>Reasoning</summary>")
+            .count(),
+        2,
+        "{compacted}"
+    );
+    // The marker comes before the summary, and the conversation goes on after both.
+    let marker = compacted.find("**Compaction:**").unwrap();
+    let summary = compacted.find("Summary: plan.md holds the plan").unwrap();
+    let after = compacted.find("Nothing left to do ✅").unwrap();
+    assert!(marker < summary && summary < after, "{compacted}");
+    assert!(compacted.contains("summarized on request"));
+    assert!(compacted.contains("**Tool** `write` · plan.md · completed"));
+
+    let parent = md(&store.subtask_parent);
+    assert!(
+        parent.contains(&format!(
+            "**Subtask** for agent `general` · model `mock/mock-1` · Review the notes in a \
+             subagent 🔍 · command `{SUBTASK_COMMAND}`"
+        )),
+        "{parent}"
+    );
+    assert!(parent.contains("**Tool** `task`"));
+    assert_links(&transcripts, &store.subtask_parent, &store.subtask_child);
+    assert!(md(&store.subtask_child).contains("**Tool** `bash` · read the plan"));
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! carries the script: [`script`] turns a list of [`Step`]s into `{{step:…}}` / `{{reply:…}}`
 //! tokens (base64url JSON). For every chat request the server finds the last user message that
 //! holds tokens, counts the assistant tool-call messages after it, and answers the next tool
-//! step not yet answered, or, once all are answered, the final reply text. Requests without
-//! `tools` (titles, summaries) get a short title.
+//! step not yet answered, or, once all are answered, the final reply text (streamed after
+//! its reasoning for a [`Step::Think`]). Requests without `tools` (titles, summaries) get the
+//! text of the last [`Step::Summary`] found in any of their messages, or else a short title.
 
 use serde_json::{json, Value};
 use std::io::{self, Read, Write};
@@ -15,7 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-/// Title answered to requests that carry no tools (title and summary generation).
+/// Title answered to requests that carry no tools (title and summary generation) and no
+/// [`Step::Summary`].
 pub const TITLE: &str = "Mock title";
 /// Final text answered when a script has no [`Step::Reply`].
 pub const DEFAULT_REPLY: &str = "Done. All finished.";
@@ -31,6 +33,13 @@ pub enum Step {
     Tool { name: String, args: Value },
     /// The final plain-text answer, sent after every tool step was answered.
     Reply(String),
+    /// Like [`Reply`](Step::Reply), with `reasoning` streamed first as
+    /// `delta.reasoning_content`, which OpenCode stores as a `reasoning` part.
+    Think { reasoning: String, reply: String },
+    /// The answer to tool-less requests whose messages carry this step: OpenCode's compaction
+    /// request quotes the conversation, script included, and so gets this text as its summary.
+    /// Title requests quote it too: give such a session a fixed title (`--title`).
+    Summary(String),
 }
 
 impl Step {
@@ -86,18 +95,36 @@ impl Step {
     pub fn reply(text: &str) -> Step {
         Step::Reply(text.to_owned())
     }
+    /// The final text answer `reply`, after the model's `reasoning`.
+    pub fn think(reasoning: &str, reply: &str) -> Step {
+        Step::Think {
+            reasoning: reasoning.to_owned(),
+            reply: reply.to_owned(),
+        }
+    }
+    /// The summary answered when OpenCode compacts the session.
+    pub fn summary(text: &str) -> Step {
+        Step::Summary(text.to_owned())
+    }
 }
 
-/// Encodes `steps` as prompt text the fake LLM understands (`{{step:…}} {{reply:…}}`).
+/// Encodes `steps` as prompt text the fake LLM understands (`{{step:…}} {{reply:…}}`, and
+/// `{{think:…}}`, `{{summary:…}}`).
 pub fn script(steps: &[Step]) -> String {
+    let token = |kind: &str, data: &[u8]| format!("{{{{{kind}:{}}}}}", b64_encode(data));
     let tokens: Vec<String> = steps
         .iter()
         .map(|step| match step {
             Step::Tool { name, args } => {
                 let body = json!({ "tool": name, "args": args }).to_string();
-                format!("{{{{step:{}}}}}", b64_encode(body.as_bytes()))
+                token("step", body.as_bytes())
             }
-            Step::Reply(text) => format!("{{{{reply:{}}}}}", b64_encode(text.as_bytes())),
+            Step::Reply(text) => token("reply", text.as_bytes()),
+            Step::Think { reasoning, reply } => {
+                let body = json!({ "reasoning": reasoning, "reply": reply }).to_string();
+                token("think", body.as_bytes())
+            }
+            Step::Summary(text) => token("summary", text.as_bytes()),
         })
         .collect();
     tokens.join(" ")
@@ -111,21 +138,39 @@ pub fn parse_script(text: &str) -> Result<Vec<Step>, String> {
         rest = &rest[start + 2..];
         let Some(end) = rest.find("}}") else { break };
         let token = &rest[..end];
-        if let Some(data) = token.strip_prefix("step:") {
-            let bytes = b64_decode(data).ok_or_else(|| format!("bad base64 in step {data}"))?;
-            let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("bad step: {e}"))?;
-            let name = v["tool"].as_str().ok_or("step without tool")?.to_owned();
-            steps.push(Step::Tool {
-                name,
-                args: v["args"].clone(),
-            });
-        } else if let Some(data) = token.strip_prefix("reply:") {
-            let bytes = b64_decode(data).ok_or_else(|| format!("bad base64 in reply {data}"))?;
-            let text = String::from_utf8(bytes).map_err(|e| format!("bad reply: {e}"))?;
-            steps.push(Step::Reply(text));
-        } else {
+        let Some((kind, data)) = token.split_once(':') else {
+            continue;
+        };
+        if !["step", "reply", "think", "summary"].contains(&kind) {
             continue;
         }
+        let bytes = b64_decode(data).ok_or_else(|| format!("bad base64 in {kind} {data}"))?;
+        let text = String::from_utf8(bytes).map_err(|e| format!("bad {kind}: {e}"))?;
+        let json = || serde_json::from_str::<Value>(&text).map_err(|e| format!("bad {kind}: {e}"));
+        let string = |v: &Value, key: &str| {
+            v[key]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{kind} without {key}"))
+        };
+        steps.push(match kind {
+            "step" => {
+                let v = json()?;
+                Step::Tool {
+                    name: string(&v, "tool")?,
+                    args: v["args"].clone(),
+                }
+            }
+            "think" => {
+                let v = json()?;
+                Step::Think {
+                    reasoning: string(&v, "reasoning")?,
+                    reply: string(&v, "reply")?,
+                }
+            }
+            "summary" => Step::Summary(text),
+            _ => Step::Reply(text),
+        });
         rest = &rest[end + 2..];
     }
     Ok(steps)
@@ -500,8 +545,24 @@ fn error_json(message: &str) -> String {
 }
 
 enum Answer {
-    Text(String),
-    ToolCall { name: String, args: String },
+    /// Plain text, after the `reasoning` (if not empty).
+    Text {
+        reasoning: String,
+        text: String,
+    },
+    ToolCall {
+        name: String,
+        args: String,
+    },
+}
+
+impl Answer {
+    fn text(text: &str) -> Answer {
+        Answer::Text {
+            reasoning: String::new(),
+            text: text.to_owned(),
+        }
+    }
 }
 
 /// Text of a message's `content`, a string or an array of `{type:"text", text}` parts.
@@ -517,13 +578,24 @@ fn content_text(message: &Value) -> String {
     }
 }
 
+/// The last [`Step::Summary`] in any of `messages`, scripts that do not parse skipped.
+fn summary(messages: &[Value]) -> Option<String> {
+    messages.iter().rev().find_map(|m| {
+        let steps = parse_script(&content_text(m)).ok()?;
+        steps.into_iter().rev().find_map(|s| match s {
+            Step::Summary(text) => Some(text),
+            _ => None,
+        })
+    })
+}
+
 fn answer(body: &Value, state: &State) -> Answer {
-    let has_tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());
-    if !has_tools {
-        return Answer::Text(TITLE.to_owned());
-    }
     let empty = Vec::new();
     let messages = body["messages"].as_array().unwrap_or(&empty);
+    let has_tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());
+    if !has_tools {
+        return Answer::text(&summary(messages).unwrap_or_else(|| TITLE.to_owned()));
+    }
     // The last user message that carries a script.
     let mut found = None;
     for (i, m) in messages.iter().enumerate().rev() {
@@ -538,12 +610,12 @@ fn answer(body: &Value, state: &State) -> Answer {
             Ok(_) => {}
             Err(e) => {
                 state.errors.lock().unwrap().push(e.clone());
-                return Answer::Text(format!("fake LLM error: {e}"));
+                return Answer::text(&format!("fake LLM error: {e}"));
             }
         }
     }
     let Some((at, steps)) = found else {
-        return Answer::Text(DEFAULT_REPLY.to_owned());
+        return Answer::text(DEFAULT_REPLY);
     };
     let answered = messages[at + 1..]
         .iter()
@@ -553,7 +625,7 @@ fn answer(body: &Value, state: &State) -> Answer {
         .count();
     let mut tools = steps.iter().filter_map(|s| match s {
         Step::Tool { name, args } => Some((name, args)),
-        Step::Reply(_) => None,
+        _ => None,
     });
     if let Some((name, args)) = tools.nth(answered) {
         return Answer::ToolCall {
@@ -562,10 +634,14 @@ fn answer(body: &Value, state: &State) -> Answer {
         };
     }
     let reply = steps.iter().rev().find_map(|s| match s {
-        Step::Reply(text) => Some(text.clone()),
-        Step::Tool { .. } => None,
+        Step::Reply(text) => Some(Answer::text(text)),
+        Step::Think { reasoning, reply } => Some(Answer::Text {
+            reasoning: reasoning.clone(),
+            text: reply.clone(),
+        }),
+        _ => None,
     });
-    Answer::Text(reply.unwrap_or_else(|| DEFAULT_REPLY.to_owned()))
+    reply.unwrap_or_else(|| Answer::text(DEFAULT_REPLY))
 }
 
 fn usage() -> Value {
@@ -588,15 +664,18 @@ fn stream_response(n: u64, answer: &Answer) -> String {
     };
     let mut out = String::new();
     match answer {
-        Answer::Text(text) => {
+        Answer::Text { reasoning, text } => {
             out += &chunk(
                 json!({ "role": "assistant", "content": "" }),
                 Value::Null,
                 None,
             );
-            // Split in a few pieces on char boundaries, as a real stream would.
-            let words: Vec<&str> = text.split_inclusive(' ').collect();
-            for piece in words {
+            // Split in a few pieces on char boundaries, as a real stream would; the reasoning
+            // first, as thinking models do.
+            for piece in reasoning.split_inclusive(' ') {
+                out += &chunk(json!({ "reasoning_content": piece }), Value::Null, None);
+            }
+            for piece in text.split_inclusive(' ') {
                 out += &chunk(json!({ "content": piece }), Value::Null, None);
             }
             out += &chunk(json!({}), json!("stop"), Some(usage()));
@@ -622,7 +701,11 @@ fn stream_response(n: u64, answer: &Answer) -> String {
 
 fn plain_response(n: u64, answer: &Answer) -> String {
     let (message, finish) = match answer {
-        Answer::Text(text) => (json!({ "role": "assistant", "content": text }), "stop"),
+        Answer::Text { reasoning, text } if !reasoning.is_empty() => (
+            json!({ "role": "assistant", "content": text, "reasoning_content": reasoning }),
+            "stop",
+        ),
+        Answer::Text { text, .. } => (json!({ "role": "assistant", "content": text }), "stop"),
         Answer::ToolCall { name, args } => (
             json!({ "role": "assistant", "content": null, "tool_calls": [{
                 "id": format!("call_{n}"),

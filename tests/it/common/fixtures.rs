@@ -7,9 +7,11 @@
 
 use super::fake_llm::{script, FakeLlm, Step};
 use super::git::Repo;
-use super::opencode::{OpencodeHome, Run, CURRENT, LEGACY};
+use super::opencode::{OpencodeHome, Run, CURRENT, LEGACY, RUN_TIMEOUT};
+use super::serve::{status, Server};
 use super::TestEnv;
-use serde_json::Value;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
 use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -85,6 +87,48 @@ impl RichStore {
     }
 }
 
+/// The 1.18.34 fixture of the part types [`RichStore`] lacks (`reasoning`, `subtask`,
+/// `compaction`); see [`parts_store`].
+pub struct PartsStore {
+    /// The git repository the sessions ran in.
+    pub repo: Repo,
+    /// The OpenCode home (its fake LLM is stopped; it defines the [`SUBTASK_COMMAND`]).
+    pub home: OpencodeHome,
+    /// A `write` call and an answer streamed after its reasoning (a `reasoning` part), then
+    /// compacted through `opencode serve` (a user message with a `compaction` part and a
+    /// summary assistant message), then one more turn with reasoning.
+    pub compacted: String,
+    /// `opencode run --command` [`SUBTASK_COMMAND`]: a user message with a `subtask` part,
+    /// which OpenCode runs as a `task` call in [`subtask_child`](Self::subtask_child).
+    pub subtask_parent: String,
+    /// The child session of the subtask: one bash call and an answer after reasoning.
+    pub subtask_child: String,
+    /// How long generation took.
+    pub elapsed: Duration,
+}
+
+impl PartsStore {
+    /// Root sessions, oldest first.
+    pub fn roots(&self) -> Vec<&str> {
+        vec![self.compacted.as_str(), self.subtask_parent.as_str()]
+    }
+
+    /// Child (subagent) sessions.
+    pub fn children(&self) -> Vec<&str> {
+        vec![self.subtask_child.as_str()]
+    }
+
+    /// Every session: the roots, then the children.
+    pub fn sessions(&self) -> Vec<&str> {
+        self.roots().into_iter().chain(self.children()).collect()
+    }
+
+    /// A private, writable copy of the repo and the OpenCode home, as a [`TestEnv`].
+    pub fn copy_env(&self) -> TestEnv {
+        TestEnv::copy_of(&self.repo, &self.home)
+    }
+}
+
 /// The 1.1.65 (JSON `storage/`) fixture; see [`legacy_store`].
 pub struct LegacyStore {
     /// The git repository the sessions ran in.
@@ -133,6 +177,13 @@ impl LegacyStore {
 pub fn rich_store() -> &'static RichStore {
     static STORE: OnceLock<Result<RichStore, String>> = OnceLock::new();
     once(&STORE, "rich_store", generate_rich)
+}
+
+/// The shared 1.18.34 store of reasoning, subtask and compaction parts (generated on first
+/// use in this process, ~12 s).
+pub fn parts_store() -> &'static PartsStore {
+    static STORE: OnceLock<Result<PartsStore, String>> = OnceLock::new();
+    once(&STORE, "parts_store", generate_parts)
 }
 
 /// The shared 1.1.65 store (generated on first use in this process, a few seconds).
@@ -220,11 +271,11 @@ fn big_output_command() -> String {
     "for i in $(seq 1 1500); do printf 'line %04d ünïcødé 日本語 output ........................\\n' $i; done; sleep 2".to_owned()
 }
 
-/// The state both generators share: a seeded repo, a running fake LLM and an OpenCode home
+/// The state all generators share: a seeded repo, a running fake LLM and an OpenCode home
 /// talking to it. Keeping the setup, the run-and-check steps and the teardown here leaves each
 /// generator with only what differs between the versions: the prompts and scripts.
 struct Generation {
-    /// `rich` or `legacy`: names the fixture dir and the timing line.
+    /// `rich`, `parts` or `legacy`: names the fixture dir and the timing line.
     name: &'static str,
     start: Instant,
     repo: Repo,
@@ -466,6 +517,132 @@ fn generate_legacy() -> LegacyStore {
         task_parent,
         task_child,
         attachment,
+        elapsed,
+    }
+}
+
+/// The command of [`parts_store`]'s OpenCode home that runs as a subtask (`subtask: true`).
+pub const SUBTASK_COMMAND: &str = "review-notes";
+
+/// Defines [`SUBTASK_COMMAND`] in `home`, as a markdown command file in its config dir (so
+/// that [`OpencodeHome::set_port`], which rewrites `opencode.json`, keeps it): its template,
+/// the arguments appended, becomes the prompt of a `general` subagent.
+fn define_subtask_command(home: &OpencodeHome) {
+    let dir = home.config_home.join("opencode").join("command");
+    fs::create_dir_all(&dir).unwrap();
+    let command = concat!(
+        "---\n",
+        "description: Review the notes in a subagent 🔍\n",
+        "agent: general\n",
+        "subtask: true\n",
+        "---\n",
+        "Review the notes 🔍 $ARGUMENTS\n",
+    );
+    fs::write(dir.join(format!("{SUBTASK_COMMAND}.md")), command).unwrap();
+}
+
+/// Compacts session `id` as the TUI's `/compact` does: `POST /session/:id/summarize` to an
+/// `opencode serve` of the home, which answers once the summary is written. The server is
+/// stopped before returning.
+fn compact(home: &OpencodeHome, dir: &Path, id: &str) {
+    let server = Server::start(home, dir);
+    let body = json!({ "providerID": "mock", "modelID": "mock-1" }).to_string();
+    let response = server.request(
+        "POST",
+        &format!("/session/{id}/summarize"),
+        &body,
+        RUN_TIMEOUT,
+    );
+    assert!(
+        status(&response) == Some(200) && response.trim_end().ends_with("true"),
+        "POST /session/{id}/summarize: {response:?}\n{}",
+        server.output()
+    );
+}
+
+/// The part types (`$.type` of `part.data`) OpenCode stored for `session`.
+pub fn part_types(home: &OpencodeHome, session: &str) -> BTreeSet<String> {
+    let db = home.open_db();
+    let mut stmt = db
+        .prepare("SELECT DISTINCT json_extract(data, '$.type') FROM part WHERE session_id = ?1")
+        .unwrap();
+    stmt.query_map([session], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Panics unless OpenCode stored parts of every type of `types` for `session`.
+fn assert_part_types(home: &OpencodeHome, session: &str, types: &[&str]) {
+    let stored = part_types(home, session);
+    for kind in types {
+        assert!(
+            stored.contains(*kind),
+            "session {session} has no {kind} part, only {stored:?}"
+        );
+    }
+}
+
+fn generate_parts() -> PartsStore {
+    let generation = Generation::start(
+        "parts",
+        CURRENT,
+        "fn main() {\n    println!(\"parts\");\n}\n",
+        "add sources",
+    );
+    let (home, repo) = (&generation.home, &generation.repo.path);
+    define_subtask_command(home);
+
+    let run = generation.run_tools(
+        "Think about the plan 🤔",
+        &[
+            Step::write("plan.md", &format!("# Plan 🗺️\n\n{UNICODE}\n")),
+            Step::think(
+                "The user wants a plan. 考虑 — write it to plan.md first, then report. 🧠",
+                "The plan is written 🗺️",
+            ),
+            Step::summary("Summary: plan.md holds the plan 🗺️; nothing else is pending. 要約"),
+        ],
+        "Compacted 🗜️",
+    );
+    let compacted = run.session_id;
+    compact(home, repo, &compacted);
+    generation.continue_tools(
+        &compacted,
+        "And after the summary? 🔁",
+        &[Step::think(
+            "The summary says the plan is done. 🧠",
+            "Nothing left to do ✅",
+        )],
+    );
+
+    let child_script = script(&[
+        Step::bash("cat plan.md", "read the plan"),
+        Step::think("The plan reads fine. 👀", "The notes look good 👍 良い"),
+    ]);
+    let run = home.run(
+        repo,
+        &child_script,
+        &["--command", SUBTASK_COMMAND, "--title", "Subtask 🔍"],
+    );
+    assert_tools_completed(&run);
+    let subtask_parent = run.session_id.clone();
+    let subtask_child = task_child(&run);
+
+    assert_part_types(
+        home,
+        &compacted,
+        &["text", "reasoning", "tool", "compaction"],
+    );
+    assert_part_types(home, &subtask_parent, &["subtask", "tool"]);
+    assert_part_types(home, &subtask_child, &["text", "reasoning", "tool"]);
+    let (repo, home, elapsed) = generation.finish();
+    PartsStore {
+        repo,
+        home,
+        compacted,
+        subtask_parent,
+        subtask_child,
         elapsed,
     }
 }

@@ -3,6 +3,7 @@
 //! - [`fake_llm`]: a scripted OpenAI-compatible server on loopback ([`fake_llm::script`]).
 //! - [`opencode`]: the real OpenCode binary ([`opencode::opencode_bin`]) run in a hermetic
 //!   [`opencode::OpencodeHome`].
+//! - [`serve`]: a running `opencode serve` ([`serve::Server`]) and HTTP requests to it.
 //! - [`git`]: real git under a fixed environment ([`git::Repo`]).
 //! - [`fixtures`]: stores written by real OpenCode, generated once per test process
 //!   ([`fixtures::rich_store`], [`fixtures::legacy_store`]).
@@ -14,6 +15,7 @@ pub mod fixtures;
 pub mod git;
 pub mod opencode;
 pub mod process;
+pub mod serve;
 
 use fake_llm::FakeLlm;
 use git::{Repo, GIT_ENV};

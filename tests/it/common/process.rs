@@ -84,8 +84,23 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
 
 /// Sends SIGKILL to every process of group `pgid` (a group this harness started).
 fn kill_group(pgid: u32) {
+    signal_group(pgid, "KILL");
+}
+
+/// Stops process group `pgid` (a group this harness started): SIGTERM, so that servers can
+/// finish their writes, then SIGKILL for whatever is still alive after 5 s.
+pub fn stop_group(pgid: u32) {
+    for signal in ["TERM", "KILL"] {
+        if signal_group(pgid, signal) {
+            return;
+        }
+    }
+}
+
+/// Sends `signal` to group `pgid`; true once the group is gone (waits up to 5 s).
+fn signal_group(pgid: u32, signal: &str) -> bool {
     let _ = Command::new("kill")
-        .args(["-s", "KILL", "--", &format!("-{pgid}")])
+        .args(["-s", signal, "--", &format!("-{pgid}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
@@ -93,4 +108,5 @@ fn kill_group(pgid: u32) {
     while !group_members(pgid).is_empty() && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(20));
     }
+    group_members(pgid).is_empty()
 }
