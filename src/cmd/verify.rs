@@ -3,7 +3,7 @@
 
 use crate::config::Ctx;
 use crate::export;
-use crate::restore::{content_key, source, Archive, Checksums};
+use crate::restore::{content_key, source, v2_row_ids, Archive, Checksums};
 use crate::store::Session;
 use anyhow::{anyhow, bail, Result};
 use serde_json::{json, Value};
@@ -50,7 +50,10 @@ pub fn run(ctx: &Ctx, spec: Option<&str>, as_json: bool, out: &mut dyn Write) ->
             None => (State::Missing, None),
             Some(local) => {
                 let doc = store.export_document(local)?;
-                if content_key(&doc) == content_key(&archived.doc) {
+                // A v2 session's turns are only in its extra rows, not in the document.
+                if content_key(&doc) == content_key(&archived.doc)
+                    && v2_row_ids(&store.extra(local)?) == v2_row_ids(&archived.extra)
+                {
                     (State::Same, None)
                 } else {
                     let newer = match local.time_updated.cmp(&archived.time_updated()) {

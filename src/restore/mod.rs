@@ -199,7 +199,13 @@ pub fn restore(ctx: &Ctx, archive: &Archive, options: &Options<'_>) -> Result<Re
         let action = match local.get(&session.id) {
             None => Action::Add,
             Some(l) if l.updated > session.time_updated() => Action::KeepLocal,
-            Some(l) if l.key == content_key(&doc) => Action::Unchanged,
+            Some(l)
+                if l.key == content_key(&doc)
+                    && (kind == TargetKind::Json
+                        || v2_row_ids(&session.extra).is_subset(&l.v2_rows)) =>
+            {
+                Action::Unchanged
+            }
             Some(_) => Action::Update,
         };
         items.push(Item {
@@ -286,6 +292,32 @@ fn select<'a>(archive: &'a Archive, only: &[String]) -> Result<Vec<&'a ArchivedS
 struct LocalSession {
     updated: i64,
     key: Vec<u8>,
+    /// [`v2_row_ids`] of the local copy.
+    v2_rows: BTreeSet<String>,
+}
+
+/// The v2 rows of a session's extra record (`session_message`, `session_input`,
+/// `session_context_epoch`) by table and primary key.
+///
+/// A v2 session's export document has no messages, and OpenCode 1.18 leaves
+/// `session.time_updated` alone when a v2 turn adds messages: these rows are the only sign
+/// that one copy of a v2 session holds turns the other lacks.
+pub fn v2_row_ids(extra: &Map<String, Value>) -> BTreeSet<String> {
+    const KEYS: [(&str, &str); 3] = [
+        ("session_message", "id"),
+        ("session_input", "id"),
+        ("session_context_epoch", "session_id"),
+    ];
+    let mut ids = BTreeSet::new();
+    for (table, key) in KEYS {
+        let rows = extra.get(table).and_then(Value::as_array);
+        for row in rows.into_iter().flatten() {
+            if let Some(id) = row.get(key).and_then(Value::as_str) {
+                ids.insert(format!("{table}/{id}"));
+            }
+        }
+    }
+    ids
 }
 
 /// The sessions of `wanted` already in the target store (of the target's kind), with their
@@ -315,6 +347,7 @@ fn local_sessions(
             LocalSession {
                 updated: session.time_updated,
                 key: content_key(&doc),
+                v2_rows: v2_row_ids(&store.extra(&session)?),
             },
         );
     }

@@ -138,6 +138,7 @@ const KNOWN: &[(&str, &[&str])] = &[
         "session_context_epoch",
         &["session_id", "baseline", "snapshot", "baseline_seq"],
     ),
+    ("event_sequence", &["aggregate_id", "seq", "owner_id"]),
 ];
 
 #[derive(Debug, Clone)]
@@ -555,6 +556,52 @@ fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()
             write_row(tx, schema, table, &row, Conflict::Ignore)?;
         }
     }
+    advance_event_sequence(tx, schema, id, extra)
+}
+
+/// Moves the session's event counter (`event_sequence.seq`) past every sequence number its
+/// restored v2 rows carry.
+///
+/// Each v2 row records the number of the event that produced it, and `session_message` and
+/// `session_input` are unique per session and number. Events are not archived, so without
+/// this OpenCode would number the next turn's events from 0 again, and its insert into
+/// `session_message` would fail on a number a restored row holds: the restored session could
+/// not be continued. An existing higher counter is kept.
+fn advance_event_sequence(
+    tx: &Connection,
+    schema: &Schema,
+    id: &str,
+    extra: &Map<String, Value>,
+) -> Result<()> {
+    const SEQ_COLUMNS: [(&str, &str); 4] = [
+        ("session_message", "seq"),
+        ("session_input", "admitted_seq"),
+        ("session_input", "promoted_seq"),
+        ("session_context_epoch", "baseline_seq"),
+    ];
+    let last = SEQ_COLUMNS
+        .iter()
+        .flat_map(|(table, column)| {
+            let rows = extra.get(*table).and_then(Value::as_array);
+            rows.into_iter()
+                .flatten()
+                .filter_map(move |row| row.get(*column).and_then(as_i64))
+        })
+        .max();
+    let Some(last) = last else {
+        return Ok(());
+    };
+    if !(schema.has_column("event_sequence", "aggregate_id")
+        && schema.has_column("event_sequence", "seq"))
+    {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO event_sequence (aggregate_id, seq) VALUES (?1, ?2) \
+         ON CONFLICT (aggregate_id) DO UPDATE SET seq = max(seq, excluded.seq)",
+        rusqlite::params![id, last],
+    )
+    .context("failed to write to table event_sequence")?;
     Ok(())
 }
 

@@ -166,7 +166,7 @@ impl Store {
         Ok(sessions)
     }
 
-    /// The number of v1 messages of a session.
+    /// The number of messages of a session (v1 `message` or v2 `session_message` rows).
     pub fn message_count(&self, session: &Session) -> Result<usize> {
         match session.kind {
             StoreKind::Sqlite => self.sqlite().message_count(&session.id),
@@ -175,7 +175,8 @@ impl Store {
     }
 
     /// A cheap fingerprint per session that changes whenever its content does: the session's
-    /// `time_updated`, its message count and the newest message update. Every OpenCode step
+    /// `time_updated`, its message count and the newest message update (v1 messages, and v2
+    /// `session_message` rows where a session has them). Every OpenCode step
     /// ends by updating its assistant message, so part changes show up here too. Lets the
     /// archive skip unchanged sessions without reading them.
     pub fn change_stamps(&self) -> Result<HashMap<String, String>> {

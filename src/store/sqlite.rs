@@ -196,7 +196,10 @@ impl SqliteStore {
             .with_context(|| format!("malformed session {session_id} in {}", self.path.display()))
     }
 
-    /// See [`super::Store::change_stamps`]; one aggregate query over the message index.
+    /// See [`super::Store::change_stamps`]; one aggregate query over the message index, and
+    /// one over `session_message` for v2 sessions: OpenCode 1.18 does not touch
+    /// `session.time_updated` when a v2 turn adds messages, so without their count and newest
+    /// update a v2 session would look unchanged after its first archive.
     pub fn change_stamps(&self) -> Result<HashMap<String, String>> {
         let mut stmt = self.conn.prepare(
             "SELECT s.id, s.time_updated, count(m.id), max(m.time_updated) \
@@ -215,19 +218,48 @@ impl SqliteStore {
             let (id, updated, count, newest) = row.with_context(|| self.context("sessions"))?;
             stamps.insert(id, format!("{updated}/{count}/{}", newest.unwrap_or(0)));
         }
+        if self.has_table("session_message") {
+            // Only sessions with v2 rows get the suffix: v1 stamps stay as they were.
+            let mut stmt = self.conn.prepare(
+                "SELECT session_id, count(*), max(time_updated) FROM session_message GROUP BY session_id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, count, newest) = row.with_context(|| self.context("v2 messages"))?;
+                if let Some(stamp) = stamps.get_mut(&id) {
+                    stamp.push_str(&format!("/v2/{count}/{}", newest.unwrap_or(0)));
+                }
+            }
+        }
         Ok(stamps)
     }
 
+    /// The messages of a session: v1 `message` rows plus v2 `session_message` rows (a session
+    /// has one kind or the other).
     pub fn message_count(&self, session_id: &str) -> Result<usize> {
-        let n: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM message WHERE session_id = ?1",
-                [session_id],
-                |r| r.get(0),
-            )
-            .with_context(|| self.context("messages"))?;
-        Ok(n as usize)
+        let mut tables = vec!["message"];
+        if self.has_table("session_message") {
+            tables.push("session_message");
+        }
+        let mut total = 0;
+        for table in tables {
+            let n: i64 = self
+                .conn
+                .query_row(
+                    &format!("SELECT count(*) FROM {table} WHERE session_id = ?1"),
+                    [session_id],
+                    |r| r.get(0),
+                )
+                .with_context(|| self.context("messages"))?;
+            total += n as usize;
+        }
+        Ok(total)
     }
 
     /// Messages ordered as OpenCode's `MessageV2.page` returns them (by `time_created`, then

@@ -88,8 +88,10 @@ impl Renderer<'_> {
         true
     }
 
+    /// A v1 tool part (`tool`, `state.output`) or a v2 `session_message` tool item (`name`,
+    /// `state.content` as text items).
     fn tool(&mut self, part: &Value) -> bool {
-        let Some(name) = part["tool"].as_str() else {
+        let Some(name) = part["tool"].as_str().or(part["name"].as_str()) else {
             return false;
         };
         let state = &part["state"];
@@ -137,8 +139,12 @@ impl Renderer<'_> {
                 self.file(file);
             }
         }
-        if let Some(output) = state["output"].as_str().filter(|o| !o.is_empty()) {
-            self.output("Output", output);
+        let output = match state["output"].as_str() {
+            Some(output) => Some(output.to_owned()),
+            None => v2_tool_output(&state["content"]),
+        };
+        if let Some(output) = output.filter(|o| !o.is_empty()) {
+            self.output("Output", &output);
         }
         match &state["error"] {
             Value::String(error) => self.output("Error", error),
@@ -240,6 +246,18 @@ impl Renderer<'_> {
         }
         self.fence_cut("json", &json(&shown));
     }
+}
+
+/// The text items of a v2 tool result (`[{type:"text", text}]`), joined; `None` when it has
+/// none.
+fn v2_tool_output(content: &Value) -> Option<String> {
+    let texts: Vec<&str> = content
+        .as_array()?
+        .iter()
+        .filter(|item| item["type"] == "text")
+        .filter_map(|item| item["text"].as_str())
+        .collect();
+    (!texts.is_empty()).then(|| texts.join("\n"))
 }
 
 fn duration(ms: f64) -> String {

@@ -8,4 +8,5 @@ mod push;
 mod read_side;
 mod restore;
 mod transcript;
+mod v2;
 mod verify;

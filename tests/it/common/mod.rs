@@ -7,6 +7,8 @@
 //! - [`git`]: real git under a fixed environment ([`git::Repo`]).
 //! - [`fixtures`]: stores written by real OpenCode, generated once per test process
 //!   ([`fixtures::rich_store`], [`fixtures::legacy_store`]).
+//! - [`v2`]: a v2 session (`session_message` rows) written through `opencode serve`
+//!   ([`v2::v2_store`]).
 //! - [`TestEnv`]: runs our binary against a repo and an OpenCode data dir.
 #![allow(dead_code)]
 
@@ -16,6 +18,7 @@ pub mod git;
 pub mod opencode;
 pub mod process;
 pub mod serve;
+pub mod v2;
 
 use fake_llm::FakeLlm;
 use git::{Repo, GIT_ENV};
