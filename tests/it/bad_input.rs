@@ -1,7 +1,7 @@
 //! Acceptance 6: bad input gets one `error:` line naming the thing (plus an optional
 //! `hint:`), exit status 1, and nothing written.
 
-use crate::common::fixtures::{legacy_store, rich_store};
+use crate::common::fixtures::{legacy_store, rich_store, Fixture};
 use crate::common::{self, file_names, query_one, TestEnv};
 use std::process::Output;
 

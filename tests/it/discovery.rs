@@ -2,7 +2,7 @@
 //! subdirectories, `-C`, `GIT_DIR`/`GIT_WORK_TREE`, linked worktrees, `--store`,
 //! `git config opencode.store` and `OPENCODE_DB`.
 
-use crate::common::fixtures::rich_store;
+use crate::common::fixtures::{rich_store, Fixture};
 use crate::common::path_with_our_binary;
 use crate::read_side::stdout;
 use std::path::Path;

@@ -3,7 +3,7 @@
 
 use crate::common::fake_llm::{parse_script, script, FakeLlm, Step, DEFAULT_REPLY, TITLE};
 use crate::common::fixtures::{
-    legacy_store, parts_store, read_json, rich_store, SUBTASK_COMMAND, UNICODE,
+    legacy_store, parts_store, read_json, rich_store, Fixture, SUBTASK_COMMAND, UNICODE,
 };
 use crate::common::opencode::{opencode_bin, CURRENT, LEGACY};
 use crate::common::{query_one, TestEnv};

@@ -2,7 +2,7 @@
 //! post-commit hook archives the sessions, and nothing the hook meets breaks a commit or a
 //! push (real git runs the hooks).
 
-use crate::common::fixtures::rich_store;
+use crate::common::fixtures::{rich_store, Fixture};
 use crate::common::git::git_command;
 use crate::common::{path_with_our_binary, TestEnv};
 use crate::read_side::stdout;

@@ -2,7 +2,7 @@
 //! git and stores written by the real OpenCode binary.
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
-use crate::common::fixtures::rich_store;
+use crate::common::fixtures::{rich_store, Fixture};
 use crate::common::git::{git_command, Repo};
 use crate::common::opencode::{OpencodeHome, CURRENT};
 use crate::common::{ours_cmd, TestEnv};

@@ -3,7 +3,7 @@
 //! with unzip, Python and `opencode import`, and the store left untouched.
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
-use crate::common::fixtures::{legacy_store, parts_store, rich_store};
+use crate::common::fixtures::{legacy_store, parts_store, rich_store, Fixture};
 use crate::common::opencode::{OpencodeHome, CURRENT};
 use crate::common::{file_names, query_one, sha256_hex, zip_entries};
 use crate::common::{git::Repo, TestEnv};

@@ -4,7 +4,7 @@
 //! already holds some of them; a concurrent `opencode serve`; hostile and broken zips.
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
-use crate::common::fixtures::{legacy_store, rich_store};
+use crate::common::fixtures::{legacy_store, rich_store, Fixture};
 use crate::common::git::{git_command, Repo};
 use crate::common::opencode::{OpencodeHome, CURRENT, LEGACY};
 use crate::common::process::assert_success;

@@ -3,7 +3,7 @@
 //! their summaries, parent and child links, bounded tool output, and `<id>.md` files for
 //! every session with `-o DIR`.
 
-use crate::common::fixtures::{legacy_store, parts_store, rich_store, SUBTASK_COMMAND};
+use crate::common::fixtures::{legacy_store, parts_store, rich_store, Fixture, SUBTASK_COMMAND};
 use crate::common::{file_names, TestEnv};
 use crate::read_side::stdout;
 use serde_json::Value;

@@ -4,6 +4,7 @@
 //! and `restore` must carry them, and OpenCode must serve and continue a restored one.
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
+use crate::common::fixtures::Fixture;
 use crate::common::opencode::OpencodeHome;
 use crate::common::serve::Server;
 use crate::common::v2::{backup_db, v2_store, V2Api, V2Store, TURNS, WRITTEN_FILE};

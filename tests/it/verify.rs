@@ -3,7 +3,7 @@
 //! (exit 1); a tampered zip entry is named as failing its checksum.
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
-use crate::common::fixtures::rich_store;
+use crate::common::fixtures::{rich_store, Fixture};
 use crate::common::{assert_error, sha256_hex, zip_entries};
 use crate::restore::{another_machine, build_archive_branch, ok, ours, pack};
 use serde_json::Value;

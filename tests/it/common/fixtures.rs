@@ -1,7 +1,7 @@
 //! Stores written by the real OpenCode, generated once per test process and shared read-only.
 //!
 //! Tests must not modify a shared fixture (no `git opencode` writes into its repo, no
-//! `opencode run` in its home): take a private copy with [`copy_env`](RichStore::copy_env) or
+//! `opencode run` in its home): take a private copy with [`copy_env`](Fixture::copy_env) or
 //! [`copy_dir_all`] first. Fixtures live under `$CARGO_TARGET_TMPDIR/opencode-fixtures/` in a
 //! directory named after the test process; directories of dead test processes are removed.
 
@@ -32,6 +32,44 @@ pub const RED_PNG: &[u8] = &[
     0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 
+/// What every fixture offers: where it ran, and its sessions.
+pub trait Fixture {
+    /// The git repository the sessions ran in.
+    fn repo(&self) -> &Repo;
+    /// The OpenCode home that holds the store.
+    fn home(&self) -> &OpencodeHome;
+    /// Root sessions, oldest first.
+    fn roots(&self) -> Vec<&str>;
+    /// Child (subagent) sessions.
+    fn children(&self) -> Vec<&str> {
+        Vec::new()
+    }
+
+    /// Every session: the roots, then the children.
+    fn sessions(&self) -> Vec<&str> {
+        self.roots().into_iter().chain(self.children()).collect()
+    }
+
+    /// A private, writable copy of the repo and the OpenCode home, as a [`TestEnv`].
+    /// Stored absolute paths (session `directory`, `outputPath`…) still name the originals.
+    fn copy_env(&self) -> TestEnv {
+        TestEnv::copy_of(self.repo(), self.home())
+    }
+}
+
+/// `repo()` and `home()` of a fixture struct with `repo` and `home` fields.
+macro_rules! fixture_paths {
+    () => {
+        fn repo(&self) -> &Repo {
+            &self.repo
+        }
+        fn home(&self) -> &OpencodeHome {
+            &self.home
+        }
+    };
+}
+pub(crate) use fixture_paths;
+
 /// The 1.18.34 fixture; see [`rich_store`].
 pub struct RichStore {
     /// The git repository all sessions ran in (three commits; the last holds the agent's work).
@@ -56,9 +94,10 @@ pub struct RichStore {
     pub elapsed: Duration,
 }
 
-impl RichStore {
-    /// Root sessions, oldest first.
-    pub fn roots(&self) -> Vec<&str> {
+impl Fixture for RichStore {
+    fixture_paths!();
+
+    fn roots(&self) -> Vec<&str> {
         vec![
             &self.tools,
             &self.task_parent,
@@ -70,20 +109,8 @@ impl RichStore {
         .collect()
     }
 
-    /// Child (subagent) sessions.
-    pub fn children(&self) -> Vec<&str> {
+    fn children(&self) -> Vec<&str> {
         vec![self.task_child.as_str()]
-    }
-
-    /// Every session: the roots, then the children.
-    pub fn sessions(&self) -> Vec<&str> {
-        self.roots().into_iter().chain(self.children()).collect()
-    }
-
-    /// A private, writable copy of the repo and the OpenCode home, as a [`TestEnv`].
-    /// Stored absolute paths (session `directory`, `outputPath`…) still name the originals.
-    pub fn copy_env(&self) -> TestEnv {
-        TestEnv::copy_of(&self.repo, &self.home)
     }
 }
 
@@ -107,25 +134,15 @@ pub struct PartsStore {
     pub elapsed: Duration,
 }
 
-impl PartsStore {
-    /// Root sessions, oldest first.
-    pub fn roots(&self) -> Vec<&str> {
+impl Fixture for PartsStore {
+    fixture_paths!();
+
+    fn roots(&self) -> Vec<&str> {
         vec![self.compacted.as_str(), self.subtask_parent.as_str()]
     }
 
-    /// Child (subagent) sessions.
-    pub fn children(&self) -> Vec<&str> {
+    fn children(&self) -> Vec<&str> {
         vec![self.subtask_child.as_str()]
-    }
-
-    /// Every session: the roots, then the children.
-    pub fn sessions(&self) -> Vec<&str> {
-        self.roots().into_iter().chain(self.children()).collect()
-    }
-
-    /// A private, writable copy of the repo and the OpenCode home, as a [`TestEnv`].
-    pub fn copy_env(&self) -> TestEnv {
-        TestEnv::copy_of(&self.repo, &self.home)
     }
 }
 
@@ -147,9 +164,10 @@ pub struct LegacyStore {
     pub elapsed: Duration,
 }
 
-impl LegacyStore {
-    /// Root sessions, oldest first.
-    pub fn roots(&self) -> Vec<&str> {
+impl Fixture for LegacyStore {
+    fixture_paths!();
+
+    fn roots(&self) -> Vec<&str> {
         vec![
             self.tools.as_str(),
             self.task_parent.as_str(),
@@ -157,19 +175,8 @@ impl LegacyStore {
         ]
     }
 
-    /// Child (subagent) sessions.
-    pub fn children(&self) -> Vec<&str> {
+    fn children(&self) -> Vec<&str> {
         vec![self.task_child.as_str()]
-    }
-
-    /// Every session: the roots, then the children.
-    pub fn sessions(&self) -> Vec<&str> {
-        self.roots().into_iter().chain(self.children()).collect()
-    }
-
-    /// A private, writable copy of the repo and the OpenCode home, as a [`TestEnv`].
-    pub fn copy_env(&self) -> TestEnv {
-        TestEnv::copy_of(&self.repo, &self.home)
     }
 }
 
@@ -193,7 +200,7 @@ pub fn legacy_store() -> &'static LegacyStore {
 }
 
 /// Generates at most once; a failure is kept and reported to every caller, not retried.
-fn once<T>(cell: &'static OnceLock<Result<T, String>>, name: &str, f: fn() -> T) -> &'static T {
+pub fn once<T>(cell: &'static OnceLock<Result<T, String>>, name: &str, f: fn() -> T) -> &'static T {
     let result = cell.get_or_init(|| {
         catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
             panic

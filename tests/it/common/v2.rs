@@ -9,14 +9,13 @@
 //! completion is polled on the message route (and `GET /api/session/active`) with a deadline.
 
 use super::fake_llm::{script, FakeLlm, Step};
-use super::fixtures::UNICODE;
+use super::fixtures::{fixture_paths, once, Fixture, UNICODE};
 use super::git::Repo;
 use super::opencode::{OpencodeHome, CURRENT};
 use super::serve::Server;
 use serde_json::{json, Value};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -79,10 +78,11 @@ pub struct V2Store {
     pub elapsed: Duration,
 }
 
-impl V2Store {
-    /// A private, writable copy of the repo and the OpenCode home.
-    pub fn copy_env(&self) -> super::TestEnv {
-        super::TestEnv::copy_of(&self.repo, &self.home)
+impl Fixture for V2Store {
+    fixture_paths!();
+
+    fn roots(&self) -> Vec<&str> {
+        vec![self.session.as_str()]
     }
 }
 
@@ -90,19 +90,7 @@ impl V2Store {
 /// kept and reported to every caller, not retried.
 pub fn v2_store() -> &'static V2Store {
     static STORE: OnceLock<Result<V2Store, String>> = OnceLock::new();
-    let result = STORE.get_or_init(|| {
-        catch_unwind(AssertUnwindSafe(generate)).map_err(|panic| {
-            panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_else(|| "unknown panic".to_owned())
-        })
-    });
-    match result {
-        Ok(store) => store,
-        Err(message) => panic!("fixture v2_store could not be generated:\n{message}"),
-    }
+    once(&STORE, "v2_store", generate)
 }
 
 /// The prompt of `turn`: its text, then the fake LLM's script on the next line.
