@@ -8,7 +8,7 @@
 use super::fake_llm::{script, FakeLlm, Step};
 use super::git::Repo;
 use super::opencode::{OpencodeHome, Run, CURRENT, LEGACY, RUN_TIMEOUT};
-use super::serve::{status, Server};
+use super::serve::Server;
 use super::TestEnv;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -217,7 +217,7 @@ pub fn once<T>(cell: &'static OnceLock<Result<T, String>>, name: &str, f: fn() -
 }
 
 /// A fresh directory for fixture `name` of this process, under `$CARGO_TARGET_TMPDIR`.
-fn fixture_dir(name: &str) -> PathBuf {
+pub fn fixture_dir(name: &str) -> PathBuf {
     let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("opencode-fixtures");
     fs::create_dir_all(&base).unwrap();
     static SWEEP: OnceLock<()> = OnceLock::new();
@@ -561,7 +561,7 @@ fn compact(home: &OpencodeHome, dir: &Path, id: &str) {
         RUN_TIMEOUT,
     );
     assert!(
-        status(&response) == Some(200) && response.trim_end().ends_with("true"),
+        matches!(&response, Ok(r) if r.is_ok() && r.body.trim_end().ends_with("true")),
         "POST /session/{id}/summarize: {response:?}\n{}",
         server.output()
     );

@@ -7,7 +7,7 @@
 use super::opencode::OpencodeHome;
 use super::process::stop_group;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -55,7 +55,7 @@ impl Server {
         server.port = server.wait_for(deadline, "print its port", |s| s.printed_port());
         server.wait_for(deadline, "answer GET /session", |s| {
             let response = s.request("GET", "/session", "", Duration::from_secs(3));
-            (status(&response) == Some(200)).then_some(())
+            response.is_ok_and(|r| r.is_ok()).then_some(())
         });
         server
     }
@@ -109,14 +109,19 @@ impl Server {
         )
     }
 
-    /// One request on a fresh connection; the whole response as text ("" when there is none
-    /// within `timeout`).
-    pub fn request(&self, method: &str, path: &str, body: &str, timeout: Duration) -> String {
+    /// One request on a fresh connection (see [`http`]).
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        timeout: Duration,
+    ) -> io::Result<Response> {
         http(self.port, method, path, body, timeout)
     }
 
     /// `POST <path>` with a JSON `body`, allowing 20 s.
-    pub fn post(&self, path: &str, body: &str) -> String {
+    pub fn post(&self, path: &str, body: &str) -> io::Result<Response> {
         self.request("POST", path, body, Duration::from_secs(20))
     }
 }
@@ -129,58 +134,84 @@ impl Drop for Server {
     }
 }
 
-/// A minimal HTTP/1.1 request with `Connection: close`; the whole response as text ("" when
-/// there is none).
-pub fn http(port: u16, method: &str, path: &str, body: &str, timeout: Duration) -> String {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return String::new();
-    };
-    let _ = stream.set_read_timeout(Some(timeout));
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    if stream.write_all(request.as_bytes()).is_err() {
-        return String::new();
+/// One HTTP response: its status and its body (chunks joined).
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Response {
+    /// Whether the status is 200.
+    pub fn is_ok(&self) -> bool {
+        self.status == 200
     }
-    let mut response = Vec::new();
-    let mut buf = [0u8; 64 * 1024];
-    // Bun's server keeps the connection open despite `Connection: close`: stop reading once
-    // the response is complete rather than wait for the end of the stream.
-    while !is_complete(&response) {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => response.extend_from_slice(&buf[..n]),
+}
+
+/// One HTTP/1.1 request with `Connection: close` on a fresh connection; its response.
+///
+/// The body is read by its `Content-Length` (or chunks), not to the end of the stream: the
+/// 1.18.34 server (Bun) keeps some connections open despite `Connection: close` (`POST
+/// /api/session` held one for the whole read timeout).
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+    timeout: Duration,
+) -> io::Result<Response> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| io::Error::other(format!("bad status line {line:?}")))?;
+    let (mut length, mut chunked) = (None, false);
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':').unwrap_or((header, ""));
+        match name.to_ascii_lowercase().as_str() {
+            "content-length" => length = value.trim().parse::<usize>().ok(),
+            "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
+            _ => {}
         }
     }
-    String::from_utf8_lossy(&response).into_owned()
-}
-
-/// Whether the raw `response` holds its whole body, by `Content-Length` or the last chunk
-/// (without either, the body ends with the stream).
-fn is_complete(response: &[u8]) -> bool {
-    let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return false;
-    };
-    let head = String::from_utf8_lossy(&response[..end]).to_ascii_lowercase();
-    let body = &response[end + 4..];
-    let header = |name: &str| {
-        head.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':').map(str::trim))
-    };
-    if let Some(len) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
-        return body.len() >= len;
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            let size = line.trim().split(';').next().unwrap_or("");
+            let size = usize::from_str_radix(size, 16)
+                .map_err(|_| io::Error::other(format!("bad chunk size {line:?}")))?;
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else if let Some(length) = length {
+        body.resize(length, 0);
+        reader.read_exact(&mut body)?;
+    } else {
+        reader.read_to_end(&mut body)?;
     }
-    header("transfer-encoding").is_some_and(|v| v.contains("chunked"))
-        && (body == b"0\r\n\r\n" || body.ends_with(b"\r\n0\r\n\r\n"))
-}
-
-/// The status code of a raw HTTP/1.1 `response`.
-pub fn status(response: &str) -> Option<u16> {
-    response
-        .strip_prefix("HTTP/1.1 ")?
-        .split(' ')
-        .next()?
-        .parse()
-        .ok()
+    let body = String::from_utf8(body).map_err(io::Error::other)?;
+    Ok(Response { status, body })
 }

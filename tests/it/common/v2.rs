@@ -9,17 +9,15 @@
 //! completion is polled on the message route (and `GET /api/session/active`) with a deadline.
 
 use super::fake_llm::{script, FakeLlm, Step};
-use super::fixtures::{fixture_paths, once, Fixture, UNICODE};
+use super::fixtures::{fixture_dir, fixture_paths, once, Fixture, UNICODE};
 use super::git::Repo;
 use super::opencode::{OpencodeHome, CURRENT};
 use super::serve::Server;
 use serde_json::{json, Value};
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::thread;
 use std::time::{Duration, Instant};
-use std::{fs, thread};
 
 /// How long one v2 turn may take to complete.
 const TURN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -112,15 +110,7 @@ fn prompt_of(turn: &Turn) -> String {
 
 fn generate() -> V2Store {
     let start = Instant::now();
-    // `<pid>-v2`, the per-process naming of the other fixtures (whose sweep removes it too).
-    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("opencode-fixtures");
-    sweep_dead(&base);
-    let root = base.join(format!("{}-v2", std::process::id()));
-    if root.exists() {
-        fs::remove_dir_all(&root).unwrap();
-    }
-    fs::create_dir_all(&root).unwrap();
-    let root = root.canonicalize().unwrap();
+    let root = fixture_dir("v2");
     let repo = Repo::init(&root.join("repo"));
     let llm = FakeLlm::start();
     let home = OpencodeHome::at(CURRENT, &root.join("opencode"), llm.port());
@@ -160,25 +150,6 @@ fn generate() -> V2Store {
     }
 }
 
-/// Removes the `<pid>-v2` fixture dirs of test processes that no longer run (Linux `/proc`).
-fn sweep_dead(base: &Path) {
-    let Ok(entries) = fs::read_dir(base) else {
-        return;
-    };
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_suffix("-v2")) else {
-            continue;
-        };
-        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
 /// Copies the live database `db` to `to` with `VACUUM INTO`: one consistent snapshot taken
 /// in a read transaction (a plain file copy would miss what is still in the `-wal`).
 pub fn backup_db(db: &Path, to: &Path) {
@@ -197,9 +168,12 @@ impl V2Api<'_> {
     /// `method path` with an optional JSON body; panics unless it answers 200 with JSON.
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
         let body = body.map(Value::to_string).unwrap_or_default();
-        let (status, text) = request(self.0.port, method, path, &body)
+        let response = self
+            .0
+            .request(method, path, &body, REQUEST_TIMEOUT)
             .unwrap_or_else(|e| panic!("{method} {path}: {e}\n{}", self.0.output()));
-        assert_eq!(status, 200, "{method} {path}: {text}");
+        let text = response.body;
+        assert_eq!(response.status, 200, "{method} {path}: {text}");
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"))
     }
 
@@ -274,66 +248,4 @@ impl V2Api<'_> {
             thread::sleep(Duration::from_millis(100));
         }
     }
-}
-
-/// One HTTP/1.1 request on a fresh connection; the status and the body.
-///
-/// The body is read by its `Content-Length` (or chunks), not to the end of the stream: the
-/// 1.18.34 server keeps some connections open despite `Connection: close` (`POST
-/// /api/session` held one for the whole read timeout).
-fn request(port: u16, method: &str, path: &str, body: &str) -> io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
-    stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let status = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| io::Error::other(format!("bad status line {line:?}")))?;
-    let (mut length, mut chunked) = (None, false);
-    loop {
-        line.clear();
-        reader.read_line(&mut line)?;
-        let header = line.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        let (name, value) = header.split_once(':').unwrap_or((header, ""));
-        match name.to_ascii_lowercase().as_str() {
-            "content-length" => length = value.trim().parse::<usize>().ok(),
-            "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
-            _ => {}
-        }
-    }
-    let mut body = Vec::new();
-    if chunked {
-        loop {
-            line.clear();
-            reader.read_line(&mut line)?;
-            let size = line.trim().split(';').next().unwrap_or("");
-            let size = usize::from_str_radix(size, 16)
-                .map_err(|_| io::Error::other(format!("bad chunk size {line:?}")))?;
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk)?;
-            if size == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..size]);
-        }
-    } else if let Some(length) = length {
-        body.resize(length, 0);
-        reader.read_exact(&mut body)?;
-    } else {
-        reader.read_to_end(&mut body)?;
-    }
-    let body = String::from_utf8(body).map_err(io::Error::other)?;
-    Ok((status, body))
 }
