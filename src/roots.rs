@@ -44,24 +44,24 @@ impl RootCache {
 
     /// Parentless commits reachable from any of `tips`, as sorted hex strings.
     pub fn roots(&mut self, repo: &gix::Repository, tips: &[ObjectId]) -> Result<Vec<String>> {
-        // Oldest first: a newer tip's walk then stops at an older tip it descends from.
-        let mut ordered: Vec<(i64, ObjectId)> = tips
-            .iter()
-            .map(|&tip| (commit_time(repo, tip), tip))
-            .collect();
-        ordered.sort();
         let mut all = BTreeSet::new();
-        for (_, tip) in ordered {
-            let roots = match self.known.get(&tip) {
-                Some(roots) => roots.clone(),
-                None => {
-                    let roots = self.walk(repo, tip)?;
-                    self.known.insert(tip, roots.clone());
-                    roots
-                }
-            };
-            all.extend(roots);
+        let mut unknown = Vec::new();
+        for &tip in tips {
             self.used.insert(tip);
+            match self.known.get(&tip) {
+                Some(roots) => all.extend(roots.iter().copied()),
+                None => unknown.push(tip),
+            }
+        }
+        // Oldest first: a newer tip's walk then stops at an older tip it descends from. Only
+        // the tips walked need their commit read for this.
+        unknown.sort_by_cached_key(|&tip| commit_time(repo, tip));
+        for tip in unknown {
+            if !self.known.contains_key(&tip) {
+                let roots = self.walk(repo, tip)?;
+                self.known.insert(tip, roots);
+            }
+            all.extend(self.known[&tip].iter().copied());
         }
         Ok(all.into_iter().map(|id| id.to_string()).collect())
     }
