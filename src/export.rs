@@ -1,6 +1,5 @@
 //! Session documents as files: the `opencode export` JSON and the archive's extra records.
 
-use crate::jsjson;
 use crate::store::{Session, Store};
 use anyhow::Result;
 use serde_json::Value;
@@ -8,7 +7,7 @@ use serde_json::Value;
 /// The exact bytes `opencode export <id>` prints: `JSON.stringify(doc, null, 2)` and a newline.
 pub fn session_json(store: &Store, session: &Session) -> Result<Vec<u8>> {
     let doc = store.export_document(session)?;
-    Ok(pretty_with_newline(&doc))
+    Ok(crate::json::pretty_line(&doc))
 }
 
 /// `sessions/<id>.extra.json`: todos, diffs, v2 rows and share URL; `None` when empty.
@@ -20,12 +19,5 @@ pub fn extra_json(store: &Store, session: &Session) -> Result<Option<Vec<u8>>> {
     let mut doc = serde_json::Map::new();
     doc.insert("sessionID".into(), Value::String(session.id.clone()));
     doc.extend(extra);
-    Ok(Some(pretty_with_newline(&Value::Object(doc))))
-}
-
-/// Pretty JSON in OpenCode's style, ending in a newline.
-pub fn pretty_with_newline(value: &Value) -> Vec<u8> {
-    let mut bytes = jsjson::to_pretty_vec(value);
-    bytes.push(b'\n');
-    bytes
+    Ok(Some(crate::json::pretty_line(&Value::Object(doc))))
 }

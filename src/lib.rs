@@ -9,7 +9,7 @@ pub mod export;
 pub mod fsutil;
 pub mod gitobj;
 pub mod hooks;
-pub mod jsjson;
+pub mod json;
 pub mod membership;
 pub mod notes;
 pub mod progress;

@@ -13,7 +13,6 @@
 //! session whose stamp is unchanged is not even read from the store.
 
 use crate::config::Ctx;
-use crate::export;
 use crate::gitobj::{self, Edit, Oid};
 use crate::membership::{Member, ProjectIds};
 use crate::redact::Redactor;
@@ -127,7 +126,7 @@ pub fn month_index(
     if let Some(r) = redactor {
         r.redact_value(&mut index);
     }
-    export::pretty_with_newline(&index)
+    crate::json::pretty_line(&index)
 }
 
 /// The month directory (`YYYY-MM`) of an entry's path `sessions/<YYYY-MM>/<id>`.
@@ -270,7 +269,7 @@ fn snapshot(
             month_index(&entries, m, options.redactor),
         ));
     }
-    let manifest = export::pretty_with_newline(&manifest(ctx, ids, redacted, options.redactor));
+    let manifest = crate::json::pretty_line(&manifest(ctx, ids, redacted, options.redactor));
     let old_manifest = tip
         .as_ref()
         .and_then(|t| gitobj::read_blob_at(repo, t.tree, MANIFEST).ok().flatten());
@@ -372,11 +371,11 @@ fn render_session(
         let mut with_id = Map::new();
         with_id.insert("sessionID".into(), Value::String(session.id.clone()));
         with_id.extend(extra);
-        export::pretty_with_newline(&Value::Object(with_id))
+        crate::json::pretty_line(&Value::Object(with_id))
     });
     Ok(SessionFiles {
         title,
-        session_json: export::pretty_with_newline(&doc),
+        session_json: crate::json::pretty_line(&doc),
         extra_json,
         transcript,
     })

@@ -120,7 +120,7 @@ fn write_pack<W: Write + std::io::Seek>(
         if let Some(record) = store.project_record(project_id)? {
             zip.add(
                 &format!("project/{project_id}.json"),
-                &export::pretty_with_newline(&record),
+                &crate::json::pretty_line(&record),
             )?;
         }
     }
@@ -148,7 +148,7 @@ fn write_pack<W: Write + std::io::Seek>(
     progress.finish();
 
     let manifest = manifest(ctx, store, ids, members, &versions, created, zip.entries())?;
-    zip.add("manifest.json", &export::pretty_with_newline(&manifest))?;
+    zip.add("manifest.json", &crate::json::pretty_line(&manifest))?;
     zip.finish()
 }
 

@@ -2,7 +2,6 @@
 //! extra between an archive and the live store.
 
 use crate::config::Ctx;
-use crate::export;
 use crate::restore::{content_key, source, v2_row_ids, Archive, Checksums};
 use crate::store::Session;
 use anyhow::{anyhow, bail, Result};
@@ -256,7 +255,7 @@ impl Report<'_> {
             "changed": list(State::Changed),
             "extra": list(State::Extra),
         });
-        out.write_all(&export::pretty_with_newline(&json))?;
+        out.write_all(&crate::json::pretty_line(&json))?;
         Ok(())
     }
 }

@@ -9,7 +9,6 @@
 
 use super::{backup_path, create_dirs, now_ms, Action, Home, Item};
 use crate::fsutil::write_atomic;
-use crate::jsjson;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -168,7 +167,7 @@ fn write_session(
 /// Writes `value` as OpenCode does, unless the file already holds exactly that; an existing
 /// file is backed up first.
 fn write_file(path: &Path, value: &Value, backup: &mut FileBackup) -> Result<()> {
-    let bytes = jsjson::to_pretty_vec(value);
+    let bytes = crate::json::pretty(value);
     if path.exists() {
         if std::fs::read(path).is_ok_and(|old| old == bytes) {
             return Ok(());

@@ -8,17 +8,16 @@
 //! will be overwritten.
 
 mod json;
-mod jsontext;
+mod plan;
 mod rehome;
 pub mod source;
 mod sqlite;
 
-pub use jsontext::{compact_json, content_key};
+pub use plan::content_key;
 pub use rehome::rehome;
 pub use source::{Archive, ArchivedSession, Checksums, SourceKind};
 
 use crate::config::Ctx;
-use crate::jsjson;
 use crate::membership;
 use crate::store::{Store, StoreKind, StoreLocation};
 use anyhow::{bail, Result};
@@ -369,7 +368,7 @@ fn write_session_diffs(data_dir: &Path, items: &[Item<'_>]) -> Result<()> {
             continue;
         }
         create_dirs(&dir)?;
-        crate::fsutil::write_atomic(&path, &jsjson::to_pretty_vec(diff))?;
+        crate::fsutil::write_atomic(&path, &crate::json::pretty(diff))?;
     }
     Ok(())
 }

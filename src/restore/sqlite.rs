@@ -7,7 +7,8 @@
 //! 5 s busy timeout, after a consistent copy of the database made with SQLite's online
 //! backup API.
 
-use super::{backup_path, compact_json, now_ms, without, Action, Home, Item};
+use super::{backup_path, now_ms, without, Action, Home, Item};
+use crate::json;
 use crate::store::{open_read_only, REQUIRED_COLUMNS};
 use anyhow::{anyhow, bail, Context, Result};
 use rusqlite::types::Value as Sql;
@@ -450,7 +451,7 @@ fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()
             ("time_updated", Sql::Integer(updated)),
             (
                 "data",
-                Sql::Text(compact_json(&Value::Object(without(
+                Sql::Text(json::compact(&Value::Object(without(
                     minfo,
                     &["id", "sessionID"],
                 )))),
@@ -486,7 +487,7 @@ fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()
                 ),
                 (
                     "data",
-                    Sql::Text(compact_json(&Value::Object(without(
+                    Sql::Text(json::compact(&Value::Object(without(
                         part,
                         &["id", "sessionID", "messageID"],
                     )))),
@@ -611,7 +612,7 @@ fn session_row(info: &Map<String, Value>) -> Vec<(&'static str, Sql)> {
     let opt_text = |k: &str| get(k).and_then(Value::as_str).map_or(Sql::Null, text);
     let opt_json = |v: Option<&Value>| {
         v.filter(|v| !v.is_null())
-            .map_or(Sql::Null, |v| Sql::Text(compact_json(v)))
+            .map_or(Sql::Null, |v| Sql::Text(json::compact(v)))
     };
     let summary = get("summary");
     let summary_num = |k: &str| {
@@ -818,7 +819,7 @@ fn json_to_sql(v: &Value) -> Sql {
             None => n.as_f64().map_or(Sql::Null, Sql::Real),
         },
         Value::String(s) => Sql::Text(s.clone()),
-        other => Sql::Text(compact_json(other)),
+        other => Sql::Text(json::compact(other)),
     }
 }
 

@@ -270,8 +270,7 @@ fn duration(ms: f64) -> String {
 
 /// JSON for display: two-space indented, `data:` URLs replaced by their size.
 pub(super) fn json(value: &Value) -> String {
-    String::from_utf8(crate::jsjson::to_pretty_vec(&without_data_urls(value)))
-        .expect("JSON is UTF-8")
+    String::from_utf8(crate::json::pretty(&without_data_urls(value))).expect("JSON is UTF-8")
 }
 
 fn without_data_urls(value: &Value) -> Value {

@@ -1,0 +1,272 @@
+//! JSON text exactly as JavaScript's `JSON.stringify` writes it.
+//!
+//! `opencode export` prints `JSON.stringify(doc, null, 2)` and OpenCode's SQLite columns hold
+//! `JSON.stringify(value)`; to be byte-equal with both we write through serde_json with one
+//! change: numbers are spelled as ECMAScript's `Number::toString` spells them (`1` not `1.0`,
+//! `1e+21`, `1e-7`, integers beyond 2^53 rounded to a double). serde_json already lays out
+//! and escapes strings the way `JSON.stringify` does (`\n`, `\u001f` in lowercase hex, DEL and
+//! non-ASCII raw), so everything but the numbers is delegated to its own formatters.
+
+use serde::{Serialize, Serializer};
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
+use serde_json::Value;
+use std::io::{self, Write};
+
+/// `JSON.stringify(value, null, 2)`, without a trailing newline.
+pub fn pretty(value: &Value) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(4096);
+    let formatter = JsNumbers(PrettyFormatter::with_indent(b"  "));
+    write(&mut buf, formatter, value);
+    buf
+}
+
+/// [`pretty`] and a newline: what `opencode export` prints, and how every JSON file we write
+/// ends.
+pub fn pretty_line(value: &Value) -> Vec<u8> {
+    let mut bytes = pretty(value);
+    bytes.push(b'\n');
+    bytes
+}
+
+/// `JSON.stringify(value)`: compact, keys as written (what OpenCode stores in its JSON text
+/// columns).
+pub fn compact(value: &Value) -> String {
+    let mut buf = Vec::new();
+    write(&mut buf, JsNumbers(CompactFormatter), value);
+    String::from_utf8(buf).expect("serde_json writes UTF-8")
+}
+
+/// Compact JSON with every object's keys sorted: equal for equal values, whatever the key
+/// order or number spelling of the text they were read from.
+pub fn canonical(value: &Value) -> Vec<u8> {
+    let mut buf = Vec::new();
+    write(&mut buf, JsNumbers(CompactFormatter), &SortedKeys(value));
+    buf
+}
+
+fn write(buf: &mut Vec<u8>, formatter: impl Formatter, value: &impl Serialize) {
+    let mut serializer = serde_json::Serializer::with_formatter(buf, formatter);
+    value
+        .serialize(&mut serializer)
+        .expect("a JSON value serializes into a Vec without error");
+}
+
+/// Serializes a value with the keys of each object in sorted order.
+struct SortedKeys<'a>(&'a Value);
+
+impl Serialize for SortedKeys<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Array(items) => serializer.collect_seq(items.iter().map(SortedKeys)),
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by_key(|(key, _)| *key);
+                serializer.collect_map(entries.into_iter().map(|(k, v)| (k, SortedKeys(v))))
+            }
+            scalar => scalar.serialize(serializer),
+        }
+    }
+}
+
+/// Integers a double holds exactly; JavaScript prints larger ones rounded.
+const MAX_SAFE_INTEGER: u64 = 1 << 53;
+
+/// A formatter that writes numbers as JavaScript does and leaves the rest to `F`.
+struct JsNumbers<F>(F);
+
+impl<F: Formatter> Formatter for JsNumbers<F> {
+    fn write_i64<W: ?Sized + Write>(&mut self, writer: &mut W, value: i64) -> io::Result<()> {
+        if value.unsigned_abs() <= MAX_SAFE_INTEGER {
+            self.0.write_i64(writer, value)
+        } else {
+            writer.write_all(format_f64(value as f64).as_bytes())
+        }
+    }
+
+    fn write_u64<W: ?Sized + Write>(&mut self, writer: &mut W, value: u64) -> io::Result<()> {
+        if value <= MAX_SAFE_INTEGER {
+            self.0.write_u64(writer, value)
+        } else {
+            writer.write_all(format_f64(value as f64).as_bytes())
+        }
+    }
+
+    fn write_f64<W: ?Sized + Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        writer.write_all(format_f64(value).as_bytes())
+    }
+
+    // The layout is the inner formatter's: these are the methods `PrettyFormatter` overrides.
+    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_array(writer)
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_array(writer)
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(writer, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_array_value(writer)
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_object(writer)
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_object(writer)
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(writer, first)
+    }
+
+    fn end_object_key<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_object_key(writer)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(writer)
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_object_value(writer)
+    }
+}
+
+/// ECMAScript `Number::toString(x)` for finite doubles (non-finite become `null`, as in JSON).
+pub fn format_f64(x: f64) -> String {
+    if !x.is_finite() {
+        return "null".to_owned();
+    }
+    if x == 0.0 {
+        return "0".to_owned(); // also -0
+    }
+    let mut buf = ryu::Buffer::new();
+    let shortest = buf.format_finite(x.abs());
+    let (digits, exponent) = decimal_digits(shortest);
+    // `n` as in the spec: the value is 0.digits × 10^n.
+    let k = digits.len() as i32;
+    let n = exponent + k;
+    let mut s = String::with_capacity(24);
+    if x < 0.0 {
+        s.push('-');
+    }
+    if k <= n && n <= 21 {
+        s.push_str(&digits);
+        s.extend(std::iter::repeat_n('0', (n - k) as usize));
+    } else if 0 < n && n <= 21 {
+        s.push_str(&digits[..n as usize]);
+        s.push('.');
+        s.push_str(&digits[n as usize..]);
+    } else if -6 < n && n <= 0 {
+        s.push_str("0.");
+        s.extend(std::iter::repeat_n('0', (-n) as usize));
+        s.push_str(&digits);
+    } else {
+        let e = n - 1;
+        s.push_str(&digits[..1]);
+        if k > 1 {
+            s.push('.');
+            s.push_str(&digits[1..]);
+        }
+        s.push('e');
+        s.push(if e >= 0 { '+' } else { '-' });
+        s.push_str(&e.abs().to_string());
+    }
+    s
+}
+
+/// Splits ryu's shortest representation into significant digits (no leading or trailing
+/// zeros) and the power of ten of the last digit.
+fn decimal_digits(repr: &str) -> (String, i32) {
+    let (mantissa, exp) = match repr.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().expect("ryu exponent")),
+        None => (repr, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut digits: String = format!("{int_part}{frac_part}");
+    let mut exponent = exp - frac_part.len() as i32;
+    let trimmed_start = digits.trim_start_matches('0').len();
+    digits = digits[digits.len() - trimmed_start..].to_owned();
+    while digits.len() > 1 && digits.ends_with('0') {
+        digits.pop();
+        exponent += 1;
+    }
+    (digits, exponent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_match_javascript() {
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (1.0, "1"),
+            (-2.5, "-2.5"),
+            (0.1, "0.1"),
+            (1e21, "1e+21"),
+            (1e20, "100000000000000000000"),
+            (123456789012345680000.0, "123456789012345680000"),
+            (1e-6, "0.000001"),
+            (1e-7, "1e-7"),
+            (1.5e-7, "1.5e-7"),
+            (0.000123, "0.000123"),
+            (1795528139191.0, "1795528139191"),
+            (0.30000000000000004, "0.30000000000000004"),
+            (2.5e25, "2.5e+25"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(format_f64(*x), *want, "{x}");
+        }
+        for (text, want) in [
+            ("9007199254740993", "9007199254740992"),
+            ("-9007199254740993", "-9007199254740992"),
+            ("9007199254740992", "9007199254740992"),
+            ("-42", "-42"),
+            ("1.0", "1"),
+            ("-0.0", "0"),
+        ] {
+            let value: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(pretty(&value), want.as_bytes(), "{text}");
+            assert_eq!(compact(&value), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn layout_and_escaping_match_json_stringify() {
+        let v = json!({"a": [], "b": {}, "c": [1, {"d": "x\"\\\n\t\u{1}\u{8}\u{c}\u{1f}\u{7f}é😀"}], "e": null});
+        let text = String::from_utf8(pretty(&v)).unwrap();
+        let want = "{\n  \"a\": [],\n  \"b\": {},\n  \"c\": [\n    1,\n    {\n      \"d\": \"x\\\"\\\\\\n\\t\\u0001\\b\\f\\u001f\u{7f}é😀\"\n    }\n  ],\n  \"e\": null\n}";
+        assert_eq!(text, want);
+        assert_eq!(pretty_line(&v), format!("{want}\n").into_bytes());
+    }
+
+    #[test]
+    fn compact_json_is_javascript_json() {
+        let v: Value = serde_json::from_str(r#"{"b":1.0,"a":[1e21,"x\u0001",{}]}"#).unwrap();
+        assert_eq!(compact(&v), r#"{"b":1,"a":[1e+21,"x\u0001",{}]}"#);
+    }
+
+    #[test]
+    fn canonical_sorts_keys_at_every_level() {
+        let a: Value = serde_json::from_str(r#"{"b":[{"y":1,"x":2.0}],"a":null}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"a":null,"b":[{"x":2,"y":1}]}"#).unwrap();
+        assert_eq!(canonical(&a), canonical(&b));
+        assert_eq!(canonical(&a), br#"{"a":null,"b":[{"x":2,"y":1}]}"#);
+    }
+}
