@@ -4,7 +4,7 @@
 use crate::membership::{self, Member, ProjectIds};
 use crate::repo::{self, RepoFacts};
 use crate::store::{location::StoreEnv, Store, StoreLocation};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 
 /// `git config` key naming the OpenCode store (a data directory or a database file).
@@ -41,7 +41,7 @@ impl Ctx {
         let configured = repo
             .config_snapshot()
             .trusted_path(STORE_KEY)
-            .map_err(|e| anyhow::anyhow!("bad value for git config {STORE_KEY}: {e}"))?
+            .with_context(|| format!("bad value for git config {STORE_KEY}"))?
             .map(|p| match &facts.workdir {
                 Some(dir) if p.is_relative() => dir.join(p),
                 _ => p,

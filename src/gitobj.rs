@@ -1,7 +1,7 @@
 //! Writing git objects and moving refs with gix, without touching HEAD, the index or the
 //! work tree. Callers get plain object IDs back.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use gix::objs::tree::EntryKind;
 use gix::refs::transaction::PreviousValue;
 use gix::refs::Target;
@@ -17,7 +17,7 @@ pub fn full_ref_name(name: &str) -> Result<String> {
         format!("refs/heads/{name}")
     };
     gix::refs::FullName::try_from(full.as_str())
-        .map_err(|e| anyhow!("invalid ref name '{name}': {e}"))?;
+        .with_context(|| format!("invalid ref name '{name}'"))?;
     if full.ends_with('/') || full.contains("..") {
         bail!("invalid ref name '{name}'");
     }

@@ -45,7 +45,7 @@ pub fn hooks_dir(repo: &gix::Repository) -> Result<PathBuf> {
     let configured = repo
         .config_snapshot()
         .trusted_path("core.hooksPath")
-        .map_err(|e| anyhow::anyhow!("bad core.hooksPath: {e}"))?;
+        .context("bad core.hooksPath")?;
     if let Some(path) = configured {
         let base = repo.workdir().unwrap_or_else(|| repo.git_dir());
         return Ok(if path.is_absolute() {

@@ -5,6 +5,7 @@ pub mod archive;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod error;
 pub mod export;
 pub mod fsutil;
 pub mod gitobj;

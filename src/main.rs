@@ -1,4 +1,5 @@
 use clap::Parser;
+use git_opencode::error;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -12,15 +13,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            let text = format!("{err:#}");
-            // Hints travel inside the message after a newline; everything else is one line.
-            let (message, hints) = match text.split_once("\nhint: ") {
-                Some((m, h)) => (m.replace('\n', " "), Some(h.to_owned())),
-                None => (text.replace('\n', " "), None),
-            };
-            eprintln!("error: {message}");
-            if let Some(h) = hints {
-                eprintln!("hint: {h}");
+            eprintln!("error: {}", error::message(&err));
+            for hint in error::hints(&err) {
+                eprintln!("hint: {hint}");
             }
             ExitCode::FAILURE
         }

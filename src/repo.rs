@@ -1,6 +1,7 @@
 //! The git repository, through gix: discovery and the facts that decide which OpenCode
 //! sessions belong to it (their root commits come from [`crate::roots`]).
 
+use crate::error::UserError;
 use crate::roots::RootCache;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -39,18 +40,36 @@ pub fn discover() -> Result<gix::Repository> {
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
     let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(&cwd)
         .map_err(|e| {
-            let detail = e.to_string();
-            if detail.contains("Could not find a git repository") {
-                anyhow::anyhow!(
-                    "not a git repository (or any of the parent directories): {}\nhint: run git opencode inside a repository, or pass -C <path>",
+            if is_no_repository(&e) {
+                UserError::new(format!(
+                    "not a git repository (or any of the parent directories): {}",
                     cwd.display()
-                )
+                ))
+                .hint("run git opencode inside a repository, or pass -C <path>")
+                .into()
             } else {
-                anyhow::anyhow!("cannot open the git repository at {}: {detail}", cwd.display())
+                anyhow::Error::new(e).context(format!(
+                    "cannot open the git repository at {}",
+                    cwd.display()
+                ))
             }
         })?
         .to_thread_local();
     with_fallback_identity(repo)
+}
+
+/// Whether discovery failed because there is no repository here (up to the root, a ceiling
+/// directory or a file-system boundary), rather than because one could not be opened.
+fn is_no_repository(err: &gix::Error) -> bool {
+    use gix::discover::upwards::Error as Discover;
+    err.downcast_any_ref::<Discover>().is_some_and(|e| {
+        matches!(
+            e,
+            Discover::NoGitRepository { .. }
+                | Discover::NoGitRepositoryWithinCeiling { .. }
+                | Discover::NoGitRepositoryWithinFs { .. }
+        )
+    })
 }
 
 /// Commits and reflog entries need an author and a committer; where git has none configured

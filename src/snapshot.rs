@@ -13,6 +13,7 @@
 //! session whose stamp is unchanged is not even read from the store.
 
 use crate::config::Ctx;
+use crate::error::UserError;
 use crate::gitobj::{self, Edit, Oid};
 use crate::membership::{Member, ProjectIds};
 use crate::redact::Redactor;
@@ -76,9 +77,7 @@ pub fn read_tip(repo: &gix::Repository, ref_name: &str) -> Result<Option<Tip>> {
         });
     match manifest {
         Some(manifest) => Ok(Some(Tip { commit, tree, manifest })),
-        None => bail!(
-            "{ref_name} exists and is not a git-opencode archive (no {MANIFEST} of format {FORMAT})\nhint: pass another --ref, or set git config {REF_KEY}"
-        ),
+        None => bail!(UserError::new(format!("{ref_name} exists and is not a git-opencode archive (no {MANIFEST} of format {FORMAT})")).hint(format!("pass another --ref, or set git config {REF_KEY}"))),
     }
 }
 

@@ -5,6 +5,7 @@
 //! object is written with gix. The branch merges as a union by session ID, the newer
 //! `updated` winning; notes merge as a union of lines per commit.
 
+use crate::error::UserError;
 use crate::gitobj::{self, Edit, Oid};
 use crate::snapshot::{self, MANIFEST};
 use anyhow::{anyhow, bail, Context, Result};
@@ -42,7 +43,8 @@ pub fn check_remote(repo: &gix::Repository, remote: &str) -> Result<()> {
     {
         return Ok(());
     }
-    bail!("no such remote '{remote}'\nhint: `git remote -v` lists the remotes of this repository")
+    bail!(UserError::new(format!("no such remote '{remote}'"))
+        .hint("`git remote -v` lists the remotes of this repository"))
 }
 
 /// The private ref a remote's copy of `local_ref` is fetched into. Under `refs/opencode/`,
@@ -213,9 +215,10 @@ pub fn sync_ref(
             }
         }
     }
-    bail!(
-        "the remote '{remote}' kept moving: {local_ref} was rejected {MAX_ATTEMPTS} times\nhint: run the command again"
-    )
+    bail!(UserError::new(format!(
+        "the remote '{remote}' kept moving: {local_ref} was rejected {MAX_ATTEMPTS} times"
+    ))
+    .hint("run the command again"))
 }
 
 /// A merge commit of `ours` and `theirs` whose tree is the union of both.

@@ -3,6 +3,7 @@
 
 use crate::cli::ExportFormat;
 use crate::config::{Ctx, Verbosity};
+use crate::error::UserError;
 use crate::export;
 use crate::fsutil::write_atomic;
 use crate::store::{Session, Store};
@@ -21,8 +22,8 @@ pub fn run(
     if let Some(dir) = output {
         if !dir.is_dir() {
             bail!(
-                "output directory {} does not exist\nhint: create it first, or pass another -o <DIR>",
-                dir.display()
+                UserError::new(format!("output directory {} does not exist", dir.display()))
+                    .hint("create it first, or pass another -o <DIR>")
             );
         }
     }
@@ -40,10 +41,11 @@ pub fn run(
         for id in ids {
             match all.iter().find(|s| &s.id == id) {
                 Some(s) => picked.push(s.clone()),
-                None => bail!(
-                    "no session {id} in the OpenCode store {}\nhint: `git opencode list` shows this repository's sessions",
+                None => bail!(UserError::new(format!(
+                    "no session {id} in the OpenCode store {}",
                     store.location().db.display()
-                ),
+                ))
+                .hint("`git opencode list` shows this repository's sessions")),
             }
         }
         picked

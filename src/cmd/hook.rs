@@ -1,6 +1,7 @@
 //! `git opencode hook install|uninstall|status|run`.
 
 use crate::config::{Ctx, GlobalOptions, Verbosity};
+use crate::error::{self, UserError};
 use crate::gitobj;
 use crate::hooks::{self, Hook};
 use crate::notes;
@@ -51,12 +52,12 @@ pub fn install(ctx: &Ctx, which: &[Hook], with_notes: bool, out: &mut dyn Write)
         let path = dir.join(hook.file_name());
         let existing = read_optional(&path)?;
         if let Some(manager) = hooks::hook_manager(&dir, existing.as_deref()) {
-            bail!(
-                "the {} hook in {} is managed by {manager}; git-opencode leaves it alone\nhint: {}",
+            bail!(UserError::new(format!(
+                "the {} hook in {} is managed by {manager}; git-opencode leaves it alone",
                 hook.file_name(),
-                dir.display(),
-                hooks::manager_hint(manager, hook, with_notes)
-            );
+                dir.display()
+            ))
+            .hint(hooks::manager_hint(manager, hook, with_notes)));
         }
         match hooks::with_block(existing.as_deref(), hook, with_notes)
             .with_context(|| format!("cannot add to the existing hook {}", path.display()))?
@@ -150,7 +151,7 @@ pub fn run(options: GlobalOptions, hook: Hook, with_notes: bool, args: &[String]
     let ctx = match Ctx::new(options) {
         Ok(ctx) => ctx,
         Err(e) => {
-            eprintln!("git-opencode {}: {e:#}", hook.file_name());
+            eprintln!("git-opencode {}: {}", hook.file_name(), error::one_line(&e));
             return;
         }
     };
@@ -161,7 +162,7 @@ pub fn run(options: GlobalOptions, hook: Hook, with_notes: bool, args: &[String]
     let elapsed = started.elapsed().as_millis() as u64;
     let (ok, message) = match &result {
         Ok(m) => (true, m.clone()),
-        Err(e) => (false, format!("{e:#}").replace('\n', " ")),
+        Err(e) => (false, error::one_line(e)),
     };
     record(&ctx, hook, ok, &message, elapsed);
 }

@@ -2,6 +2,7 @@
 
 use crate::archive::PackWriter;
 use crate::config::{Ctx, Verbosity};
+use crate::error::UserError;
 use crate::export;
 use crate::fsutil::{persist, temp_beside};
 use crate::membership::{self, Member, ProjectIds};
@@ -20,10 +21,7 @@ pub fn run(ctx: &Ctx, output: Option<&Path>, out: &mut dyn Write) -> Result<()> 
     let store = ctx.open_store()?;
     let (ids, members) = ctx.members(&store)?;
     if members.is_empty() {
-        bail!(
-            "no OpenCode sessions for this repository in {}\nhint: `git opencode list -v` explains which sessions belong here; --store <path> reads another store",
-            store.location().db.display()
-        );
+        bail!(UserError::new(format!("no OpenCode sessions for this repository in {}", store.location().db.display())).hint("`git opencode list -v` explains which sessions belong here; --store <path> reads another store"));
     }
     if output == Some(Path::new("-")) {
         // A zip needs a seekable file; build it in an anonymous temporary file, then copy

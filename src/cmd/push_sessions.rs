@@ -2,6 +2,7 @@
 //! incrementally, and sync with a remote.
 
 use crate::config::{Ctx, Verbosity};
+use crate::error::UserError;
 use crate::notes;
 use crate::redact::Redactor;
 use crate::snapshot::{self, Outcome};
@@ -28,7 +29,10 @@ pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> 
     let commits = if options.notes {
         let range = options.range.as_deref().unwrap_or("HEAD");
         if range == "HEAD" && ctx.repo.head_id().is_err() {
-            bail!("HEAD has no commits yet, so there is nothing to annotate\nhint: commit first, or run without --notes");
+            bail!(
+                UserError::new("HEAD has no commits yet, so there is nothing to annotate")
+                    .hint("commit first, or run without --notes")
+            );
         }
         notes::commits_in(&ctx.repo, range)?
     } else {

@@ -2,9 +2,10 @@
 //! extra between an archive and the live store.
 
 use crate::config::Ctx;
+use crate::error::UserError;
 use crate::restore::{content_key, source, v2_row_ids, Archive, Checksums};
 use crate::store::Session;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::Write;
@@ -111,13 +112,15 @@ pub fn run(ctx: &Ctx, spec: Option<&str>, as_json: bool, out: &mut dyn Write) ->
         } else {
             String::new()
         };
-        bail!("entry {entry} of {}: {problem}{more}\nhint: the zip was changed after it was written; write a new one with `git opencode pack`", archive.label);
+        bail!(UserError::new(format!(
+            "entry {entry} of {}: {problem}{more}",
+            archive.label
+        ))
+        .hint(
+            "the zip was changed after it was written; write a new one with `git opencode pack`"
+        ));
     }
-    Err(anyhow!(
-        "{} does not match the store: {changed} changed, {missing} missing, {extra} extra\nhint: `git opencode restore {}` brings archived sessions back; `git opencode pack` or `push-sessions` archives new ones",
-        archive.label,
-        archive.label
-    ))
+    Err(anyhow::Error::new(UserError::new(format!("{} does not match the store: {changed} changed, {missing} missing, {extra} extra", archive.label)).hint(format!("`git opencode restore {}` brings archived sessions back; `git opencode pack` or `push-sessions` archives new ones", archive.label))))
 }
 
 /// `git config opencode.ref`, else the default archive branch; it must exist.
@@ -140,9 +143,7 @@ fn default_ref(ctx: &Ctx) -> Result<String> {
         .flatten()
         .is_some();
     if !exists {
-        bail!(
-            "no archive branch {name} in this repository\nhint: pass a pack zip (git opencode verify <ZIP>), or archive first with git opencode push-sessions"
-        );
+        bail!(UserError::new(format!("no archive branch {name} in this repository")).hint("pass a pack zip (git opencode verify <ZIP>), or archive first with git opencode push-sessions"));
     }
     Ok(name)
 }

@@ -18,9 +18,10 @@ pub use rehome::rehome;
 pub use source::{Archive, ArchivedSession, Checksums, SourceKind};
 
 use crate::config::Ctx;
+use crate::error::UserError;
 use crate::membership;
 use crate::store::{Store, StoreKind, StoreLocation};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
@@ -69,10 +70,11 @@ impl Home {
     /// The home for a store whose OpenCode computes project IDs by `rule`.
     fn new(ctx: &Ctx, rule: IdRule) -> Result<Home> {
         let Some(checkout) = ctx.facts.workdir.clone() else {
-            bail!(
-                "cannot restore into a bare repository ({}): sessions need a checkout to live in\nhint: run git opencode restore in a work tree of this repository",
+            bail!(UserError::new(format!(
+                "cannot restore into a bare repository ({}): sessions need a checkout to live in",
                 ctx.facts.common_dir.display()
-            );
+            ))
+            .hint("run git opencode restore in a work tree of this repository"));
         };
         let facts = &ctx.facts;
         let id = match rule {
@@ -84,7 +86,13 @@ impl Home {
         };
         let project_id = id.unwrap_or_else(|| membership::GLOBAL.to_owned());
         if !source::is_safe_id(&project_id) {
-            bail!("the project ID {project_id:?} of this repository is not usable as a file name\nhint: check {}", facts.common_dir.join("opencode").display());
+            bail!(UserError::new(format!(
+                "the project ID {project_id:?} of this repository is not usable as a file name"
+            ))
+            .hint(format!(
+                "check {}",
+                facts.common_dir.join("opencode").display()
+            )));
         }
         let main_worktree = facts.checkouts.first().cloned().unwrap_or(checkout.clone());
         Ok(Home {
@@ -166,10 +174,7 @@ fn target_kind(location: &StoreLocation) -> Result<TargetKind> {
     if location.data_dir.join("storage").is_dir() {
         return Ok(TargetKind::Json);
     }
-    bail!(
-        "no OpenCode store at {}\nhint: run opencode once in this repository (it creates and migrates its database), then restore again; or pass --store <path>",
-        location.db.display()
-    )
+    bail!(UserError::new(format!("no OpenCode store at {}", location.db.display())).hint("run opencode once in this repository (it creates and migrates its database), then restore again; or pass --store <path>"))
 }
 
 /// Restores `archive` into the store of `ctx`.
@@ -263,9 +268,10 @@ fn select<'a>(archive: &'a Archive, only: &[String]) -> Result<Vec<&'a ArchivedS
     for id in only {
         if !archive.sessions.contains_key(id) {
             bail!(
-                "session {id} is not in {}\nhint: check the session ID; the archive holds {} sessions",
-                archive.label,
-                archive.sessions.len()
+                UserError::new(format!("session {id} is not in {}", archive.label)).hint(format!(
+                    "check the session ID; the archive holds {} sessions",
+                    archive.sessions.len()
+                ))
             );
         }
         wanted.insert(id.as_str());
@@ -374,8 +380,7 @@ fn write_session_diffs(data_dir: &Path, items: &[Item<'_>]) -> Result<()> {
 }
 
 fn create_dirs(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow::anyhow!("failed to create {}: {e}", dir.display()))
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))
 }
 
 /// A UTC stamp for backup names: `20261126T081600Z`.

@@ -6,6 +6,7 @@
 //! names and consistent with each other).
 
 use crate::archive::sha256_hex;
+use crate::error::UserError;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -118,19 +119,28 @@ pub fn open(repo: &gix::Repository, spec: &str, checksums: Checksums) -> Result<
         return read_zip(path, checksums);
     }
     if path.is_dir() {
-        bail!("{spec} is a directory, not a pack zip or a git ref\nhint: pass a zip written by `git opencode pack`, or a ref such as {DEFAULT_REF}");
+        bail!(UserError::new(format!(
+            "{spec} is a directory, not a pack zip or a git ref"
+        ))
+        .hint(format!(
+            "pass a zip written by `git opencode pack`, or a ref such as {DEFAULT_REF}"
+        )));
     }
     if let Some(archive) = read_notes(repo, spec)? {
         return Ok(archive);
     }
     match repo.rev_parse_single(spec) {
         Ok(id) => read_git(repo, spec, id.detach()),
-        Err(_) if looks_like_path(spec) => bail!(
-            "no such file: {spec}\nhint: pass a zip written by `git opencode pack`, or a ref such as {DEFAULT_REF}"
-        ),
-        Err(_) => bail!(
-            "{spec} is neither a file nor a git ref or commit of this repository\nhint: pass a zip written by `git opencode pack`, or a ref such as {DEFAULT_REF}"
-        ),
+        Err(_) if looks_like_path(spec) => bail!(UserError::new(format!("no such file: {spec}"))
+            .hint(format!(
+                "pass a zip written by `git opencode pack`, or a ref such as {DEFAULT_REF}"
+            ))),
+        Err(_) => bail!(UserError::new(format!(
+            "{spec} is neither a file nor a git ref or commit of this repository"
+        ))
+        .hint(format!(
+            "pass a zip written by `git opencode pack`, or a ref such as {DEFAULT_REF}"
+        ))),
     }
 }
 
@@ -173,13 +183,17 @@ fn read_notes(repo: &gix::Repository, spec: &str) -> Result<Option<Archive>> {
         }
     }
     if ids.is_empty() {
-        bail!("{full} holds no git-opencode notes\nhint: `git opencode push-sessions --notes` writes them");
+        bail!(
+            UserError::new(format!("{full} holds no git-opencode notes"))
+                .hint("`git opencode push-sessions --notes` writes them")
+        );
     }
     let archive_ref = archive_ref.unwrap_or_else(|| DEFAULT_REF.to_owned());
     let Some(archive_tip) = crate::gitobj::ref_target(repo, &archive_ref)? else {
-        bail!(
-            "the notes in {full} point at the archive {archive_ref}, which does not exist here\nhint: fetch it, or restore from a zip"
-        );
+        bail!(UserError::new(format!(
+            "the notes in {full} point at the archive {archive_ref}, which does not exist here"
+        ))
+        .hint("fetch it, or restore from a zip"));
     };
     let mut archive = read_git(repo, &archive_ref, archive_tip)?;
     if let Some(missing) = ids.iter().find(|id| !archive.sessions.contains_key(*id)) {
@@ -250,26 +264,30 @@ fn check_entry_name(name: &str) -> Result<(), &'static str> {
 
 fn read_zip(path: &Path, checksums: Checksums) -> Result<Archive> {
     let label = path.display().to_string();
-    let corrupt_hint =
-        "hint: the file may be truncated or corrupted; write it again with `git opencode pack`";
     let file = std::fs::File::open(path).with_context(|| format!("failed to open {label}"))?;
+    // Anything wrong with the zip's structure: say so, and how to get a good one.
+    let corrupt = |message: String| {
+        UserError::new(message)
+            .hint("the file may be truncated or corrupted; write it again with `git opencode pack`")
+    };
     let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
-        .map_err(|e| anyhow!("{label} is not a readable zip: {e}\n{corrupt_hint}"))?;
+        .map_err(|e| corrupt(format!("{label} is not a readable zip")).because(e))?;
     if zip.has_duplicate_names() {
-        bail!("{label} has duplicate entries\n{corrupt_hint}");
+        bail!(corrupt(format!("{label} has duplicate entries")));
     }
     let mut entries: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut total: u64 = 0;
     for index in 0..zip.len() {
-        let mut entry = zip.by_index(index).map_err(|e| {
-            anyhow!("failed to read entry #{index} of {label}: {e}\n{corrupt_hint}")
-        })?;
+        let mut entry = zip
+            .by_index(index)
+            .map_err(|e| corrupt(format!("failed to read entry #{index} of {label}")).because(e))?;
         let name = std::str::from_utf8(entry.name_raw())
             .map_err(|_| anyhow!("{label} has an entry whose name is not UTF-8"))?
             .to_owned();
         if let Err(why) = check_entry_name(&name) {
             bail!(
-                "{label} has an unsafe entry name {name:?} ({why})\nhint: this is not a zip written by `git opencode pack`; nothing was restored"
+                UserError::new(format!("{label} has an unsafe entry name {name:?} ({why})"))
+                    .hint("this is not a zip written by `git opencode pack`; nothing was restored")
             );
         }
         if entry.is_dir() {
@@ -280,48 +298,52 @@ fn read_zip(path: &Path, checksums: Checksums) -> Result<Archive> {
         }
         let size = entry.size();
         if size > MAX_ENTRY {
-            bail!(
-                "entry {name} of {label} declares {size} bytes, more than the {} MiB limit\n{corrupt_hint}",
+            bail!(corrupt(format!(
+                "entry {name} of {label} declares {size} bytes, more than the {} MiB limit",
                 MAX_ENTRY >> 20
-            );
+            )));
         }
         total = total.saturating_add(size);
         if total > MAX_TOTAL {
-            bail!(
-                "{label} declares more than {} GiB of content\n{corrupt_hint}",
+            bail!(corrupt(format!(
+                "{label} declares more than {} GiB of content",
                 MAX_TOTAL >> 30
-            );
+            )));
         }
         let mut data = Vec::with_capacity(size.min(64 << 20) as usize);
         (&mut entry)
             .take(size + 1)
             .read_to_end(&mut data)
-            .map_err(|e| anyhow!("failed to read entry {name} of {label}: {e}\n{corrupt_hint}"))?;
+            .map_err(|e| corrupt(format!("failed to read entry {name} of {label}")).because(e))?;
         if data.len() as u64 != size {
-            bail!(
-                "entry {name} of {label} has {} bytes where its header says {size}\n{corrupt_hint}",
+            bail!(corrupt(format!(
+                "entry {name} of {label} has {} bytes where its header says {size}",
                 data.len()
-            );
+            )));
         }
         if entries.insert(name.clone(), data).is_some() {
-            bail!("{label} has the entry {name} twice\n{corrupt_hint}");
+            bail!(corrupt(format!("{label} has the entry {name} twice")));
         }
     }
 
     let manifest_bytes = entries.get("manifest.json").ok_or_else(|| {
-        anyhow!("{label} has no manifest.json\nhint: pass a zip written by `git opencode pack`")
+        anyhow::Error::new(
+            UserError::new(format!("{label} has no manifest.json"))
+                .hint("pass a zip written by `git opencode pack`"),
+        )
     })?;
     let manifest: Value = serde_json::from_slice(manifest_bytes)
-        .map_err(|e| anyhow!("malformed manifest.json in {label}: {e}"))?;
+        .with_context(|| format!("malformed manifest.json in {label}"))?;
     if manifest.get("format").and_then(Value::as_str) != Some(PACK_FORMAT) {
         bail!("{label} is not a git-opencode pack (manifest format is not {PACK_FORMAT})");
     }
     match manifest.get("version").and_then(Value::as_u64) {
         Some(1) => {}
-        other => bail!(
-            "{label} has pack format version {}, which this git-opencode does not know\nhint: upgrade git-opencode",
+        other => bail!(UserError::new(format!(
+            "{label} has pack format version {}, which this git-opencode does not know",
             other.map_or_else(|| "?".to_owned(), |v| v.to_string())
-        ),
+        ))
+        .hint("upgrade git-opencode")),
     }
 
     // Checksums: every listed entry must be there with its size and SHA-256, and every entry
@@ -366,7 +388,8 @@ fn read_zip(path: &Path, checksums: Checksums) -> Result<Archive> {
     if checksums == Checksums::Enforce {
         if let Some((name, problem)) = failures.first() {
             bail!(
-                "entry {name} of {label}: {problem}\nhint: the zip was changed after it was written; nothing was restored"
+                UserError::new(format!("entry {name} of {label}: {problem}"))
+                    .hint("the zip was changed after it was written; nothing was restored")
             );
         }
     }
@@ -390,7 +413,7 @@ fn read_zip(path: &Path, checksums: Checksums) -> Result<Archive> {
             .and_then(|r| r.strip_suffix(".json"))
         {
             let record: Value = serde_json::from_slice(data)
-                .map_err(|e| anyhow!("malformed JSON in {name} of {label}: {e}"))?;
+                .with_context(|| format!("malformed JSON in {name} of {label}"))?;
             if let Some(worktree) = record
                 .get("project")
                 .and_then(|p| p.get("worktree"))
@@ -433,8 +456,13 @@ fn read_git(repo: &gix::Repository, spec: &str, id: gix::ObjectId) -> Result<Arc
         .peel_to_tree()
         .with_context(|| format!("{spec} is not a commit or tree"))?;
     let not_archive = || {
-        anyhow!(
-            "{spec} is not a git-opencode archive (no sessions/ directory)\nhint: pass the archive branch ({DEFAULT_REF}) or a zip written by `git opencode pack`"
+        anyhow::Error::new(
+            UserError::new(format!(
+                "{spec} is not a git-opencode archive (no sessions/ directory)"
+            ))
+            .hint(format!(
+                "pass the archive branch ({DEFAULT_REF}) or a zip written by `git opencode pack`"
+            )),
         )
     };
     let root = tree_entries(repo, tree.id, spec)?;
@@ -445,12 +473,13 @@ fn read_git(repo: &gix::Repository, spec: &str, id: gix::ObjectId) -> Result<Arc
     {
         let data = read_blob(repo, manifest.id, &format!("manifest.json of {spec}"))?;
         let manifest: Value = serde_json::from_slice(&data)
-            .map_err(|e| anyhow!("malformed manifest.json in {spec}: {e}"))?;
+            .with_context(|| format!("malformed manifest.json in {spec}"))?;
         match manifest.get("format").and_then(Value::as_str) {
             Some(BRANCH_FORMAT) | Some(PACK_FORMAT) | None => {}
-            Some(other) => bail!(
-                "{spec} holds an archive of unknown format {other}\nhint: upgrade git-opencode"
-            ),
+            Some(other) => bail!(UserError::new(format!(
+                "{spec} holds an archive of unknown format {other}"
+            ))
+            .hint("upgrade git-opencode")),
         }
         redacted = manifest.get("redacted").and_then(Value::as_bool) == Some(true);
     }
@@ -597,7 +626,7 @@ fn parse_session(
     }
     let bad = |what: String| anyhow!("malformed session document {origin}: {what}");
     let mut doc: Value =
-        serde_json::from_slice(data).map_err(|e| anyhow!("malformed JSON in {origin}: {e}"))?;
+        serde_json::from_slice(data).with_context(|| format!("malformed JSON in {origin}"))?;
     let Some(obj) = doc.as_object_mut() else {
         return Err(bad("not a JSON object".into()));
     };
@@ -670,7 +699,7 @@ fn parse_session(
         None => Map::new(),
         Some((name, bytes)) => {
             let value: Value = serde_json::from_slice(bytes)
-                .map_err(|e| anyhow!("malformed JSON in {name} of {label}: {e}"))?;
+                .with_context(|| format!("malformed JSON in {name} of {label}"))?;
             let Value::Object(mut map) = value else {
                 bail!("malformed {name} of {label}: not a JSON object");
             };

@@ -8,9 +8,10 @@
 //! backup API.
 
 use super::{backup_path, now_ms, without, Action, Home, Item};
+use crate::error::UserError;
 use crate::json;
 use crate::store::{open_read_only, REQUIRED_COLUMNS};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use serde_json::{Map, Value};
@@ -196,20 +197,14 @@ impl Schema {
         }
         let schema = Schema { tables };
         if !schema.has("session") {
-            bail!(
-                "{} is not an OpenCode database (it has no session table)\nhint: run opencode once so it creates its database, or point --store at OpenCode's data directory",
-                db.display()
-            );
+            bail!(UserError::new(format!("{} is not an OpenCode database (it has no session table)", db.display())).hint("run opencode once so it creates its database, or point --store at OpenCode's data directory"));
         }
         if schema.has("migration") {
             let newest: Option<String> = conn
                 .query_row("SELECT max(id) FROM migration", [], |r| r.get(0))
                 .map_err(fail)?;
             if let Some(newest) = newest.filter(|n| n.as_str() > LAST_KNOWN_MIGRATION) {
-                bail!(
-                    "{} was written by a newer OpenCode than git-opencode knows (schema migration {newest})\nhint: upgrade git-opencode; nothing was restored",
-                    db.display()
-                );
+                bail!(UserError::new(format!("{} was written by a newer OpenCode than git-opencode knows (schema migration {newest})", db.display())).hint("upgrade git-opencode; nothing was restored"));
             }
         }
         // Columns restore cannot do without: the same the read side needs.
@@ -221,20 +216,13 @@ impl Schema {
                 .iter()
                 .find(|c| !cols.iter().any(|col| col.name == **c))
             {
-                bail!(
-                    "OpenCode database {} has an unknown schema: table {table} has no column {missing}\nhint: this store was written by an OpenCode version git-opencode does not know; upgrade git-opencode",
-                    db.display()
-                );
+                bail!(UserError::new(format!("OpenCode database {} has an unknown schema: table {table} has no column {missing}", db.display())).hint("this store was written by an OpenCode version git-opencode does not know; upgrade git-opencode"));
             }
         }
         for (table, known) in KNOWN {
             for col in schema.tables.get(*table).into_iter().flatten() {
                 if col.required && !known.contains(&col.name.as_str()) {
-                    bail!(
-                        "OpenCode database {} has a newer schema: table {table} requires column {}, which git-opencode does not know\nhint: upgrade git-opencode; nothing was restored",
-                        db.display(),
-                        col.name
-                    );
+                    bail!(UserError::new(format!("OpenCode database {} has a newer schema: table {table} requires column {}, which git-opencode does not know", db.display(), col.name)).hint("upgrade git-opencode; nothing was restored"));
                 }
             }
         }
@@ -276,18 +264,18 @@ pub fn apply(db: &Path, schema: &Schema, home: &Home, items: &mut [Item<'_>]) ->
             db.display()
         )
     })?;
-    let locked_hint =
-        "hint: another program holds the database; close running opencode sessions or try again";
     let fail = |what: &str, e: rusqlite::Error| -> anyhow::Error {
         let busy = matches!(
             e.sqlite_error_code(),
             Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
         );
-        let message = format!("failed to {what} {}: {e}", db.display());
+        let error = UserError::new(format!("failed to {what} {}", db.display())).because(e);
         if busy {
-            anyhow!("{message}\n{locked_hint}")
+            error
+                .hint("another program holds the database; close running opencode sessions or try again")
+                .into()
         } else {
-            anyhow!(message)
+            error.into()
         }
     };
     conn.busy_timeout(Duration::from_secs(5))
@@ -297,7 +285,11 @@ pub fn apply(db: &Path, schema: &Schema, home: &Home, items: &mut [Item<'_>]) ->
     // The schema could have changed since the read-only check (an OpenCode upgrade).
     let current = Schema::read(&conn, db)?;
     if current.tables.len() != schema.tables.len() {
-        bail!("the schema of {} changed while restoring; nothing was restored\nhint: run git opencode restore again", db.display());
+        bail!(UserError::new(format!(
+            "the schema of {} changed while restoring; nothing was restored",
+            db.display()
+        ))
+        .hint("run git opencode restore again"));
     }
     let backup = backup_path(db);
     if let Err(e) = backup_to(&conn, &backup) {

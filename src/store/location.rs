@@ -1,5 +1,6 @@
 //! Where OpenCode keeps its store, resolved exactly as OpenCode 1.18 does.
 
+use crate::error::UserError;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -43,15 +44,17 @@ impl StoreLocation {
         let data_home = match (non_empty(&env.xdg_data_home), non_empty(&env.home)) {
             (Some(xdg), _) => PathBuf::from(xdg),
             (None, Some(home)) => Path::new(home).join(".local").join("share"),
-            (None, None) => anyhow::bail!(
-                "cannot find the OpenCode store: neither XDG_DATA_HOME nor HOME is set\nhint: pass --store <path>"
-            ),
+            (None, None) => anyhow::bail!(UserError::new(
+                "cannot find the OpenCode store: neither XDG_DATA_HOME nor HOME is set"
+            )
+            .hint("pass --store <path>")),
         };
         let data_dir = data_home.join("opencode");
         let db = match non_empty(&env.opencode_db) {
-            Some(v) if v == ":memory:" => anyhow::bail!(
-                "OPENCODE_DB is :memory:, an in-memory store that nothing can read\nhint: pass --store <path>"
-            ),
+            Some(v) if v == ":memory:" => anyhow::bail!(UserError::new(
+                "OPENCODE_DB is :memory:, an in-memory store that nothing can read"
+            )
+            .hint("pass --store <path>")),
             Some(v) => data_dir.join(v), // join keeps an absolute value as is
             None => data_dir.join("opencode.db"),
         };

@@ -12,6 +12,7 @@ mod sqlite;
 pub use location::StoreLocation;
 pub use sqlite::{open_read_only, REQUIRED_COLUMNS};
 
+use crate::error::UserError;
 use anyhow::Result;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -105,10 +106,13 @@ impl Store {
         };
         let legacy = legacy::LegacyStore::open(&location.data_dir.join("storage"))?;
         if sqlite.is_none() && legacy.is_none() {
-            anyhow::bail!(
-                "no OpenCode session store at {}\nhint: run opencode in this repository first, or point at a store with --store <path>",
+            anyhow::bail!(UserError::new(format!(
+                "no OpenCode session store at {}",
                 location.db.display()
-            );
+            ))
+            .hint(
+                "run opencode in this repository first, or point at a store with --store <path>"
+            ));
         }
         Ok(Store {
             location,

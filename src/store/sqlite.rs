@@ -4,6 +4,7 @@
 //! than fresh ones, 1.2.x lacks columns that 1.18 has, and newer versions may add more.
 
 use super::{Project, Session, SessionSummary, StoreKind};
+use crate::error::UserError;
 use anyhow::{bail, Context, Result};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, Row};
@@ -67,20 +68,18 @@ impl SqliteStore {
             }
         }
         if !columns.contains_key("session") {
-            bail!(
-                "{} is not an OpenCode database (it has no session table)\nhint: point --store at OpenCode's data directory or opencode.db",
+            bail!(UserError::new(format!(
+                "{} is not an OpenCode database (it has no session table)",
                 path.display()
-            );
+            ))
+            .hint("point --store at OpenCode's data directory or opencode.db"));
         }
         for (table, needed) in REQUIRED_COLUMNS {
             let Some(have) = columns.get(*table) else {
                 bail!("OpenCode database {} has no {table} table", path.display());
             };
             if let Some(missing) = needed.iter().find(|c| !have.contains(**c)) {
-                bail!(
-                    "OpenCode database {} has an unknown schema: table {table} has no column {missing}\nhint: this store was written by an OpenCode version git-opencode does not know; upgrade git-opencode",
-                    path.display()
-                );
+                bail!(UserError::new(format!("OpenCode database {} has an unknown schema: table {table} has no column {missing}", path.display())).hint("this store was written by an OpenCode version git-opencode does not know; upgrade git-opencode"));
             }
         }
         Ok(SqliteStore {
