@@ -1,10 +1,10 @@
 //! Everything a command needs to know, resolved once from flags, `git config opencode.*`
 //! and the environment.
 
+use crate::git::{Repo, RepoFacts};
 use crate::membership::{self, Member, ProjectIds};
-use crate::repo::{self, RepoFacts};
 use crate::store::{location::StoreEnv, Store, StoreLocation};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::PathBuf;
 
 /// `git config` key naming the OpenCode store (a data directory or a database file).
@@ -20,7 +20,7 @@ pub enum Verbosity {
 
 /// The repository and store a command works on.
 pub struct Ctx {
-    pub repo: gix::Repository,
+    pub repo: Repo,
     pub facts: RepoFacts,
     pub store_location: StoreLocation,
     pub verbosity: Verbosity,
@@ -36,16 +36,12 @@ impl Ctx {
     /// Discovers the repository from the current directory and resolves the store location:
     /// `--store`, else `git config opencode.store`, else OpenCode's own rule.
     pub fn new(options: GlobalOptions) -> Result<Ctx> {
-        let repo = repo::discover()?;
-        let facts = repo::facts(&repo)?;
-        let configured = repo
-            .config_snapshot()
-            .trusted_path(STORE_KEY)
-            .with_context(|| format!("bad value for git config {STORE_KEY}"))?
-            .map(|p| match &facts.workdir {
-                Some(dir) if p.is_relative() => dir.join(p),
-                _ => p,
-            });
+        let repo = Repo::discover()?;
+        let facts = repo.facts()?;
+        let configured = repo.config_path(STORE_KEY)?.map(|p| match &facts.workdir {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p,
+        });
         let store_location = match options.store.or(configured) {
             Some(path) => StoreLocation::from_path(&path),
             None => StoreLocation::from_env(&StoreEnv::from_process())?,

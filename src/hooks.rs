@@ -3,7 +3,7 @@
 //! gives it back byte for byte.
 
 use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const BEGIN: &str = "# >>> git-opencode >>>";
 pub const END: &str = "# <<< git-opencode <<<";
@@ -37,27 +37,6 @@ impl Hook {
             (Hook::PrePush, _) => "git opencode hook run pre-push \"$@\"".into(),
         }
     }
-}
-
-/// Where git looks for hooks: `core.hooksPath` (relative to the work tree, `~` expanded),
-/// else `<common-dir>/hooks`, as `git rev-parse --git-path hooks` answers.
-pub fn hooks_dir(repo: &gix::Repository) -> Result<PathBuf> {
-    let configured = repo
-        .config_snapshot()
-        .trusted_path("core.hooksPath")
-        .context("bad core.hooksPath")?;
-    if let Some(path) = configured {
-        let base = repo.workdir().unwrap_or_else(|| repo.git_dir());
-        return Ok(if path.is_absolute() {
-            path
-        } else {
-            base.join(path)
-        });
-    }
-    // gix gives a linked worktree's common dir as `.git/worktrees/<wt>/../..`.
-    let common =
-        gix::path::realpath(repo.common_dir()).unwrap_or_else(|_| repo.common_dir().to_path_buf());
-    Ok(common.join("hooks"))
 }
 
 /// A hook manager that owns the hooks, and the line to add to its configuration.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = git_opencode::cli::Cli::parse();
     // Removes gix lock files on Ctrl-C, so an interrupted run never blocks the next one.
-    let _interrupt = gix::interrupt::init_handler_default(0);
+    let _interrupt = git_opencode::git::remove_lock_files_on_interrupt();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match git_opencode::run(cli, &mut out).and_then(|()| Ok(out.flush()?)) {

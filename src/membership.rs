@@ -1,7 +1,7 @@
 //! Which OpenCode sessions belong to this repository.
 //!
-//! OpenCode's project ID has followed different rules over time (opencode-storage.md §4), so a
-//! user's sessions for one repository can sit under several IDs. We take the union of:
+//! OpenCode's project ID has followed different rules over its releases, so a user's sessions
+//! for one repository can sit under several IDs. We take the union of:
 //! 1. the ID OpenCode 1.18 computes now (origin remote hash, else cache file, else the sorted
 //!    first root commit of HEAD);
 //! 2. the IDs older versions computed (cache file; sorted first root of all refs, or of HEAD);
@@ -10,9 +10,8 @@
 //!
 //! Child (subagent) sessions of a member are members too.
 
-use crate::repo::RepoFacts;
+use crate::git::RepoFacts;
 use crate::store::{Project, Session};
-use sha1::{Digest, Sha1};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -95,8 +94,7 @@ pub fn current_id(facts: &RepoFacts) -> Option<String> {
 /// origin URL: parsed as a WHATWG URL (`file:` ignored), else as scp-like `[user@]host:path`.
 pub fn remote_project_id(url: &str) -> Option<String> {
     let key = remote_key(url)?;
-    let digest = Sha1::digest(format!("git-remote:{key}").as_bytes());
-    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+    Some(crate::git::sha1_hex(format!("git-remote:{key}").as_bytes()))
 }
 
 fn remote_key(url: &str) -> Option<String> {

@@ -5,11 +5,11 @@
 //! after its parent was committed and before it was (with a minute of slack either way).
 
 use crate::config::Ctx;
-use crate::gitobj::{self, Edit, Oid};
+use crate::git::{self, Edit, Oid, Repo};
 use crate::membership::Member;
 use crate::redact::Redactor;
 use crate::store::Store;
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use std::path::Path;
 
 /// Default notes ref.
@@ -18,24 +18,21 @@ pub const DEFAULT_REF: &str = "refs/notes/opencode";
 pub const REF_KEY: &str = "opencode.notesRef";
 
 /// The notes ref: `explicit`, else `git config opencode.notesRef`, else [`DEFAULT_REF`].
-pub fn configured_ref(repo: &gix::Repository, explicit: Option<&str>) -> Result<String> {
-    gitobj::full_ref_name(&crate::snapshot::configured(
-        repo,
-        explicit,
-        REF_KEY,
-        DEFAULT_REF,
-    ))
+pub fn configured_ref(repo: &Repo, explicit: Option<&str>) -> Result<String> {
+    let name = match explicit {
+        Some(name) => name.to_owned(),
+        None => repo
+            .config_string(REF_KEY)
+            .unwrap_or_else(|| DEFAULT_REF.to_owned()),
+    };
+    git::full_ref_name(&name)
 }
 
 /// Whether git copies the notes of `notes_ref` when commits are amended or rebased: only when
 /// `notes.rewriteRef` names it or a glob covering it (git has no default).
-pub fn rewrites_carry(repo: &gix::Repository, notes_ref: &str) -> bool {
-    let config = repo.config_snapshot();
-    config
-        .strings("notes.rewriteRef")
-        .unwrap_or_default()
-        .iter()
-        .map(|value| value.to_string())
+pub fn rewrites_carry(repo: &Repo, notes_ref: &str) -> bool {
+    repo.config_strings("notes.rewriteRef")
+        .into_iter()
         .any(|value| match value.strip_suffix('*') {
             Some(prefix) => notes_ref.starts_with(prefix),
             None => value == notes_ref,
@@ -156,8 +153,8 @@ pub fn annotate(
     let repo = &ctx.repo;
     let mut diffs = Vec::with_capacity(commits.len());
     for &commit in commits {
-        let (changed, time, parent_time) = gitobj::changed_paths(repo, commit)?;
-        diffs.push((commit, changed, time, parent_time));
+        let changed = repo.changed_paths(commit)?;
+        diffs.push((commit, changed.paths, changed.time, changed.parent_time));
     }
     // Only sessions active after the oldest window opened can match: read just those.
     let since = diffs
@@ -171,8 +168,8 @@ pub fn annotate(
         .cloned()
         .collect();
     let patches = patches(store, &active)?;
-    let tip = gitobj::ref_target(repo, notes_ref)?;
-    let base_tree = tip.map(|t| gitobj::commit_tree(repo, t)).transpose()?;
+    let tip = repo.ref_target(notes_ref)?;
+    let base_tree = tip.map(|t| repo.commit_tree(t)).transpose()?;
     let mut edits = Vec::new();
     let mut annotated = Vec::new();
     for (commit, changed, time, parent_time) in diffs {
@@ -187,7 +184,7 @@ pub fn annotate(
         }
         let hex = commit.to_string();
         let (path, existing) = match base_tree {
-            Some(tree) => existing_note(repo, tree, &hex)?,
+            Some(tree) => repo.find_note(tree, &hex)?,
             None => (hex.clone(), None),
         };
         // Keep what others wrote in this ref's note for the commit; replace only our part.
@@ -205,67 +202,50 @@ pub fn annotate(
             commit: None,
         });
     }
-    let tree = gitobj::write_tree(repo, base_tree, edits)?;
+    let tree = repo.write_tree(base_tree, edits)?;
     let message = format!("git-opencode: notes for {} commit(s)\n", annotated.len());
-    let commit = gitobj::write_commit(repo, tree, tip.into_iter().collect(), &message, None)?;
-    gitobj::update_ref(repo, notes_ref, commit, tip, "notes: git-opencode")?;
+    let commit = repo.write_commit(tree, tip.into_iter().collect(), &message, None)?;
+    repo.update_ref(notes_ref, commit, tip, "notes: git-opencode")?;
     Ok(NotesOutcome {
         annotated,
         commit: Some(commit),
     })
 }
 
-/// Where the note for `hex` lives in a notes tree (flat or fanned out as git does) and its text.
-fn existing_note(repo: &gix::Repository, tree: Oid, hex: &str) -> Result<(String, Option<String>)> {
-    for split in [0, 2, 4] {
-        let mut path = String::new();
-        for i in (0..split).step_by(2) {
-            path.push_str(&hex[i..i + 2]);
-            path.push('/');
-        }
-        path.push_str(&hex[split..]);
-        if let Some(bytes) = gitobj::read_blob_at(repo, tree, &path)? {
-            return Ok((path, Some(String::from_utf8_lossy(&bytes).into_owned())));
+/// Merges two notes trees (see [`git::Merge`]): every note of both sides; where both noted
+/// an object, the lines of both, ours first.
+pub fn union(repo: &Repo, ours: Oid, theirs: Oid) -> Result<Vec<Edit>> {
+    // Notes trees may fan out (`ab/cdef…`): compare by the annotated object.
+    let our_notes: Vec<(String, String, Oid)> = repo
+        .list_blobs(ours)?
+        .into_iter()
+        .map(|(path, id)| (git::annotated_object(&path), path, id))
+        .collect();
+    let mut edits = Vec::new();
+    for (path, id) in repo.list_blobs(theirs)? {
+        let key = git::annotated_object(&path);
+        match our_notes.iter().find(|(k, _, _)| *k == key) {
+            None => edits.push(Edit::BlobId(path, id)),
+            Some((_, _, our_id)) if *our_id == id => {}
+            Some((_, our_path, our_id)) => {
+                let mine = note_text_of(repo, *our_id)?;
+                let other = note_text_of(repo, id)?;
+                let mut text = mine.trim_end().to_owned();
+                for line in other.lines() {
+                    if !mine.lines().any(|l| l == line) {
+                        text.push('\n');
+                        text.push_str(line);
+                    }
+                }
+                text.push('\n');
+                edits.push(Edit::Blob(our_path.clone(), text.into_bytes()));
+            }
         }
     }
-    Ok((hex.to_owned(), None))
+    Ok(edits)
 }
 
-/// The commits of a revision range: `REV` alone is that one commit; `A..B` the commits
-/// reachable from B but not from A.
-pub fn commits_in(repo: &gix::Repository, range: &str) -> Result<Vec<Oid>> {
-    let resolve = |spec: &str| -> Result<Oid> {
-        let id = repo
-            .rev_parse_single(spec)
-            .with_context(|| format!("unknown revision '{spec}'"))?;
-        let commit = id
-            .object()
-            .with_context(|| format!("unknown revision '{spec}'"))?
-            .peel_to_commit()
-            .with_context(|| format!("'{spec}' is not a commit"))?;
-        Ok(commit.id)
-    };
-    match range.split_once("..") {
-        None => Ok(vec![resolve(range)?]),
-        Some((from, to)) => {
-            let to = resolve(if to.is_empty() { "HEAD" } else { to })?;
-            let from = resolve(if from.is_empty() { "HEAD" } else { from })?;
-            let walk = repo
-                .rev_walk([to])
-                .with_hidden([from])
-                .all()
-                .with_context(|| format!("failed to walk {range}"))?;
-            let mut commits = Vec::new();
-            for info in walk {
-                commits.push(info.with_context(|| format!("failed to walk {range}"))?.id);
-            }
-            if commits.len() > 10_000 {
-                bail!(
-                    "the range {range} has {} commits; pass a smaller --range",
-                    commits.len()
-                );
-            }
-            Ok(commits)
-        }
-    }
+fn note_text_of(repo: &Repo, id: Oid) -> Result<String> {
+    let bytes = repo.read_blob(id, &format!("note {id}"))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

@@ -14,12 +14,12 @@
 
 use crate::config::Ctx;
 use crate::error::UserError;
-use crate::gitobj::{self, Edit, Oid};
+use crate::git::{self, Edit, Oid, Repo};
 use crate::membership::{Member, ProjectIds};
 use crate::redact::Redactor;
 use crate::store::{Session, Store};
 use crate::transcript;
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -32,25 +32,14 @@ pub const FORMAT: &str = "git-opencode-archive";
 pub const MANIFEST: &str = "manifest.json";
 
 /// The archive ref: `explicit`, else `git config opencode.ref`, else [`DEFAULT_REF`].
-pub fn configured_ref(repo: &gix::Repository, explicit: Option<&str>) -> Result<String> {
-    gitobj::full_ref_name(&configured(repo, explicit, REF_KEY, DEFAULT_REF))
-}
-
-/// `explicit`, else the `git config` value of `key`, else `default`.
-pub fn configured(
-    repo: &gix::Repository,
-    explicit: Option<&str>,
-    key: &str,
-    default: &str,
-) -> String {
-    match explicit {
-        Some(v) => v.to_owned(),
+pub fn configured_ref(repo: &Repo, explicit: Option<&str>) -> Result<String> {
+    let name = match explicit {
+        Some(name) => name.to_owned(),
         None => repo
-            .config_snapshot()
-            .string(key)
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| default.to_owned()),
-    }
+            .config_string(REF_KEY)
+            .unwrap_or_else(|| DEFAULT_REF.to_owned()),
+    };
+    git::full_ref_name(&name)
 }
 
 /// The current tip of an archive ref.
@@ -62,12 +51,13 @@ pub struct Tip {
 }
 
 /// Reads the tip of `ref_name`; fails when the ref exists but is not a git-opencode archive.
-pub fn read_tip(repo: &gix::Repository, ref_name: &str) -> Result<Option<Tip>> {
-    let Some(commit) = gitobj::ref_target(repo, ref_name)? else {
+pub fn read_tip(repo: &Repo, ref_name: &str) -> Result<Option<Tip>> {
+    let Some(commit) = repo.ref_target(ref_name)? else {
         return Ok(None);
     };
-    let tree = gitobj::commit_tree(repo, commit)?;
-    let manifest = gitobj::read_blob_at(repo, tree, MANIFEST)?
+    let tree = repo.commit_tree(commit)?;
+    let manifest = repo
+        .read_blob_at(tree, MANIFEST)?
         .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
         .and_then(|v| match v {
             Value::Object(map) if map.get("format").and_then(Value::as_str) == Some(FORMAT) => {
@@ -88,21 +78,21 @@ pub fn read_tip(repo: &gix::Repository, ref_name: &str) -> Result<Option<Tip>> {
 pub const INDEX: &str = "index.json";
 
 /// Every session entry of the archive tree `tree`, by session ID.
-pub fn read_entries(repo: &gix::Repository, tree: Oid) -> Result<BTreeMap<String, Value>> {
+pub fn read_entries(repo: &Repo, tree: Oid) -> Result<BTreeMap<String, Value>> {
     let mut entries = BTreeMap::new();
-    let Some((sessions, true)) = gitobj::entry_at(repo, tree, "sessions")? else {
+    let Some(sessions) = repo.entry_at(tree, "sessions")?.filter(|e| e.is_tree) else {
         return Ok(entries);
     };
-    for (month, month_tree, is_tree) in gitobj::tree_entries(repo, Some(sessions))? {
-        if !is_tree {
+    for month in repo.tree_entries(sessions.id, "the archive")? {
+        if !month.is_tree {
             continue;
         }
-        let Some(bytes) = gitobj::read_blob_at(repo, month_tree, INDEX)? else {
+        let Some(bytes) = repo.read_blob_at(month.id, INDEX)? else {
             continue;
         };
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => entries.extend(map),
-            _ => bail!("malformed sessions/{month}/{INDEX} in the archive"),
+            _ => bail!("malformed sessions/{}/{INDEX} in the archive", month.name),
         }
     }
     Ok(entries)
@@ -271,7 +261,7 @@ fn snapshot(
     let manifest = crate::json::pretty_line(&manifest(ctx, ids, redacted, options.redactor));
     let old_manifest = tip
         .as_ref()
-        .and_then(|t| gitobj::read_blob_at(repo, t.tree, MANIFEST).ok().flatten());
+        .and_then(|t| repo.read_blob_at(t.tree, MANIFEST).ok().flatten());
     if edits.is_empty() && old_manifest.as_deref() == Some(manifest.as_slice()) {
         return Ok(Outcome::UpToDate {
             commit: tip.map(|t| t.commit),
@@ -283,7 +273,7 @@ fn snapshot(
         "README.md".into(),
         readme(options.ref_name).into_bytes(),
     ));
-    let tree = gitobj::write_tree(repo, tip.as_ref().map(|t| t.tree), edits)?;
+    let tree = repo.write_tree(tip.as_ref().map(|t| t.tree), edits)?;
     if tip.as_ref().is_some_and(|t| t.tree == tree) {
         return Ok(Outcome::UpToDate {
             commit: tip.map(|t| t.commit),
@@ -293,9 +283,8 @@ fn snapshot(
     let message = commit_message(&added, &updated);
     let parents: Vec<Oid> = tip.iter().map(|t| t.commit).collect();
     let floor = ctx.facts.all_roots.first().map(String::as_str);
-    let commit = gitobj::write_commit(repo, tree, parents, &message, floor)?;
-    gitobj::update_ref(
-        repo,
+    let commit = repo.write_commit(tree, parents, &message, floor)?;
+    repo.update_ref(
         options.ref_name,
         commit,
         tip.as_ref().map(|t| t.commit),
@@ -316,13 +305,10 @@ fn snapshot(
 const WRITE_BATCH: usize = 16 << 20;
 
 /// Writes the blobs of `edits` that are still in memory, keeping only their IDs.
-fn write_blobs(repo: &gix::Repository, edits: &mut [Edit]) -> Result<()> {
+fn write_blobs(repo: &Repo, edits: &mut [Edit]) -> Result<()> {
     for edit in edits.iter_mut() {
         if let Edit::Blob(path, data) = edit {
-            let id = repo
-                .write_blob(&*data)
-                .with_context(|| format!("failed to write {path}"))?
-                .detach();
+            let id = repo.write_blob(path, data)?;
             *edit = Edit::BlobId(std::mem::take(path), id);
         }
     }
@@ -503,4 +489,52 @@ fn readme(ref_name: &str) -> String {
          Restore on another machine with `git opencode restore {ref_name}`; search with\n\
          `git grep <text> {ref_name}`.\n"
     )
+}
+
+fn manifest_of(repo: &Repo, tree: Oid) -> Result<Map<String, Value>> {
+    let bytes = repo
+        .read_blob_at(tree, MANIFEST)?
+        .ok_or_else(|| anyhow!("archive commit without {MANIFEST}"))?;
+    match serde_json::from_slice(&bytes).context("malformed archive manifest")? {
+        Value::Object(map) if map.get("format").and_then(Value::as_str) == Some(FORMAT) => Ok(map),
+        _ => bail!("the remote's archive is not a git-opencode archive"),
+    }
+}
+
+/// Merges two archive trees (see [`git::Merge`]): sessions only they have, or that they have
+/// newer, come over as whole session directories; the month indexes they touch are
+/// rewritten as the union. Our manifest stays.
+pub fn union(repo: &Repo, ours: Oid, theirs: Oid) -> Result<Vec<Edit>> {
+    manifest_of(repo, ours)?;
+    manifest_of(repo, theirs)?;
+    let mut our_sessions = read_entries(repo, ours)?;
+    let their_sessions = read_entries(repo, theirs)?;
+    let mut edits = Vec::new();
+    let mut touched_months = BTreeSet::new();
+    for (id, entry) in their_sessions {
+        let newer = match our_sessions.get(&id) {
+            None => true,
+            Some(ours) => {
+                entry["updated"].as_i64().unwrap_or(0) > ours["updated"].as_i64().unwrap_or(0)
+            }
+        };
+        if !newer {
+            continue;
+        }
+        let (Some(dir), Some(month)) = (entry["path"].as_str(), entry_month(&entry)) else {
+            continue;
+        };
+        if let Some(tree) = repo.entry_at(theirs, dir)?.filter(|e| e.is_tree) {
+            edits.push(Edit::Tree(dir.to_owned(), tree.id));
+            touched_months.insert(month);
+            our_sessions.insert(id, entry);
+        }
+    }
+    for month in touched_months {
+        edits.push(Edit::Blob(
+            format!("sessions/{month}/{INDEX}"),
+            month_index(&our_sessions, &month, None),
+        ));
+    }
+    Ok(edits)
 }

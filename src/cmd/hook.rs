@@ -2,12 +2,11 @@
 
 use crate::config::{Ctx, GlobalOptions, Verbosity};
 use crate::error::{self, UserError};
-use crate::gitobj;
+use crate::git::Merge;
 use crate::hooks::{self, Hook};
 use crate::notes;
 use crate::redact::Redactor;
 use crate::snapshot::{self, Outcome};
-use crate::sync::{self, RefKind};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::io::Write;
@@ -23,8 +22,7 @@ pub const SKIP_ENV: &str = "GIT_OPENCODE_SKIP";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn state_dir(ctx: &Ctx) -> PathBuf {
-    // Not `<common-dir>/opencode`: that is OpenCode's own project-ID cache file.
-    ctx.repo.common_dir().join("git-opencode")
+    ctx.repo.state_dir()
 }
 
 fn log_path(ctx: &Ctx) -> PathBuf {
@@ -47,7 +45,7 @@ pub fn selected(post_commit: bool, pre_push: bool) -> Vec<Hook> {
 }
 
 pub fn install(ctx: &Ctx, which: &[Hook], with_notes: bool, out: &mut dyn Write) -> Result<()> {
-    let dir = hooks::hooks_dir(&ctx.repo)?;
+    let dir = ctx.repo.hooks_dir()?;
     for &hook in which {
         let path = dir.join(hook.file_name());
         let existing = read_optional(&path)?;
@@ -81,7 +79,7 @@ pub fn install(ctx: &Ctx, which: &[Hook], with_notes: bool, out: &mut dyn Write)
 }
 
 pub fn uninstall(ctx: &Ctx, which: &[Hook], out: &mut dyn Write) -> Result<()> {
-    let dir = hooks::hooks_dir(&ctx.repo)?;
+    let dir = ctx.repo.hooks_dir()?;
     for &hook in which {
         let path = dir.join(hook.file_name());
         let Some(existing) = read_optional(&path)? else {
@@ -104,7 +102,7 @@ pub fn uninstall(ctx: &Ctx, which: &[Hook], out: &mut dyn Write) -> Result<()> {
 }
 
 pub fn status(ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
-    let dir = hooks::hooks_dir(&ctx.repo)?;
+    let dir = ctx.repo.hooks_dir()?;
     writeln!(out, "hooks directory: {}", dir.display())?;
     for hook in Hook::ALL {
         let path = dir.join(hook.file_name());
@@ -115,8 +113,7 @@ pub fn status(ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
         };
         writeln!(out, "{}: {state}", hook.file_name())?;
     }
-    let config = ctx.repo.config_snapshot();
-    let push_with_code = config.boolean(PUSH_WITH_CODE_KEY).unwrap_or(false);
+    let push_with_code = ctx.repo.config_bool(PUSH_WITH_CODE_KEY).unwrap_or(false);
     writeln!(out, "{PUSH_WITH_CODE_KEY}: {push_with_code}")?;
     match std::fs::read_to_string(last_run_path(ctx)) {
         Ok(text) => writeln!(out, "last run: {}", text.trim())?,
@@ -191,8 +188,7 @@ fn record(ctx: &Ctx, hook: Hook, ok: bool, message: &str, elapsed_ms: u64) {
 
 fn timeout(ctx: &Ctx) -> Duration {
     ctx.repo
-        .config_snapshot()
-        .integer(HOOK_TIMEOUT_KEY)
+        .config_integer(HOOK_TIMEOUT_KEY)
         .and_then(|s| u64::try_from(s).ok())
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_TIMEOUT)
@@ -235,7 +231,7 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
         ),
     };
     if with_notes {
-        let head = ctx.repo.head_id().context("HEAD has no commit")?.detach();
+        let head = ctx.repo.head_commit().context("HEAD has no commit")?;
         let notes_ref = notes_ref(ctx)?;
         let done = notes::annotate(
             ctx,
@@ -252,24 +248,19 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
 }
 
 fn pre_push(ctx: &Ctx, args: &[String]) -> Result<String> {
-    if !ctx
-        .repo
-        .config_snapshot()
-        .boolean(PUSH_WITH_CODE_KEY)
-        .unwrap_or(false)
-    {
+    if !ctx.repo.config_bool(PUSH_WITH_CODE_KEY).unwrap_or(false) {
         return Ok(format!("{PUSH_WITH_CODE_KEY} is not set: nothing to push"));
     }
     let Some(remote) = args.first() else {
         bail!("pre-push without a remote name");
     };
     let mut pushed = Vec::new();
-    for (name, kind) in [
-        (archive_ref(ctx)?, RefKind::Archive),
-        (notes_ref(ctx)?, RefKind::Notes),
+    for (name, merge) in [
+        (archive_ref(ctx)?, snapshot::union as Merge),
+        (notes_ref(ctx)?, notes::union),
     ] {
-        if gitobj::ref_target(&ctx.repo, &name)?.is_some() {
-            sync::sync_ref(&ctx.repo, remote, &name, kind)?;
+        if ctx.repo.ref_target(&name)?.is_some() {
+            ctx.repo.sync_ref(remote, &name, merge)?;
             pushed.push(name);
         }
     }

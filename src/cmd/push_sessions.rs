@@ -3,10 +3,10 @@
 
 use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
+use crate::git::Merge;
 use crate::notes;
 use crate::redact::Redactor;
 use crate::snapshot::{self, Outcome};
-use crate::sync::{self, RefKind};
 use anyhow::{bail, Result};
 use std::io::Write;
 
@@ -24,17 +24,17 @@ pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> 
     let archive_ref = snapshot::configured_ref(&ctx.repo, options.archive_ref.as_deref())?;
     let notes_ref = notes::configured_ref(&ctx.repo, options.notes_ref.as_deref())?;
     if let Some(remote) = &options.remote {
-        sync::check_remote(&ctx.repo, remote)?;
+        ctx.repo.check_remote(remote)?;
     }
     let commits = if options.notes {
         let range = options.range.as_deref().unwrap_or("HEAD");
-        if range == "HEAD" && ctx.repo.head_id().is_err() {
+        if range == "HEAD" && ctx.repo.head_commit().is_none() {
             bail!(
                 UserError::new("HEAD has no commits yet, so there is nothing to annotate")
                     .hint("commit first, or run without --notes")
             );
         }
-        notes::commits_in(&ctx.repo, range)?
+        ctx.repo.commits_in(range)?
     } else {
         Vec::new()
     };
@@ -107,12 +107,12 @@ pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> 
     drop(store);
 
     if let Some(remote) = &options.remote {
-        let mut refs = vec![(archive_ref.clone(), RefKind::Archive)];
+        let mut refs = vec![(archive_ref.clone(), snapshot::union as Merge)];
         if options.notes {
-            refs.push((notes_ref.clone(), RefKind::Notes));
+            refs.push((notes_ref.clone(), notes::union));
         }
-        for (name, kind) in refs {
-            let synced = sync::sync_ref(&ctx.repo, remote, &name, kind)?;
+        for (name, merge) in refs {
+            let synced = ctx.repo.sync_ref(remote, &name, merge)?;
             if !quiet {
                 let what = match (synced.merged, synced.fast_forwarded, synced.pushed) {
                     (true, _, true) => "merged and pushed",

@@ -127,21 +127,14 @@ pub fn run(ctx: &Ctx, spec: Option<&str>, as_json: bool, out: &mut dyn Write) ->
 fn default_ref(ctx: &Ctx) -> Result<String> {
     let configured = ctx
         .repo
-        .config_snapshot()
-        .string(source::REF_KEY)
-        .map(|v| v.to_string())
+        .config_string(source::REF_KEY)
         .filter(|v| !v.is_empty());
     let name = match configured {
         Some(n) if n.starts_with("refs/") => n,
         Some(n) => format!("refs/heads/{n}"),
         None => source::DEFAULT_REF.to_owned(),
     };
-    let exists = ctx
-        .repo
-        .try_find_reference(name.as_str())
-        .ok()
-        .flatten()
-        .is_some();
+    let exists = ctx.repo.ref_target(&name).ok().flatten().is_some();
     if !exists {
         bail!(UserError::new(format!("no archive branch {name} in this repository")).hint("pass a pack zip (git opencode verify <ZIP>), or archive first with git opencode push-sessions"));
     }

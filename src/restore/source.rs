@@ -7,6 +7,7 @@
 
 use crate::archive::sha256_hex;
 use crate::error::UserError;
+use crate::git::{Oid, Repo};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -113,7 +114,7 @@ pub enum Checksums {
 }
 
 /// Opens `spec`: a zip file when such a file exists, else a git revision of `repo`.
-pub fn open(repo: &gix::Repository, spec: &str, checksums: Checksums) -> Result<Archive> {
+pub fn open(repo: &Repo, spec: &str, checksums: Checksums) -> Result<Archive> {
     let path = Path::new(spec);
     if path.is_file() {
         return read_zip(path, checksums);
@@ -129,13 +130,13 @@ pub fn open(repo: &gix::Repository, spec: &str, checksums: Checksums) -> Result<
     if let Some(archive) = read_notes(repo, spec)? {
         return Ok(archive);
     }
-    match repo.rev_parse_single(spec) {
-        Ok(id) => read_git(repo, spec, id.detach()),
-        Err(_) if looks_like_path(spec) => bail!(UserError::new(format!("no such file: {spec}"))
+    match repo.rev_parse(spec) {
+        Some(id) => read_git(repo, spec, id),
+        None if looks_like_path(spec) => bail!(UserError::new(format!("no such file: {spec}"))
             .hint(format!(
                 "pass a zip written by `git opencode pack`, or a ref such as {DEFAULT_REF}"
             ))),
-        Err(_) => bail!(UserError::new(format!(
+        None => bail!(UserError::new(format!(
             "{spec} is neither a file nor a git ref or commit of this repository"
         ))
         .hint(format!(
@@ -147,7 +148,7 @@ pub fn open(repo: &gix::Repository, spec: &str, checksums: Checksums) -> Result<
 /// A notes ref written by `push-sessions --notes`: the sessions its notes name (with their
 /// subagent sessions), read from the archive branch the notes point at. `None` when `spec`
 /// is not a ref under `refs/notes/`.
-fn read_notes(repo: &gix::Repository, spec: &str) -> Result<Option<Archive>> {
+fn read_notes(repo: &Repo, spec: &str) -> Result<Option<Archive>> {
     let full = if spec.starts_with("refs/") {
         spec.to_owned()
     } else {
@@ -156,14 +157,14 @@ fn read_notes(repo: &gix::Repository, spec: &str) -> Result<Option<Archive>> {
     if !full.starts_with("refs/notes/") {
         return Ok(None);
     }
-    let Some(tip) = crate::gitobj::ref_target(repo, &full)? else {
+    let Some(tip) = repo.ref_target(&full)? else {
         return Ok(None);
     };
-    let tree = crate::gitobj::commit_tree(repo, tip)?;
+    let tree = repo.commit_tree(tip)?;
     let mut ids = std::collections::BTreeSet::new();
     let mut archive_ref = None;
-    for (_, blob) in crate::gitobj::list_blobs(repo, tree)? {
-        let text = String::from_utf8_lossy(&read_blob(repo, blob, &format!("a note in {full}"))?)
+    for (_, blob) in repo.list_blobs(tree)? {
+        let text = String::from_utf8_lossy(&repo.read_blob(blob, &format!("a note in {full}"))?)
             .into_owned();
         if !text.starts_with(crate::notes::HEADER) {
             continue; // someone else's note
@@ -189,7 +190,7 @@ fn read_notes(repo: &gix::Repository, spec: &str) -> Result<Option<Archive>> {
         );
     }
     let archive_ref = archive_ref.unwrap_or_else(|| DEFAULT_REF.to_owned());
-    let Some(archive_tip) = crate::gitobj::ref_target(repo, &archive_ref)? else {
+    let Some(archive_tip) = repo.ref_target(&archive_ref)? else {
         bail!(UserError::new(format!(
             "the notes in {full} point at the archive {archive_ref}, which does not exist here"
         ))
@@ -447,14 +448,9 @@ fn read_zip(path: &Path, checksums: Checksums) -> Result<Archive> {
     })
 }
 
-fn read_git(repo: &gix::Repository, spec: &str, id: gix::ObjectId) -> Result<Archive> {
+fn read_git(repo: &Repo, spec: &str, id: Oid) -> Result<Archive> {
     let label = spec.to_owned();
-    let object = repo
-        .find_object(id)
-        .with_context(|| format!("failed to read {spec}"))?;
-    let tree = object
-        .peel_to_tree()
-        .with_context(|| format!("{spec} is not a commit or tree"))?;
+    let tree = repo.peel_to_tree(id, spec)?;
     let not_archive = || {
         anyhow::Error::new(
             UserError::new(format!(
@@ -465,13 +461,13 @@ fn read_git(repo: &gix::Repository, spec: &str, id: gix::ObjectId) -> Result<Arc
             )),
         )
     };
-    let root = tree_entries(repo, tree.id, spec)?;
+    let root = repo.tree_entries(tree, spec)?;
     let mut redacted = false;
     if let Some(manifest) = root
         .iter()
         .find(|e| e.name == "manifest.json" && !e.is_tree)
     {
-        let data = read_blob(repo, manifest.id, &format!("manifest.json of {spec}"))?;
+        let data = repo.read_blob(manifest.id, &format!("manifest.json of {spec}"))?;
         let manifest: Value = serde_json::from_slice(&data)
             .with_context(|| format!("malformed manifest.json in {spec}"))?;
         match manifest.get("format").and_then(Value::as_str) {
@@ -489,11 +485,11 @@ fn read_git(repo: &gix::Repository, spec: &str, id: gix::ObjectId) -> Result<Arc
         .ok_or_else(not_archive)?;
     // sessions/<YYYY-MM>/<id>/ (also accepted: sessions/<id>/).
     let mut dirs = Vec::new();
-    for shard in tree_entries(repo, sessions_dir.id, spec)? {
+    for shard in repo.tree_entries(sessions_dir.id, spec)? {
         if !shard.is_tree {
             continue;
         }
-        let inner = tree_entries(repo, shard.id, spec)?;
+        let inner = repo.tree_entries(shard.id, spec)?;
         if inner.iter().any(|e| e.name == "session.json") {
             dirs.push((
                 format!("sessions/{}", shard.name),
@@ -503,7 +499,7 @@ fn read_git(repo: &gix::Repository, spec: &str, id: gix::ObjectId) -> Result<Arc
             continue;
         }
         for dir in inner.into_iter().filter(|e| e.is_tree) {
-            let files = tree_entries(repo, dir.id, spec)?;
+            let files = repo.tree_entries(dir.id, spec)?;
             dirs.push((
                 format!("sessions/{}/{}", shard.name, dir.name),
                 dir.name,
@@ -555,40 +551,8 @@ fn read_git(repo: &gix::Repository, spec: &str, id: gix::ObjectId) -> Result<Arc
     })
 }
 
-struct TreeEntry {
-    name: String,
-    id: gix::ObjectId,
-    is_tree: bool,
-}
-
-fn tree_entries(repo: &gix::Repository, id: gix::ObjectId, spec: &str) -> Result<Vec<TreeEntry>> {
-    let tree = repo
-        .find_tree(id)
-        .with_context(|| format!("failed to read tree {id} of {spec}"))?;
-    let decoded = tree
-        .decode()
-        .with_context(|| format!("failed to read tree {id} of {spec}"))?;
-    Ok(decoded
-        .entries
-        .iter()
-        .map(|e| TreeEntry {
-            name: e.filename.to_string(),
-            id: e.oid.to_owned(),
-            is_tree: e.mode.is_tree(),
-        })
-        .collect())
-}
-
-fn read_blob_capped(
-    repo: &gix::Repository,
-    id: gix::ObjectId,
-    what: &str,
-    total: &mut u64,
-) -> Result<Vec<u8>> {
-    let header = repo
-        .find_header(id)
-        .with_context(|| format!("failed to read {what}"))?;
-    let size = header.size();
+fn read_blob_capped(repo: &Repo, id: Oid, what: &str, total: &mut u64) -> Result<Vec<u8>> {
+    let size = repo.object_size(id, what)?;
     if size > MAX_ENTRY {
         bail!(
             "{what} is {size} bytes, more than the {} MiB limit",
@@ -599,17 +563,7 @@ fn read_blob_capped(
     if *total > MAX_TOTAL {
         bail!("the archive holds more than {} GiB", MAX_TOTAL >> 30);
     }
-    read_blob(repo, id, what)
-}
-
-fn read_blob(repo: &gix::Repository, id: gix::ObjectId, what: &str) -> Result<Vec<u8>> {
-    let object = repo
-        .find_object(id)
-        .with_context(|| format!("failed to read {what}"))?;
-    if object.kind != gix::object::Kind::Blob {
-        bail!("{what} is not a file");
-    }
-    Ok(object.detach().data)
+    repo.read_blob(id, what)
 }
 
 /// Parses and checks one export document (and its extra record): IDs safe and consistent,

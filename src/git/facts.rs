@@ -1,8 +1,7 @@
-//! The git repository, through gix: discovery and the facts that decide which OpenCode
-//! sessions belong to it (their root commits come from [`crate::roots`]).
+//! The facts of a repository that decide which OpenCode sessions belong to it (its root
+//! commits come from [`super::roots`]).
 
-use crate::error::UserError;
-use crate::roots::RootCache;
+use super::roots::RootCache;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -34,76 +33,14 @@ pub struct RepoFacts {
     pub name: String,
 }
 
-/// Opens the repository the way git would for `git opencode` (honours `GIT_DIR`,
-/// `GIT_WORK_TREE` and friends, which git sets for hooks and `git --git-dir`).
-pub fn discover() -> Result<gix::Repository> {
-    let cwd = std::env::current_dir().context("failed to read the current directory")?;
-    let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(&cwd)
-        .map_err(|e| {
-            if is_no_repository(&e) {
-                UserError::new(format!(
-                    "not a git repository (or any of the parent directories): {}",
-                    cwd.display()
-                ))
-                .hint("run git opencode inside a repository, or pass -C <path>")
-                .into()
-            } else {
-                anyhow::Error::new(e).context(format!(
-                    "cannot open the git repository at {}",
-                    cwd.display()
-                ))
-            }
-        })?
-        .to_thread_local();
-    with_fallback_identity(repo)
-}
-
-/// Whether discovery failed because there is no repository here (up to the root, a ceiling
-/// directory or a file-system boundary), rather than because one could not be opened.
-fn is_no_repository(err: &gix::Error) -> bool {
-    use gix::discover::upwards::Error as Discover;
-    err.downcast_any_ref::<Discover>().is_some_and(|e| {
-        matches!(
-            e,
-            Discover::NoGitRepository { .. }
-                | Discover::NoGitRepositoryWithinCeiling { .. }
-                | Discover::NoGitRepositoryWithinFs { .. }
-        )
-    })
-}
-
-/// Commits and reflog entries need an author and a committer; where git has none configured
-/// (a fresh machine, CI), ours are `git-opencode <git-opencode@localhost>` instead of an error.
-fn with_fallback_identity(mut repo: gix::Repository) -> Result<gix::Repository> {
-    use gix::config::tree::gitoxide;
-    let mut config = repo.config_snapshot_mut();
-    for (key, value) in [
-        (&gitoxide::Author::NAME_FALLBACK, "git-opencode"),
-        (&gitoxide::Author::EMAIL_FALLBACK, "git-opencode@localhost"),
-        (&gitoxide::Committer::NAME_FALLBACK, "git-opencode"),
-        (
-            &gitoxide::Committer::EMAIL_FALLBACK,
-            "git-opencode@localhost",
-        ),
-    ] {
-        config
-            .set_value(key, value)
-            .context("failed to set the fallback identity")?;
-    }
-    config
-        .commit()
-        .context("failed to set the fallback identity")?;
-    Ok(repo)
-}
-
-fn canonical(path: &Path) -> PathBuf {
+pub(super) fn canonical(path: &Path) -> PathBuf {
     gix::path::realpath(path)
         .or_else(|_| std::fs::canonicalize(path))
         .unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Gathers [`RepoFacts`] for `repo`.
-pub fn facts(repo: &gix::Repository) -> Result<RepoFacts> {
+pub(super) fn facts(repo: &gix::Repository) -> Result<RepoFacts> {
     let common_dir = canonical(repo.common_dir());
     let workdir = repo.workdir().map(canonical);
     let mut checkouts = Vec::new();
