@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::io::{self, Write};
 
 /// `JSON.stringify(value, null, 2)`, without a trailing newline.
-pub fn pretty(value: &Value) -> Vec<u8> {
+pub fn pretty<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut buf = Vec::with_capacity(4096);
     let formatter = JsNumbers(PrettyFormatter::with_indent(b"  "));
     write(&mut buf, formatter, value);
@@ -22,7 +22,7 @@ pub fn pretty(value: &Value) -> Vec<u8> {
 
 /// [`pretty`] and a newline: what `opencode export` prints, and how every JSON file we write
 /// ends.
-pub fn pretty_line(value: &Value) -> Vec<u8> {
+pub fn pretty_line<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut bytes = pretty(value);
     bytes.push(b'\n');
     bytes
@@ -30,7 +30,7 @@ pub fn pretty_line(value: &Value) -> Vec<u8> {
 
 /// `JSON.stringify(value)`: compact, keys as written (what OpenCode stores in its JSON text
 /// columns).
-pub fn compact(value: &Value) -> String {
+pub fn compact<T: Serialize + ?Sized>(value: &T) -> String {
     let mut buf = Vec::new();
     write(&mut buf, JsNumbers(CompactFormatter), value);
     String::from_utf8(buf).expect("serde_json writes UTF-8")
@@ -44,11 +44,11 @@ pub fn canonical(value: &Value) -> Vec<u8> {
     buf
 }
 
-fn write(buf: &mut Vec<u8>, formatter: impl Formatter, value: &impl Serialize) {
+fn write<T: Serialize + ?Sized>(buf: &mut Vec<u8>, formatter: impl Formatter, value: &T) {
     let mut serializer = serde_json::Serializer::with_formatter(buf, formatter);
     value
         .serialize(&mut serializer)
-        .expect("a JSON value serializes into a Vec without error");
+        .expect("our documents serialize into a Vec without error");
 }
 
 /// Serializes a value with the keys of each object in sorted order.

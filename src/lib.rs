@@ -6,7 +6,6 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod error;
-pub mod export;
 pub mod fsutil;
 pub mod git;
 pub mod hooks;
@@ -16,7 +15,6 @@ pub mod notes;
 pub mod progress;
 pub mod redact;
 pub mod restore;
-pub mod snapshot;
 pub mod store;
 pub mod transcript;
 

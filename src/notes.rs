@@ -128,7 +128,7 @@ pub fn note_text(members: &[Member], sessions: &[String], archive_ref: &str) -> 
             summary.model.as_deref().unwrap_or("unknown"),
             summary.tokens_input,
             summary.tokens_output,
-            crate::snapshot::session_dir(&m.session),
+            crate::archive::branch::session_dir(&m.session),
         ));
     }
     text

@@ -1,10 +1,10 @@
 //! `git opencode export`: sessions as the JSON `opencode export` prints, or as Markdown
 //! transcripts.
 
+use crate::archive::documents;
 use crate::cli::ExportFormat;
 use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
-use crate::export;
 use crate::fsutil::write_atomic;
 use crate::store::{Session, Store};
 use crate::transcript::{self, SessionLink};
@@ -62,7 +62,7 @@ pub fn run(
     };
     for (i, session) in sessions.iter().enumerate() {
         let (bytes, extension) = match format {
-            ExportFormat::Json => (export::session_json(&store, session)?, "json"),
+            ExportFormat::Json => (documents::session_json(&store, session)?, "json"),
             ExportFormat::Markdown => (markdown(&store, session, &all)?, "md"),
         };
         match to_dir {

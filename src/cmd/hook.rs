@@ -1,12 +1,12 @@
 //! `git opencode hook install|uninstall|status|run`.
 
+use crate::archive::{self, branch, branch::Outcome};
 use crate::config::{Ctx, GlobalOptions, Verbosity};
 use crate::error::{self, UserError};
 use crate::git::Merge;
 use crate::hooks::{self, Hook};
 use crate::notes;
 use crate::redact::Redactor;
-use crate::snapshot::{self, Outcome};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::io::Write;
@@ -195,7 +195,7 @@ fn timeout(ctx: &Ctx) -> Duration {
 }
 
 fn archive_ref(ctx: &Ctx) -> Result<String> {
-    snapshot::configured_ref(&ctx.repo, None)
+    archive::resolve_ref(&ctx.repo, None)
 }
 
 fn notes_ref(ctx: &Ctx) -> Result<String> {
@@ -206,10 +206,10 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
     let store = ctx.open_store()?;
     let archive_ref = archive_ref(ctx)?;
     let redactor = Redactor::new();
-    let (outcome, members) = snapshot::snapshot_repository(
+    let (outcome, members) = branch::snapshot_repository(
         ctx,
         &store,
-        &snapshot::Options {
+        &branch::Options {
             ref_name: &archive_ref,
             redactor: Some(&redactor),
             deadline: Some(started + timeout(ctx)),
@@ -256,7 +256,7 @@ fn pre_push(ctx: &Ctx, args: &[String]) -> Result<String> {
     };
     let mut pushed = Vec::new();
     for (name, merge) in [
-        (archive_ref(ctx)?, snapshot::union as Merge),
+        (archive_ref(ctx)?, branch::union as Merge),
         (notes_ref(ctx)?, notes::union),
     ] {
         if ctx.repo.ref_target(&name)?.is_some() {

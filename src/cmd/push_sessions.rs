@@ -1,12 +1,12 @@
 //! `git opencode push-sessions`: commit the sessions to the archive branch (and notes),
 //! incrementally, and sync with a remote.
 
+use crate::archive::{self, branch, branch::Outcome};
 use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
 use crate::git::Merge;
 use crate::notes;
 use crate::redact::Redactor;
-use crate::snapshot::{self, Outcome};
 use anyhow::{bail, Result};
 use std::io::Write;
 
@@ -21,7 +21,7 @@ pub struct PushOptions {
 }
 
 pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> {
-    let archive_ref = snapshot::configured_ref(&ctx.repo, options.archive_ref.as_deref())?;
+    let archive_ref = archive::resolve_ref(&ctx.repo, options.archive_ref.as_deref())?;
     let notes_ref = notes::configured_ref(&ctx.repo, options.notes_ref.as_deref())?;
     if let Some(remote) = &options.remote {
         ctx.repo.check_remote(remote)?;
@@ -41,10 +41,10 @@ pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> 
 
     let store = ctx.open_store()?;
     let redactor = options.redact.then(Redactor::new);
-    let (outcome, members) = snapshot::snapshot_repository(
+    let (outcome, members) = branch::snapshot_repository(
         ctx,
         &store,
-        &snapshot::Options {
+        &branch::Options {
             ref_name: &archive_ref,
             redactor: redactor.as_ref(),
             deadline: None,
@@ -107,7 +107,7 @@ pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> 
     drop(store);
 
     if let Some(remote) = &options.remote {
-        let mut refs = vec![(archive_ref.clone(), snapshot::union as Merge)];
+        let mut refs = vec![(archive_ref.clone(), branch::union as Merge)];
         if options.notes {
             refs.push((notes_ref.clone(), notes::union));
         }

@@ -1,7 +1,8 @@
 //! `git opencode restore <ZIP|REF>`: archived sessions back into the local OpenCode store.
 
+use crate::archive::{self, Checksums};
 use crate::config::{Ctx, Verbosity};
-use crate::restore::{self, source, Checksums, Options};
+use crate::restore::{self, Options};
 use anyhow::{bail, Result};
 use std::io::Write;
 
@@ -12,7 +13,7 @@ pub fn run(
     sessions: &[String],
     out: &mut dyn Write,
 ) -> Result<()> {
-    let archive = source::open(&ctx.repo, spec, Checksums::Enforce)?;
+    let archive = archive::open(&ctx.repo, spec, Checksums::Enforce)?;
     if archive.sessions.is_empty() {
         bail!("{} holds no sessions; nothing to restore", archive.label);
     }

@@ -1,9 +1,10 @@
 //! `git opencode verify [ZIP|REF]`: checksums, and which sessions are missing, changed or
 //! extra between an archive and the live store.
 
+use crate::archive::{self, Archive, Checksums, SourceKind};
 use crate::config::Ctx;
 use crate::error::UserError;
-use crate::restore::{content_key, source, v2_row_ids, Archive, Checksums};
+use crate::restore::{content_key, v2_row_ids};
 use crate::store::Session;
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
@@ -36,7 +37,7 @@ pub fn run(ctx: &Ctx, spec: Option<&str>, as_json: bool, out: &mut dyn Write) ->
         Some(s) => s.to_owned(),
         None => default_ref(ctx)?,
     };
-    let archive = source::open(&ctx.repo, &spec, Checksums::Report)?;
+    let archive = archive::open(&ctx.repo, &spec, Checksums::Report)?;
     let store = ctx.open_store()?;
     let (_, members) = ctx.members(&store)?;
     let all: HashMap<String, Session> = store
@@ -123,20 +124,14 @@ pub fn run(ctx: &Ctx, spec: Option<&str>, as_json: bool, out: &mut dyn Write) ->
     Err(anyhow::Error::new(UserError::new(format!("{} does not match the store: {changed} changed, {missing} missing, {extra} extra", archive.label)).hint(format!("`git opencode restore {}` brings archived sessions back; `git opencode pack` or `push-sessions` archives new ones", archive.label))))
 }
 
-/// `git config opencode.ref`, else the default archive branch; it must exist.
+/// The archive ref (`git config opencode.ref`, else the default archive branch); it must
+/// exist.
 fn default_ref(ctx: &Ctx) -> Result<String> {
-    let configured = ctx
-        .repo
-        .config_string(source::REF_KEY)
-        .filter(|v| !v.is_empty());
-    let name = match configured {
-        Some(n) if n.starts_with("refs/") => n,
-        Some(n) => format!("refs/heads/{n}"),
-        None => source::DEFAULT_REF.to_owned(),
-    };
-    let exists = ctx.repo.ref_target(&name).ok().flatten().is_some();
-    if !exists {
-        bail!(UserError::new(format!("no archive branch {name} in this repository")).hint("pass a pack zip (git opencode verify <ZIP>), or archive first with git opencode push-sessions"));
+    let name = archive::resolve_ref(&ctx.repo, None)?;
+    if ctx.repo.ref_target(&name)?.is_none() {
+        bail!(UserError::new(format!("no archive branch {name} in this repository")).hint(
+            "pass a pack zip (git opencode verify <ZIP>), or archive first with git opencode push-sessions"
+        ));
     }
     Ok(name)
 }
@@ -155,15 +150,15 @@ struct Report<'a> {
 impl Report<'_> {
     fn print_human(&self, out: &mut dyn Write) -> Result<()> {
         let checks = match self.archive.kind {
-            source::SourceKind::Zip if self.archive.checksum_failures.is_empty() => {
+            SourceKind::Zip if self.archive.checksum_failures.is_empty() => {
                 format!("checksums of {} entries ok", self.archive.checked)
             }
-            source::SourceKind::Zip => format!(
+            SourceKind::Zip => format!(
                 "{} of {} entries failed their checksum",
                 self.archive.checksum_failures.len(),
                 self.archive.checked
             ),
-            source::SourceKind::Git => "stored in git".to_owned(),
+            SourceKind::Git => "stored in git".to_owned(),
         };
         writeln!(
             out,

@@ -2,6 +2,7 @@
 //! ancestry, and the commits of a revision range.
 
 use super::{Oid, Repo};
+use crate::error::UserError;
 use anyhow::{bail, Context, Result};
 use gix::refs::transaction::PreviousValue;
 use gix::refs::Target;
@@ -13,10 +14,12 @@ pub fn full_ref_name(name: &str) -> Result<String> {
     } else {
         format!("refs/heads/{name}")
     };
-    gix::refs::FullName::try_from(full.as_str())
-        .with_context(|| format!("invalid ref name '{name}'"))?;
+    if let Err(e) = gix::refs::FullName::try_from(full.as_str()) {
+        // The reason is the whole story: its only source is gix's "Validation" class marker.
+        bail!(UserError::new(format!("invalid ref name '{name}': {e}")));
+    }
     if full.ends_with('/') || full.contains("..") {
-        bail!("invalid ref name '{name}'");
+        bail!(UserError::new(format!("invalid ref name '{name}'")));
     }
     Ok(full)
 }

@@ -10,13 +10,12 @@
 mod json;
 mod plan;
 mod rehome;
-pub mod source;
 mod sqlite;
 
 pub use plan::content_key;
 pub use rehome::rehome;
-pub use source::{Archive, ArchivedSession, Checksums, SourceKind};
 
+use crate::archive::{is_safe_id, Archive, ArchivedSession};
 use crate::config::Ctx;
 use crate::error::UserError;
 use crate::membership;
@@ -85,7 +84,7 @@ impl Home {
                 .or_else(|| facts.all_roots.first().cloned()),
         };
         let project_id = id.unwrap_or_else(|| membership::GLOBAL.to_owned());
-        if !source::is_safe_id(&project_id) {
+        if !is_safe_id(&project_id) {
             bail!(UserError::new(format!(
                 "the project ID {project_id:?} of this repository is not usable as a file name"
             ))

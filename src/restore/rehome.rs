@@ -104,7 +104,7 @@ pub fn rehome(session: &ArchivedSession, archive: &Archive, home: &Home) -> Valu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::restore::SourceKind;
+    use crate::archive::SourceKind;
     use serde_json::{json, Map};
     use std::path::PathBuf;
 

@@ -12,34 +12,66 @@
 //! of the sessions that changed. The month indexes record a change stamp per session; a
 //! session whose stamp is unchanged is not even read from the store.
 
+use super::read::{parse_session, MAX_ENTRY, MAX_TOTAL};
+use super::{
+    documents, Archive, ManifestHeader, ProjectEntry, RepositoryInfo, SourceKind, Tool,
+    BRANCH_FORMAT, DEFAULT_REF, MANIFEST, PACK_FORMAT, REF_KEY, VERSION,
+};
 use crate::config::Ctx;
 use crate::error::UserError;
-use crate::git::{self, Edit, Oid, Repo};
+use crate::git::{Edit, Oid, Repo};
 use crate::membership::{Member, ProjectIds};
 use crate::redact::Redactor;
 use crate::store::{Session, Store};
 use crate::transcript;
 use anyhow::{anyhow, bail, Context, Result};
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Default ref of the archive branch.
-pub const DEFAULT_REF: &str = "refs/heads/opencode/sessions";
-/// `git config` key overriding [`DEFAULT_REF`].
-pub const REF_KEY: &str = "opencode.ref";
-/// The manifest's `format` value, which marks a tree as ours.
-pub const FORMAT: &str = "git-opencode-archive";
-pub const MANIFEST: &str = "manifest.json";
+/// The branch's `manifest.json`. The sessions are listed in the month indexes.
+#[derive(Debug, Serialize)]
+pub struct BranchManifest {
+    pub format: &'static str,
+    pub version: u32,
+    pub tool: Tool,
+    /// Secret-shaped strings were replaced by placeholders.
+    pub redacted: bool,
+    pub repository: RepositoryInfo,
+    pub projects: Vec<ProjectEntry>,
+    /// Where the sessions are listed: `sessions/<YYYY-MM>/index.json`.
+    #[serde(rename = "sessionIndex")]
+    pub session_index: String,
+}
 
-/// The archive ref: `explicit`, else `git config opencode.ref`, else [`DEFAULT_REF`].
-pub fn configured_ref(repo: &Repo, explicit: Option<&str>) -> Result<String> {
-    let name = match explicit {
-        Some(name) => name.to_owned(),
-        None => repo
-            .config_string(REF_KEY)
-            .unwrap_or_else(|| DEFAULT_REF.to_owned()),
-    };
-    git::full_ref_name(&name)
+/// One session in the index of its month.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IndexEntry {
+    /// The session's directory: `sessions/<YYYY-MM>/<sessionID>`.
+    pub path: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(rename = "parentID", default)]
+    pub parent_id: Option<String>,
+    #[serde(rename = "projectID", default)]
+    pub project_id: String,
+    #[serde(default)]
+    pub created: i64,
+    #[serde(default)]
+    pub updated: i64,
+    /// The membership rule that found the session.
+    #[serde(default)]
+    pub rule: String,
+    /// The store's change stamp when the session was archived.
+    #[serde(default)]
+    pub stamp: String,
+}
+
+impl IndexEntry {
+    /// The month directory (`YYYY-MM`) of the entry's path.
+    pub fn month(&self) -> Option<&str> {
+        self.path.split('/').nth(1)
+    }
 }
 
 /// The current tip of an archive ref.
@@ -47,7 +79,15 @@ pub fn configured_ref(repo: &Repo, explicit: Option<&str>) -> Result<String> {
 pub struct Tip {
     pub commit: Oid,
     pub tree: Oid,
-    pub manifest: Map<String, Value>,
+    pub manifest: ManifestHeader,
+}
+
+/// The manifest of the archive tree `tree`, if it is a branch archive.
+fn branch_manifest(repo: &Repo, tree: Oid) -> Result<Option<ManifestHeader>> {
+    let header = repo
+        .read_blob_at(tree, MANIFEST)?
+        .and_then(|bytes| serde_json::from_slice::<ManifestHeader>(&bytes).ok());
+    Ok(header.filter(|h| h.format.as_deref() == Some(BRANCH_FORMAT)))
 }
 
 /// Reads the tip of `ref_name`; fails when the ref exists but is not a git-opencode archive.
@@ -56,18 +96,16 @@ pub fn read_tip(repo: &Repo, ref_name: &str) -> Result<Option<Tip>> {
         return Ok(None);
     };
     let tree = repo.commit_tree(commit)?;
-    let manifest = repo
-        .read_blob_at(tree, MANIFEST)?
-        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-        .and_then(|v| match v {
-            Value::Object(map) if map.get("format").and_then(Value::as_str) == Some(FORMAT) => {
-                Some(map)
-            }
-            _ => None,
-        });
-    match manifest {
-        Some(manifest) => Ok(Some(Tip { commit, tree, manifest })),
-        None => bail!(UserError::new(format!("{ref_name} exists and is not a git-opencode archive (no {MANIFEST} of format {FORMAT})")).hint(format!("pass another --ref, or set git config {REF_KEY}"))),
+    match branch_manifest(repo, tree)? {
+        Some(manifest) => Ok(Some(Tip {
+            commit,
+            tree,
+            manifest,
+        })),
+        None => bail!(UserError::new(format!(
+            "{ref_name} exists and is not a git-opencode archive (no {MANIFEST} of format {BRANCH_FORMAT})"
+        ))
+        .hint(format!("pass another --ref, or set git config {REF_KEY}"))),
     }
 }
 
@@ -78,7 +116,7 @@ pub fn read_tip(repo: &Repo, ref_name: &str) -> Result<Option<Tip>> {
 pub const INDEX: &str = "index.json";
 
 /// Every session entry of the archive tree `tree`, by session ID.
-pub fn read_entries(repo: &Repo, tree: Oid) -> Result<BTreeMap<String, Value>> {
+pub fn read_entries(repo: &Repo, tree: Oid) -> Result<BTreeMap<String, IndexEntry>> {
     let mut entries = BTreeMap::new();
     let Some(sessions) = repo.entry_at(tree, "sessions")?.filter(|e| e.is_tree) else {
         return Ok(entries);
@@ -90,9 +128,9 @@ pub fn read_entries(repo: &Repo, tree: Oid) -> Result<BTreeMap<String, Value>> {
         let Some(bytes) = repo.read_blob_at(month.id, INDEX)? else {
             continue;
         };
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => entries.extend(map),
-            _ => bail!("malformed sessions/{}/{INDEX} in the archive", month.name),
+        match serde_json::from_slice::<BTreeMap<String, IndexEntry>>(&bytes) {
+            Ok(index) => entries.extend(index),
+            Err(_) => bail!("malformed sessions/{}/{INDEX} in the archive", month.name),
         }
     }
     Ok(entries)
@@ -100,27 +138,20 @@ pub fn read_entries(repo: &Repo, tree: Oid) -> Result<BTreeMap<String, Value>> {
 
 /// The index of month `m`: the entries whose path lies under `sessions/<m>/`.
 pub fn month_index(
-    entries: &BTreeMap<String, Value>,
+    entries: &BTreeMap<String, IndexEntry>,
     m: &str,
     redactor: Option<&Redactor>,
-) -> Vec<u8> {
+) -> Result<Vec<u8>> {
     let prefix = format!("sessions/{m}/");
-    let mut index: Value = Value::Object(
-        entries
-            .iter()
-            .filter(|(_, e)| e["path"].as_str().is_some_and(|p| p.starts_with(&prefix)))
-            .map(|(id, e)| (id.clone(), e.clone()))
-            .collect::<Map<String, Value>>(),
-    );
+    let month: BTreeMap<&String, &IndexEntry> = entries
+        .iter()
+        .filter(|(_, e)| e.path.starts_with(&prefix))
+        .collect();
+    let mut index = serde_json::to_value(month).context("failed to write a month index")?;
     if let Some(r) = redactor {
         r.redact_value(&mut index);
     }
-    crate::json::pretty_line(&index)
-}
-
-/// The month directory (`YYYY-MM`) of an entry's path `sessions/<YYYY-MM>/<id>`.
-pub fn entry_month(entry: &Value) -> Option<String> {
-    entry["path"].as_str()?.split('/').nth(1).map(String::from)
+    Ok(crate::json::pretty_line(&index))
 }
 
 /// The directory of a session in the archive tree.
@@ -188,12 +219,9 @@ fn snapshot(
     };
     // A different tool version or redaction mode renders differently: rewrite everything.
     let same_mode = tip.as_ref().is_some_and(|t| {
-        t.manifest
-            .get("tool")
-            .and_then(|v| v.get("version"))
-            .and_then(Value::as_str)
+        t.manifest.tool.as_ref().map(|tool| tool.version.as_str())
             == Some(env!("CARGO_PKG_VERSION"))
-            && t.manifest.get("redacted").and_then(Value::as_bool) == Some(redacted)
+            && t.manifest.redacted == Some(redacted)
     });
 
     let links = Links::new(members, options.redactor);
@@ -207,12 +235,7 @@ fn snapshot(
         let session = &member.session;
         let stamp = stamps.get(&session.id).cloned().unwrap_or_default();
         let previous = entries.get(&session.id);
-        if same_mode
-            && previous
-                .and_then(|p| p.get("stamp"))
-                .and_then(Value::as_str)
-                == Some(stamp.as_str())
-        {
+        if same_mode && previous.is_some_and(|p| p.stamp == stamp) {
             continue;
         }
         if options
@@ -233,7 +256,7 @@ fn snapshot(
         touched_months.insert(month(session.time_created));
         entries.insert(
             session.id.clone(),
-            manifest_entry(member, &dir, &stamp, &files.title),
+            index_entry(member, &dir, &stamp, &files.title),
         );
         pending += files.session_json.len() + files.transcript.len();
         edits.push(Edit::Blob(
@@ -255,10 +278,10 @@ fn snapshot(
     for m in &touched_months {
         edits.push(Edit::Blob(
             format!("sessions/{m}/{INDEX}"),
-            month_index(&entries, m, options.redactor),
+            month_index(&entries, m, options.redactor)?,
         ));
     }
-    let manifest = crate::json::pretty_line(&manifest(ctx, ids, redacted, options.redactor));
+    let manifest = manifest(ctx, ids, options.redactor)?;
     let old_manifest = tip
         .as_ref()
         .and_then(|t| repo.read_blob_at(t.tree, MANIFEST).ok().flatten());
@@ -352,12 +375,7 @@ fn render_session(
         &links.children_of(session),
     )
     .into_bytes();
-    let extra_json = (!extra.is_empty()).then(|| {
-        let mut with_id = Map::new();
-        with_id.insert("sessionID".into(), Value::String(session.id.clone()));
-        with_id.extend(extra);
-        crate::json::pretty_line(&Value::Object(with_id))
-    });
+    let extra_json = documents::extra_json(&session.id, extra);
     Ok(SessionFiles {
         title,
         session_json: crate::json::pretty_line(&doc),
@@ -416,43 +434,36 @@ impl Links {
     }
 }
 
-fn manifest_entry(member: &Member, dir: &str, stamp: &str, title: &str) -> Value {
+fn index_entry(member: &Member, dir: &str, stamp: &str, title: &str) -> IndexEntry {
     let s = &member.session;
-    json!({
-        "path": dir,
-        "title": title,
-        "parentID": s.parent_id,
-        "projectID": s.project_id,
-        "created": s.time_created,
-        "updated": s.time_updated,
-        "rule": member.rule,
-        "stamp": stamp,
-    })
+    IndexEntry {
+        path: dir.to_owned(),
+        title: title.to_owned(),
+        parent_id: s.parent_id.clone(),
+        project_id: s.project_id.clone(),
+        created: s.time_created,
+        updated: s.time_updated,
+        rule: member.rule.as_str().to_owned(),
+        stamp: stamp.to_owned(),
+    }
 }
 
-fn manifest(ctx: &Ctx, ids: &ProjectIds, redacted: bool, redactor: Option<&Redactor>) -> Value {
-    let projects: Vec<Value> = ids
-        .ids
-        .iter()
-        .map(|(id, rule)| json!({ "id": id, "rule": rule }))
-        .collect();
-    let mut manifest = json!({
-        "format": FORMAT,
-        "version": 1,
-        "tool": { "name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION") },
-        "redacted": redacted,
-        "repository": {
-            "name": ctx.facts.name,
-            "roots": ctx.facts.all_roots,
-            "origin": ctx.facts.origin_url.as_deref().map(crate::cmd::pack::strip_credentials),
-        },
-        "projects": projects,
-        "sessionIndex": format!("sessions/<YYYY-MM>/{INDEX}"),
-    });
+/// The manifest's bytes, redacted like everything else that reaches a git object.
+fn manifest(ctx: &Ctx, ids: &ProjectIds, redactor: Option<&Redactor>) -> Result<Vec<u8>> {
+    let manifest = BranchManifest {
+        format: BRANCH_FORMAT,
+        version: VERSION,
+        tool: Tool::this(),
+        redacted: redactor.is_some(),
+        repository: RepositoryInfo::of(&ctx.facts),
+        projects: ProjectEntry::list(ids),
+        session_index: format!("sessions/<YYYY-MM>/{INDEX}"),
+    };
+    let mut manifest = serde_json::to_value(manifest).context("failed to write the manifest")?;
     if let Some(r) = redactor {
         r.redact_value(&mut manifest);
     }
-    manifest
+    Ok(crate::json::pretty_line(&manifest))
 }
 
 fn commit_message(added: &[String], updated: &[String]) -> String {
@@ -491,22 +502,25 @@ fn readme(ref_name: &str) -> String {
     )
 }
 
-fn manifest_of(repo: &Repo, tree: Oid) -> Result<Map<String, Value>> {
+/// Fails unless the tree `tree` is a branch archive.
+fn check_is_archive(repo: &Repo, tree: Oid) -> Result<()> {
     let bytes = repo
         .read_blob_at(tree, MANIFEST)?
         .ok_or_else(|| anyhow!("archive commit without {MANIFEST}"))?;
-    match serde_json::from_slice(&bytes).context("malformed archive manifest")? {
-        Value::Object(map) if map.get("format").and_then(Value::as_str) == Some(FORMAT) => Ok(map),
-        _ => bail!("the remote's archive is not a git-opencode archive"),
+    let header: ManifestHeader =
+        serde_json::from_slice(&bytes).context("malformed archive manifest")?;
+    if header.format.as_deref() != Some(BRANCH_FORMAT) {
+        bail!("the remote's archive is not a git-opencode archive");
     }
+    Ok(())
 }
 
 /// Merges two archive trees (see [`git::Merge`]): sessions only they have, or that they have
 /// newer, come over as whole session directories; the month indexes they touch are
 /// rewritten as the union. Our manifest stays.
 pub fn union(repo: &Repo, ours: Oid, theirs: Oid) -> Result<Vec<Edit>> {
-    manifest_of(repo, ours)?;
-    manifest_of(repo, theirs)?;
+    check_is_archive(repo, ours)?;
+    check_is_archive(repo, theirs)?;
     let mut our_sessions = read_entries(repo, ours)?;
     let their_sessions = read_entries(repo, theirs)?;
     let mut edits = Vec::new();
@@ -514,18 +528,16 @@ pub fn union(repo: &Repo, ours: Oid, theirs: Oid) -> Result<Vec<Edit>> {
     for (id, entry) in their_sessions {
         let newer = match our_sessions.get(&id) {
             None => true,
-            Some(ours) => {
-                entry["updated"].as_i64().unwrap_or(0) > ours["updated"].as_i64().unwrap_or(0)
-            }
+            Some(ours) => entry.updated > ours.updated,
         };
         if !newer {
             continue;
         }
-        let (Some(dir), Some(month)) = (entry["path"].as_str(), entry_month(&entry)) else {
+        let Some(month) = entry.month().map(str::to_owned) else {
             continue;
         };
-        if let Some(tree) = repo.entry_at(theirs, dir)?.filter(|e| e.is_tree) {
-            edits.push(Edit::Tree(dir.to_owned(), tree.id));
+        if let Some(tree) = repo.entry_at(theirs, &entry.path)?.filter(|e| e.is_tree) {
+            edits.push(Edit::Tree(entry.path.clone(), tree.id));
             touched_months.insert(month);
             our_sessions.insert(id, entry);
         }
@@ -533,8 +545,125 @@ pub fn union(repo: &Repo, ours: Oid, theirs: Oid) -> Result<Vec<Edit>> {
     for month in touched_months {
         edits.push(Edit::Blob(
             format!("sessions/{month}/{INDEX}"),
-            month_index(&our_sessions, &month, None),
+            month_index(&our_sessions, &month, None)?,
         ));
     }
     Ok(edits)
+}
+
+/// Reads and checks the archive tree of `id` (a commit or tree of the archive branch);
+/// `spec` names it in messages.
+pub(super) fn read(repo: &Repo, spec: &str, id: Oid) -> Result<Archive> {
+    let label = spec.to_owned();
+    let tree = repo.peel_to_tree(id, spec)?;
+    let not_archive = || {
+        anyhow::Error::new(
+            UserError::new(format!(
+                "{spec} is not a git-opencode archive (no sessions/ directory)"
+            ))
+            .hint(format!(
+                "pass the archive branch ({DEFAULT_REF}) or a zip written by `git opencode pack`"
+            )),
+        )
+    };
+    let root = repo.tree_entries(tree, spec)?;
+    let mut redacted = false;
+    if let Some(manifest) = root.iter().find(|e| e.name == MANIFEST && !e.is_tree) {
+        let data = repo.read_blob(manifest.id, &format!("{MANIFEST} of {spec}"))?;
+        let manifest: ManifestHeader = serde_json::from_slice(&data)
+            .with_context(|| format!("malformed {MANIFEST} in {spec}"))?;
+        match manifest.format.as_deref() {
+            Some(BRANCH_FORMAT) | Some(PACK_FORMAT) | None => {}
+            Some(other) => bail!(UserError::new(format!(
+                "{spec} holds an archive of unknown format {other}"
+            ))
+            .hint("upgrade git-opencode")),
+        }
+        redacted = manifest.is_redacted();
+    }
+    let sessions_dir = root
+        .iter()
+        .find(|e| e.name == "sessions" && e.is_tree)
+        .ok_or_else(not_archive)?;
+    // sessions/<YYYY-MM>/<id>/ (also accepted: sessions/<id>/).
+    let mut dirs = Vec::new();
+    for shard in repo.tree_entries(sessions_dir.id, spec)? {
+        if !shard.is_tree {
+            continue;
+        }
+        let inner = repo.tree_entries(shard.id, spec)?;
+        if inner.iter().any(|e| e.name == "session.json") {
+            dirs.push((
+                format!("sessions/{}", shard.name),
+                shard.name.clone(),
+                inner,
+            ));
+            continue;
+        }
+        for dir in inner.into_iter().filter(|e| e.is_tree) {
+            let files = repo.tree_entries(dir.id, spec)?;
+            dirs.push((
+                format!("sessions/{}/{}", shard.name, dir.name),
+                dir.name,
+                files,
+            ));
+        }
+    }
+    let mut sessions = BTreeMap::new();
+    let mut total: u64 = 0;
+    for (path, id, files) in dirs {
+        let Some(doc) = files
+            .iter()
+            .find(|e| e.name == "session.json" && !e.is_tree)
+        else {
+            continue;
+        };
+        let doc_bytes = read_blob_capped(
+            repo,
+            doc.id,
+            &format!("{path}/session.json in {spec}"),
+            &mut total,
+        )?;
+        let extra_bytes = match files.iter().find(|e| e.name == "extra.json" && !e.is_tree) {
+            Some(e) => Some(read_blob_capped(
+                repo,
+                e.id,
+                &format!("{path}/extra.json in {spec}"),
+                &mut total,
+            )?),
+            None => None,
+        };
+        let origin = format!("{path}/session.json in {spec}");
+        let extra = extra_bytes
+            .as_deref()
+            .map(|d| (format!("{path}/extra.json"), d));
+        let session = parse_session(&id, &origin, &doc_bytes, extra, &label)?;
+        if sessions.insert(id.clone(), session).is_some() {
+            bail!("{spec} holds session {id} twice");
+        }
+    }
+    Ok(Archive {
+        label,
+        kind: SourceKind::Git,
+        sessions,
+        worktrees: HashMap::new(),
+        checksum_failures: Vec::new(),
+        checked: 0,
+        redacted,
+    })
+}
+
+fn read_blob_capped(repo: &Repo, id: Oid, what: &str, total: &mut u64) -> Result<Vec<u8>> {
+    let size = repo.object_size(id, what)?;
+    if size > MAX_ENTRY {
+        bail!(
+            "{what} is {size} bytes, more than the {} MiB limit",
+            MAX_ENTRY >> 20
+        );
+    }
+    *total = total.saturating_add(size);
+    if *total > MAX_TOTAL {
+        bail!("the archive holds more than {} GiB", MAX_TOTAL >> 30);
+    }
+    repo.read_blob(id, what)
 }

@@ -1,30 +1,24 @@
-//! Reading an archive: a pack zip (format version 1) or a commit of the archive branch.
+//! Reading an archive back: a pack zip, a ref or commit of the archive branch, or the
+//! sessions a notes ref names. The forms' own readers are [`super::pack::read`] and
+//! [`super::branch::read`]; this module dispatches and holds what they share.
 //!
 //! Everything is read and checked before anything is written anywhere: entry names (no `..`,
 //! no absolute paths, no duplicates), declared sizes (capped), the manifest's SHA-256 of
 //! every entry (zip), and the shape of every session document (IDs that are safe as file
 //! names and consistent with each other).
 
-use crate::archive::sha256_hex;
+use super::{branch, pack, DEFAULT_REF};
 use crate::error::UserError;
-use crate::git::{Oid, Repo};
+use crate::git::Repo;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
 use std::path::Path;
 
 /// The largest entry (or blob) read, uncompressed.
 pub const MAX_ENTRY: u64 = 1 << 30;
 /// The largest archive read, uncompressed, all entries together.
 pub const MAX_TOTAL: u64 = 4 << 30;
-/// The archive branch's default ref.
-pub const DEFAULT_REF: &str = "refs/heads/opencode/sessions";
-/// `git config` key naming another archive ref.
-pub const REF_KEY: &str = "opencode.ref";
-
-const PACK_FORMAT: &str = "git-opencode-pack";
-const BRANCH_FORMAT: &str = "git-opencode-archive";
 
 /// Where an archive came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -117,7 +111,7 @@ pub enum Checksums {
 pub fn open(repo: &Repo, spec: &str, checksums: Checksums) -> Result<Archive> {
     let path = Path::new(spec);
     if path.is_file() {
-        return read_zip(path, checksums);
+        return pack::read(path, checksums);
     }
     if path.is_dir() {
         bail!(UserError::new(format!(
@@ -131,7 +125,7 @@ pub fn open(repo: &Repo, spec: &str, checksums: Checksums) -> Result<Archive> {
         return Ok(archive);
     }
     match repo.rev_parse(spec) {
-        Some(id) => read_git(repo, spec, id),
+        Some(id) => branch::read(repo, spec, id),
         None if looks_like_path(spec) => bail!(UserError::new(format!("no such file: {spec}"))
             .hint(format!(
                 "pass a zip written by `git opencode pack`, or a ref such as {DEFAULT_REF}"
@@ -196,7 +190,7 @@ fn read_notes(repo: &Repo, spec: &str) -> Result<Option<Archive>> {
         ))
         .hint("fetch it, or restore from a zip"));
     };
-    let mut archive = read_git(repo, &archive_ref, archive_tip)?;
+    let mut archive = branch::read(repo, &archive_ref, archive_tip)?;
     if let Some(missing) = ids.iter().find(|id| !archive.sessions.contains_key(*id)) {
         bail!("session {missing}, named in {full}, is not in the archive {archive_ref}");
     }
@@ -238,7 +232,7 @@ pub fn is_safe_id(name: &str) -> bool {
 
 /// Rejects absolute names, `..`, `.` and empty components, backslashes, drive letters and
 /// control characters.
-fn check_entry_name(name: &str) -> Result<(), &'static str> {
+pub(super) fn check_entry_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() || name.len() > 1024 {
         return Err("an empty or overlong name");
     }
@@ -263,312 +257,9 @@ fn check_entry_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn read_zip(path: &Path, checksums: Checksums) -> Result<Archive> {
-    let label = path.display().to_string();
-    let file = std::fs::File::open(path).with_context(|| format!("failed to open {label}"))?;
-    // Anything wrong with the zip's structure: say so, and how to get a good one.
-    let corrupt = |message: String| {
-        UserError::new(message)
-            .hint("the file may be truncated or corrupted; write it again with `git opencode pack`")
-    };
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
-        .map_err(|e| corrupt(format!("{label} is not a readable zip")).because(e))?;
-    if zip.has_duplicate_names() {
-        bail!(corrupt(format!("{label} has duplicate entries")));
-    }
-    let mut entries: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut total: u64 = 0;
-    for index in 0..zip.len() {
-        let mut entry = zip
-            .by_index(index)
-            .map_err(|e| corrupt(format!("failed to read entry #{index} of {label}")).because(e))?;
-        let name = std::str::from_utf8(entry.name_raw())
-            .map_err(|_| anyhow!("{label} has an entry whose name is not UTF-8"))?
-            .to_owned();
-        if let Err(why) = check_entry_name(&name) {
-            bail!(
-                UserError::new(format!("{label} has an unsafe entry name {name:?} ({why})"))
-                    .hint("this is not a zip written by `git opencode pack`; nothing was restored")
-            );
-        }
-        if entry.is_dir() {
-            continue;
-        }
-        if entry.encrypted() {
-            bail!("entry {name} of {label} is encrypted");
-        }
-        let size = entry.size();
-        if size > MAX_ENTRY {
-            bail!(corrupt(format!(
-                "entry {name} of {label} declares {size} bytes, more than the {} MiB limit",
-                MAX_ENTRY >> 20
-            )));
-        }
-        total = total.saturating_add(size);
-        if total > MAX_TOTAL {
-            bail!(corrupt(format!(
-                "{label} declares more than {} GiB of content",
-                MAX_TOTAL >> 30
-            )));
-        }
-        let mut data = Vec::with_capacity(size.min(64 << 20) as usize);
-        (&mut entry)
-            .take(size + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| corrupt(format!("failed to read entry {name} of {label}")).because(e))?;
-        if data.len() as u64 != size {
-            bail!(corrupt(format!(
-                "entry {name} of {label} has {} bytes where its header says {size}",
-                data.len()
-            )));
-        }
-        if entries.insert(name.clone(), data).is_some() {
-            bail!(corrupt(format!("{label} has the entry {name} twice")));
-        }
-    }
-
-    let manifest_bytes = entries.get("manifest.json").ok_or_else(|| {
-        anyhow::Error::new(
-            UserError::new(format!("{label} has no manifest.json"))
-                .hint("pass a zip written by `git opencode pack`"),
-        )
-    })?;
-    let manifest: Value = serde_json::from_slice(manifest_bytes)
-        .with_context(|| format!("malformed manifest.json in {label}"))?;
-    if manifest.get("format").and_then(Value::as_str) != Some(PACK_FORMAT) {
-        bail!("{label} is not a git-opencode pack (manifest format is not {PACK_FORMAT})");
-    }
-    match manifest.get("version").and_then(Value::as_u64) {
-        Some(1) => {}
-        other => bail!(UserError::new(format!(
-            "{label} has pack format version {}, which this git-opencode does not know",
-            other.map_or_else(|| "?".to_owned(), |v| v.to_string())
-        ))
-        .hint("upgrade git-opencode")),
-    }
-
-    // Checksums: every listed entry must be there with its size and SHA-256, and every entry
-    // must be listed.
-    let mut failures = Vec::new();
-    let mut listed = HashSet::new();
-    let mut checked = 0;
-    let list = manifest
-        .get("entries")
-        .and_then(Value::as_array)
-        .ok_or_else(|| anyhow!("manifest.json of {label} has no entries list"))?;
-    for item in list {
-        let (Some(name), Some(sha)) = (
-            item.get("path").and_then(Value::as_str),
-            item.get("sha256").and_then(Value::as_str),
-        ) else {
-            bail!("manifest.json of {label} has a malformed entry: {item}");
-        };
-        listed.insert(name.to_owned());
-        checked += 1;
-        match entries.get(name) {
-            None => failures.push((
-                name.to_owned(),
-                "listed in the manifest but missing".to_owned(),
-            )),
-            Some(data) => {
-                let size_ok = item
-                    .get("size")
-                    .and_then(Value::as_u64)
-                    .is_none_or(|s| s == data.len() as u64);
-                if !size_ok || sha256_hex(data) != sha.to_ascii_lowercase() {
-                    failures.push((name.to_owned(), "checksum mismatch".to_owned()));
-                }
-            }
-        }
-    }
-    for name in entries.keys() {
-        if name != "manifest.json" && !listed.contains(name) {
-            failures.push((name.clone(), "not listed in the manifest".to_owned()));
-        }
-    }
-    if checksums == Checksums::Enforce {
-        if let Some((name, problem)) = failures.first() {
-            bail!(
-                UserError::new(format!("entry {name} of {label}: {problem}"))
-                    .hint("the zip was changed after it was written; nothing was restored")
-            );
-        }
-    }
-    let bad: HashSet<&str> = failures.iter().map(|(n, _)| n.as_str()).collect();
-
-    let mut docs = BTreeMap::new();
-    let mut extras = BTreeMap::new();
-    let mut worktrees = HashMap::new();
-    for (name, data) in &entries {
-        if bad.contains(name.as_str()) {
-            continue;
-        }
-        if let Some(rest) = name.strip_prefix("sessions/") {
-            if let Some(id) = rest.strip_suffix(".extra.json") {
-                extras.insert(id.to_owned(), (name.clone(), data));
-            } else if let Some(id) = rest.strip_suffix(".json") {
-                docs.insert(id.to_owned(), (name.clone(), data));
-            }
-        } else if let Some(id) = name
-            .strip_prefix("project/")
-            .and_then(|r| r.strip_suffix(".json"))
-        {
-            let record: Value = serde_json::from_slice(data)
-                .with_context(|| format!("malformed JSON in {name} of {label}"))?;
-            if let Some(worktree) = record
-                .get("project")
-                .and_then(|p| p.get("worktree"))
-                .and_then(Value::as_str)
-            {
-                worktrees.insert(id.to_owned(), worktree.to_owned());
-            }
-        }
-    }
-    let mut sessions = BTreeMap::new();
-    for (id, (name, data)) in docs {
-        let extra = extras.remove(&id).map(|(n, d)| (n, d.as_slice()));
-        let session = parse_session(&id, &format!("{name} of {label}"), data, extra, &label)?;
-        sessions.insert(id, session);
-    }
-    // An extra record whose session document failed its checksum is already reported.
-    if let Some((id, (name, _))) = extras
-        .into_iter()
-        .find(|(id, _)| !bad.contains(format!("sessions/{id}.json").as_str()))
-    {
-        bail!("{name} of {label} belongs to no session (sessions/{id}.json is missing)");
-    }
-    Ok(Archive {
-        label,
-        kind: SourceKind::Zip,
-        sessions,
-        worktrees,
-        checksum_failures: failures,
-        checked,
-        redacted: manifest.get("redacted").and_then(Value::as_bool) == Some(true),
-    })
-}
-
-fn read_git(repo: &Repo, spec: &str, id: Oid) -> Result<Archive> {
-    let label = spec.to_owned();
-    let tree = repo.peel_to_tree(id, spec)?;
-    let not_archive = || {
-        anyhow::Error::new(
-            UserError::new(format!(
-                "{spec} is not a git-opencode archive (no sessions/ directory)"
-            ))
-            .hint(format!(
-                "pass the archive branch ({DEFAULT_REF}) or a zip written by `git opencode pack`"
-            )),
-        )
-    };
-    let root = repo.tree_entries(tree, spec)?;
-    let mut redacted = false;
-    if let Some(manifest) = root
-        .iter()
-        .find(|e| e.name == "manifest.json" && !e.is_tree)
-    {
-        let data = repo.read_blob(manifest.id, &format!("manifest.json of {spec}"))?;
-        let manifest: Value = serde_json::from_slice(&data)
-            .with_context(|| format!("malformed manifest.json in {spec}"))?;
-        match manifest.get("format").and_then(Value::as_str) {
-            Some(BRANCH_FORMAT) | Some(PACK_FORMAT) | None => {}
-            Some(other) => bail!(UserError::new(format!(
-                "{spec} holds an archive of unknown format {other}"
-            ))
-            .hint("upgrade git-opencode")),
-        }
-        redacted = manifest.get("redacted").and_then(Value::as_bool) == Some(true);
-    }
-    let sessions_dir = root
-        .iter()
-        .find(|e| e.name == "sessions" && e.is_tree)
-        .ok_or_else(not_archive)?;
-    // sessions/<YYYY-MM>/<id>/ (also accepted: sessions/<id>/).
-    let mut dirs = Vec::new();
-    for shard in repo.tree_entries(sessions_dir.id, spec)? {
-        if !shard.is_tree {
-            continue;
-        }
-        let inner = repo.tree_entries(shard.id, spec)?;
-        if inner.iter().any(|e| e.name == "session.json") {
-            dirs.push((
-                format!("sessions/{}", shard.name),
-                shard.name.clone(),
-                inner,
-            ));
-            continue;
-        }
-        for dir in inner.into_iter().filter(|e| e.is_tree) {
-            let files = repo.tree_entries(dir.id, spec)?;
-            dirs.push((
-                format!("sessions/{}/{}", shard.name, dir.name),
-                dir.name,
-                files,
-            ));
-        }
-    }
-    let mut sessions = BTreeMap::new();
-    let mut total: u64 = 0;
-    for (path, id, files) in dirs {
-        let Some(doc) = files
-            .iter()
-            .find(|e| e.name == "session.json" && !e.is_tree)
-        else {
-            continue;
-        };
-        let doc_bytes = read_blob_capped(
-            repo,
-            doc.id,
-            &format!("{path}/session.json in {spec}"),
-            &mut total,
-        )?;
-        let extra_bytes = match files.iter().find(|e| e.name == "extra.json" && !e.is_tree) {
-            Some(e) => Some(read_blob_capped(
-                repo,
-                e.id,
-                &format!("{path}/extra.json in {spec}"),
-                &mut total,
-            )?),
-            None => None,
-        };
-        let origin = format!("{path}/session.json in {spec}");
-        let extra = extra_bytes
-            .as_deref()
-            .map(|d| (format!("{path}/extra.json"), d));
-        let session = parse_session(&id, &origin, &doc_bytes, extra, &label)?;
-        if sessions.insert(id.clone(), session).is_some() {
-            bail!("{spec} holds session {id} twice");
-        }
-    }
-    Ok(Archive {
-        label,
-        kind: SourceKind::Git,
-        sessions,
-        worktrees: HashMap::new(),
-        checksum_failures: Vec::new(),
-        checked: 0,
-        redacted,
-    })
-}
-
-fn read_blob_capped(repo: &Repo, id: Oid, what: &str, total: &mut u64) -> Result<Vec<u8>> {
-    let size = repo.object_size(id, what)?;
-    if size > MAX_ENTRY {
-        bail!(
-            "{what} is {size} bytes, more than the {} MiB limit",
-            MAX_ENTRY >> 20
-        );
-    }
-    *total = total.saturating_add(size);
-    if *total > MAX_TOTAL {
-        bail!("the archive holds more than {} GiB", MAX_TOTAL >> 30);
-    }
-    repo.read_blob(id, what)
-}
-
 /// Parses and checks one export document (and its extra record): IDs safe and consistent,
 /// times numeric. Missing `sessionID`/`messageID` keys on messages and parts are filled in.
-fn parse_session(
+pub(super) fn parse_session(
     id: &str,
     origin: &str,
     data: &[u8],

@@ -1,0 +1,157 @@
+//! The archive: this repository's sessions kept outside OpenCode's store, in two forms.
+//!
+//! - The **pack** ([`pack`]): one deterministic zip, `git opencode pack`.
+//! - The **branch** ([`branch`]): an orphan history of commits, `git opencode push-sessions`,
+//!   written incrementally and merged with a remote's copy as a union by session.
+//!
+//! Both hold every session as the document `opencode export` prints plus an extra record
+//! ([`documents`]), and a `manifest.json` of the types below naming the format. [`open`]
+//! reads either form back, checked whole, for restore and verify.
+
+pub mod branch;
+pub mod documents;
+pub mod pack;
+mod read;
+
+pub use read::{is_safe_id, open, Archive, ArchivedSession, Checksums, SourceKind};
+
+use crate::git::{self, Repo, RepoFacts};
+use crate::membership::{ProjectIds, Rule};
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+/// The pack manifest's `format`.
+pub const PACK_FORMAT: &str = "git-opencode-pack";
+/// The branch manifest's `format`, which marks a tree as ours.
+pub const BRANCH_FORMAT: &str = "git-opencode-archive";
+/// The version of both formats this git-opencode writes and reads.
+pub const VERSION: u32 = 1;
+/// The manifest's name, at the top of the zip and of the branch's tree.
+pub const MANIFEST: &str = "manifest.json";
+
+/// The archive branch unless `git config opencode.ref` names another.
+pub const DEFAULT_REF: &str = "refs/heads/opencode/sessions";
+/// `git config` key naming the archive ref.
+pub const REF_KEY: &str = "opencode.ref";
+
+/// The archive ref every command uses: `explicit` (a flag), else `git config opencode.ref`
+/// (an empty value counts as unset), else [`DEFAULT_REF`]; a short name is a branch.
+pub fn resolve_ref(repo: &Repo, explicit: Option<&str>) -> Result<String> {
+    let name = match explicit {
+        Some(name) => name.to_owned(),
+        None => repo
+            .config_string(REF_KEY)
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| DEFAULT_REF.to_owned()),
+    };
+    git::full_ref_name(&name)
+}
+
+/// `https://user:token@host/x` → `https://host/x`; scp-like `user@host:x` keeps its user
+/// (it is a login name, not a secret).
+pub fn strip_credentials(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let end = rest.find('/').unwrap_or(rest.len());
+        if let Some(at) = rest[..end].rfind('@') {
+            return format!("{scheme}://{}", &rest[at + 1..]);
+        }
+    }
+    url.to_owned()
+}
+
+/// The program that wrote an archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub version: String,
+}
+
+impl Tool {
+    /// This build of git-opencode.
+    pub fn this() -> Tool {
+        Tool {
+            name: env!("CARGO_PKG_NAME").to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+/// The repository an archive was written from.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepositoryInfo {
+    pub name: String,
+    /// Root commits of every ref but git-opencode's own.
+    pub roots: Vec<String>,
+    /// The origin's URL without credentials.
+    pub origin: Option<String>,
+}
+
+impl RepositoryInfo {
+    pub fn of(facts: &RepoFacts) -> RepositoryInfo {
+        RepositoryInfo {
+            name: facts.name.clone(),
+            roots: facts.all_roots.clone(),
+            origin: facts.origin_url.as_deref().map(strip_credentials),
+        }
+    }
+}
+
+/// One of this repository's OpenCode project IDs and the rule that found it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectEntry {
+    pub id: String,
+    pub rule: Rule,
+}
+
+impl ProjectEntry {
+    pub fn list(ids: &ProjectIds) -> Vec<ProjectEntry> {
+        ids.ids
+            .iter()
+            .map(|(id, rule)| ProjectEntry {
+                id: id.clone(),
+                rule: *rule,
+            })
+            .collect()
+    }
+}
+
+/// What every reader needs of a manifest, from either form and any version: which format it
+/// is, and how it was written. Fields a manifest lacks are `None`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ManifestHeader {
+    pub format: Option<String>,
+    pub version: Option<u64>,
+    pub tool: Option<Tool>,
+    /// Secret-shaped strings were replaced by placeholders.
+    pub redacted: Option<bool>,
+}
+
+impl ManifestHeader {
+    pub fn is_redacted(&self) -> bool {
+        self.redacted == Some(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_credentials;
+
+    #[test]
+    fn credentials_are_stripped_from_urls() {
+        assert_eq!(
+            strip_credentials("https://u:t0k@github.com/a/b.git"),
+            "https://github.com/a/b.git"
+        );
+        assert_eq!(
+            strip_credentials("git@github.com:a/b.git"),
+            "git@github.com:a/b.git"
+        );
+        assert_eq!(
+            strip_credentials("https://github.com/a@b"),
+            "https://github.com/a@b"
+        );
+    }
+}

@@ -1,0 +1,421 @@
+//! The pack: one zip of this repository's sessions (format version 1), byte-identical for
+//! the same store.
+//!
+//! ```text
+//! manifest.json                    format, repository, projects, sessions, entry checksums
+//! project/<projectID>.json         the project rows sessions were found under
+//! sessions/<sessionID>.json        the export document (`opencode import` accepts it)
+//! sessions/<sessionID>.extra.json  todos, diffs, v2 rows, share URL (when non-empty)
+//! ```
+//! Entries are added in a fixed order with one timestamp (the newest session's update),
+//! fixed permissions and the Unix "made by" system, so nothing depends on the clock or the
+//! host. Each entry's size and SHA-256 are recorded in the manifest, which comes last.
+
+use super::read::{check_entry_name, parse_session, MAX_ENTRY, MAX_TOTAL};
+use super::{
+    documents, Archive, Checksums, ManifestHeader, ProjectEntry, RepositoryInfo, SourceKind, Tool,
+    MANIFEST, PACK_FORMAT, VERSION,
+};
+use crate::error::UserError;
+use crate::git::RepoFacts;
+use crate::membership::{Member, ProjectIds, Rule};
+use crate::progress::Progress;
+use crate::store::{Store, StoreKind};
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::io::{Read, Seek, Write};
+use std::path::Path;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, System, ZipWriter};
+
+/// The pack's `manifest.json`.
+#[derive(Debug, Serialize)]
+pub struct PackManifest<'a> {
+    pub format: &'static str,
+    pub version: u32,
+    pub tool: Tool,
+    /// RFC 3339; the newest session's update time.
+    pub created: String,
+    pub repository: RepositoryInfo,
+    pub projects: Vec<ProjectEntry>,
+    pub store: StoreInfo<'a>,
+    pub sessions: Vec<PackSession<'a>>,
+    pub entries: &'a [EntryRecord],
+}
+
+/// Which store the sessions were read from.
+#[derive(Debug, Serialize)]
+pub struct StoreInfo<'a> {
+    pub kinds: Vec<StoreKind>,
+    /// The OpenCode versions that created the sessions.
+    #[serde(rename = "opencodeVersions")]
+    pub opencode_versions: &'a BTreeSet<String>,
+}
+
+/// One session as the pack manifest lists it.
+#[derive(Debug, Serialize)]
+pub struct PackSession<'a> {
+    pub id: &'a str,
+    #[serde(rename = "projectID")]
+    pub project_id: &'a str,
+    #[serde(rename = "parentID")]
+    pub parent_id: Option<&'a str>,
+    pub title: &'a str,
+    pub updated: i64,
+    pub rule: Rule,
+}
+
+/// Writes the pack of `members` (this repository's sessions in `store`) into `sink`: the
+/// project rows, every session one at a time, then the manifest.
+pub fn write<W: Write + Seek>(
+    facts: &RepoFacts,
+    store: &Store,
+    (ids, members): (&ProjectIds, &[Member]),
+    show_progress: bool,
+    sink: W,
+) -> Result<W> {
+    let newest = members
+        .iter()
+        .map(|m| m.session.time_updated)
+        .max()
+        .unwrap_or(0);
+    let created = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(newest) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let mut zip = PackWriter::new(sink, created)?;
+
+    // Projects: every ID sessions were found under, plus this repository's own.
+    let mut project_ids: BTreeSet<&str> = members
+        .iter()
+        .map(|m| m.session.project_id.as_str())
+        .collect();
+    project_ids.extend(ids.ids.keys().map(String::as_str));
+    for project_id in &project_ids {
+        if let Some(record) = store.project_record(project_id)? {
+            zip.add(
+                &format!("project/{project_id}.json"),
+                &crate::json::pretty_line(&record),
+            )?;
+        }
+    }
+
+    let mut progress = Progress::new("packing sessions", members.len(), show_progress);
+    let mut versions = BTreeSet::new();
+    for member in members {
+        let session = &member.session;
+        if let Some(v) = &session.summary.version {
+            versions.insert(v.clone());
+        }
+        zip.add(
+            &format!("sessions/{}.json", session.id),
+            &documents::session_json(store, session)?,
+        )?;
+        if let Some(extra) = documents::extra_json(&session.id, store.extra(session)?) {
+            zip.add(&format!("sessions/{}.extra.json", session.id), &extra)?;
+        }
+        progress.tick();
+    }
+    progress.finish();
+
+    let created = created
+        .format(&time::format_description::well_known::Rfc3339)
+        .context("failed to format the pack time")?;
+    let entries = zip.entries().to_vec();
+    let manifest = PackManifest {
+        format: PACK_FORMAT,
+        version: VERSION,
+        tool: Tool::this(),
+        created,
+        repository: RepositoryInfo::of(facts),
+        projects: ProjectEntry::list(ids),
+        store: StoreInfo {
+            kinds: store.kinds(),
+            opencode_versions: &versions,
+        },
+        sessions: members
+            .iter()
+            .map(|m| PackSession {
+                id: &m.session.id,
+                project_id: &m.session.project_id,
+                parent_id: m.session.parent_id.as_deref(),
+                title: &m.session.title,
+                updated: m.session.time_updated,
+                rule: m.rule,
+            })
+            .collect(),
+        entries: &entries,
+    };
+    zip.add(MANIFEST, &crate::json::pretty_line(&manifest))?;
+    zip.finish()
+}
+
+/// One written entry, as the manifest lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryRecord {
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A zip whose entries are compressed alike, stamped with one time and recorded for the
+/// manifest.
+pub struct PackWriter<W: Write + Seek> {
+    zip: ZipWriter<W>,
+    options: SimpleFileOptions,
+    entries: Vec<EntryRecord>,
+}
+
+impl<W: Write + Seek> PackWriter<W> {
+    /// `modified` is stamped on every entry (DOS time: 1980–2107, two-second steps).
+    pub fn new(out: W, modified: time::OffsetDateTime) -> Result<Self> {
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(1))
+            .last_modified_time(dos_time(modified))
+            .unix_permissions(0o644)
+            .system(System::Unix)
+            .large_file(false);
+        Ok(PackWriter {
+            zip: ZipWriter::new(out),
+            options,
+            entries: Vec::new(),
+        })
+    }
+
+    /// Adds one entry and records its checksum.
+    pub fn add(&mut self, path: &str, data: &[u8]) -> Result<()> {
+        let mut options = self.options;
+        if data.len() as u64 >= u32::MAX as u64 {
+            options = options.large_file(true);
+        }
+        self.zip
+            .start_file(path, options)
+            .with_context(|| format!("failed to add {path} to the zip"))?;
+        self.zip
+            .write_all(data)
+            .with_context(|| format!("failed to write {path} into the zip"))?;
+        self.entries.push(EntryRecord {
+            path: path.to_owned(),
+            size: data.len() as u64,
+            sha256: sha256_hex(data),
+        });
+        Ok(())
+    }
+
+    pub fn entries(&self) -> &[EntryRecord] {
+        &self.entries
+    }
+
+    pub fn finish(self) -> Result<W> {
+        self.zip.finish().context("failed to finish the zip")
+    }
+}
+
+/// SHA-256 of `data` in lowercase hex, as the manifest records it.
+pub fn sha256_hex(data: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(data))
+}
+
+fn dos_time(t: time::OffsetDateTime) -> DateTime {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let year = t.year().clamp(1980, 2107) as u16;
+    DateTime::from_date_and_time(
+        year,
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second() & !1,
+    )
+    .unwrap_or_default()
+}
+
+/// Reads and checks a pack zip: entry names, declared sizes, every checksum, every session.
+pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
+    let label = path.display().to_string();
+    let file = std::fs::File::open(path).with_context(|| format!("failed to open {label}"))?;
+    // Anything wrong with the zip's structure: say so, and how to get a good one.
+    let corrupt = |message: String| {
+        UserError::new(message)
+            .hint("the file may be truncated or corrupted; write it again with `git opencode pack`")
+    };
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|e| corrupt(format!("{label} is not a readable zip")).because(e))?;
+    if zip.has_duplicate_names() {
+        bail!(corrupt(format!("{label} has duplicate entries")));
+    }
+    let mut entries: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut total: u64 = 0;
+    for index in 0..zip.len() {
+        let mut entry = zip
+            .by_index(index)
+            .map_err(|e| corrupt(format!("failed to read entry #{index} of {label}")).because(e))?;
+        let name = std::str::from_utf8(entry.name_raw())
+            .map_err(|_| anyhow!("{label} has an entry whose name is not UTF-8"))?
+            .to_owned();
+        if let Err(why) = check_entry_name(&name) {
+            bail!(
+                UserError::new(format!("{label} has an unsafe entry name {name:?} ({why})"))
+                    .hint("this is not a zip written by `git opencode pack`; nothing was restored")
+            );
+        }
+        if entry.is_dir() {
+            continue;
+        }
+        if entry.encrypted() {
+            bail!("entry {name} of {label} is encrypted");
+        }
+        let size = entry.size();
+        if size > MAX_ENTRY {
+            bail!(corrupt(format!(
+                "entry {name} of {label} declares {size} bytes, more than the {} MiB limit",
+                MAX_ENTRY >> 20
+            )));
+        }
+        total = total.saturating_add(size);
+        if total > MAX_TOTAL {
+            bail!(corrupt(format!(
+                "{label} declares more than {} GiB of content",
+                MAX_TOTAL >> 30
+            )));
+        }
+        let mut data = Vec::with_capacity(size.min(64 << 20) as usize);
+        (&mut entry)
+            .take(size + 1)
+            .read_to_end(&mut data)
+            .map_err(|e| corrupt(format!("failed to read entry {name} of {label}")).because(e))?;
+        if data.len() as u64 != size {
+            bail!(corrupt(format!(
+                "entry {name} of {label} has {} bytes where its header says {size}",
+                data.len()
+            )));
+        }
+        if entries.insert(name.clone(), data).is_some() {
+            bail!(corrupt(format!("{label} has the entry {name} twice")));
+        }
+    }
+
+    let manifest_bytes = entries.get(MANIFEST).ok_or_else(|| {
+        anyhow::Error::new(
+            UserError::new(format!("{label} has no {MANIFEST}"))
+                .hint("pass a zip written by `git opencode pack`"),
+        )
+    })?;
+    let manifest: Value = serde_json::from_slice(manifest_bytes)
+        .with_context(|| format!("malformed {MANIFEST} in {label}"))?;
+    let header: ManifestHeader = serde_json::from_value(manifest.clone())
+        .with_context(|| format!("malformed {MANIFEST} in {label}"))?;
+    if header.format.as_deref() != Some(PACK_FORMAT) {
+        bail!("{label} is not a git-opencode pack (manifest format is not {PACK_FORMAT})");
+    }
+    match header.version {
+        Some(v) if v == u64::from(VERSION) => {}
+        other => bail!(UserError::new(format!(
+            "{label} has pack format version {}, which this git-opencode does not know",
+            other.map_or_else(|| "?".to_owned(), |v| v.to_string())
+        ))
+        .hint("upgrade git-opencode")),
+    }
+
+    // Checksums: every listed entry must be there with its size and SHA-256, and every entry
+    // must be listed.
+    let mut failures = Vec::new();
+    let mut listed = HashSet::new();
+    let mut checked = 0;
+    let list = manifest
+        .get("entries")
+        .and_then(Value::as_array)
+        .ok_or_else(|| anyhow!("manifest.json of {label} has no entries list"))?;
+    for item in list {
+        let (Some(name), Some(sha)) = (
+            item.get("path").and_then(Value::as_str),
+            item.get("sha256").and_then(Value::as_str),
+        ) else {
+            bail!("manifest.json of {label} has a malformed entry: {item}");
+        };
+        listed.insert(name.to_owned());
+        checked += 1;
+        match entries.get(name) {
+            None => failures.push((
+                name.to_owned(),
+                "listed in the manifest but missing".to_owned(),
+            )),
+            Some(data) => {
+                let size_ok = item
+                    .get("size")
+                    .and_then(Value::as_u64)
+                    .is_none_or(|s| s == data.len() as u64);
+                if !size_ok || sha256_hex(data) != sha.to_ascii_lowercase() {
+                    failures.push((name.to_owned(), "checksum mismatch".to_owned()));
+                }
+            }
+        }
+    }
+    for name in entries.keys() {
+        if name != MANIFEST && !listed.contains(name) {
+            failures.push((name.clone(), "not listed in the manifest".to_owned()));
+        }
+    }
+    if checksums == Checksums::Enforce {
+        if let Some((name, problem)) = failures.first() {
+            bail!(
+                UserError::new(format!("entry {name} of {label}: {problem}"))
+                    .hint("the zip was changed after it was written; nothing was restored")
+            );
+        }
+    }
+    let bad: HashSet<&str> = failures.iter().map(|(n, _)| n.as_str()).collect();
+
+    let mut docs = BTreeMap::new();
+    let mut extras = BTreeMap::new();
+    let mut worktrees = HashMap::new();
+    for (name, data) in &entries {
+        if bad.contains(name.as_str()) {
+            continue;
+        }
+        if let Some(rest) = name.strip_prefix("sessions/") {
+            if let Some(id) = rest.strip_suffix(".extra.json") {
+                extras.insert(id.to_owned(), (name.clone(), data));
+            } else if let Some(id) = rest.strip_suffix(".json") {
+                docs.insert(id.to_owned(), (name.clone(), data));
+            }
+        } else if let Some(id) = name
+            .strip_prefix("project/")
+            .and_then(|r| r.strip_suffix(".json"))
+        {
+            let record: Value = serde_json::from_slice(data)
+                .with_context(|| format!("malformed JSON in {name} of {label}"))?;
+            if let Some(worktree) = record
+                .get("project")
+                .and_then(|p| p.get("worktree"))
+                .and_then(Value::as_str)
+            {
+                worktrees.insert(id.to_owned(), worktree.to_owned());
+            }
+        }
+    }
+    let mut sessions = BTreeMap::new();
+    for (id, (name, data)) in docs {
+        let extra = extras.remove(&id).map(|(n, d)| (n, d.as_slice()));
+        let session = parse_session(&id, &format!("{name} of {label}"), data, extra, &label)?;
+        sessions.insert(id, session);
+    }
+    // An extra record whose session document failed its checksum is already reported.
+    if let Some((id, (name, _))) = extras
+        .into_iter()
+        .find(|(id, _)| !bad.contains(format!("sessions/{id}.json").as_str()))
+    {
+        bail!("{name} of {label} belongs to no session (sessions/{id}.json is missing)");
+    }
+    Ok(Archive {
+        label,
+        kind: SourceKind::Zip,
+        sessions,
+        worktrees,
+        checksum_failures: failures,
+        checked,
+        redacted: header.is_redacted(),
+    })
+}
