@@ -1,4 +1,5 @@
-//! The command line, as clap types. They stop at this boundary: commands receive plain args.
+//! The command line, as clap types: the global flags, then one args struct per command,
+//! which its `cmd::<command>::run` takes as it is.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -189,13 +190,6 @@ pub struct HookInstallArgs {
     pub notes: bool,
 }
 
-impl std::ops::Deref for HookInstallArgs {
-    type Target = HookSelectArgs;
-    fn deref(&self) -> &HookSelectArgs {
-        &self.select
-    }
-}
-
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum HookName {
     PostCommit,
@@ -235,23 +229,28 @@ mod tests {
         Cli::command().debug_assert();
     }
 
-    /// `git opencode --help` opens the man page, so it must document every flag.
+    /// `git opencode --help` opens the man page, so it must document every visible command
+    /// and subcommand (`hook install`, …) and every long flag, at any depth.
     #[test]
-    fn man_page_documents_every_long_flag() {
+    fn man_page_documents_every_command_and_long_flag() {
         let man = include_str!("../man/git-opencode.1").replace("\\-", "-");
         let cli = Cli::command();
         let mut missing = Vec::new();
-        for cmd in std::iter::once(&cli).chain(cli.get_subcommands()) {
-            for arg in cmd.get_arguments() {
+        let mut stack = vec![(String::new(), &cli)];
+        while let Some((path, cmd)) = stack.pop() {
+            for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
                 if let Some(long) = arg.get_long() {
                     if !man.contains(&format!("--{long}")) {
-                        missing.push(format!("{} --{long}", cmd.get_name()));
+                        missing.push(format!("{path} --{long}"));
                     }
                 }
             }
-            if cmd.get_name() != cli.get_name() && !man.contains(&format!(".B {}", cmd.get_name()))
-            {
-                missing.push(format!("command {}", cmd.get_name()));
+            for sub in cmd.get_subcommands().filter(|c| !c.is_hide_set()) {
+                let name = format!("{path} {}", sub.get_name()).trim().to_owned();
+                if !man.contains(&format!(".B {name}")) {
+                    missing.push(format!("command {name}"));
+                }
+                stack.push((name, sub));
             }
         }
         assert!(missing.is_empty(), "not in man/git-opencode.1: {missing:?}");

@@ -1,14 +1,57 @@
 //! Everything a command needs to know, resolved once from flags, `git config opencode.*`
-//! and the environment.
+//! and the environment. Every `opencode.*` key is named in [`keys`].
 
-use crate::git::{Repo, RepoFacts};
+use crate::git::{self, Repo, RepoFacts};
 use crate::membership::{self, Member, ProjectIds};
 use crate::store::{location::StoreEnv, Store, StoreLocation};
 use anyhow::Result;
 use std::path::PathBuf;
+use std::time::Duration;
 
-/// `git config` key naming the OpenCode store (a data directory or a database file).
-pub const STORE_KEY: &str = "opencode.store";
+/// The `git config` keys git-opencode reads.
+pub mod keys {
+    /// The OpenCode store: a data directory or a database file (relative to the work tree).
+    pub const STORE: &str = "opencode.store";
+    /// The archive branch (default `refs/heads/opencode/sessions`).
+    pub const REF: &str = "opencode.ref";
+    /// The notes ref (default `refs/notes/opencode`).
+    pub const NOTES_REF: &str = "opencode.notesRef";
+    /// Push the archive (and notes) with every `git push` (the pre-push hook).
+    pub const PUSH_WITH_CODE: &str = "opencode.pushWithCode";
+    /// Seconds a hook may spend before leaving the rest for the next run.
+    pub const HOOK_TIMEOUT: &str = "opencode.hookTimeout";
+}
+
+/// A ref setting: `explicit` (a flag), else the `git config` value of `key` (an empty value
+/// counts as unset), else `default`; a short name is a branch. Validated as a ref name.
+pub fn ref_setting(
+    repo: &Repo,
+    explicit: Option<&str>,
+    key: &str,
+    default: &str,
+) -> Result<String> {
+    let name = match explicit {
+        Some(name) => name.to_owned(),
+        None => repo
+            .config_string(key)
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| default.to_owned()),
+    };
+    git::full_ref_name(&name)
+}
+
+/// `opencode.pushWithCode`, false unless set.
+pub fn push_with_code(repo: &Repo) -> bool {
+    repo.config_bool(keys::PUSH_WITH_CODE).unwrap_or(false)
+}
+
+/// `opencode.hookTimeout`, ten seconds unless set.
+pub fn hook_timeout(repo: &Repo) -> Duration {
+    repo.config_integer(keys::HOOK_TIMEOUT)
+        .and_then(|s| u64::try_from(s).ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(10))
+}
 
 /// Output verbosity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +81,7 @@ impl Ctx {
     pub fn new(options: GlobalOptions) -> Result<Ctx> {
         let repo = Repo::discover()?;
         let facts = repo.facts()?;
-        let configured = repo.config_path(STORE_KEY)?.map(|p| match &facts.workdir {
+        let configured = repo.config_path(keys::STORE)?.map(|p| match &facts.workdir {
             Some(dir) if p.is_relative() => dir.join(p),
             _ => p,
         });

@@ -38,54 +38,17 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         store: cli.store,
         verbosity,
     };
-    // A hook must never fail the commit or push it runs in: its errors go to the hook log.
-    if let Command::Hook(cli::HookArgs {
-        action: cli::HookAction::Run(args),
-    }) = &cli.command
-    {
-        cmd::hook::run(options, args.hook.into(), args.notes, &args.args);
-        return Ok(());
-    }
-    let ctx = Ctx::new(options)?;
-    match cli.command {
-        Command::List(args) => cmd::list::run(&ctx, args.json, out),
-        Command::Export(args) => cmd::export::run(
-            &ctx,
-            &args.sessions,
-            args.output.as_deref(),
-            args.format,
-            out,
-        ),
-        Command::Pack(args) => cmd::pack::run(&ctx, args.output.as_deref(), out),
-        Command::Restore(args) => {
-            cmd::restore::run(&ctx, &args.source, args.dry_run, &args.sessions, out)
-        }
-        Command::PushSessions(args) => {
-            let options = cmd::push_sessions::PushOptions {
-                notes: args.notes,
-                archive_ref: args.archive_ref,
-                notes_ref: args.notes_ref,
-                remote: args.remote,
-                range: args.range,
-                redact: !args.no_redact,
-            };
-            cmd::push_sessions::run(&ctx, &options, out)
-        }
-        Command::Hook(args) => match args.action {
-            cli::HookAction::Install(a) => cmd::hook::install(
-                &ctx,
-                &cmd::hook::selected(a.post_commit, a.pre_push),
-                a.notes,
-                out,
-            ),
-            cli::HookAction::Uninstall(a) => {
-                cmd::hook::uninstall(&ctx, &cmd::hook::selected(a.post_commit, a.pre_push), out)
-            }
-            cli::HookAction::Status => cmd::hook::status(&ctx, out),
-            cli::HookAction::Run(_) => unreachable!("handled before opening the store"),
-        },
-        Command::Verify(args) => cmd::verify::run(&ctx, args.source.as_deref(), args.json, out),
-    }?;
+    let result = match &cli.command {
+        Command::List(args) => cmd::list::run(&Ctx::new(options)?, args, out),
+        Command::Export(args) => cmd::export::run(&Ctx::new(options)?, args, out),
+        Command::Pack(args) => cmd::pack::run(&Ctx::new(options)?, args, out),
+        Command::PushSessions(args) => cmd::push_sessions::run(&Ctx::new(options)?, args, out),
+        // `hook run` must start even where no context can be had: it never fails a commit.
+        Command::Hook(args) => cmd::hook::run(options, args, out),
+        Command::Restore(args) => cmd::restore::run(&Ctx::new(options)?, args, out),
+        Command::Verify(args) => cmd::verify::run(&Ctx::new(options)?, args, out),
+    };
+    result?;
     out.flush()?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! names a file the commit changed, and the step happened in the commit's time window:
 //! after its parent was committed and before it was (with a minute of slack either way).
 
-use crate::config::Ctx;
+use crate::config::{self, Ctx};
 use crate::git::{self, Edit, Oid, Repo};
 use crate::membership::Member;
 use crate::redact::Redactor;
@@ -14,18 +14,11 @@ use std::path::Path;
 
 /// Default notes ref.
 pub const DEFAULT_REF: &str = "refs/notes/opencode";
-/// `git config` key overriding [`DEFAULT_REF`].
-pub const REF_KEY: &str = "opencode.notesRef";
 
-/// The notes ref: `explicit`, else `git config opencode.notesRef`, else [`DEFAULT_REF`].
-pub fn configured_ref(repo: &Repo, explicit: Option<&str>) -> Result<String> {
-    let name = match explicit {
-        Some(name) => name.to_owned(),
-        None => repo
-            .config_string(REF_KEY)
-            .unwrap_or_else(|| DEFAULT_REF.to_owned()),
-    };
-    git::full_ref_name(&name)
+/// The notes ref: `explicit` (a flag), else `git config opencode.notesRef`, else
+/// [`DEFAULT_REF`] (see [`config::ref_setting`]).
+pub fn resolve_ref(repo: &Repo, explicit: Option<&str>) -> Result<String> {
+    config::ref_setting(repo, explicit, config::keys::NOTES_REF, DEFAULT_REF)
 }
 
 /// Whether git copies the notes of `notes_ref` when commits are amended or rebased: only when

@@ -15,7 +15,7 @@
 use super::read::{parse_session, MAX_ENTRY, MAX_TOTAL};
 use super::{
     documents, Archive, ManifestHeader, ProjectEntry, RepositoryInfo, SourceKind, Tool,
-    BRANCH_FORMAT, DEFAULT_REF, MANIFEST, PACK_FORMAT, REF_KEY, VERSION,
+    BRANCH_FORMAT, DEFAULT_REF, MANIFEST, PACK_FORMAT, VERSION,
 };
 use crate::config::Ctx;
 use crate::error::UserError;
@@ -105,7 +105,10 @@ pub fn read_tip(repo: &Repo, ref_name: &str) -> Result<Option<Tip>> {
         None => bail!(UserError::new(format!(
             "{ref_name} exists and is not a git-opencode archive (no {MANIFEST} of format {BRANCH_FORMAT})"
         ))
-        .hint(format!("pass another --ref, or set git config {REF_KEY}"))),
+        .hint(format!(
+            "pass another --ref, or set git config {}",
+            crate::config::keys::REF
+        ))),
     }
 }
 

@@ -15,7 +15,8 @@ mod read;
 
 pub use read::{is_safe_id, open, Archive, ArchivedSession, Checksums, SourceKind};
 
-use crate::git::{self, Repo, RepoFacts};
+use crate::config;
+use crate::git::{Repo, RepoFacts};
 use crate::membership::{ProjectIds, Rule};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -31,20 +32,11 @@ pub const MANIFEST: &str = "manifest.json";
 
 /// The archive branch unless `git config opencode.ref` names another.
 pub const DEFAULT_REF: &str = "refs/heads/opencode/sessions";
-/// `git config` key naming the archive ref.
-pub const REF_KEY: &str = "opencode.ref";
 
-/// The archive ref every command uses: `explicit` (a flag), else `git config opencode.ref`
-/// (an empty value counts as unset), else [`DEFAULT_REF`]; a short name is a branch.
+/// The archive ref every command uses: `explicit` (a flag), else `git config opencode.ref`,
+/// else [`DEFAULT_REF`] (see [`config::ref_setting`]).
 pub fn resolve_ref(repo: &Repo, explicit: Option<&str>) -> Result<String> {
-    let name = match explicit {
-        Some(name) => name.to_owned(),
-        None => repo
-            .config_string(REF_KEY)
-            .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| DEFAULT_REF.to_owned()),
-    };
-    git::full_ref_name(&name)
+    config::ref_setting(repo, explicit, config::keys::REF, DEFAULT_REF)
 }
 
 /// `https://user:token@host/x` → `https://host/x`; scp-like `user@host:x` keeps its user

@@ -2,7 +2,7 @@
 //! transcripts.
 
 use crate::archive::documents;
-use crate::cli::ExportFormat;
+use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
 use crate::fsutil::write_atomic;
@@ -12,13 +12,8 @@ use anyhow::{bail, Result};
 use std::io::Write;
 use std::path::Path;
 
-pub fn run(
-    ctx: &Ctx,
-    ids: &[String],
-    output: Option<&Path>,
-    format: ExportFormat,
-    out: &mut dyn Write,
-) -> Result<()> {
+pub fn run(ctx: &Ctx, args: &ExportArgs, out: &mut dyn Write) -> Result<()> {
+    let (ids, output, format) = (&args.sessions, args.output.as_deref(), args.format);
     if let Some(dir) = output {
         if !dir.is_dir() {
             bail!(

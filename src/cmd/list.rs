@@ -1,5 +1,6 @@
 //! `git opencode list`: the sessions of this repository.
 
+use crate::cli::ListArgs;
 use crate::config::{Ctx, Verbosity};
 use crate::membership::Member;
 use crate::store::Store;
@@ -7,10 +8,10 @@ use anyhow::Result;
 use serde_json::json;
 use std::io::Write;
 
-pub fn run(ctx: &Ctx, json: bool, out: &mut dyn Write) -> Result<()> {
+pub fn run(ctx: &Ctx, args: &ListArgs, out: &mut dyn Write) -> Result<()> {
     let store = ctx.open_store()?;
     let (_, members) = ctx.members(&store)?;
-    if json {
+    if args.json {
         return write_json(&store, &members, out);
     }
     let verbose = ctx.verbosity == Verbosity::Verbose;

@@ -1,6 +1,7 @@
 //! `git opencode pack`: one deterministic zip of all of this repository's sessions.
 
 use crate::archive::pack;
+use crate::cli::PackArgs;
 use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
 use crate::fsutil::{persist, temp_beside};
@@ -10,7 +11,8 @@ use anyhow::{bail, Context, Result};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-pub fn run(ctx: &Ctx, output: Option<&Path>, out: &mut dyn Write) -> Result<()> {
+pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
+    let output = args.output.as_deref();
     let store = ctx.open_store()?;
     let (ids, members) = ctx.members(&store)?;
     if members.is_empty() {

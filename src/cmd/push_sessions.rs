@@ -2,6 +2,7 @@
 //! incrementally, and sync with a remote.
 
 use crate::archive::{self, branch, branch::Outcome};
+use crate::cli::PushSessionsArgs;
 use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
 use crate::git::Merge;
@@ -10,24 +11,14 @@ use crate::redact::Redactor;
 use anyhow::{bail, Result};
 use std::io::Write;
 
-/// What the user asked for, clap-free.
-pub struct PushOptions {
-    pub notes: bool,
-    pub archive_ref: Option<String>,
-    pub notes_ref: Option<String>,
-    pub remote: Option<String>,
-    pub range: Option<String>,
-    pub redact: bool,
-}
-
-pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> {
-    let archive_ref = archive::resolve_ref(&ctx.repo, options.archive_ref.as_deref())?;
-    let notes_ref = notes::configured_ref(&ctx.repo, options.notes_ref.as_deref())?;
-    if let Some(remote) = &options.remote {
+pub fn run(ctx: &Ctx, args: &PushSessionsArgs, out: &mut dyn Write) -> Result<()> {
+    let archive_ref = archive::resolve_ref(&ctx.repo, args.archive_ref.as_deref())?;
+    let notes_ref = notes::resolve_ref(&ctx.repo, args.notes_ref.as_deref())?;
+    if let Some(remote) = &args.remote {
         ctx.repo.check_remote(remote)?;
     }
-    let commits = if options.notes {
-        let range = options.range.as_deref().unwrap_or("HEAD");
+    let commits = if args.notes {
+        let range = args.range.as_deref().unwrap_or("HEAD");
         if range == "HEAD" && ctx.repo.head_commit().is_none() {
             bail!(
                 UserError::new("HEAD has no commits yet, so there is nothing to annotate")
@@ -40,7 +31,7 @@ pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> 
     };
 
     let store = ctx.open_store()?;
-    let redactor = options.redact.then(Redactor::new);
+    let redactor = (!args.no_redact).then(Redactor::new);
     let (outcome, members) = branch::snapshot_repository(
         ctx,
         &store,
@@ -78,7 +69,7 @@ pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> 
         _ => {}
     }
 
-    if options.notes {
+    if args.notes {
         let done = notes::annotate(
             ctx,
             &store,
@@ -106,9 +97,9 @@ pub fn run(ctx: &Ctx, options: &PushOptions, out: &mut dyn Write) -> Result<()> 
     }
     drop(store);
 
-    if let Some(remote) = &options.remote {
+    if let Some(remote) = &args.remote {
         let mut refs = vec![(archive_ref.clone(), branch::union as Merge)];
-        if options.notes {
+        if args.notes {
             refs.push((notes_ref.clone(), notes::union));
         }
         for (name, merge) in refs {

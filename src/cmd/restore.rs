@@ -1,19 +1,14 @@
 //! `git opencode restore <ZIP|REF>`: archived sessions back into the local OpenCode store.
 
 use crate::archive::{self, Checksums};
+use crate::cli::RestoreArgs;
 use crate::config::{Ctx, Verbosity};
-use crate::restore::{self, Options};
+use crate::restore::{self, Action, Options, Report};
 use anyhow::{bail, Result};
 use std::io::Write;
 
-pub fn run(
-    ctx: &Ctx,
-    spec: &str,
-    dry_run: bool,
-    sessions: &[String],
-    out: &mut dyn Write,
-) -> Result<()> {
-    let archive = archive::open(&ctx.repo, spec, Checksums::Enforce)?;
+pub fn run(ctx: &Ctx, args: &RestoreArgs, out: &mut dyn Write) -> Result<()> {
+    let archive = archive::open(&ctx.repo, &args.source, Checksums::Enforce)?;
     if archive.sessions.is_empty() {
         bail!("{} holds no sessions; nothing to restore", archive.label);
     }
@@ -21,9 +16,84 @@ pub fn run(
         ctx,
         &archive,
         &Options {
-            dry_run,
-            only: sessions,
+            dry_run: args.dry_run,
+            only: &args.sessions,
         },
     )?;
-    restore::print_report(&report, dry_run, ctx.verbosity == Verbosity::Quiet, out)
+    print_report(
+        &report,
+        args.dry_run,
+        ctx.verbosity == Verbosity::Quiet,
+        out,
+    )
+}
+
+/// What a report line says was done (or would be) with a session.
+fn verb(action: Action, dry_run: bool) -> &'static str {
+    match (action, dry_run) {
+        (Action::Add, false) => "added",
+        (Action::Add, true) => "would add",
+        (Action::Update, false) => "updated",
+        (Action::Update, true) => "would update",
+        (Action::Unchanged, _) => "unchanged",
+        (Action::KeepLocal, false) => "kept",
+        (Action::KeepLocal, true) => "would keep",
+    }
+}
+
+/// Writes the human report of a restore.
+fn print_report(report: &Report, dry_run: bool, quiet: bool, out: &mut dyn Write) -> Result<()> {
+    if !quiet {
+        for (id, title, action) in &report.sessions {
+            let why = match action {
+                Action::KeepLocal => " (the local copy is newer)",
+                _ => "",
+            };
+            writeln!(
+                out,
+                "{:<12} {id}  {}{why}",
+                verb(*action, dry_run),
+                one_line(title)
+            )?;
+        }
+        for note in &report.notes {
+            writeln!(out, "note: {note}")?;
+        }
+        if let Some(backup) = &report.backup {
+            writeln!(out, "backup: {}", backup.display())?;
+        }
+    }
+    let counts = format!(
+        "{} added, {} updated, {} unchanged, {} kept (newer locally)",
+        report.count(Action::Add),
+        report.count(Action::Update),
+        report.count(Action::Unchanged),
+        report.count(Action::KeepLocal),
+    );
+    if dry_run {
+        writeln!(
+            out,
+            "dry run: {} into {} (project {}, {}); nothing was changed",
+            counts
+                .replace("added", "to add")
+                .replace("updated", "to update")
+                .replace("kept", "to keep"),
+            report.target.display(),
+            report.project_id,
+            report.checkout.display()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "restored into {} (project {}, {}): {counts}",
+            report.target.display(),
+            report.project_id,
+            report.checkout.display()
+        )?;
+    }
+    Ok(())
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
 }

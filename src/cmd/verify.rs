@@ -2,87 +2,23 @@
 //! extra between an archive and the live store.
 
 use crate::archive::{self, Archive, Checksums, SourceKind};
+use crate::cli::VerifyArgs;
 use crate::config::Ctx;
 use crate::error::UserError;
-use crate::restore::{content_key, v2_row_ids};
-use crate::store::Session;
+use crate::restore::{self, Difference, Newer, State};
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::io::Write;
 
-/// How one archived session compares with the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-enum State {
-    Same,
-    /// In the archive, not in the store.
-    Missing,
-    /// In both, with different content.
-    Changed,
-    /// In the store (a session of this repository), not in the archive.
-    Extra,
-}
-
-struct Row {
-    id: String,
-    title: String,
-    state: State,
-    /// For changed sessions: which side was updated last.
-    newer: Option<&'static str>,
-}
-
-pub fn run(ctx: &Ctx, spec: Option<&str>, as_json: bool, out: &mut dyn Write) -> Result<()> {
-    let spec = match spec {
-        Some(s) => s.to_owned(),
+pub fn run(ctx: &Ctx, args: &VerifyArgs, out: &mut dyn Write) -> Result<()> {
+    let spec = match &args.source {
+        Some(s) => s.clone(),
         None => default_ref(ctx)?,
     };
     let archive = archive::open(&ctx.repo, &spec, Checksums::Report)?;
     let store = ctx.open_store()?;
     let (_, members) = ctx.members(&store)?;
-    let all: HashMap<String, Session> = store
-        .sessions()?
-        .into_iter()
-        .map(|s| (s.id.clone(), s))
-        .collect();
-    let mut rows = Vec::new();
-    for (id, archived) in &archive.sessions {
-        let (state, newer) = match all.get(id) {
-            None => (State::Missing, None),
-            Some(local) => {
-                let doc = store.export_document(local)?;
-                // A v2 session's turns are only in its extra rows, not in the document.
-                if content_key(&doc) == content_key(&archived.doc)
-                    && v2_row_ids(&store.extra(local)?) == v2_row_ids(&archived.extra)
-                {
-                    (State::Same, None)
-                } else {
-                    let newer = match local.time_updated.cmp(&archived.time_updated()) {
-                        std::cmp::Ordering::Greater => "store",
-                        std::cmp::Ordering::Less => "archive",
-                        std::cmp::Ordering::Equal => "neither",
-                    };
-                    (State::Changed, Some(newer))
-                }
-            }
-        };
-        rows.push(Row {
-            id: id.clone(),
-            title: archived.title().to_owned(),
-            state,
-            newer,
-        });
-    }
-    for member in &members {
-        if !archive.sessions.contains_key(&member.session.id) {
-            rows.push(Row {
-                id: member.session.id.clone(),
-                title: member.session.title.clone(),
-                state: State::Extra,
-                newer: None,
-            });
-        }
-    }
+    let rows = restore::compare(&store, &members, &archive)?;
     let count = |s: State| rows.iter().filter(|r| r.state == s).count();
     let (missing, changed, extra) = (
         count(State::Missing),
@@ -97,7 +33,7 @@ pub fn run(ctx: &Ctx, spec: Option<&str>, as_json: bool, out: &mut dyn Write) ->
         rows: &rows,
         complete,
     };
-    if as_json {
+    if args.json {
         report.print_json(out)?;
     } else {
         report.print_human(out)?;
@@ -143,7 +79,7 @@ struct Report<'a> {
     db: &'a std::path::Path,
     /// How many of the store's sessions belong to this repository.
     members: usize,
-    rows: &'a [Row],
+    rows: &'a [Difference],
     complete: bool,
 }
 
@@ -185,10 +121,11 @@ impl Report<'_> {
             let why = match (row.state, row.newer) {
                 (State::Missing, _) => " (in the archive, not in the store)".to_owned(),
                 (State::Extra, _) => " (in the store, not in the archive)".to_owned(),
-                (State::Changed, Some("neither")) => {
+                (State::Changed, Some(Newer::Neither)) => {
                     " (same update time, different content)".to_owned()
                 }
-                (State::Changed, Some(side)) => format!(" (newer in the {side})"),
+                (State::Changed, Some(Newer::Store)) => " (newer in the store)".to_owned(),
+                (State::Changed, Some(Newer::Archive)) => " (newer in the archive)".to_owned(),
                 _ => String::new(),
             };
             writeln!(

@@ -12,47 +12,18 @@ mod plan;
 mod rehome;
 mod sqlite;
 
-pub use plan::content_key;
+pub use plan::{compare, content_key, v2_row_ids, Action, Difference, Newer, State};
 pub use rehome::rehome;
 
 use crate::archive::{is_safe_id, Archive, ArchivedSession};
 use crate::config::Ctx;
 use crate::error::UserError;
 use crate::membership;
-use crate::store::{Store, StoreKind, StoreLocation};
+use crate::store::{StoreKind, StoreLocation};
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
-use std::collections::{BTreeSet, HashMap};
-use std::io::Write;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-/// What restore does with one archived session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    /// Not in the store: added.
-    Add,
-    /// In the store, as old or older and different: updated (messages and parts upserted).
-    Update,
-    /// In the store with the same content: nothing to do.
-    Unchanged,
-    /// In the store and newer there: left alone.
-    KeepLocal,
-}
-
-impl Action {
-    pub fn verb(self, dry_run: bool) -> &'static str {
-        match (self, dry_run) {
-            (Action::Add, false) => "added",
-            (Action::Add, true) => "would add",
-            (Action::Update, false) => "updated",
-            (Action::Update, true) => "would update",
-            (Action::Unchanged, _) => "unchanged",
-            (Action::KeepLocal, false) => "kept",
-            (Action::KeepLocal, true) => "would keep",
-        }
-    }
-}
 
 /// The checkout restored sessions are moved to.
 #[derive(Debug, Clone)]
@@ -195,22 +166,20 @@ pub fn restore(ctx: &Ctx, archive: &Archive, options: &Options<'_>) -> Result<Re
     };
     let home = Home::new(ctx, rule)?;
     let wanted: BTreeSet<&str> = selected.iter().map(|s| s.id.as_str()).collect();
-    let local = local_sessions(location, kind, &wanted)?;
+    let want = match kind {
+        TargetKind::Sqlite => StoreKind::Sqlite,
+        TargetKind::Json => StoreKind::Json,
+    };
+    let local = plan::local_sessions(location, want, &wanted)?;
     let mut items = Vec::new();
     for session in selected {
         let doc = rehome(session, archive, &home);
-        let action = match local.get(&session.id) {
-            None => Action::Add,
-            Some(l) if l.updated > session.time_updated() => Action::KeepLocal,
-            Some(l)
-                if l.key == content_key(&doc)
-                    && (kind == TargetKind::Json
-                        || v2_row_ids(&session.extra).is_subset(&l.v2_rows)) =>
-            {
-                Action::Unchanged
-            }
-            Some(_) => Action::Update,
-        };
+        let action = plan::action(
+            local.get(&session.id),
+            session,
+            &doc,
+            kind == TargetKind::Sqlite,
+        );
         items.push(Item {
             session,
             doc,
@@ -293,71 +262,6 @@ fn select<'a>(archive: &'a Archive, only: &[String]) -> Result<Vec<&'a ArchivedS
         .collect())
 }
 
-struct LocalSession {
-    updated: i64,
-    key: Vec<u8>,
-    /// [`v2_row_ids`] of the local copy.
-    v2_rows: BTreeSet<String>,
-}
-
-/// The v2 rows of a session's extra record (`session_message`, `session_input`,
-/// `session_context_epoch`) by table and primary key.
-///
-/// A v2 session's export document has no messages, and OpenCode 1.18 leaves
-/// `session.time_updated` alone when a v2 turn adds messages: these rows are the only sign
-/// that one copy of a v2 session holds turns the other lacks.
-pub fn v2_row_ids(extra: &Map<String, Value>) -> BTreeSet<String> {
-    const KEYS: [(&str, &str); 3] = [
-        ("session_message", "id"),
-        ("session_input", "id"),
-        ("session_context_epoch", "session_id"),
-    ];
-    let mut ids = BTreeSet::new();
-    for (table, key) in KEYS {
-        let rows = extra.get(table).and_then(Value::as_array);
-        for row in rows.into_iter().flatten() {
-            if let Some(id) = row.get(key).and_then(Value::as_str) {
-                ids.insert(format!("{table}/{id}"));
-            }
-        }
-    }
-    ids
-}
-
-/// The sessions of `wanted` already in the target store (of the target's kind), with their
-/// change key.
-fn local_sessions(
-    location: &StoreLocation,
-    kind: TargetKind,
-    wanted: &BTreeSet<&str>,
-) -> Result<HashMap<String, LocalSession>> {
-    let mut out = HashMap::new();
-    if kind == TargetKind::Json && !location.data_dir.join("storage/session").is_dir() {
-        return Ok(out);
-    }
-    let store = Store::open(location.clone())?;
-    let want = match kind {
-        TargetKind::Sqlite => StoreKind::Sqlite,
-        TargetKind::Json => StoreKind::Json,
-    };
-    for session in store
-        .sessions()?
-        .into_iter()
-        .filter(|s| s.kind == want && wanted.contains(s.id.as_str()))
-    {
-        let doc = store.export_document(&session)?;
-        out.insert(
-            session.id.clone(),
-            LocalSession {
-                updated: session.time_updated,
-                key: content_key(&doc),
-                v2_rows: v2_row_ids(&store.extra(&session)?),
-            },
-        );
-    }
-    Ok(out)
-}
-
 /// `<data>/storage/session_diff/<id>.json` for restored sessions, only where none exists.
 fn write_session_diffs(data_dir: &Path, items: &[Item<'_>]) -> Result<()> {
     for item in items {
@@ -411,68 +315,6 @@ fn backup_path(path: &Path) -> PathBuf {
 
 fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// Writes the human report of a restore.
-pub fn print_report(
-    report: &Report,
-    dry_run: bool,
-    quiet: bool,
-    out: &mut dyn Write,
-) -> Result<()> {
-    if !quiet {
-        for (id, title, action) in &report.sessions {
-            let why = match action {
-                Action::KeepLocal => " (the local copy is newer)",
-                _ => "",
-            };
-            writeln!(
-                out,
-                "{:<12} {id}  {}{why}",
-                action.verb(dry_run),
-                one_line(title)
-            )?;
-        }
-        for note in &report.notes {
-            writeln!(out, "note: {note}")?;
-        }
-        if let Some(backup) = &report.backup {
-            writeln!(out, "backup: {}", backup.display())?;
-        }
-    }
-    let counts = format!(
-        "{} added, {} updated, {} unchanged, {} kept (newer locally)",
-        report.count(Action::Add),
-        report.count(Action::Update),
-        report.count(Action::Unchanged),
-        report.count(Action::KeepLocal),
-    );
-    if dry_run {
-        writeln!(
-            out,
-            "dry run: {} into {} (project {}, {}); nothing was changed",
-            counts
-                .replace("added", "to add")
-                .replace("updated", "to update")
-                .replace("kept", "to keep"),
-            report.target.display(),
-            report.project_id,
-            report.checkout.display()
-        )?;
-    } else {
-        writeln!(
-            out,
-            "restored into {} (project {}, {}): {counts}",
-            report.target.display(),
-            report.project_id,
-            report.checkout.display()
-        )?;
-    }
-    Ok(())
-}
-
-fn one_line(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
 }
 
 /// `info` minus the given keys.

@@ -1,0 +1,166 @@
+//! The work the installed hooks run: snapshot the sessions after a commit (and note it),
+//! push the archive with the code. It never fails the commit or the push: errors go to
+//! `<common-dir>/git-opencode/hook.log`, which `hook status` shows, and the work is bounded
+//! by `opencode.hookTimeout`; what is left is done by the next run.
+
+use super::Hook;
+use crate::archive::{self, branch, branch::Outcome};
+use crate::config::{self, Ctx, GlobalOptions};
+use crate::error;
+use crate::git::{Merge, Repo};
+use crate::notes;
+use crate::redact::Redactor;
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use std::io::Write;
+use std::time::Instant;
+
+/// Environment variable that makes the hooks do nothing, once.
+pub const SKIP_ENV: &str = "GIT_OPENCODE_SKIP";
+/// Every hook run, one line each, in git-opencode's state directory.
+pub const LOG_FILE: &str = "hook.log";
+/// The last hook run, as JSON, in git-opencode's state directory.
+const LAST_RUN_FILE: &str = "hook-last-run.json";
+
+/// The record of the last hook run, if any.
+pub fn last_run(repo: &Repo) -> Option<String> {
+    std::fs::read_to_string(repo.state_dir().join(LAST_RUN_FILE))
+        .ok()
+        .map(|text| text.trim().to_owned())
+}
+
+/// The last `n` error lines of the hook log, oldest first.
+pub fn last_errors(repo: &Repo, n: usize) -> Vec<String> {
+    let Ok(log) = std::fs::read_to_string(repo.state_dir().join(LOG_FILE)) else {
+        return Vec::new();
+    };
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains(" error: ")).collect();
+    errors[errors.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| (*l).to_owned())
+        .collect()
+}
+
+/// Runs a hook's work. Never fails: errors go to the hook log and `hook status`.
+pub fn run(options: GlobalOptions, hook: Hook, with_notes: bool, args: &[String]) {
+    if std::env::var_os(SKIP_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
+        return;
+    }
+    let started = Instant::now();
+    let ctx = match Ctx::new(options) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("git-opencode {}: {}", hook.file_name(), error::one_line(&e));
+            return;
+        }
+    };
+    let result = match hook {
+        Hook::PostCommit => post_commit(&ctx, with_notes, started),
+        Hook::PrePush => pre_push(&ctx, args),
+    };
+    let elapsed = started.elapsed().as_millis() as u64;
+    let (ok, message) = match &result {
+        Ok(m) => (true, m.clone()),
+        Err(e) => (false, error::one_line(e)),
+    };
+    record(&ctx, hook, ok, &message, elapsed);
+}
+
+/// Appends one line to the hook log and replaces the last-run record.
+fn record(ctx: &Ctx, hook: Hook, ok: bool, message: &str, elapsed_ms: u64) {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let dir = ctx.repo.state_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    let last = json!({ "hook": hook.file_name(), "time": now, "ms": elapsed_ms, "ok": ok, "message": message });
+    let _ = crate::fsutil::write_atomic(&dir.join(LAST_RUN_FILE), format!("{last}\n").as_bytes());
+    let level = if ok { "ok" } else { "error" };
+    let line = format!(
+        "{now} {} {level}: {message} ({elapsed_ms} ms)\n",
+        hook.file_name()
+    );
+    if let Ok(mut log) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(LOG_FILE))
+    {
+        let _ = log.write_all(line.as_bytes());
+    }
+}
+
+fn archive_ref(ctx: &Ctx) -> Result<String> {
+    archive::resolve_ref(&ctx.repo, None)
+}
+
+fn notes_ref(ctx: &Ctx) -> Result<String> {
+    notes::resolve_ref(&ctx.repo, None)
+}
+
+fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> {
+    let store = ctx.open_store()?;
+    let archive_ref = archive_ref(ctx)?;
+    let redactor = Redactor::new();
+    let (outcome, members) = branch::snapshot_repository(
+        ctx,
+        &store,
+        &branch::Options {
+            ref_name: &archive_ref,
+            redactor: Some(&redactor),
+            deadline: Some(started + config::hook_timeout(&ctx.repo)),
+        },
+    )?;
+    let mut message = match outcome {
+        Outcome::UpToDate { deferred, .. } => {
+            format!("{archive_ref} up to date, {deferred} deferred")
+        }
+        Outcome::Committed {
+            added,
+            updated,
+            deferred,
+            ..
+        } => format!(
+            "{archive_ref}: {} added, {} updated, {deferred} deferred",
+            added.len(),
+            updated.len()
+        ),
+    };
+    if with_notes {
+        let head = ctx.repo.head_commit().context("HEAD has no commit")?;
+        let notes_ref = notes_ref(ctx)?;
+        let done = notes::annotate(
+            ctx,
+            &store,
+            &members,
+            &[head],
+            &notes_ref,
+            &archive_ref,
+            Some(&redactor),
+        )?;
+        message.push_str(&format!("; {} note(s)", done.annotated.len()));
+    }
+    Ok(message)
+}
+
+fn pre_push(ctx: &Ctx, args: &[String]) -> Result<String> {
+    if !config::push_with_code(&ctx.repo) {
+        return Ok(format!(
+            "{} is not set: nothing to push",
+            config::keys::PUSH_WITH_CODE
+        ));
+    }
+    let Some(remote) = args.first() else {
+        bail!("pre-push without a remote name");
+    };
+    let mut pushed = Vec::new();
+    for (name, merge) in [
+        (archive_ref(ctx)?, branch::union as Merge),
+        (notes_ref(ctx)?, notes::union),
+    ] {
+        if ctx.repo.ref_target(&name)?.is_some() {
+            ctx.repo.sync_ref(remote, &name, merge)?;
+            pushed.push(name);
+        }
+    }
+    Ok(format!("pushed {} to {remote}", pushed.join(", ")))
+}
