@@ -81,10 +81,12 @@ impl Ctx {
     pub fn new(options: GlobalOptions) -> Result<Ctx> {
         let repo = Repo::discover()?;
         let facts = repo.facts()?;
-        let configured = repo.config_path(keys::STORE)?.map(|p| match &facts.workdir {
-            Some(dir) if p.is_relative() => dir.join(p),
-            _ => p,
-        });
+        let configured = repo
+            .config_path(keys::STORE)?
+            .map(|p| match &facts.workdir {
+                Some(dir) if p.is_relative() => dir.join(p),
+                _ => p,
+            });
         let store_location = match options.store.or(configured) {
             Some(path) => StoreLocation::from_path(&path),
             None => StoreLocation::from_env(&StoreEnv::from_process())?,

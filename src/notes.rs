@@ -4,12 +4,15 @@
 //! names a file the commit changed, and the step happened in the commit's time window:
 //! after its parent was committed and before it was (with a minute of slack either way).
 
+use crate::archive::{self, Archive};
 use crate::config::{self, Ctx};
+use crate::error::UserError;
 use crate::git::{self, Edit, Oid, Repo};
 use crate::membership::Member;
 use crate::redact::Redactor;
 use crate::store::Store;
-use anyhow::Result;
+use anyhow::{bail, Result};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Default notes ref.
@@ -121,10 +124,64 @@ pub fn note_text(members: &[Member], sessions: &[String], archive_ref: &str) -> 
             summary.model.as_deref().unwrap_or("unknown"),
             summary.tokens_input,
             summary.tokens_output,
-            crate::archive::branch::session_dir(&m.session),
+            archive::branch::session_dir(&m.session),
         ));
     }
     text
+}
+
+/// The archive of the sessions the git-opencode notes of `spec` name (with their subagent
+/// sessions), read from the archive branch the notes point at. `None` when `spec` is not an
+/// existing ref under `refs/notes/`.
+pub fn open_archive(repo: &Repo, spec: &str) -> Result<Option<Archive>> {
+    let full = if spec.starts_with("refs/") {
+        spec.to_owned()
+    } else {
+        format!("refs/notes/{spec}")
+    };
+    if !full.starts_with("refs/notes/") {
+        return Ok(None);
+    }
+    let Some(tip) = repo.ref_target(&full)? else {
+        return Ok(None);
+    };
+    let tree = repo.commit_tree(tip)?;
+    let mut ids = BTreeSet::new();
+    let mut archive_ref = None;
+    for (_, blob) in repo.list_blobs(tree)? {
+        let text = note_text_of(repo, blob)?;
+        if !text.starts_with(HEADER) {
+            continue; // someone else's note
+        }
+        // The lines `note_text` writes: `- <id> <title>` and `…; archive: <ref>:<dir>/`.
+        for line in text.lines() {
+            if let Some(id) = line
+                .strip_prefix("- ")
+                .and_then(|rest| rest.split_whitespace().next())
+            {
+                ids.insert(id.to_owned());
+            }
+            if let Some((_, tail)) = line.split_once("archive: ") {
+                if let Some((name, _)) = tail.split_once(':') {
+                    archive_ref.get_or_insert_with(|| name.to_owned());
+                }
+            }
+        }
+    }
+    if ids.is_empty() {
+        bail!(
+            UserError::new(format!("{full} holds no git-opencode notes"))
+                .hint("`git opencode push-sessions --notes` writes them")
+        );
+    }
+    let archive_ref = archive_ref.unwrap_or_else(|| archive::DEFAULT_REF.to_owned());
+    if repo.ref_target(&archive_ref)?.is_none() {
+        bail!(UserError::new(format!(
+            "the notes in {full} point at the archive {archive_ref}, which does not exist here"
+        ))
+        .hint("fetch it, or restore from a zip"));
+    }
+    archive::open_sessions(repo, &archive_ref, &ids, &full).map(Some)
 }
 
 /// What annotating did.

@@ -13,7 +13,7 @@ pub mod documents;
 pub mod pack;
 mod read;
 
-pub use read::{is_safe_id, open, Archive, ArchivedSession, Checksums, SourceKind};
+pub use read::{is_safe_id, open, open_sessions, Archive, ArchivedSession, Checksums, SourceKind};
 
 use crate::config;
 use crate::git::{Repo, RepoFacts};

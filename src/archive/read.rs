@@ -12,7 +12,7 @@ use crate::error::UserError;
 use crate::git::Repo;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 /// The largest entry (or blob) read, uncompressed.
@@ -107,7 +107,8 @@ pub enum Checksums {
     Report,
 }
 
-/// Opens `spec`: a zip file when such a file exists, else a git revision of `repo`.
+/// Opens `spec`: a zip file when such a file exists, else a ref or commit of the archive
+/// branch in `repo`.
 pub fn open(repo: &Repo, spec: &str, checksums: Checksums) -> Result<Archive> {
     let path = Path::new(spec);
     if path.is_file() {
@@ -120,9 +121,6 @@ pub fn open(repo: &Repo, spec: &str, checksums: Checksums) -> Result<Archive> {
         .hint(format!(
             "pass a zip written by `git opencode pack`, or a ref such as {DEFAULT_REF}"
         )));
-    }
-    if let Some(archive) = read_notes(repo, spec)? {
-        return Ok(archive);
     }
     match repo.rev_parse(spec) {
         Some(id) => branch::read(repo, spec, id),
@@ -139,78 +137,41 @@ pub fn open(repo: &Repo, spec: &str, checksums: Checksums) -> Result<Archive> {
     }
 }
 
-/// A notes ref written by `push-sessions --notes`: the sessions its notes name (with their
-/// subagent sessions), read from the archive branch the notes point at. `None` when `spec`
-/// is not a ref under `refs/notes/`.
-fn read_notes(repo: &Repo, spec: &str) -> Result<Option<Archive>> {
-    let full = if spec.starts_with("refs/") {
-        spec.to_owned()
-    } else {
-        format!("refs/notes/{spec}")
-    };
-    if !full.starts_with("refs/notes/") {
-        return Ok(None);
-    }
-    let Some(tip) = repo.ref_target(&full)? else {
-        return Ok(None);
-    };
-    let tree = repo.commit_tree(tip)?;
-    let mut ids = std::collections::BTreeSet::new();
-    let mut archive_ref = None;
-    for (_, blob) in repo.list_blobs(tree)? {
-        let text = String::from_utf8_lossy(&repo.read_blob(blob, &format!("a note in {full}"))?)
-            .into_owned();
-        if !text.starts_with(crate::notes::HEADER) {
-            continue; // someone else's note
-        }
-        for line in text.lines() {
-            if let Some(id) = line
-                .strip_prefix("- ")
-                .and_then(|rest| rest.split_whitespace().next())
-            {
-                ids.insert(id.to_owned());
-            }
-            if let Some((_, tail)) = line.split_once("archive: ") {
-                if let Some((name, _)) = tail.split_once(':') {
-                    archive_ref.get_or_insert_with(|| name.to_owned());
-                }
-            }
-        }
-    }
-    if ids.is_empty() {
-        bail!(
-            UserError::new(format!("{full} holds no git-opencode notes"))
-                .hint("`git opencode push-sessions --notes` writes them")
-        );
-    }
-    let archive_ref = archive_ref.unwrap_or_else(|| DEFAULT_REF.to_owned());
-    let Some(archive_tip) = repo.ref_target(&archive_ref)? else {
+/// The sessions `ids` of the archive branch `archive_ref` and, however deep, their subagent
+/// sessions; `label` names them in messages (a notes ref that names the sessions, say).
+pub fn open_sessions(
+    repo: &Repo,
+    archive_ref: &str,
+    ids: &BTreeSet<String>,
+    label: &str,
+) -> Result<Archive> {
+    let Some(tip) = repo.ref_target(archive_ref)? else {
         bail!(UserError::new(format!(
-            "the notes in {full} point at the archive {archive_ref}, which does not exist here"
+            "{label} points at the archive {archive_ref}, which does not exist here"
         ))
         .hint("fetch it, or restore from a zip"));
     };
-    let mut archive = branch::read(repo, &archive_ref, archive_tip)?;
+    let mut archive = branch::read(repo, archive_ref, tip)?;
     if let Some(missing) = ids.iter().find(|id| !archive.sessions.contains_key(*id)) {
-        bail!("session {missing}, named in {full}, is not in the archive {archive_ref}");
+        bail!("session {missing}, named in {label}, is not in the archive {archive_ref}");
     }
-    // The noted sessions and, however deep, their subagent sessions.
+    let mut wanted = ids.clone();
     loop {
         let children: Vec<String> = archive
             .sessions
             .values()
-            .filter(|s| s.parent_id().is_some_and(|p| ids.contains(p)))
-            .map(|s| s.info()["id"].as_str().unwrap_or_default().to_owned())
-            .filter(|id| !ids.contains(id))
+            .filter(|s| s.parent_id().is_some_and(|p| wanted.contains(p)))
+            .map(|s| s.id.clone())
+            .filter(|id| !wanted.contains(id))
             .collect();
         if children.is_empty() {
             break;
         }
-        ids.extend(children);
+        wanted.extend(children);
     }
-    archive.sessions.retain(|id, _| ids.contains(id));
-    archive.label = full;
-    Ok(Some(archive))
+    archive.sessions.retain(|id, _| wanted.contains(id));
+    archive.label = label.to_owned();
+    Ok(archive)
 }
 
 fn looks_like_path(spec: &str) -> bool {

@@ -1,6 +1,6 @@
 //! `git opencode restore <ZIP|REF>`: archived sessions back into the local OpenCode store.
 
-use crate::archive::{self, Checksums};
+use crate::archive::Checksums;
 use crate::cli::RestoreArgs;
 use crate::config::{Ctx, Verbosity};
 use crate::restore::{self, Action, Options, Report};
@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use std::io::Write;
 
 pub fn run(ctx: &Ctx, args: &RestoreArgs, out: &mut dyn Write) -> Result<()> {
-    let archive = archive::open(&ctx.repo, &args.source, Checksums::Enforce)?;
+    let archive = super::open_archive(&ctx.repo, &args.source, Checksums::Enforce)?;
     if archive.sessions.is_empty() {
         bail!("{} holds no sessions; nothing to restore", archive.label);
     }

@@ -15,7 +15,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs, out: &mut dyn Write) -> Result<()> {
         Some(s) => s.clone(),
         None => default_ref(ctx)?,
     };
-    let archive = archive::open(&ctx.repo, &spec, Checksums::Report)?;
+    let archive = super::open_archive(&ctx.repo, &spec, Checksums::Report)?;
     let store = ctx.open_store()?;
     let (_, members) = ctx.members(&store)?;
     let rows = restore::compare(&store, &members, &archive)?;
