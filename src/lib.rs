@@ -1,4 +1,42 @@
 //! git-opencode: keep, move and link OpenCode agent sessions with git.
+//!
+//! # Architecture
+//!
+//! One binary, `git opencode <command>`. A command line goes through four layers; each may
+//! use the layers below it and never one above.
+//!
+//! 1. **Entry.** `main.rs` parses [`cli::Cli`] and prints errors; [`run`] dispatches.
+//!    [`cli`] holds the clap types; [`error`] the [`error::UserError`] (message and hints)
+//!    that `main` prints as `error:` and `hint:` lines.
+//! 2. **Commands** ([`cmd`]): one file per command. Each takes its own args struct and a
+//!    [`config::Ctx`], calls the domain, and is the only code that prints to stdout (through
+//!    the `out` writer it is given).
+//! 3. **Domain**, each concept in one home:
+//!    - [`store`]: OpenCode's session store (SQLite and the legacy JSON tree), read-only, as
+//!      one model: projects, sessions, export documents.
+//!    - [`membership`]: which sessions belong to this repository, under every project-ID rule
+//!      OpenCode has used.
+//!    - [`archive`]: both archive forms, the pack zip and the archive branch: formats and
+//!      manifests, writers, readers, the union merge, the archive ref.
+//!    - [`restore`]: writing archived sessions back into a store, and comparing copies
+//!      (restore's plan, verify's report). The only module that writes to OpenCode's store.
+//!    - [`notes`]: linking commits to the sessions that produced them, as git notes.
+//!    - [`hooks`]: the post-commit and pre-push hooks: installing them and their runtime.
+//!    - [`transcript`]: Markdown transcripts; [`redact`]: secret-shaped strings out.
+//!    - [`config`]: every `git config opencode.*` key, and the [`config::Ctx`] a command
+//!      works on (repository, its facts, store location, verbosity), resolved once.
+//! 4. **Foundations**: [`git`], the only module that uses gix (repository facts, objects,
+//!    refs, notes trees, hooks directory, remotes) and hands out plain data; [`json`]
+//!    (JavaScript's `JSON.stringify` bytes); [`fsutil`] (atomic file writes); [`progress`].
+//!
+//! Rules a change must keep:
+//! - gix is imported only under `git/`, rusqlite only under `store/` and `restore/`, zip only
+//!   in `archive/pack.rs`, clap only in `cli.rs` and `main.rs` (commands receive the args
+//!   structs as they are).
+//! - Nothing below `cmd/` prints to stdout; the domain returns data and the command prints it.
+//! - `store` imports no other domain module, and no domain module imports `cmd`.
+//! - Bad input fails with a [`error::UserError`] naming the path, ref or session, with a hint
+//!   where one helps, before anything is written.
 #![warn(clippy::print_stdout)]
 
 pub mod archive;

@@ -518,7 +518,7 @@ fn check_is_archive(repo: &Repo, tree: Oid) -> Result<()> {
     Ok(())
 }
 
-/// Merges two archive trees (see [`git::Merge`]): sessions only they have, or that they have
+/// Merges two archive trees (see [`crate::git::Merge`]): sessions only they have, or that they have
 /// newer, come over as whole session directories; the month indexes they touch are
 /// rewritten as the union. Our manifest stays.
 pub fn union(repo: &Repo, ours: Oid, theirs: Oid) -> Result<Vec<Edit>> {

@@ -1,10 +1,10 @@
 //! The git repository, and the only module that uses gix.
 //!
 //! Everything git-opencode does with git goes through [`Repo`]: discovering the repository
-//! and the facts that decide which sessions belong to it ([`facts`]), reading and writing
-//! objects and trees ([`objects`]), moving refs by compare-and-swap ([`refs`]), the layout of
-//! notes trees ([`notes`]), where hooks live ([`hooks`]) and talking to remotes through the
-//! user's own `git` ([`remote`]). Callers get plain data back: object IDs ([`Oid`]), strings,
+//! and the facts that decide which sessions belong to it (`facts.rs`, `roots.rs`), reading
+//! and writing objects and trees (`objects.rs`), moving refs by compare-and-swap (`refs.rs`),
+//! the layout of notes trees (`notes.rs`), where hooks live (`hooks.rs`) and talking to
+//! remotes through the user's own `git` (`remote.rs`). Callers get plain data back: object IDs ([`Oid`]), strings,
 //! paths and the named types re-exported here, never a gix type.
 
 mod facts;
@@ -34,7 +34,8 @@ pub struct Repo {
 }
 
 impl Repo {
-    /// The repository of the current directory, as git finds it (see [`discover`]).
+    /// The repository of the current directory, as git finds it: `GIT_DIR`, `GIT_WORK_TREE`
+    /// and the like honoured (git sets them for hooks), else discovered upwards.
     pub fn discover() -> Result<Repo> {
         Ok(Repo { repo: discover()? })
     }

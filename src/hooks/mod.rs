@@ -1,6 +1,6 @@
 //! Git hooks that snapshot the sessions after every commit ([`Hook::PostCommit`]) and push
 //! the archive with the code ([`Hook::PrePush`]): installing our lines into the hook scripts
-//! ([`script`]) and the work they run, which never fails a commit or a push ([`run`]).
+//! (`script.rs`) and the work they run, which never fails a commit or a push ([`run`]).
 
 mod run;
 mod script;

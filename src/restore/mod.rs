@@ -1,11 +1,11 @@
 //! Putting archived sessions back into the local OpenCode store, re-homed to this checkout.
 //!
-//! The archive is read and checked completely first ([`source`]); then a plan decides per
-//! session (union by ID): *add* what the store lacks, *update* a local copy that is as old
-//! or older than the archived one, leave a newer local copy alone, and skip identical ones.
-//! Only then is the store changed: the SQLite store ([`sqlite`]) inside one transaction
-//! after an online backup, or the legacy JSON tree ([`json`]) after copying every file that
-//! will be overwritten.
+//! The archive is read and checked completely first ([`crate::archive::open`]); then a plan
+//! decides per session (union by ID, `plan.rs`): *add* what the store lacks, *update* a
+//! local copy that is as old or older than the archived one, leave a newer local copy
+//! alone, and skip identical ones. Only then is the store changed: the SQLite store
+//! (`sqlite.rs`) inside one transaction after an online backup, or the legacy JSON tree
+//! (`json.rs`) after copying every file that will be overwritten.
 
 mod json;
 mod plan;
