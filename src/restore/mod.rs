@@ -10,6 +10,7 @@
 mod json;
 mod plan;
 mod rehome;
+mod schema;
 mod sqlite;
 
 pub use plan::{compare, content_key, v2_row_ids, Action, Difference, Newer, State};
@@ -154,7 +155,7 @@ pub fn restore(ctx: &Ctx, archive: &Archive, options: &Options<'_>) -> Result<Re
     let kind = target_kind(location)?;
     let (rule, schema) = match kind {
         TargetKind::Sqlite => {
-            let schema = sqlite::Schema::check(&location.db)?;
+            let schema = schema::Schema::check(&location.db)?;
             let rule = if schema.is_legacy() {
                 IdRule::Legacy
             } else {
