@@ -41,21 +41,14 @@ pub struct SessionLink {
     pub href: String,
 }
 
-/// A link to a child (subagent) session.
-pub type ChildLink = SessionLink;
-
 /// The transcript of the export document `doc`, with `extra` (todos, session diff, share, v2
-/// rows: see `Store::extra`) and links to the session's child sessions, in the given order.
-pub fn render(doc: &Value, extra: Option<&Map<String, Value>>, children: &[ChildLink]) -> String {
-    render_linked(doc, extra, None, children)
-}
-
-/// [`render`], with a link to the parent session's transcript as well.
+/// rows: see `Store::extra`), a link to the parent session's transcript when there is one, and
+/// links to the session's child (subagent) sessions, in the given order.
 pub fn render_linked(
     doc: &Value,
     extra: Option<&Map<String, Value>>,
     parent: Option<&SessionLink>,
-    children: &[ChildLink],
+    children: &[SessionLink],
 ) -> String {
     let empty = Map::new();
     let extra = extra.unwrap_or(&empty);
@@ -96,7 +89,7 @@ struct Renderer<'a> {
     out: String,
     /// The session's directory: paths under it are shown relative.
     directory: String,
-    children: &'a [ChildLink],
+    children: &'a [SessionLink],
 }
 
 impl Renderer<'_> {
@@ -592,12 +585,13 @@ mod tests {
     #[test]
     fn long_output_is_cut_with_a_note() {
         let long: String = (0..10_000).map(|i| format!("line {i}\n")).collect();
-        let out = render(
+        let out = render_linked(
             &doc(
                 json!([{"type": "tool", "tool": "bash", "callID": "c", "state": {
                 "status": "completed", "input": {"command": "seq 10000", "description": "count"},
                 "output": long, "title": "seq 10000", "metadata": {}}}]),
             ),
+            None,
             None,
             &[],
         );
@@ -614,7 +608,7 @@ mod tests {
 
     #[test]
     fn unknown_and_malformed_parts_render_generically() {
-        let out = render(
+        let out = render_linked(
             &doc(json!([
                 {"type": "hologram", "beam": {"power": 9}, "id": "prt_x", "sessionID": "ses_1"},
                 {"type": "text", "text": 42},
@@ -625,6 +619,7 @@ mod tests {
                  "url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVQI12P4z8AAAAMBAQAY3Y2wAAAAAElFTkSuQmCC"},
                 {"type": "weird", "payload": "data:text/plain;base64,aGVsbG8="}
             ])),
+            None,
             None,
             &[],
         );
@@ -644,7 +639,7 @@ mod tests {
     fn every_part_type_is_rendered() {
         let reasoning = "I think `x` matters\n\n```rust\nfn f() {}\n```";
         let unsafe_text = "Here:\n```\nnever closed";
-        let out = render(
+        let out = render_linked(
             &doc(json!([
                 {"type": "step-start", "snapshot": "abc"},
                 {"type": "reasoning", "text": reasoning, "time": {"start": 1, "end": 2}},
@@ -667,6 +662,7 @@ mod tests {
                 {"type": "tool", "tool": "read", "state": {"status": "pending", "input": {}}},
                 {"type": "step-finish", "tokens": {"input": 1}, "cost": 0}
             ])),
+            None,
             None,
             &[],
         );
@@ -721,7 +717,7 @@ mod tests {
                               "additions": 1, "deletions": 1, "status": "modified"}],
             "share": {"id": "x", "url": "https://opncd.ai/share/x"}
         });
-        let children = [ChildLink {
+        let children = [SessionLink {
             id: "ses_child".into(),
             title: "delegate (@general subagent)".into(),
             href: "../../2026-11/ses_child/transcript.md".into(),
@@ -743,7 +739,7 @@ mod tests {
         assert!(out.contains("- `README` +1 −1 *(modified)*"));
         assert!(!out.contains("before"), "diff contents are not dumped");
         assert!(out.contains("- **Shared:** <https://opncd.ai/share/x>"));
-        assert!(render(&d, None, &[]).contains("- **Parent:** `ses_parent`"));
+        assert!(render_linked(&d, None, None, &[]).contains("- **Parent:** `ses_parent`"));
 
         let mut v2 = doc(json!([]));
         v2["messages"] = json!([]);
@@ -753,7 +749,7 @@ mod tests {
             {"id": "m2", "session_id": "ses_1", "type": "assistant", "seq": 9,
              "data": "{\"agent\":\"build\",\"model\":{\"id\":\"mock-1\",\"providerID\":\"mock\"},\"content\":[{\"type\":\"text\",\"id\":\"text-0\",\"text\":\"Done v2.\"}]}"}
         ]});
-        let out = render(&v2, rows.as_object(), &[]);
+        let out = render_linked(&v2, rows.as_object(), None, &[]);
         assert!(
             !out.contains("**Cost:**") && !out.contains("**Tokens:**"),
             "no totals known"
@@ -762,14 +758,14 @@ mod tests {
         assert!(out.contains("hello v2"));
         assert!(out.contains("### Assistant\n\n<sub>agent `build` · model `mock/mock-1`</sub>"));
         assert!(out.contains("Done v2."));
-        assert!(render(&v2, None, &[]).contains("*No messages.*"));
+        assert!(render_linked(&v2, None, None, &[]).contains("*No messages.*"));
     }
 
     #[test]
     fn output_is_deterministic_and_never_ends_in_blank_lines() {
         let d = doc(json!([{"type": "text", "text": "x"}]));
-        let a = render(&d, None, &[]);
-        assert_eq!(a, render(&d, None, &[]));
+        let a = render_linked(&d, None, None, &[]);
+        assert_eq!(a, render_linked(&d, None, None, &[]));
         assert!(a.ends_with("x\n") && !a.ends_with("\n\n"), "{a:?}");
     }
 }
