@@ -2,32 +2,29 @@
 //! `hint:`), exit status 1, and nothing written.
 
 use crate::common::fixtures::{legacy_store, rich_store, Fixture};
-use crate::common::{self, file_names, query_one, TestEnv};
-use std::process::Output;
+use crate::common::{file_names, query_one, run, CommandOutput, TestEnv};
 
-/// [`common::assert_error`] (exit 1, one `error:` line containing `needle`, then only
-/// `hint:` lines), and nothing on stdout either: bad input must not produce partial output.
-fn assert_error(output: &Output, needle: &str) -> String {
-    let first = common::assert_error(output, needle);
+/// A clean failure (exit 1, one `error:` line containing `needle`, then only `hint:` lines),
+/// and nothing on stdout either: bad input must not produce partial output.
+#[track_caller]
+fn assert_error(output: CommandOutput, needle: &str) -> String {
+    let output = output.failure();
     assert!(
-        output.stdout.is_empty(),
-        "stdout: {}",
-        String::from_utf8_lossy(&output.stdout)
+        output.error().contains(needle),
+        "{needle:?} missing:\n{output}"
     );
-    first
+    assert_eq!(output.stdout(), "", "{output}");
+    output.error().to_owned()
 }
 
 #[test]
 fn outside_a_repository() {
     let env = TestEnv::new();
     let outside = env.new_dir("plain");
-    let out = env
-        .cmd_in(&outside, &["list"])
-        .env("GIT_CEILING_DIRECTORIES", &env.root)
-        .output()
-        .unwrap();
-    assert_error(&out, "not a git repository");
-    assert_error(&out, outside.to_str().unwrap());
+    let mut cmd = env.cmd_in(&outside, &["list"]);
+    cmd.env("GIT_CEILING_DIRECTORIES", &env.root);
+    let line = assert_error(run(cmd), "not a git repository");
+    assert!(line.contains("$TEST_ENV/plain"), "{line}");
 }
 
 #[test]
@@ -35,8 +32,8 @@ fn no_store() {
     let env = TestEnv::new();
     let before = file_names(&env.repo.path);
     let out = env.run(&["pack"]);
-    let line = assert_error(&out, "no OpenCode session store");
-    assert!(line.contains(env.data_home.to_str().unwrap()), "{line}");
+    let line = assert_error(out, "no OpenCode session store");
+    assert!(line.contains("$TEST_ENV/data"), "{line}");
     assert_eq!(file_names(&env.repo.path), before);
 }
 
@@ -46,7 +43,7 @@ fn empty_store() {
     let dir = env.data_home.join("opencode");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("opencode.db"), b"").unwrap();
-    assert_error(&env.run(&["list"]), "has no session table");
+    assert_error(env.run(&["list"]), "has no session table");
     assert_eq!(std::fs::read(dir.join("opencode.db")).unwrap(), b"");
     assert_eq!(
         file_names(&dir),
@@ -62,7 +59,7 @@ fn corrupt_database() {
     std::fs::create_dir_all(&dir).unwrap();
     let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 3) as u8).collect();
     std::fs::write(dir.join("opencode.db"), &garbage).unwrap();
-    let line = assert_error(&env.run(&["list"]), "opencode.db");
+    let line = assert_error(env.run(&["list"]), "opencode.db");
     assert!(line.contains("not a database"), "{line}");
     assert_eq!(std::fs::read(dir.join("opencode.db")).unwrap(), garbage);
 }
@@ -77,8 +74,12 @@ fn newer_schema_without_a_needed_column() {
     )
     .unwrap();
     drop(conn);
-    let line = assert_error(&env.run(&["pack"]), "table session has no column slug");
-    assert!(line.contains(db.to_str().unwrap()), "{line}");
+    let line = assert_error(env.run(&["pack"]), "table session has no column slug");
+    assert!(
+        line.contains("$TEST_ENV/opencode/data/opencode/opencode.db"),
+        "{line}"
+    );
+    assert!(db.is_file());
 }
 
 #[test]
@@ -86,7 +87,7 @@ fn extra_columns_and_tables_of_a_newer_opencode_are_tolerated() {
     let store = rich_store();
     let env = store.copy_env();
     let db = env.opencode.as_ref().unwrap().db_path();
-    let before = env.run(&["export", &store.tools]).stdout;
+    let before = env.run(&["export", &store.tools]).success();
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
         "ALTER TABLE session ADD COLUMN future_flag INTEGER; ALTER TABLE message ADD COLUMN future_col TEXT;
@@ -94,7 +95,8 @@ fn extra_columns_and_tables_of_a_newer_opencode_are_tolerated() {
     )
     .unwrap();
     drop(conn);
-    assert_eq!(env.run(&["export", &store.tools]).stdout, before);
+    let after = env.run(&["export", &store.tools]).success();
+    assert_eq!(after.stdout_bytes(), before.stdout_bytes());
 }
 
 #[test]
@@ -115,7 +117,7 @@ fn malformed_json_in_a_row() {
     .unwrap();
     drop(conn);
     let zip = env.root.join("out.zip");
-    let line = assert_error(&env.run(&["pack", "-o", zip.to_str().unwrap()]), &part);
+    let line = assert_error(env.run(&["pack", "-o", zip.to_str().unwrap()]), &part);
     assert!(line.contains(&store.plain), "{line}");
     assert!(!zip.exists());
     assert!(
@@ -123,7 +125,7 @@ fn malformed_json_in_a_row() {
         "{:?}",
         file_names(&env.root)
     );
-    assert_error(&env.run(&["export", &store.plain]), &part);
+    assert_error(env.run(&["export", &store.plain]), &part);
 }
 
 #[test]
@@ -141,7 +143,15 @@ fn malformed_legacy_file() {
         .unwrap()
         .path();
     std::fs::write(&file, b"{ \"id\": ").unwrap();
-    assert_error(&env.run(&["export", &store.tools]), file.to_str().unwrap());
+    let line = assert_error(env.run(&["export", &store.tools]), &store.tools);
+    let name = file.file_name().unwrap().to_str().unwrap();
+    assert!(
+        line.contains(&format!(
+            "$TEST_ENV/opencode/data/opencode/storage/message/{}/{name}",
+            store.tools
+        )),
+        "{line}"
+    );
 }
 
 #[test]
@@ -150,13 +160,13 @@ fn output_into_a_missing_directory() {
     let env = store.copy_env();
     let missing = env.root.join("missing");
     assert_error(
-        &env.run(&["export", "-o", missing.to_str().unwrap()]),
-        missing.to_str().unwrap(),
+        env.run(&["export", "-o", missing.to_str().unwrap()]),
+        "$TEST_ENV/missing",
     );
     let zip = missing.join("x.zip");
     assert_error(
-        &env.run(&["pack", "-o", zip.to_str().unwrap()]),
-        missing.to_str().unwrap(),
+        env.run(&["pack", "-o", zip.to_str().unwrap()]),
+        "$TEST_ENV/missing",
     );
     assert!(!missing.exists());
 }
@@ -171,13 +181,12 @@ fn unknown_session_id() {
         out_dir.to_str().unwrap(),
         "ses_doesnotexist",
     ]);
-    assert_error(&out, "ses_doesnotexist");
+    assert_error(out, "ses_doesnotexist");
     assert!(file_names(&out_dir).is_empty());
 }
 
 #[test]
 fn usage_errors_exit_2() {
     let env = TestEnv::new();
-    let out = env.run(&["pack", "--no-such-flag"]);
-    assert_eq!(out.status.code(), Some(2));
+    env.run(&["pack", "--no-such-flag"]).usage_error();
 }

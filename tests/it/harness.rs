@@ -5,8 +5,9 @@ use crate::common::fake_llm::{parse_script, script, FakeLlm, Step, DEFAULT_REPLY
 use crate::common::fixtures::{
     legacy_store, parts_store, read_json, rich_store, Fixture, SUBTASK_COMMAND, UNICODE,
 };
+use crate::common::normalize::normalize_paths;
 use crate::common::opencode::{opencode_bin, CURRENT, LEGACY};
-use crate::common::{query_one, TestEnv};
+use crate::common::{query_one, run, TestEnv};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::fs;
@@ -282,12 +283,68 @@ fn test_env_has_a_hermetic_repo_and_runs_our_binary() {
     assert_eq!(env.git(&["branch", "--show-current"]).trim(), "main");
     // Fixed dates and identities make the commit ID stable across runs and machines.
     assert_eq!(env.repo.head(), TestEnv::new().repo.head());
-    // The binary runs (whatever it answers while it is a stub).
-    let out = env.run(&["--help"]);
-    assert!(out.status.code().is_some());
+    let out = env.run(&["--help"]).success();
+    assert!(out.stdout().contains("Usage:"), "{out}");
+}
+
+// ---------------------------------------------------------------- CommandOutput
+
+/// A command that prints `out <path>` and fails with an `error:` and a `hint:` line.
+fn failing_sh(env: &TestEnv, code: u8, stderr: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "echo \"out $1\"; printf \"$2\" >&2; exit $3", "sh"])
+        .arg(env.root.join("x"))
+        .arg(stderr)
+        .arg(code.to_string());
+    cmd
+}
+
+#[test]
+fn command_output_normalises_paths_and_shows_everything() {
+    let env = TestEnv::new();
+    let out = run(failing_sh(&env, 1, "error: bad\nhint: try again\n")).failure();
     assert_eq!(
-        env.normalize(&format!("{}/x", env.root.display())),
-        "$TEST_ENV/x"
+        out.to_string(),
+        "out $TEST_ENV/x\n[EOF]\n[stderr]\nerror: bad\nhint: try again\n[EOF]\n[exit status: 1]"
+    );
+    assert_eq!(out.stdout(), "out $TEST_ENV/x\n");
+    assert_eq!(out.raw_stdout(), format!("out {}/x\n", env.root.display()));
+    assert_eq!(out.error(), "error: bad");
+    assert_eq!(out.status().code(), Some(1));
+
+    // Each check panics, showing everything, when the run is not what it expects.
+    let panics = |f: &dyn Fn()| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err();
+    assert!(panics(&|| {
+        out.clone().success();
+    }));
+    for (code, stderr) in [
+        (2, "error: bad\n"),
+        (1, "oops\nerror: bad\n"),
+        (1, "error: bad\nnote: extra\n"),
+        (0, ""),
+    ] {
+        let out = run(failing_sh(&env, code, stderr));
+        assert!(
+            panics(&|| {
+                out.clone().failure();
+            }),
+            "{out}"
+        );
+    }
+    let ok = run(failing_sh(&env, 0, "")).success();
+    assert_eq!(ok.to_string(), "out $TEST_ENV/x\n[EOF]\n[exit status: 0]");
+
+    let oc_home = std::env::temp_dir()
+        .canonicalize()
+        .unwrap()
+        .join("oc-home-AbC123/data");
+    let fixture = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .canonicalize()
+        .unwrap()
+        .join("opencode-fixtures/4242-rich/repo");
+    assert_eq!(
+        normalize_paths(&format!("{} {}", oc_home.display(), fixture.display())),
+        "$OC_HOME/data $FIXTURES/rich/repo"
     );
 }
 

@@ -3,9 +3,8 @@
 //! push (real git runs the hooks).
 
 use crate::common::fixtures::{rich_store, Fixture};
-use crate::common::git::git_command;
-use crate::common::{path_with_our_binary, TestEnv};
-use crate::read_side::stdout;
+use crate::common::git::{git_command, git_in};
+use crate::common::{make_executable, path_with_our_binary, run, CommandOutput, TestEnv};
 use std::path::{Path, PathBuf};
 
 const ARCHIVE: &str = "refs/heads/opencode/sessions";
@@ -15,48 +14,34 @@ fn git_with_hooks(
     env: &TestEnv,
     dir: &Path,
     data_home: &Path,
-) -> impl Fn(&[&str]) -> std::process::Output {
+) -> impl Fn(&[&str]) -> CommandOutput {
     let path = path_with_our_binary();
     let (dir, data_home, home) = (dir.to_path_buf(), data_home.to_path_buf(), env.home.clone());
     move |args: &[&str]| {
-        git_command(&dir)
-            .args(args)
+        let mut cmd = git_command(&dir);
+        cmd.args(args)
             .env("PATH", &path)
             .env("HOME", &home)
-            .env("XDG_DATA_HOME", &data_home)
-            .output()
-            .unwrap()
+            .env("XDG_DATA_HOME", &data_home);
+        run(cmd)
     }
-}
-
-fn ok(out: std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn hook_path(env: &TestEnv, name: &str) -> PathBuf {
     env.repo.path.join(".git/hooks").join(name)
 }
 
-fn make_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 #[test]
 fn install_commit_uninstall_keeps_the_users_hook() {
-    let env = rich_store().copy_env();
+    let store = rich_store();
+    let env = store.copy_env();
     let user_hook = "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/user-hook-ran\"\n";
     std::fs::write(hook_path(&env, "post-commit"), user_hook).unwrap();
     make_executable(&hook_path(&env, "post-commit"));
 
-    stdout(&env.run(&["hook", "install"]));
+    env.run(&["hook", "install"]).success();
     let installed = std::fs::read(hook_path(&env, "post-commit")).unwrap();
-    stdout(&env.run(&["hook", "install"]));
+    env.run(&["hook", "install"]).success();
     assert_eq!(
         std::fs::read(hook_path(&env, "post-commit")).unwrap(),
         installed,
@@ -66,30 +51,31 @@ fn install_commit_uninstall_keeps_the_users_hook() {
 
     let git = git_with_hooks(&env, &env.repo.path, &env.data_home);
     std::fs::write(env.repo.path.join("change.txt"), "x\n").unwrap();
-    ok(git(&["add", "change.txt"]));
-    ok(git(&["commit", "-q", "-m", "a change"]));
+    git(&["add", "change.txt"]).success();
+    git(&["commit", "-q", "-m", "a change"]).success();
     assert!(
         env.repo.path.join(".git/user-hook-ran").is_file(),
         "the user's hook still runs"
     );
     let files = env.git(&["ls-tree", "-r", "--name-only", ARCHIVE]);
     assert!(
-        files.contains(&format!("/{}/session.json", rich_store().tools)),
+        files.contains(&format!("/{}/session.json", store.tools)),
         "{files}"
     );
-    let status = stdout(&env.run(&["hook", "status"]));
+    let status = env.run(&["hook", "status"]).success();
     assert!(
-        status.contains("post-commit: installed") && status.contains("\"ok\":true"),
+        status.stdout().contains("post-commit: installed")
+            && status.stdout().contains("\"ok\":true"),
         "{status}"
     );
 
     // A second commit with nothing new in OpenCode: no new archive commit.
     let tip = env.git(&["rev-parse", ARCHIVE]);
     std::fs::write(env.repo.path.join("change.txt"), "y\n").unwrap();
-    ok(git(&["commit", "-q", "-am", "another change"]));
+    git(&["commit", "-q", "-am", "another change"]).success();
     assert_eq!(env.git(&["rev-parse", ARCHIVE]), tip);
 
-    stdout(&env.run(&["hook", "uninstall"]));
+    env.run(&["hook", "uninstall"]).success();
     assert_eq!(
         std::fs::read_to_string(hook_path(&env, "post-commit")).unwrap(),
         user_hook
@@ -102,9 +88,10 @@ fn install_commit_uninstall_keeps_the_users_hook() {
 
 #[test]
 fn hooks_path_and_linked_worktrees_are_honoured() {
-    let env = rich_store().copy_env();
+    let store = rich_store();
+    let env = store.copy_env();
     env.git(&["config", "core.hooksPath", ".githooks"]);
-    stdout(&env.run(&["hook", "install", "--post-commit"]));
+    env.run(&["hook", "install", "--post-commit"]).success();
     assert!(env.repo.path.join(".githooks/post-commit").is_file());
     assert!(
         !env.repo.path.join(".githooks/pre-push").exists(),
@@ -112,26 +99,24 @@ fn hooks_path_and_linked_worktrees_are_honoured() {
     );
     let git = git_with_hooks(&env, &env.repo.path, &env.data_home);
     std::fs::write(env.repo.path.join("a.txt"), "a\n").unwrap();
-    ok(git(&["add", "a.txt"]));
-    ok(git(&["commit", "-q", "-m", "with hooksPath"]));
+    git(&["add", "a.txt"]).success();
+    git(&["commit", "-q", "-m", "with hooksPath"]).success();
     assert!(!env.git(&["rev-parse", ARCHIVE]).is_empty());
     env.git(&["config", "--unset", "core.hooksPath"]);
 
     // From a linked worktree: hooks go to the common hooks dir; the commit there archives.
     let wt = env.add_linked_worktree();
-    let out = env
-        .cmd_in(&wt, &["hook", "install", "--post-commit"])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains(".git/hooks/post-commit"));
+    let out = env.run_in(&wt, &["hook", "install", "--post-commit"]);
+    let out = out.success();
+    assert!(out.stdout().contains(".git/hooks/post-commit"), "{out}");
     let before = env.git(&["rev-parse", ARCHIVE]);
     std::fs::remove_dir_all(env.data_home.join("opencode/storage")).ok();
     let git = git_with_hooks(&env, &wt, &env.data_home);
     std::fs::write(wt.join("b.txt"), "b\n").unwrap();
-    ok(git(&["add", "b.txt"]));
-    ok(git(&["commit", "-q", "-m", "in the worktree"]));
-    let status = stdout(&env.cmd_in(&wt, &["hook", "status"]).output().unwrap());
-    assert!(status.contains("\"ok\":true"), "{status}");
+    git(&["add", "b.txt"]).success();
+    git(&["commit", "-q", "-m", "in the worktree"]).success();
+    let status = env.run_in(&wt, &["hook", "status"]).success();
+    assert!(status.stdout().contains("\"ok\":true"), "{status}");
     assert_eq!(
         env.git(&["rev-parse", ARCHIVE]),
         before,
@@ -142,19 +127,14 @@ fn hooks_path_and_linked_worktrees_are_honoured() {
 #[test]
 fn a_broken_store_never_breaks_a_commit() {
     let env = rich_store().copy_env();
-    stdout(&env.run(&["hook", "install"]));
-    let commit = |git: &dyn Fn(&[&str]) -> std::process::Output, name: &str| {
+    env.run(&["hook", "install"]).success();
+    let commit = |git: &dyn Fn(&[&str]) -> CommandOutput, name: &str| {
         std::fs::write(env.repo.path.join(name), name).unwrap();
-        ok(git(&["add", name]));
-        let out = git(&["commit", "-q", "-m", name]);
-        assert!(
-            out.status.success(),
-            "commit {name} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        git(&["add", name]).success();
+        git(&["commit", "-q", "-m", name]).success();
         assert!(env.git(&["log", "-1", "--format=%s"]).trim() == name);
     };
-    let status = || stdout(&env.run(&["hook", "status"]));
+    let status = || env.run(&["hook", "status"]).success().stdout().to_owned();
 
     // No store at all.
     let missing = env.root.join("nothing-here");
@@ -190,6 +170,7 @@ fn a_broken_store_never_breaks_a_commit() {
     );
     holder.execute_batch("ROLLBACK").unwrap();
     drop(holder);
+    // SQLite says "locked" or "busy", depending on where the hook met the lock.
     let s = status();
     assert!(s.contains("locked") || s.contains("busy"), "{s}");
 
@@ -199,14 +180,13 @@ fn a_broken_store_never_breaks_a_commit() {
             .unwrap();
     let git = git_with_hooks(&env, &env.repo.path, &env.data_home);
     std::fs::write(env.repo.path.join("skip.txt"), "s").unwrap();
-    ok(git(&["add", "skip.txt"]));
-    let out = git_command(&env.repo.path)
+    git(&["add", "skip.txt"]).success();
+    let mut skipped = git_command(&env.repo.path);
+    skipped
         .args(["commit", "-q", "-m", "skipped"])
         .env("GIT_OPENCODE_SKIP", "1")
-        .env("PATH", path_with_our_binary())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        .env("PATH", path_with_our_binary());
+    run(skipped).success();
     let after = std::fs::read_to_string(env.repo.path.join(".git/git-opencode/hook-last-run.json"))
         .unwrap();
     assert_eq!(before, after);
@@ -216,37 +196,31 @@ fn a_broken_store_never_breaks_a_commit() {
 fn pre_push_pushes_the_archive_with_the_code() {
     let env = rich_store().copy_env();
     let bare = env.root.join("remote.git");
-    ok(git_command(&env.root)
-        .args(["init", "-q", "--bare", bare.to_str().unwrap()])
-        .output()
-        .unwrap());
+    git_in(&env.root, &["init", "-q", "--bare", bare.to_str().unwrap()]);
     env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
     env.git(&["config", "opencode.pushWithCode", "true"]);
-    stdout(&env.run(&["hook", "install"]));
+    env.run(&["hook", "install"]).success();
     let git = git_with_hooks(&env, &env.repo.path, &env.data_home);
     std::fs::write(env.repo.path.join("c.txt"), "c\n").unwrap();
-    ok(git(&["add", "c.txt"]));
-    ok(git(&["commit", "-q", "-m", "code"]));
-    ok(git(&["push", "-q", "origin", "main"]));
-    let remote_refs = ok(git_command(&bare).args(["show-ref"]).output().unwrap());
+    git(&["add", "c.txt"]).success();
+    git(&["commit", "-q", "-m", "code"]).success();
+    git(&["push", "-q", "origin", "main"]).success();
+    let remote_refs = git_in(&bare, &["show-ref"]);
     assert!(
         remote_refs.contains("refs/heads/main") && remote_refs.contains(ARCHIVE),
         "{remote_refs}"
     );
     assert_eq!(
-        ok(git_command(&bare)
-            .args(["rev-parse", ARCHIVE])
-            .output()
-            .unwrap()),
+        git_in(&bare, &["rev-parse", ARCHIVE]),
         env.git(&["rev-parse", ARCHIVE])
     );
 
     // A remote that refuses the archive: the user's push still succeeds.
     let strict = env.root.join("strict.git");
-    ok(git_command(&env.root)
-        .args(["init", "-q", "--bare", strict.to_str().unwrap()])
-        .output()
-        .unwrap());
+    git_in(
+        &env.root,
+        &["init", "-q", "--bare", strict.to_str().unwrap()],
+    );
     let update = strict.join("hooks/update");
     std::fs::write(
         &update,
@@ -255,20 +229,15 @@ fn pre_push_pushes_the_archive_with_the_code() {
     .unwrap();
     make_executable(&update);
     env.git(&["remote", "add", "strict", strict.to_str().unwrap()]);
-    let out = git(&["push", "-q", "strict", "main"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let refs = ok(git_command(&strict).args(["show-ref"]).output().unwrap());
+    git(&["push", "-q", "strict", "main"]).success();
+    let refs = git_in(&strict, &["show-ref"]);
     assert!(
         refs.contains("refs/heads/main") && !refs.contains(ARCHIVE),
         "{refs}"
     );
-    let status = stdout(&env.run(&["hook", "status"]));
+    let status = env.run(&["hook", "status"]).success();
     assert!(
-        status.contains("pre-push") && status.contains("rejected"),
+        status.stdout().contains("pre-push") && status.stdout().contains("rejected"),
         "{status}"
     );
 }
@@ -279,23 +248,21 @@ fn hook_managers_get_the_line_to_add() {
     let env = TestEnv::new();
     env.git(&["config", "core.hooksPath", ".husky/_"]);
     let out = env.run(&["hook", "install", "--post-commit"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("managed by husky"), "{stderr}");
+    let out = out.failure();
+    assert!(out.stderr().contains("managed by husky"), "{out}");
     assert!(
-        stderr.contains(
+        out.stderr().contains(
             "hint: add this line to .husky/post-commit: git opencode hook run post-commit"
         ),
-        "{stderr}"
+        "{out}"
     );
     assert!(!env.repo.path.join(".husky").exists(), "nothing written");
 
     env.git(&["config", "--unset", "core.hooksPath"]);
     let lefthook = "#!/bin/sh\n# lefthook hook\nexec lefthook run post-commit \"$@\"\n";
     std::fs::write(hook_path(&env, "post-commit"), lefthook).unwrap();
-    let out = env.run(&["hook", "install"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("lefthook.yml"));
+    let out = env.run(&["hook", "install"]).failure();
+    assert!(out.stderr().contains("lefthook.yml"), "{out}");
     assert_eq!(
         std::fs::read_to_string(hook_path(&env, "post-commit")).unwrap(),
         lefthook
@@ -309,16 +276,12 @@ fn hook_managers_get_the_line_to_add() {
 fn notes_hook_tells_how_to_keep_notes_across_rewrites() {
     let env = rich_store().copy_env();
     let advice = "git config --add notes.rewriteRef refs/notes/opencode";
-    let install = |args: &[&str]| {
-        let out = env.run(args);
-        ok(out.clone());
-        String::from_utf8(out.stderr).unwrap()
-    };
+    let install = |args: &[&str]| env.run(args).success().stderr().to_owned();
     assert!(!install(&["hook", "install"]).contains("rewriteRef"));
-    let stderr = install(&["hook", "install", "--notes"]);
-    assert!(stderr.contains(&format!("hint:   {advice}")), "{stderr}");
+    let out = env.run(&["hook", "install", "--notes"]).success();
+    assert!(out.stderr().contains(&format!("hint:   {advice}")), "{out}");
     assert!(install(&["hook", "install", "-q", "--notes"]).is_empty());
-    stdout(&env.run(&["hook", "uninstall"]));
+    env.run(&["hook", "uninstall"]).success();
 
     let args: Vec<&str> = advice.split(' ').skip(1).collect();
     env.git(&args);

@@ -10,7 +10,7 @@
 use crate::common::fake_llm::FakeLlm;
 use crate::common::git::{git_command, Repo};
 use crate::common::opencode::{OpencodeHome, CURRENT};
-use crate::common::ours_cmd;
+use crate::common::{ours, CommandOutput};
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 use std::cell::Cell;
@@ -70,23 +70,14 @@ impl Lab {
     }
 
     /// `git-opencode <args>` in `dir`, reading this lab's OpenCode store (as a user's HOME
-    /// and `XDG_DATA_HOME` would point it there); stdout.
-    fn ours(&self, dir: &Path, args: &[&str]) -> String {
-        let out = ours_cmd(&self.oc, dir, args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "git-opencode {} in {} failed: {}\nstderr: {}",
-            args.join(" "),
-            dir.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+    /// and `XDG_DATA_HOME` would point it there), which must succeed.
+    fn ours(&self, dir: &Path, args: &[&str]) -> CommandOutput {
+        ours(&self.oc, dir, args).success()
     }
 
     /// `git opencode list --json` in `dir`, parsed.
     fn list_json(&self, dir: &Path) -> Value {
-        serde_json::from_str(&self.ours(dir, &["list", "--json"])).unwrap()
+        self.ours(dir, &["list", "--json"]).json()
     }
 
     /// `git opencode list --json` in `dir` as `id → (projectID, rule)`; also checks that every

@@ -3,37 +3,25 @@
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{rich_store, Fixture};
-use crate::common::git::{git_command, Repo};
+use crate::common::git::{git_command, git_in, Repo};
 use crate::common::opencode::{OpencodeHome, CURRENT};
-use crate::common::{ours_cmd, TestEnv};
-use crate::read_side::stdout;
+use crate::common::{make_executable, ours, ours_cmd, run, CommandOutput, TestEnv};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Output;
 
 const ARCHIVE: &str = "refs/heads/opencode/sessions";
-
-fn git_ok(dir: &Path, args: &[&str]) -> String {
-    let out = git_command(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// The session IDs the archive at `rev` lists, from its month indexes.
 fn manifest_sessions(dir: &Path, rev: &str) -> BTreeSet<String> {
     let manifest: Value =
-        serde_json::from_str(&git_ok(dir, &["show", &format!("{rev}:manifest.json")])).unwrap();
+        serde_json::from_str(&git_in(dir, &["show", &format!("{rev}:manifest.json")])).unwrap();
     assert_eq!(manifest["format"], "git-opencode-archive");
     let mut ids = BTreeSet::new();
-    for path in git_ok(dir, &["ls-tree", "-r", "--name-only", rev]).lines() {
+    for path in git_in(dir, &["ls-tree", "-r", "--name-only", rev]).lines() {
         if path.starts_with("sessions/") && path.ends_with("/index.json") {
             let index: Value =
-                serde_json::from_str(&git_ok(dir, &["show", &format!("{rev}:{path}")])).unwrap();
+                serde_json::from_str(&git_in(dir, &["show", &format!("{rev}:{path}")])).unwrap();
             ids.extend(index.as_object().unwrap().keys().cloned());
         }
     }
@@ -41,19 +29,7 @@ fn manifest_sessions(dir: &Path, rev: &str) -> BTreeSet<String> {
 }
 
 fn count_objects(dir: &Path) -> String {
-    git_ok(dir, &["count-objects", "-v"])
-}
-
-fn error_line(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    stderr
+    git_in(dir, &["count-objects", "-v"])
 }
 
 /// Acceptance 1 and 2: the layout for every session, a clean fsck, HEAD/index/work tree
@@ -66,8 +42,8 @@ fn archive_branch_layout_and_incremental_updates() {
     let status = env.git(&["status", "--porcelain"]);
     let index = std::fs::read(env.repo.path.join(".git/index")).unwrap();
 
-    let out = stdout(&env.run(&["push-sessions"]));
-    assert!(out.contains("5 added"), "{out}");
+    let out = env.run(&["push-sessions"]).success();
+    assert!(out.stdout().contains("5 added"), "{out}");
     env.git(&["fsck", "--strict"]);
     let files = env.git(&["ls-tree", "-r", "--name-only", ARCHIVE]);
     let files: Vec<&str> = files.lines().collect();
@@ -133,8 +109,8 @@ fn archive_branch_layout_and_incremental_updates() {
     // Nothing changed: no commit, no object.
     let tip = env.git(&["rev-parse", ARCHIVE]);
     let objects = count_objects(&env.repo.path);
-    let out = stdout(&env.run(&["push-sessions"]));
-    assert!(out.contains("up to date"), "{out}");
+    let out = env.run(&["push-sessions"]).success();
+    assert!(out.stdout().contains("up to date"), "{out}");
     assert_eq!(env.git(&["rev-parse", ARCHIVE]), tip);
     assert_eq!(count_objects(&env.repo.path), objects);
 
@@ -146,8 +122,8 @@ fn archive_branch_layout_and_incremental_updates() {
     let fresh = oc
         .run(&env.repo.path, &script(&[Step::reply("new here 🆕")]), &[])
         .session_id;
-    let out = stdout(&env.run(&["push-sessions"]));
-    assert!(out.contains("1 added, 0 updated"), "{out}");
+    let out = env.run(&["push-sessions"]).success();
+    assert!(out.stdout().contains("1 added, 0 updated"), "{out}");
     let second = env.git(&["rev-parse", ARCHIVE]);
     assert_only_session_changed(&env, &tip, &second, &fresh);
     oc.continue_session(
@@ -157,8 +133,8 @@ fn archive_branch_layout_and_incremental_updates() {
         &[],
     );
     drop(llm);
-    let out = stdout(&env.run(&["push-sessions"]));
-    assert!(out.contains("0 added, 1 updated"), "{out}");
+    let out = env.run(&["push-sessions"]).success();
+    assert!(out.stdout().contains("0 added, 1 updated"), "{out}");
     let third = env.git(&["rev-parse", ARCHIVE]);
     assert_only_session_changed(&env, &second, &third, &fresh);
     assert!(env
@@ -191,7 +167,7 @@ fn two_clones_push_concurrently_and_the_remote_gets_the_union() {
     let root = tmp.path().canonicalize().unwrap();
     let origin = Repo::init(&root.join("seed"));
     let bare = root.join("remote.git");
-    git_ok(
+    git_in(
         &root,
         &[
             "clone",
@@ -205,7 +181,7 @@ fn two_clones_push_concurrently_and_the_remote_gets_the_union() {
     let mut clones = Vec::new();
     for name in ["alice", "bob"] {
         let dir = root.join(name);
-        git_ok(
+        git_in(
             &root,
             &["clone", "-q", bare.to_str().unwrap(), dir.to_str().unwrap()],
         );
@@ -229,18 +205,13 @@ fn two_clones_push_concurrently_and_the_remote_gets_the_union() {
         })
         .collect();
     for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        CommandOutput::new(child.wait_with_output().unwrap()).success();
     }
-    let remote_tip = git_ok(&bare, &["rev-parse", ARCHIVE]).trim().to_owned();
+    let remote_tip = git_in(&bare, &["rev-parse", ARCHIVE]).trim().to_owned();
     let want: BTreeSet<String> = clones.iter().map(|(_, _, id)| id.clone()).collect();
     assert_eq!(manifest_sessions(&bare, ARCHIVE), want);
     for (dir, _, _) in &clones {
-        let local = git_ok(dir, &["rev-parse", ARCHIVE]).trim().to_owned();
+        let local = git_in(dir, &["rev-parse", ARCHIVE]).trim().to_owned();
         // Asked in the remote, which has every commit both pushed.
         let status = git_command(&bare)
             .args(["merge-base", "--is-ancestor", &local, &remote_tip])
@@ -249,20 +220,16 @@ fn two_clones_push_concurrently_and_the_remote_gets_the_union() {
         assert!(
             status.success(),
             "a local archive commit was lost from the remote (force push?)\nlocal {local}, remote {remote_tip}\n{}",
-            git_ok(&bare, &["log", "--graph", "--oneline", "--all"])
+            git_in(&bare, &["log", "--graph", "--oneline", "--all"])
         );
     }
     // Each side pushes once more: the other's session arrives locally, nothing is lost.
     for (dir, home, _) in &clones {
-        stdout(
-            &ours_cmd(home, dir, &["push-sessions", "--remote", "origin"])
-                .output()
-                .unwrap(),
-        );
+        ours(home, dir, &["push-sessions", "--remote", "origin"]).success();
         assert_eq!(manifest_sessions(dir, ARCHIVE), want);
-        git_ok(dir, &["fsck", "--strict"]);
+        git_in(dir, &["fsck", "--strict"]);
     }
-    git_ok(&bare, &["fsck", "--strict"]);
+    git_in(&bare, &["fsck", "--strict"]);
 }
 
 /// Acceptance 4: a commit made from an OpenCode `write` gets a note naming the session;
@@ -297,16 +264,17 @@ fn notes_name_the_sessions_that_produced_a_commit() {
     };
     commit_now(&["add", "feature.txt"]);
     commit_now(&["commit", "-q", "-m", "add the feature"]);
-    let out = stdout(&env.run(&["push-sessions", "--notes"]));
-    assert!(out.contains(&run.session_id), "{out}");
+    let out = env.run(&["push-sessions", "--notes"]).success();
+    assert!(out.stdout().contains(&run.session_id), "{out}");
     let note = env.git(&["notes", "--ref", "opencode", "show", "HEAD"]);
     assert!(note.contains(&run.session_id), "{note}");
     assert!(note.contains("Feature work"), "{note}");
     assert!(note.contains("mock"), "{note}");
     // The notes ref is a restore source too: exactly the noted sessions, from the archive.
-    let plan = stdout(&env.run(&["restore", "--dry-run", "refs/notes/opencode"]));
-    assert!(plan.contains(&run.session_id), "{plan}");
-    assert!(!plan.contains(&rich_store().plain), "{plan}");
+    let plan = env.run(&["restore", "--dry-run", "refs/notes/opencode"]);
+    let plan = plan.success();
+    assert!(plan.stdout().contains(&run.session_id), "{plan}");
+    assert!(!plan.stdout().contains(&rich_store().plain), "{plan}");
     let log = env.git(&["log", "-1", "--notes=opencode"]);
     assert!(
         log.contains("Notes (opencode)") && log.contains(&run.session_id),
@@ -317,7 +285,7 @@ fn notes_name_the_sessions_that_produced_a_commit() {
     std::fs::write(env.repo.path.join("manual.txt"), "by hand\n").unwrap();
     commit_now(&["add", "manual.txt"]);
     commit_now(&["commit", "-q", "-m", "manual change"]);
-    stdout(&env.run(&["push-sessions", "--notes"]));
+    env.run(&["push-sessions", "--notes"]).success();
     let none = git_command(&env.repo.path)
         .args(["notes", "--ref", "opencode", "show", "HEAD"])
         .output()
@@ -329,7 +297,8 @@ fn notes_name_the_sessions_that_produced_a_commit() {
     );
     // Other notes refs are left alone.
     env.git(&["notes", "add", "-m", "mine", "HEAD"]);
-    stdout(&env.run(&["push-sessions", "--notes", "--range", "HEAD~1"]));
+    env.run(&["push-sessions", "--notes", "--range", "HEAD~1"])
+        .success();
     assert_eq!(env.git(&["notes", "show", "HEAD"]).trim(), "mine");
     env.git(&["fsck", "--strict"]);
 }
@@ -370,7 +339,7 @@ fn secrets_never_reach_a_git_object() {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    stdout(&env.run(&["push-sessions", "--notes"]));
+    env.run(&["push-sessions", "--notes"]).success();
     assert!(
         !all_objects(&env.repo.path).contains(FAKE_KEY),
         "the key reached a git object"
@@ -381,12 +350,13 @@ fn secrets_never_reach_a_git_object() {
     );
 
     // The same store without redaction does contain it: the check above can see the key.
-    stdout(&env.run(&[
+    env.run(&[
         "push-sessions",
         "--no-redact",
         "--ref",
         "refs/heads/opencode/raw",
-    ]));
+    ])
+    .success();
     assert!(all_objects(&env.repo.path).contains(FAKE_KEY));
 }
 
@@ -394,8 +364,8 @@ fn secrets_never_reach_a_git_object() {
 #[test]
 fn push_sessions_bad_input() {
     let env = rich_store().copy_env();
-    let err = error_line(&env.run(&["push-sessions", "--remote", "nope"]));
-    assert!(err.contains("no such remote 'nope'"), "{err}");
+    let out = env.run(&["push-sessions", "--remote", "nope"]).failure();
+    assert!(out.stderr().contains("no such remote 'nope'"), "{out}");
     assert!(
         env.git(&["show-ref"])
             .lines()
@@ -403,16 +373,16 @@ fn push_sessions_bad_input() {
         "nothing written"
     );
 
-    let err = error_line(&env.run(&["push-sessions", "--ref", "bad..name"]));
-    assert!(err.contains("invalid ref name"), "{err}");
+    let out = env.run(&["push-sessions", "--ref", "bad..name"]).failure();
+    assert!(out.stderr().contains("invalid ref name"), "{out}");
 
     // A normal branch where the archive would go.
     env.git(&["branch", "opencode/sessions"]);
     let before = env.git(&["rev-parse", ARCHIVE]);
-    let err = error_line(&env.run(&["push-sessions"]));
+    let out = env.run(&["push-sessions"]).failure();
     assert!(
-        err.contains("not a git-opencode archive") && err.contains("hint:"),
-        "{err}"
+        out.stderr().contains("not a git-opencode archive") && out.stderr().contains("hint:"),
+        "{out}"
     );
     assert_eq!(env.git(&["rev-parse", ARCHIVE]), before);
     env.git(&["branch", "-D", "opencode/sessions"]);
@@ -420,7 +390,7 @@ fn push_sessions_bad_input() {
     // Detached HEAD: works, HEAD stays detached where it was.
     env.git(&["checkout", "-q", "--detach"]);
     let head = env.git(&["rev-parse", "HEAD"]);
-    stdout(&env.run(&["push-sessions", "--notes"]));
+    env.run(&["push-sessions", "--notes"]).success();
     assert_eq!(env.git(&["rev-parse", "HEAD"]), head);
     let symbolic = git_command(&env.repo.path)
         .args(["symbolic-ref", "-q", "HEAD"])
@@ -430,7 +400,7 @@ fn push_sessions_bad_input() {
 
     // A push the remote rejects: a clear error; the local archive stays.
     let bare = env.root.join("strict.git");
-    git_ok(&env.root, &["init", "-q", "--bare", bare.to_str().unwrap()]);
+    git_in(&env.root, &["init", "-q", "--bare", bare.to_str().unwrap()]);
     std::fs::write(
         bare.join("hooks/pre-receive"),
         "#!/bin/sh\necho 'archive refused' >&2\nexit 1\n",
@@ -438,8 +408,11 @@ fn push_sessions_bad_input() {
     .unwrap();
     make_executable(&bare.join("hooks/pre-receive"));
     env.git(&["remote", "add", "strict", bare.to_str().unwrap()]);
-    let err = error_line(&env.run(&["push-sessions", "--remote", "strict"]));
-    assert!(err.contains("strict") && err.contains("rejected"), "{err}");
+    let out = env.run(&["push-sessions", "--remote", "strict"]).failure();
+    assert!(
+        out.stderr().contains("strict") && out.stderr().contains("rejected"),
+        "{out}"
+    );
     assert!(!env.git(&["rev-parse", ARCHIVE]).is_empty());
     env.git(&["fsck", "--strict"]);
 }
@@ -449,7 +422,7 @@ fn push_sessions_bad_input() {
 fn push_sessions_in_a_bare_repository() {
     let env = rich_store().copy_env();
     let bare = env.root.join("bare.git");
-    git_ok(
+    git_in(
         &env.root,
         &[
             "clone",
@@ -459,15 +432,10 @@ fn push_sessions_in_a_bare_repository() {
             bare.to_str().unwrap(),
         ],
     );
-    let out = stdout(&env.cmd_in(&bare, &["push-sessions"]).output().unwrap());
-    assert!(out.contains("added"), "{out}");
-    git_ok(&bare, &["fsck", "--strict"]);
+    let out = env.run_in(&bare, &["push-sessions"]).success();
+    assert!(out.stdout().contains("added"), "{out}");
+    git_in(&bare, &["fsck", "--strict"]);
     assert!(!manifest_sessions(&bare, ARCHIVE).is_empty());
-}
-
-fn make_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// A machine where git has no identity configured: commits and reflog entries fall back to
@@ -484,7 +452,7 @@ fn push_sessions_without_a_configured_identity() {
     ] {
         cmd.env_remove(var);
     }
-    stdout(&cmd.output().unwrap());
+    run(cmd).success();
     let author = env.git(&["log", "-1", "--format=%an <%ae>", ARCHIVE]);
     assert_eq!(author.trim(), "git-opencode <git-opencode@localhost>");
     assert!(env

@@ -5,41 +5,14 @@
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{legacy_store, parts_store, rich_store, Fixture};
 use crate::common::opencode::{OpencodeHome, CURRENT};
-use crate::common::{file_names, query_one, sha256_hex, zip_entries};
+use crate::common::{file_names, file_sha256, query_one, session_ids, sha256_hex, zip_entries};
 use crate::common::{git::Repo, TestEnv};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-pub fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "git-opencode failed: {}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn list_json(env: &TestEnv) -> Vec<Value> {
-    let out = stdout(&env.run(&["list", "--json"]));
-    serde_json::from_str::<Value>(&out)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn ids(list: &[Value]) -> BTreeSet<String> {
-    list.iter()
-        .map(|s| s["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn sha256(path: &Path) -> String {
-    let bytes = std::fs::read(path).unwrap();
-    sha256_hex(&bytes)
+fn list_json(env: &TestEnv) -> Value {
+    env.run(&["list", "--json"]).success().json()
 }
 
 /// Acceptance 1: `list` shows exactly the sessions OpenCode's DB holds for the project,
@@ -48,7 +21,8 @@ fn sha256(path: &Path) -> String {
 fn list_shows_every_session_of_the_project_including_children() {
     let store = rich_store();
     let env = store.copy_env();
-    let list = list_json(&env);
+    let json = list_json(&env);
+    let list = json.as_array().unwrap();
     let oc = env.opencode.as_ref().unwrap();
     let db = oc.open_db();
     let project: String = query_one(
@@ -64,9 +38,9 @@ fn list_shows_every_session_of_the_project_including_children() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(ids(&list), in_db);
+    assert_eq!(session_ids(&json), in_db);
     let expected: BTreeSet<String> = store.sessions().into_iter().map(String::from).collect();
-    assert_eq!(ids(&list), expected);
+    assert_eq!(session_ids(&json), expected);
 
     let child = list
         .iter()
@@ -88,14 +62,18 @@ fn list_shows_every_session_of_the_project_including_children() {
     assert_eq!(tools["messages"], messages);
 
     // OpenCode's own listing hides the child; ours adds exactly the children.
-    let theirs = ids(oc.session_list_json(&env.repo.path).as_array().unwrap());
+    let theirs = session_ids(&oc.session_list_json(&env.repo.path));
     let roots: BTreeSet<String> = store.roots().into_iter().map(String::from).collect();
     assert_eq!(theirs, roots);
 
     // The table names every session too, and -v says which rule matched.
-    let table = stdout(&env.run(&["list", "-v"]));
+    let table = env.run(&["list", "-v"]).success();
     for id in &expected {
-        let line = table.lines().find(|l| l.starts_with(id.as_str())).unwrap();
+        let line = table
+            .stdout()
+            .lines()
+            .find(|l| l.starts_with(id.as_str()))
+            .unwrap();
         assert!(line.contains("current"), "{line}");
     }
 }
@@ -105,13 +83,12 @@ fn list_shows_every_session_of_the_project_including_children() {
 fn assert_exports_equal_opencode<'a>(env: &TestEnv, ids: impl IntoIterator<Item = &'a str>) {
     let oc = env.opencode.as_ref().unwrap();
     for id in ids {
-        let ours = env.run(&["export", id]);
-        let ours = stdout(&ours);
+        let ours = env.run(&["export", id]).success();
         let theirs = oc.export(&env.repo.path, id);
         assert!(
-            ours.as_bytes() == theirs.as_slice(),
+            ours.stdout_bytes() == theirs.as_slice(),
             "export of {id} differs from opencode export:\n{}",
-            first_difference(ours.as_bytes(), &theirs)
+            first_difference(ours.stdout_bytes(), &theirs)
         );
     }
 }
@@ -123,7 +100,8 @@ fn export_is_byte_equal_to_opencode_export() {
     let env = store.copy_env();
     assert_exports_equal_opencode(&env, store.sessions());
     // The big truncated tool output is in there, and nothing was cut at 64 KiB.
-    let tools = stdout(&env.run(&["export", &store.tools]));
+    let tools = env.run(&["export", &store.tools]).success();
+    let tools = tools.stdout();
     assert!(
         tools.len() > 64 * 1024 || tools.contains("outputPath"),
         "{}",
@@ -162,7 +140,7 @@ fn export_without_ids_writes_every_session_into_the_directory() {
     let store = rich_store();
     let env = store.copy_env();
     let dir = env.new_dir("out");
-    let printed = stdout(&env.run(&["export", "-o", dir.to_str().unwrap()]));
+    let printed = env.run(&["export", "-o", dir.to_str().unwrap()]).success();
     let files = file_names(&dir);
     let mut want: Vec<String> = store
         .sessions()
@@ -171,9 +149,10 @@ fn export_without_ids_writes_every_session_into_the_directory() {
         .collect();
     want.sort();
     assert_eq!(files, want);
-    assert_eq!(printed.lines().count(), want.len());
+    assert_eq!(printed.stdout().lines().count(), want.len());
     let one = std::fs::read(dir.join(format!("{}.json", store.plain))).unwrap();
-    assert_eq!(one, env.run(&["export", &store.plain]).stdout);
+    let plain = env.run(&["export", &store.plain]).success();
+    assert_eq!(one, plain.stdout_bytes());
 }
 
 /// Acceptance 2 and 3: the zip is valid for unzip and Python, its checksums match, two packs
@@ -185,21 +164,19 @@ fn pack_is_verified_deterministic_and_importable() {
     let env = store.copy_env();
     let zip1 = env.root.join("one.zip");
     let zip2 = env.root.join("two.zip");
-    assert_eq!(
-        stdout(&env.run(&["pack", "-o", zip1.to_str().unwrap()])).trim(),
-        zip1.to_str().unwrap()
-    );
-    stdout(&env.run(&["pack", "-q", "-o", zip2.to_str().unwrap()]));
+    let out = env.run(&["pack", "-o", zip1.to_str().unwrap()]).success();
+    assert_eq!(out.stdout(), "$TEST_ENV/one.zip\n");
+    env.run(&["pack", "-q", "-o", zip2.to_str().unwrap()])
+        .success();
     assert_eq!(
         std::fs::read(&zip1).unwrap(),
         std::fs::read(&zip2).unwrap(),
         "packs differ"
     );
     // `-o -` streams the very same bytes to standard output.
-    let streamed = env.run(&["pack", "-o", "-"]);
-    assert!(streamed.status.success());
+    let streamed = env.run(&["pack", "-o", "-"]).success();
     assert_eq!(
-        streamed.stdout,
+        streamed.stdout_bytes(),
         std::fs::read(&zip1).unwrap(),
         "pack -o - differs"
     );
@@ -322,15 +299,20 @@ fn read_commands_leave_the_store_byte_identical() {
             .unwrap_or(false),
         "expected a live -wal"
     );
-    let before = (sha256(&db), sha256(&wal));
+    let before = (file_sha256(&db), file_sha256(&wal));
     let out_dir = env.new_dir("exports");
     let zip = env.root.join("p.zip");
-    stdout(&env.run(&["list"]));
-    stdout(&env.run(&["list", "--json"]));
-    stdout(&env.run(&["export", &run.session_id]));
-    stdout(&env.run(&["export", "-o", out_dir.to_str().unwrap()]));
-    stdout(&env.run(&["pack", "-o", zip.to_str().unwrap()]));
-    assert_eq!((sha256(&db), sha256(&wal)), before, "the store changed");
+    env.run(&["list"]).success();
+    env.run(&["list", "--json"]).success();
+    env.run(&["export", &run.session_id]).success();
+    env.run(&["export", "-o", out_dir.to_str().unwrap()])
+        .success();
+    env.run(&["pack", "-o", zip.to_str().unwrap()]).success();
+    assert_eq!(
+        (file_sha256(&db), file_sha256(&wal)),
+        before,
+        "the store changed"
+    );
     // The new turn is in the pack: the WAL was read.
     let names: Vec<String> = zip_entries(&zip).into_iter().map(|(n, _)| n).collect();
     assert!(names.contains(&format!("sessions/{}.json", run.session_id)));
@@ -341,14 +323,15 @@ fn read_commands_leave_the_store_byte_identical() {
 fn legacy_json_store_is_read_completely() {
     let store = legacy_store();
     let env = store.copy_env();
-    let list = list_json(&env);
+    let json = list_json(&env);
+    let list = json.as_array().unwrap();
     let expected: BTreeSet<String> = store.sessions().into_iter().map(String::from).collect();
-    assert_eq!(ids(&list), expected);
+    assert_eq!(session_ids(&json), expected);
     assert!(list.iter().all(|s| s["store"] == "json"));
     let storage = env.data_home.join("opencode/storage");
     let oc = env.opencode.as_ref().unwrap();
     for id in &expected {
-        let doc: Value = serde_json::from_str(&stdout(&env.run(&["export", id]))).unwrap();
+        let doc = env.run(&["export", id]).success().json();
         let messages = doc["messages"].as_array().unwrap();
         let message_files = std::fs::read_dir(storage.join("message").join(id))
             .unwrap()
@@ -367,11 +350,11 @@ fn legacy_json_store_is_read_completely() {
         }
         // The JSON-era binary prints the same document, byte for byte.
         let theirs = oc.export(&env.repo.path, id);
-        let ours = env.run(&["export", id]).stdout;
+        let ours = env.run(&["export", id]).success();
         assert!(
-            ours == theirs,
+            ours.stdout_bytes() == theirs,
             "legacy export of {id}:\n{}",
-            first_difference(&ours, &theirs)
+            first_difference(ours.stdout_bytes(), &theirs)
         );
     }
     let tools = list
@@ -380,7 +363,7 @@ fn legacy_json_store_is_read_completely() {
         .unwrap();
     assert!(tools["messages"].as_u64().unwrap() >= 4);
     let zip = env.root.join("legacy.zip");
-    stdout(&env.run(&["pack", "-o", zip.to_str().unwrap()]));
+    env.run(&["pack", "-o", zip.to_str().unwrap()]).success();
     let entries = zip_entries(&zip);
     let extra = entries
         .iter()

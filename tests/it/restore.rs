@@ -3,91 +3,19 @@
 //! re-homed, listed, exported and continued by OpenCode itself; union by ID with a store that
 //! already holds some of them; a concurrent `opencode serve`; hostile and broken zips.
 
+use crate::common::archive::{another_machine, build_archive_branch, clone_to, pack, pack_docs};
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{legacy_store, rich_store, Fixture};
-use crate::common::git::{git_command, Repo};
 use crate::common::opencode::{OpencodeHome, CURRENT, LEGACY};
-use crate::common::process::assert_success;
 use crate::common::serve::{http, Server};
 use crate::common::{
-    assert_error, file_names, ours_cmd, query_one, sha256_hex, zip_entries, TestEnv,
+    file_names, file_sha256, ours, query_one, session_ids, sha256_hex, zip_entries, TestEnv,
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::{Duration, Instant};
-
-/// `git-opencode <args>` in `dir` against the store of the OpenCode home `oc`, run to
-/// completion.
-pub fn ours(oc: &OpencodeHome, dir: &Path, args: &[&str]) -> Output {
-    ours_cmd(oc, dir, args).output().unwrap()
-}
-
-/// Stdout of a run that must succeed.
-pub fn ok(out: &Output) -> String {
-    assert_success(out, "git-opencode");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-/// `git opencode pack -o <root>/<name>` in `env`.
-pub fn pack(env: &TestEnv, name: &str) -> PathBuf {
-    let zip = env.root.join(name);
-    ok(&env.run(&["pack", "-q", "-o", zip.to_str().unwrap()]));
-    zip
-}
-
-/// `git clone src dst` (real git); with `origin`, the clone's origin URL is set to it.
-pub fn clone_to(src: &Repo, dst: &Path, origin: Option<&str>) -> Repo {
-    std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
-    let out = git_command(dst.parent().unwrap())
-        .args(["clone", "-q"])
-        .arg(&src.path)
-        .arg(dst)
-        .output()
-        .unwrap();
-    assert_success(&out, "git clone");
-    let repo = Repo::open(dst);
-    if let Some(url) = origin {
-        repo.git(&["remote", "set-url", "origin", url]);
-    }
-    repo
-}
-
-/// Another machine: a new OpenCode home whose (empty) store OpenCode has created by listing
-/// once, and a clone of `env`'s repo at `root/<clone_at>`.
-pub fn another_machine(env: &TestEnv, llm: &FakeLlm, clone_at: &str) -> (OpencodeHome, Repo) {
-    let oc = OpencodeHome::new(CURRENT, llm);
-    let clone = clone_to(&env.repo, &env.root.join(clone_at), None);
-    oc.session_list_json(&clone.path);
-    (oc, clone)
-}
-
-/// The session documents of a pack, by ID.
-pub fn pack_docs(zip: &Path) -> BTreeMap<String, Value> {
-    zip_entries(zip)
-        .into_iter()
-        .filter(|(n, _)| n.starts_with("sessions/") && !n.ends_with(".extra.json"))
-        .map(|(n, d)| {
-            let id = n
-                .trim_start_matches("sessions/")
-                .trim_end_matches(".json")
-                .to_owned();
-            (id, serde_json::from_slice(&d).unwrap())
-        })
-        .collect()
-}
-
-pub fn ids_of(list: &Value) -> BTreeSet<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 /// An export document without the fields a restore re-homes: `info.projectID`,
 /// `info.directory`, `info.path` and the messages' `path` (cwd, root).
@@ -112,13 +40,6 @@ fn message_ids(doc: &Value) -> Vec<String> {
         .collect()
 }
 
-fn db_sha(path: &Path) -> String {
-    match std::fs::read(path) {
-        Ok(bytes) => sha256_hex(&bytes),
-        Err(_) => "absent".to_owned(),
-    }
-}
-
 fn integrity_ok(db: &Path) {
     let conn = rusqlite::Connection::open(db).unwrap();
     let check: String = conn
@@ -131,79 +52,6 @@ fn integrity_ok(db: &Path) {
         })
         .unwrap();
     assert_eq!(fk, 0, "foreign key violations in {}", db.display());
-}
-
-/// Builds `refs/heads/opencode/sessions` in `repo` from the files of a pack, with real git
-/// plumbing only (`hash-object`, `update-index` on a private index, `write-tree`,
-/// `commit-tree`, `update-ref`), in the archive branch layout:
-/// `README.md`, `manifest.json`, `sessions/<YYYY-MM>/<id>/{session.json, extra.json, transcript.md}`.
-/// Returns the commit ID.
-pub fn build_archive_branch(repo: &Repo, zip: &Path) -> String {
-    let work = tempfile::tempdir().unwrap();
-    let index = work.path().join("index");
-    let git = |args: &[&str]| -> String {
-        let out = git_command(&repo.path)
-            .env("GIT_INDEX_FILE", &index)
-            .args(args)
-            .output()
-            .unwrap();
-        assert_success(&out, &format!("git {}", args.join(" ")));
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    let mut n = 0;
-    let mut add = |path: &str, data: &[u8]| {
-        n += 1;
-        let file = work.path().join(format!("blob{n}"));
-        std::fs::write(&file, data).unwrap();
-        let blob = git(&["hash-object", "-w", file.to_str().unwrap()]);
-        git(&[
-            "update-index",
-            "--add",
-            "--cacheinfo",
-            &format!("100644,{blob},{path}"),
-        ]);
-    };
-    let entries = zip_entries(zip);
-    let mut sessions = serde_json::Map::new();
-    for (name, data) in &entries {
-        let Some(rest) = name.strip_prefix("sessions/") else {
-            continue;
-        };
-        if rest.ends_with(".extra.json") {
-            continue;
-        }
-        let id = rest.trim_end_matches(".json");
-        let doc: Value = serde_json::from_slice(data).unwrap();
-        let created = doc["info"]["time"]["created"].as_i64().unwrap();
-        let t = time::OffsetDateTime::from_unix_timestamp(created / 1000).unwrap();
-        let dir = format!("sessions/{:04}-{:02}/{id}", t.year(), t.month() as u8);
-        add(&format!("{dir}/session.json"), data);
-        if let Some((_, extra)) = entries
-            .iter()
-            .find(|(n, _)| *n == format!("sessions/{id}.extra.json"))
-        {
-            add(&format!("{dir}/extra.json"), extra);
-        }
-        let title = doc["info"]["title"].as_str().unwrap_or("");
-        add(
-            &format!("{dir}/transcript.md"),
-            format!("# {title}\n").as_bytes(),
-        );
-        sessions.insert(
-            id.to_owned(),
-            json!({ "path": dir, "title": title, "updated": doc["info"]["time"]["updated"] }),
-        );
-    }
-    let manifest = json!({ "format": "git-opencode-archive", "version": 1, "sessions": sessions });
-    add(
-        "manifest.json",
-        serde_json::to_string_pretty(&manifest).unwrap().as_bytes(),
-    );
-    add("README.md", b"# OpenCode sessions archive\n");
-    let tree = git(&["write-tree"]);
-    let commit = git(&["commit-tree", &tree, "-m", "git-opencode: archive"]);
-    git(&["update-ref", "refs/heads/opencode/sessions", &commit]);
-    commit
 }
 
 /// Acceptance 1: pack in one home and checkout, restore into an empty home and a clone at
@@ -226,25 +74,23 @@ fn restore_into_an_empty_store_and_another_checkout() {
     );
     assert_eq!(fresh.session_list_json(&clone.path), json!([]));
     let db = fresh.db_path();
-    let before = db_sha(&db);
+    let before = file_sha256(&db);
 
-    let dry = ok(&ours(
+    let dry = ours(
         &fresh,
         &clone.path,
         &["restore", "--dry-run", zip.to_str().unwrap()],
-    ));
-    assert!(dry.contains("dry run: 5 to add"), "{dry}");
-    assert_eq!(db_sha(&db), before, "--dry-run changed the store");
+    );
+    let dry = dry.success();
+    assert!(dry.stdout().contains("dry run: 5 to add"), "{dry}");
+    assert_eq!(file_sha256(&db), before, "--dry-run changed the store");
 
     let started = Instant::now();
-    let out = ok(&ours(
-        &fresh,
-        &clone.path,
-        &["restore", zip.to_str().unwrap()],
-    ));
+    let out = ours(&fresh, &clone.path, &["restore", zip.to_str().unwrap()]).success();
     eprintln!("restore of 5 sessions took {:.2?}", started.elapsed());
-    assert!(out.contains("5 added, 0 updated"), "{out}");
+    assert!(out.stdout().contains("5 added, 0 updated"), "{out}");
     let backup = out
+        .raw_stdout()
         .lines()
         .find_map(|l| l.strip_prefix("backup: "))
         .unwrap_or_else(|| panic!("no backup line in {out}"));
@@ -255,7 +101,7 @@ fn restore_into_an_empty_store_and_another_checkout() {
     let roots: BTreeSet<String> = store.roots().into_iter().map(String::from).collect();
     let listed = fresh.session_list_json(&clone.path);
     assert_eq!(
-        ids_of(&listed),
+        session_ids(&listed),
         roots,
         "opencode session list after restore"
     );
@@ -323,16 +169,15 @@ fn restore_into_an_empty_store_and_another_checkout() {
     assert_eq!(message_ids(&after).len(), message_ids(archived).len() + 2);
 
     // Restoring again changes nothing, and keeps the session continued here.
-    let again = ok(&ours(
-        &fresh,
-        &clone.path,
-        &["restore", zip.to_str().unwrap()],
-    ));
+    let again = ours(&fresh, &clone.path, &["restore", zip.to_str().unwrap()]);
+    let again = again.success();
     assert!(
-        again.contains("0 added, 0 updated, 4 unchanged, 1 kept"),
+        again
+            .stdout()
+            .contains("0 added, 0 updated, 4 unchanged, 1 kept"),
         "{again}"
     );
-    assert!(!again.contains("backup:"), "{again}");
+    assert!(!again.stdout().contains("backup:"), "{again}");
     let still: Value = serde_json::from_slice(&fresh.export(&clone.path, &store.plain)).unwrap();
     assert_eq!(message_ids(&still), message_ids(&after));
     drop(llm);
@@ -352,16 +197,12 @@ fn restore_from_an_archive_branch_commit() {
     let commit = build_archive_branch(&clone, &zip);
     let head = clone.head();
 
-    let out = ok(&ours(
-        &fresh,
-        &clone.path,
-        &["restore", "opencode/sessions"],
-    ));
-    assert!(out.contains("5 added"), "{out}");
+    let out = ours(&fresh, &clone.path, &["restore", "opencode/sessions"]).success();
+    assert!(out.stdout().contains("5 added"), "{out}");
     assert_eq!(clone.head(), head, "HEAD moved");
     assert!(clone.git(&["status", "--porcelain"]).trim().is_empty());
     let roots: BTreeSet<String> = store.roots().into_iter().map(String::from).collect();
-    assert_eq!(ids_of(&fresh.session_list_json(&clone.path)), roots);
+    assert_eq!(session_ids(&fresh.session_list_json(&clone.path)), roots);
     for (id, doc) in &docs {
         let back: Value = serde_json::from_slice(&fresh.export(&clone.path, id)).unwrap();
         assert_eq!(
@@ -372,8 +213,11 @@ fn restore_from_an_archive_branch_commit() {
     }
     integrity_ok(&fresh.db_path());
 
-    let again = ok(&ours(&fresh, &clone.path, &["restore", "-q", &commit]));
-    assert!(again.contains("0 added, 0 updated, 5 unchanged"), "{again}");
+    let again = ours(&fresh, &clone.path, &["restore", "-q", &commit]).success();
+    assert!(
+        again.stdout().contains("0 added, 0 updated, 5 unchanged"),
+        "{again}"
+    );
     drop(llm);
 }
 
@@ -392,7 +236,7 @@ fn restore_unions_with_a_store_that_holds_some_sessions() {
     // A store on another machine that got the sessions once, then lived on.
     let llm = FakeLlm::start();
     let (oc, clone) = another_machine(&env, &llm, "laptop/clone");
-    ok(&ours(&oc, &clone.path, &["restore", "-q", zip_arg]));
+    ours(&oc, &clone.path, &["restore", "-q", zip_arg]).success();
     let db = oc.db_path();
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
@@ -425,10 +269,11 @@ fn restore_unions_with_a_store_that_holds_some_sessions() {
     );
 
     let wal = db.with_file_name("opencode.db-wal");
-    let before = (db_sha(&db), db_sha(&wal));
-    let dry = ok(&ours(&oc, &clone.path, &["restore", "--dry-run", zip_arg]));
+    let before = (file_sha256(&db), file_sha256(&wal));
+    let dry = ours(&oc, &clone.path, &["restore", "--dry-run", zip_arg]).success();
     let line = |id: &str| {
-        dry.lines()
+        dry.stdout()
+            .lines()
             .find(|l| l.contains(id))
             .unwrap_or_default()
             .to_owned()
@@ -438,14 +283,15 @@ fn restore_unions_with_a_store_that_holds_some_sessions() {
     assert!(line(&store.tools).starts_with("would keep"), "{dry}");
     assert!(line(&store.task_parent).starts_with("unchanged"), "{dry}");
     assert_eq!(
-        (db_sha(&db), db_sha(&wal)),
+        (file_sha256(&db), file_sha256(&wal)),
         before,
         "--dry-run changed the store"
     );
 
-    let out = ok(&ours(&oc, &clone.path, &["restore", zip_arg]));
+    let out = ours(&oc, &clone.path, &["restore", zip_arg]).success();
     assert!(
-        out.contains("1 added, 1 updated, 2 unchanged, 1 kept (newer locally)"),
+        out.stdout()
+            .contains("1 added, 1 updated, 2 unchanged, 1 kept (newer locally)"),
         "{out}"
     );
     integrity_ok(&db);
@@ -468,7 +314,7 @@ fn restore_unions_with_a_store_that_holds_some_sessions() {
     );
     drop(conn);
     let roots: BTreeSet<String> = store.roots().into_iter().map(String::from).collect();
-    assert_eq!(ids_of(&oc.session_list_json(&clone.path)), roots);
+    assert_eq!(session_ids(&oc.session_list_json(&clone.path)), roots);
 
     let export =
         |id: &str| -> Value { serde_json::from_slice(&oc.export(&clone.path, id)).unwrap() };
@@ -531,14 +377,16 @@ fn restore_while_opencode_serve_writes() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let created = writer.join().unwrap();
     eprintln!(
-        "opencode serve created {created} sessions during the restore; restore exit status {:?}",
-        out.status.code()
+        "opencode serve created {created} sessions during the restore; restore {}",
+        out.status()
     );
     assert!(created > 0, "the server wrote nothing during the restore");
-    if out.status.success() {
-        assert!(String::from_utf8_lossy(&out.stdout).contains("5 added"));
+    let restored = out.status().success();
+    if restored {
+        let out = out.success();
+        assert!(out.stdout().contains("5 added"), "{out}");
     } else {
-        assert_error(&out, "");
+        out.failure();
     }
     // The server still answers, then goes away.
     assert!(server.post("/session", "{}").is_ok_and(|r| r.is_ok()));
@@ -560,12 +408,12 @@ fn restore_while_opencode_serve_writes() {
         &[],
     );
     assert!(!run.session_id.is_empty());
-    if out.status.success() {
+    if restored {
         let listed = fresh.exec_ok(
             &clone.path,
             &["session", "list", "--format", "json", "-n", "100000"],
         );
-        let listed = ids_of(&serde_json::from_slice(&listed.stdout).unwrap());
+        let listed = session_ids(&serde_json::from_slice(&listed.stdout).unwrap());
         for id in store.roots() {
             assert!(listed.contains(id), "{id} not listed");
         }
@@ -631,7 +479,7 @@ fn restore_selected_sessions_with_their_extra_records() {
     let llm = FakeLlm::start();
     let (fresh, clone) = another_machine(&env, &llm, "picked/clone");
 
-    let dry = ok(&ours(
+    let dry = ours(
         &fresh,
         &clone.path,
         &[
@@ -641,11 +489,16 @@ fn restore_selected_sessions_with_their_extra_records() {
             &store.task_parent,
             changed,
         ],
-    ));
-    let adds: Vec<&str> = dry.lines().filter(|l| l.starts_with("would add")).collect();
+    );
+    let dry = dry.success();
+    let adds: Vec<&str> = dry
+        .stdout()
+        .lines()
+        .filter(|l| l.starts_with("would add"))
+        .collect();
     assert_eq!(adds.len(), 2, "{dry}");
     assert!(
-        dry.contains(&store.task_child),
+        dry.stdout().contains(&store.task_child),
         "the subagent session comes along: {dry}"
     );
 
@@ -654,14 +507,16 @@ fn restore_selected_sessions_with_their_extra_records() {
     let kept = diffs.join(format!("{}.json", store.attachment));
     std::fs::write(&kept, "[]").unwrap();
     let selection = format!("{},{}", store.plain, store.attachment);
-    let out = ok(&ours(
+    let out = ours(
         &fresh,
         &clone.path,
         &["restore", "--session", &selection, changed],
-    ));
-    assert!(out.contains("2 added"), "{out}");
+    );
+    let out = out.success();
+    assert!(out.stdout().contains("2 added"), "{out}");
     assert!(
-        out.contains("note: share records were not restored"),
+        out.stdout()
+            .contains("note: share records were not restored"),
         "{out}"
     );
     let written = std::fs::read_to_string(diffs.join(format!("{}.json", store.plain))).unwrap();
@@ -688,7 +543,7 @@ fn restore_selected_sessions_with_their_extra_records() {
         .unwrap();
     assert_eq!(shares, 0);
     drop(conn);
-    let listed = ids_of(&fresh.session_list_json(&clone.path));
+    let listed = session_ids(&fresh.session_list_json(&clone.path));
     assert_eq!(
         listed,
         [store.plain.clone(), store.attachment.clone()]
@@ -722,21 +577,26 @@ fn restore_into_a_legacy_json_store() {
     let storage = fresh.storage_dir();
     assert!(storage.is_dir() && !fresh.db_path().exists());
 
-    let out = ok(&ours(
+    let out = ours(
         &fresh,
         &clone.path,
         &["restore", legacy_zip.to_str().unwrap()],
-    ));
-    assert!(out.contains("4 added"), "{out}");
-    assert!(out.contains(storage.to_str().unwrap()), "{out}");
-    let out = ok(&ours(
+    )
+    .success();
+    assert!(out.stdout().contains("4 added"), "{out}");
+    assert!(
+        out.raw_stdout().contains(storage.to_str().unwrap()),
+        "{out}"
+    );
+    let out = ours(
         &fresh,
         &clone.path,
         &["restore", rich_zip.to_str().unwrap()],
-    ));
-    assert!(out.contains("5 added"), "{out}");
+    )
+    .success();
+    assert!(out.stdout().contains("5 added"), "{out}");
 
-    let listed = ids_of(&fresh.session_list_json(&clone.path));
+    let listed = session_ids(&fresh.session_list_json(&clone.path));
     let want: BTreeSet<String> = legacy
         .roots()
         .into_iter()
@@ -780,12 +640,16 @@ fn restore_into_a_legacy_json_store() {
     let todos: Value = serde_json::from_slice(&std::fs::read(todos).unwrap()).unwrap();
     assert_eq!(todos.as_array().unwrap().len(), 3);
 
-    let again = ok(&ours(
+    let again = ours(
         &fresh,
         &clone.path,
         &["restore", legacy_zip.to_str().unwrap()],
-    ));
-    assert!(again.contains("0 added, 0 updated, 4 unchanged"), "{again}");
+    )
+    .success();
+    assert!(
+        again.stdout().contains("0 added, 0 updated, 4 unchanged"),
+        "{again}"
+    );
     drop(llm);
 }
 
@@ -798,27 +662,27 @@ fn restore_refuses_what_it_cannot_do_safely() {
     let zip = pack(&env, "sessions.zip");
     let zip = zip.to_str().unwrap();
 
+    // The empty env's data dir is `$TEST_ENV/data`; the fixture copy's `$TEST_ENV/opencode/data`.
     let empty = TestEnv::new();
-    let line = assert_error(&empty.run(&["restore", zip]), "no OpenCode store");
-    assert!(line.contains(empty.data_home.to_str().unwrap()), "{line}");
-    assert!(
-        String::from_utf8_lossy(&empty.run(&["restore", zip]).stderr)
-            .contains("hint: run opencode once")
-    );
+    let out = empty.run(&["restore", zip]).failure();
+    assert!(out.error().contains("no OpenCode store"), "{out}");
+    assert!(out.error().contains("$TEST_ENV/data/opencode"), "{out}");
+    assert!(out.stderr().contains("hint: run opencode once"), "{out}");
     assert!(!empty.data_home.join("opencode").exists());
 
-    assert_error(
-        &env.run(&["restore", "--session", "ses_nothere", zip]),
-        "session ses_nothere is not in",
+    let out = env.run(&["restore", "--session", "ses_nothere", zip]);
+    let out = out.failure();
+    assert!(
+        out.error().contains("session ses_nothere is not in"),
+        "{out}"
     );
-    assert_error(
-        &env.run(&["restore", "no-such-ref"]),
-        "neither a file nor a git ref",
+    let out = env.run(&["restore", "no-such-ref"]).failure();
+    assert!(
+        out.error().contains("neither a file nor a git ref"),
+        "{out}"
     );
-    assert_error(
-        &env.run(&["restore", "missing.zip"]),
-        "no such file: missing.zip",
-    );
+    let out = env.run(&["restore", "missing.zip"]).failure();
+    assert!(out.error().contains("no such file: missing.zip"), "{out}");
 
     let db = env.opencode.as_ref().unwrap().db_path();
     {
@@ -829,10 +693,14 @@ fn restore_refuses_what_it_cannot_do_safely() {
         )
         .unwrap();
     }
-    let before = (db_sha(&db), file_names(db.parent().unwrap()));
-    let line = assert_error(&env.run(&["restore", zip]), "newer OpenCode");
-    assert!(line.contains("29990101000000_from_the_future"), "{line}");
-    assert_eq!((db_sha(&db), file_names(db.parent().unwrap())), before);
+    let before = (file_sha256(&db), file_names(db.parent().unwrap()));
+    let out = env.run(&["restore", zip]).failure();
+    assert!(
+        out.error().contains("newer OpenCode")
+            && out.error().contains("29990101000000_from_the_future"),
+        "{out}"
+    );
+    assert_eq!((file_sha256(&db), file_names(db.parent().unwrap())), before);
 }
 
 /// The tables of an OpenCode 1.2.x store (no `migration` table, fewer session columns, no
@@ -879,13 +747,15 @@ fn restore_writes_only_the_columns_an_older_schema_has() {
         .unwrap()
         .execute_batch(&old_schema(", `future_required` text NOT NULL"))
         .unwrap();
-    let before = db_sha(&newer);
-    let line = assert_error(
-        &env.run(&["--store", newer.to_str().unwrap(), "restore", zip_arg]),
-        "requires column future_required",
+    let before = file_sha256(&newer);
+    let out = env.run(&["--store", newer.to_str().unwrap(), "restore", zip_arg]);
+    let out = out.failure();
+    assert!(
+        out.error().contains("requires column future_required")
+            && out.error().contains("$TEST_ENV/newer/opencode.db"),
+        "{out}"
     );
-    assert!(line.contains(newer.to_str().unwrap()), "{line}");
-    assert_eq!(db_sha(&newer), before);
+    assert_eq!(file_sha256(&newer), before);
 
     let old = env.root.join("old/opencode.db");
     std::fs::create_dir_all(old.parent().unwrap()).unwrap();
@@ -894,8 +764,10 @@ fn restore_writes_only_the_columns_an_older_schema_has() {
         .execute_batch(&old_schema(""))
         .unwrap();
     let store_arg = old.to_str().unwrap();
-    let out = ok(&env.run(&["--store", store_arg, "restore", zip_arg]));
-    assert!(out.contains("5 added"), "{out}");
+    let out = env
+        .run(&["--store", store_arg, "restore", zip_arg])
+        .success();
+    assert!(out.stdout().contains("5 added"), "{out}");
     integrity_ok(&old);
     let conn = rusqlite::Connection::open(&old).unwrap();
     let project: String = conn
@@ -911,8 +783,10 @@ fn restore_writes_only_the_columns_an_older_schema_has() {
     );
     drop(conn);
     for (id, doc) in &docs {
-        let back: Value =
-            serde_json::from_str(&ok(&env.run(&["--store", store_arg, "export", id]))).unwrap();
+        let back = env
+            .run(&["--store", store_arg, "export", id])
+            .success()
+            .json();
         assert_eq!(
             without_home(&back)["messages"],
             without_home(doc)["messages"],
@@ -1069,18 +943,16 @@ fn hostile_and_broken_zips_fail_cleanly() {
         std::fs::write(&path, data).unwrap();
         for cmd in ["restore", "verify"] {
             let out = env.run(&[cmd, path.to_str().unwrap()]);
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(
-                !stderr.contains("panicked"),
-                "{cmd} {name} panicked: {stderr}"
-            );
             match needle {
-                Some("maybe") if out.status.success() => {}
+                Some("maybe") if out.status().success() => {
+                    out.success();
+                }
                 Some("maybe") | None => {
-                    assert_error(&out, "");
+                    out.failure();
                 }
                 Some(needle) => {
-                    assert_error(&out, needle);
+                    let out = out.failure();
+                    assert!(out.error().contains(needle), "{cmd} {name}: {out}");
                 }
             }
         }
@@ -1107,7 +979,7 @@ fn tree_state(root: &Path, skip: &Path) -> BTreeMap<PathBuf, String> {
             if meta.is_dir() {
                 stack.push(path);
             } else if !path.to_string_lossy().ends_with("-shm") {
-                out.insert(path.clone(), db_sha(&path));
+                out.insert(path.clone(), file_sha256(&path));
             }
         }
     }

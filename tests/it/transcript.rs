@@ -5,16 +5,17 @@
 
 use crate::common::fixtures::{legacy_store, parts_store, rich_store, Fixture, SUBTASK_COMMAND};
 use crate::common::{file_names, TestEnv};
-use crate::read_side::stdout;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
 fn export_json(env: &TestEnv, id: &str) -> Value {
-    serde_json::from_str(&stdout(&env.run(&["export", id]))).unwrap()
+    env.run(&["export", id]).success().json()
 }
 
+/// The transcript of `id` as printed (real paths: texts are compared with the store's).
 fn export_markdown(env: &TestEnv, id: &str) -> String {
-    stdout(&env.run(&["export", "--format", "markdown", id]))
+    let out = env.run(&["export", "--format", "markdown", id]).success();
+    out.raw_stdout().to_owned()
 }
 
 /// Checks the transcript of `id` against its export document; returns the transcript.
@@ -142,7 +143,11 @@ fn markdown_export_of_every_rich_session_is_complete() {
 
     // The 96 KB bash output is cut to a bounded size, with a note.
     let tools = md(&store.tools);
-    let json_len = stdout(&env.run(&["export", &store.tools])).len();
+    let json_len = env
+        .run(&["export", &store.tools])
+        .success()
+        .stdout_bytes()
+        .len();
     assert!(json_len > 96_000, "fixture: the export is {json_len} bytes");
     assert!(tools.len() < 30_000, "transcript is {} bytes", tools.len());
     assert!(tools.contains("characters not shown"));
@@ -249,13 +254,14 @@ fn markdown_export_to_a_directory_writes_every_session() {
     let store = rich_store();
     let env = store.copy_env();
     let dir = env.new_dir("out");
-    let out = stdout(&env.run(&[
+    let out = env.run(&[
         "export",
         "--format",
         "markdown",
         "-o",
         dir.to_str().unwrap(),
-    ]));
+    ]);
+    let out = out.success();
     let expected: BTreeSet<String> = store
         .sessions()
         .into_iter()
@@ -264,7 +270,7 @@ fn markdown_export_to_a_directory_writes_every_session() {
     let written: BTreeSet<String> = file_names(&dir).into_iter().collect();
     assert_eq!(written, expected);
     assert_eq!(
-        out.lines().count(),
+        out.stdout().lines().count(),
         expected.len(),
         "one path per file:\n{out}"
     );
@@ -283,13 +289,14 @@ fn markdown_export_to_a_directory_writes_every_session() {
 fn markdown_export_of_several_sessions_to_stdout_separates_them() {
     let store = rich_store();
     let env = store.copy_env();
-    let both = stdout(&env.run(&[
+    let both = env.run(&[
         "export",
         "--format",
         "markdown",
         &store.plain,
         &store.attachment,
-    ]));
+    ]);
+    let both = both.success().raw_stdout().to_owned();
     let first = export_markdown(&env, &store.plain);
     let second = export_markdown(&env, &store.attachment);
     assert_eq!(both, format!("{first}\n{second}"));

@@ -3,13 +3,13 @@
 //! `message`/`part`. `list`, `export` (JSON and Markdown), `pack`, `push-sessions`, `verify`
 //! and `restore` must carry them, and OpenCode must serve and continue a restored one.
 
+use crate::common::archive::{another_machine, pack};
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::Fixture;
 use crate::common::opencode::OpencodeHome;
 use crate::common::serve::Server;
 use crate::common::v2::{backup_db, v2_store, V2Api, V2Store, TURNS, WRITTEN_FILE};
-use crate::common::{assert_error, query_one, zip_entries, TestEnv};
-use crate::restore::{another_machine, ok, ours, pack};
+use crate::common::{ours, query_one, zip_entries, TestEnv};
 use rusqlite::types::ValueRef;
 use serde_json::{Map, Value};
 use std::fs;
@@ -153,7 +153,7 @@ fn the_fixture_is_a_v2_session() {
 fn list_includes_the_v2_session() {
     let store = v2_store();
     let env = store.copy_env();
-    let list: Value = serde_json::from_str(&ok(&env.run(&["list", "--json"]))).unwrap();
+    let list = env.run(&["list", "--json"]).success().json();
     let entry = list
         .as_array()
         .unwrap()
@@ -181,14 +181,10 @@ fn list_includes_the_v2_session() {
 fn export_is_byte_equal_to_opencode_export() {
     let store = v2_store();
     let env = store.copy_env();
-    let ours = env.run(&["export", &store.session]);
-    ok(&ours);
+    let ours = env.run(&["export", &store.session]).success();
     let theirs = env_home(&env).export(&env.repo.path, &store.session);
-    assert_eq!(
-        String::from_utf8_lossy(&ours.stdout),
-        String::from_utf8_lossy(&theirs)
-    );
-    assert_eq!(ours.stdout, theirs);
+    assert_eq!(ours.raw_stdout(), String::from_utf8_lossy(&theirs));
+    assert_eq!(ours.stdout_bytes(), theirs);
     let doc: Value = serde_json::from_slice(&theirs).unwrap();
     assert_eq!(doc["messages"], serde_json::json!([]));
 }
@@ -215,7 +211,8 @@ fn pack_keeps_the_v2_rows_exactly() {
         assert_eq!(extra[table], Value::Array(rows), "{table} in extra.json");
     }
     let doc = entry(format!("sessions/{}.json", store.session));
-    assert_eq!(doc, ok(&env.run(&["export", &store.session])).into_bytes());
+    let export = env.run(&["export", &store.session]).success();
+    assert_eq!(doc, export.stdout_bytes());
 }
 
 /// `export --format markdown` renders the v2 turns: prompts, reasoning, the tool call and
@@ -224,7 +221,8 @@ fn pack_keeps_the_v2_rows_exactly() {
 fn markdown_renders_the_v2_messages() {
     let store = v2_store();
     let env = store.copy_env();
-    let md = ok(&env.run(&["export", "--format", "markdown", &store.session]));
+    let out = env.run(&["export", "--format", "markdown", &store.session]);
+    let md = out.success().raw_stdout().to_owned();
     assert_transcript_has_turns(&md, "export --format markdown");
     for prompt in &store.prompts {
         assert!(md.contains(prompt.as_str()), "prompt not verbatim:\n{md}");
@@ -237,8 +235,8 @@ fn markdown_renders_the_v2_messages() {
 fn push_sessions_archives_v2_turns_and_later_ones() {
     let store = v2_store();
     let env = env_at_first_turn(store);
-    let out = ok(&env.run(&["push-sessions"]));
-    assert!(out.contains("1 added"), "{out}");
+    let out = env.run(&["push-sessions"]).success();
+    assert!(out.stdout().contains("1 added"), "{out}");
     let files = env.git(&["ls-tree", "-r", "--name-only", ARCHIVE]);
     let dir = files
         .lines()
@@ -252,9 +250,9 @@ fn push_sessions_archives_v2_turns_and_later_ones() {
     assert!(!first.contains(TURNS[1].reply), "{first}");
 
     use_db(env_home(&env), &env.root.join("final.db"));
-    let out = ok(&env.run(&["push-sessions"]));
+    let out = env.run(&["push-sessions"]).success();
     assert!(
-        out.contains("1 updated"),
+        out.stdout().contains("1 updated"),
         "the second turn was not archived: {out}"
     );
     assert_transcript_has_turns(&show("transcript.md"), "archived transcript.md");
@@ -277,12 +275,8 @@ fn restore_brings_back_a_v2_session_opencode_serves_and_continues() {
     let zip = pack(&env, "v2.zip");
     let llm = FakeLlm::start();
     let (fresh, clone) = another_machine(&env, &llm, "elsewhere/clone");
-    let out = ok(&ours(
-        &fresh,
-        &clone.path,
-        &["restore", zip.to_str().unwrap()],
-    ));
-    assert!(out.contains("1 added"), "{out}");
+    let out = ours(&fresh, &clone.path, &["restore", zip.to_str().unwrap()]).success();
+    assert!(out.stdout().contains("1 added"), "{out}");
     assert_eq!(
         v2_rows(&fresh, &store.session),
         v2_rows(&store.home, &store.session)
@@ -330,12 +324,16 @@ fn restore_adds_the_turns_a_newer_archive_has() {
     let older = older.to_str().unwrap();
     let newer = newer.to_str().unwrap();
 
-    assert_error(&env.run(&["verify", older]), "does not match the store");
-    ok(&env.run(&["verify", newer]));
+    let out = env.run(&["verify", older]).failure();
+    assert!(out.error().contains("does not match the store"), "{out}");
+    env.run(&["verify", newer]).success();
 
     let llm = FakeLlm::start();
     let (fresh, clone) = another_machine(&env, &llm, "elsewhere/clone");
-    let restore = |zip: &str| ok(&ours(&fresh, &clone.path, &["restore", zip]));
+    let restore = |zip: &str| {
+        let out = ours(&fresh, &clone.path, &["restore", zip]).success();
+        out.stdout().to_owned()
+    };
     let count = || -> i64 {
         query_one(
             &fresh.open_db(),

@@ -2,26 +2,11 @@
 //! turn makes its session "changed", a new session is "extra", a deleted one "missing"
 //! (exit 1); a tampered zip entry is named as failing its checksum.
 
+use crate::common::archive::{another_machine, build_archive_branch, pack};
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{rich_store, Fixture};
-use crate::common::{assert_error, sha256_hex, zip_entries};
-use crate::restore::{another_machine, build_archive_branch, ok, ours, pack};
-use serde_json::Value;
+use crate::common::{file_sha256, ours, zip_entries};
 use std::io::Write;
-use std::path::Path;
-
-fn verify_json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "verify --json: {e}\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
-fn sha(path: &Path) -> String {
-    sha256_hex(std::fs::read(path).unwrap())
-}
 
 /// Acceptance 5.
 #[test]
@@ -31,23 +16,24 @@ fn verify_reports_complete_changed_extra_and_tampered() {
     let zip = pack(&env, "sessions.zip");
     let zip_arg = zip.to_str().unwrap();
 
-    let out = ok(&env.run(&["verify", zip_arg]));
+    let out = env.run(&["verify", zip_arg]).success();
+    let out = out.stdout();
     assert!(out.contains("checksums of 7 entries ok"), "{out}");
     assert!(
         out.contains("complete: all 5 archived sessions match the store"),
         "{out}"
     );
-    let report = verify_json(&env.run(&["verify", "--json", zip_arg]));
-    assert_eq!(report["complete"], true);
-    assert_eq!(report["checksums"]["ok"], true);
-    assert_eq!(report["matching"], 5);
+    let report = env.run(&["verify", "--json", zip_arg]).success();
+    assert_eq!(report.json()["complete"], true);
+    assert_eq!(report.json()["checksums"]["ok"], true);
+    assert_eq!(report.json()["matching"], 5);
 
     // The same archive restored elsewhere (re-homed) still verifies as complete.
     let llm = FakeLlm::start();
     let (oc, clone) = another_machine(&env, &llm, "other/clone");
-    ok(&ours(&oc, &clone.path, &["restore", "-q", zip_arg]));
-    let out = ok(&ours(&oc, &clone.path, &["verify", zip_arg]));
-    assert!(out.contains("complete"), "{out}");
+    ours(&oc, &clone.path, &["restore", "-q", zip_arg]).success();
+    let out = ours(&oc, &clone.path, &["verify", zip_arg]).success();
+    assert!(out.stdout().contains("complete"), "{out}");
 
     // A new turn in one session, and a new session.
     oc.continue_session(
@@ -58,29 +44,33 @@ fn verify_reports_complete_changed_extra_and_tampered() {
     );
     let new = oc.run(&clone.path, &script(&[Step::reply("brand new")]), &[]);
     drop(llm);
-    let out = ours(&oc, &clone.path, &["verify", zip_arg]);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_error(&out, "1 changed, 0 missing, 1 extra");
-    let changed = stdout
+    let out = ours(&oc, &clone.path, &["verify", zip_arg]).failure();
+    assert!(
+        out.error().contains("1 changed, 0 missing, 1 extra"),
+        "{out}"
+    );
+    let changed = out
+        .stdout()
         .lines()
         .find(|l| l.starts_with("changed"))
-        .unwrap_or_else(|| panic!("{stdout}"));
+        .unwrap_or_else(|| panic!("{out}"));
     assert!(
         changed.contains(&store.plain) && changed.contains("newer in the store"),
-        "{stdout}"
+        "{out}"
     );
     assert!(
-        stdout
+        out.stdout()
             .lines()
             .any(|l| l.starts_with("extra") && l.contains(&new.session_id)),
-        "{stdout}"
+        "{out}"
     );
-    let report = verify_json(&ours(&oc, &clone.path, &["verify", "--json", zip_arg]));
-    assert_eq!(report["complete"], false);
-    assert_eq!(report["changed"][0]["id"], store.plain.as_str());
-    assert_eq!(report["changed"][0]["newer"], "store");
-    assert_eq!(report["extra"][0]["id"], new.session_id.as_str());
-    assert_eq!(report["matching"], 4);
+    let report = ours(&oc, &clone.path, &["verify", "--json", zip_arg]).failure();
+    let json = report.json();
+    assert_eq!(json["complete"], false);
+    assert_eq!(json["changed"][0]["id"], store.plain.as_str());
+    assert_eq!(json["changed"][0]["newer"], "store");
+    assert_eq!(json["extra"][0]["id"], new.session_id.as_str());
+    assert_eq!(json["matching"], 4);
 
     // A tampered entry: the zip itself is valid (CRCs match), the manifest's SHA-256 is not.
     let name = format!("sessions/{}.json", store.tools);
@@ -101,27 +91,31 @@ fn verify_reports_complete_changed_extra_and_tampered() {
         writer.write_all(&data).unwrap();
     }
     writer.finish().unwrap();
-    let out = env.run(&["verify", tampered.to_str().unwrap()]);
-    let line = assert_error(&out, &name);
-    assert!(line.contains("checksum mismatch"), "{line}");
+    let out = env.run(&["verify", tampered.to_str().unwrap()]).failure();
     assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .contains(&format!("bad      {name}: checksum mismatch")),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+        out.error().contains(&name) && out.error().contains("checksum mismatch"),
+        "{out}"
     );
-    let report = verify_json(&env.run(&["verify", "--json", tampered.to_str().unwrap()]));
-    assert_eq!(report["checksums"]["failures"][0]["entry"], name.as_str());
+    assert!(
+        out.stdout()
+            .contains(&format!("bad      {name}: checksum mismatch")),
+        "{out}"
+    );
+    let report = env.run(&["verify", "--json", tampered.to_str().unwrap()]);
+    assert_eq!(
+        report.failure().json()["checksums"]["failures"][0]["entry"],
+        name.as_str()
+    );
 
     // restore refuses it and writes nothing.
     let db = oc.db_path();
-    let before = sha(&db);
-    let line = assert_error(
-        &ours(&oc, &clone.path, &["restore", tampered.to_str().unwrap()]),
-        &name,
+    let before = file_sha256(&db);
+    let out = ours(&oc, &clone.path, &["restore", tampered.to_str().unwrap()]).failure();
+    assert!(
+        out.error().contains(&name) && out.error().contains("checksum mismatch"),
+        "{out}"
     );
-    assert!(line.contains("checksum mismatch"), "{line}");
-    assert_eq!(sha(&db), before);
+    assert_eq!(file_sha256(&db), before);
 }
 
 /// Without an argument verify reads the archive branch; a session missing from the store is
@@ -130,18 +124,23 @@ fn verify_reports_complete_changed_extra_and_tampered() {
 fn verify_defaults_to_the_archive_branch() {
     let store = rich_store();
     let env = store.copy_env();
-    let out = env.run(&["verify"]);
-    assert_error(&out, "no archive branch refs/heads/opencode/sessions");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("hint: pass a pack zip"));
+    let out = env.run(&["verify"]).failure();
+    assert!(
+        out.error()
+            .contains("no archive branch refs/heads/opencode/sessions"),
+        "{out}"
+    );
+    assert!(out.stderr().contains("hint: pass a pack zip"), "{out}");
 
     let zip = pack(&env, "sessions.zip");
     build_archive_branch(&env.repo, &zip);
-    let out = ok(&env.run(&["verify"]));
+    let out = env.run(&["verify"]).success();
     assert!(
-        out.contains("archive: refs/heads/opencode/sessions (5 sessions; stored in git)"),
+        out.stdout()
+            .contains("archive: refs/heads/opencode/sessions (5 sessions; stored in git)"),
         "{out}"
     );
-    assert!(out.contains("complete"), "{out}");
+    assert!(out.stdout().contains("complete"), "{out}");
 
     let db = env.opencode.as_ref().unwrap().db_path();
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -149,17 +148,23 @@ fn verify_defaults_to_the_archive_branch() {
     conn.execute("DELETE FROM session WHERE id = ?1", [&store.attachment])
         .unwrap();
     drop(conn);
-    let out = env.run(&["verify", "--json"]);
-    assert_error(&out, "0 changed, 1 missing, 0 extra");
-    let report = verify_json(&out);
+    let out = env.run(&["verify", "--json"]).failure();
+    let report = out.json();
     assert_eq!(report["missing"][0]["id"], store.attachment.as_str());
     assert_eq!(report["kind"], "git");
+    assert!(
+        out.error().contains("0 changed, 1 missing, 0 extra"),
+        "{out}"
+    );
 
     // restore from the branch brings it back; then verify passes again.
-    let restored = ok(&env.run(&["restore", "refs/heads/opencode/sessions"]));
+    let restored = env.run(&["restore", "refs/heads/opencode/sessions"]);
+    let restored = restored.success();
     assert!(
-        restored.contains("1 added, 0 updated, 4 unchanged"),
+        restored
+            .stdout()
+            .contains("1 added, 0 updated, 4 unchanged"),
         "{restored}"
     );
-    ok(&env.run(&["verify", "-q"]));
+    env.run(&["verify", "-q"]).success();
 }

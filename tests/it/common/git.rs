@@ -33,6 +33,20 @@ pub fn git_command(dir: &Path) -> Command {
     cmd
 }
 
+/// Runs `git <args>` in `dir` (a work tree or a bare repository) under [`git_command`];
+/// panics unless it exits 0; returns stdout.
+pub fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = git_command(dir)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run git {args:?}: {e}"));
+    assert_success(
+        &out,
+        &format!("git {} in {}", args.join(" "), dir.display()),
+    );
+    String::from_utf8(out.stdout).expect("git output is not UTF-8")
+}
+
 /// A git work tree driven with the real git CLI.
 #[derive(Clone, Debug)]
 pub struct Repo {
@@ -62,9 +76,7 @@ impl Repo {
 
     /// Runs `git <args>` here; panics unless it exits 0; returns stdout.
     pub fn git(&self, args: &[&str]) -> String {
-        let out = self.git_output(args);
-        assert_success(&out, &format!("git {}", args.join(" ")));
-        String::from_utf8(out.stdout).expect("git output is not UTF-8")
+        git_in(&self.path, args)
     }
 
     /// Runs `git <args>` here and returns its output whatever the exit status.

@@ -9,22 +9,30 @@
 //!   ([`fixtures::rich_store`], [`fixtures::legacy_store`]).
 //! - [`v2`]: a v2 session (`session_message` rows) written through `opencode serve`
 //!   ([`v2::v2_store`]).
-//! - [`TestEnv`]: runs our binary against a repo and an OpenCode data dir.
+//! - [`archive`]: packs, archive branches and the other machine a restore goes to.
+//! - [`TestEnv`]: runs our binary against a repo and an OpenCode data dir; every run gives
+//!   a [`CommandOutput`] ([`output`]), whose paths are normalised ([`normalize`]), to check
+//!   with `.success()`/`.failure()`.
 #![allow(dead_code)]
 
+pub mod archive;
 pub mod fake_llm;
 pub mod fixtures;
 pub mod git;
+pub mod normalize;
 pub mod opencode;
+pub mod output;
 pub mod process;
 pub mod serve;
 pub mod v2;
+
+pub use output::CommandOutput;
 
 use fake_llm::FakeLlm;
 use git::{Repo, GIT_ENV};
 use opencode::OpencodeHome;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use tempfile::TempDir;
 
 /// Our binary.
@@ -33,7 +41,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_git-opencode");
 /// A repo plus the HOME and `XDG_DATA_HOME` our binary sees, under one temp dir.
 pub struct TestEnv {
     _tmp: TempDir,
-    /// The temp dir (canonicalized); [`normalize`](Self::normalize) shows it as `$TEST_ENV`.
+    /// The temp dir (canonicalized); a [`CommandOutput`] shows it as `$TEST_ENV`.
     pub root: PathBuf,
     /// `HOME`.
     pub home: PathBuf,
@@ -106,8 +114,15 @@ impl TestEnv {
     }
 
     /// Runs `git-opencode <args>` in the repo to completion.
-    pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
+    #[must_use]
+    pub fn run(&self, args: &[&str]) -> CommandOutput {
+        run(self.cmd(args))
+    }
+
+    /// Runs `git-opencode <args>` in `dir` to completion.
+    #[must_use]
+    pub fn run_in(&self, dir: &Path, args: &[&str]) -> CommandOutput {
+        run(self.cmd_in(dir, args))
     }
 
     /// Starts a fake LLM and points this env's copy of the OpenCode home at it, so new turns
@@ -148,17 +163,25 @@ impl TestEnv {
         ]);
         wt
     }
+}
 
-    /// `text` with this env's root shown as `$TEST_ENV`.
-    pub fn normalize(&self, text: &str) -> String {
-        text.replace(self.root.to_str().unwrap(), "$TEST_ENV")
-    }
+/// Runs `cmd` to completion.
+#[must_use]
+pub fn run(mut cmd: Command) -> CommandOutput {
+    let output = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    CommandOutput::new(output)
 }
 
 /// `git-opencode <args>` in `dir` against the store of the OpenCode home `oc` (rather than
 /// a [`TestEnv`]'s), with the same hermetic environment as [`TestEnv::cmd_in`].
 pub fn ours_cmd(oc: &OpencodeHome, dir: &Path, args: &[&str]) -> Command {
     our_command(dir, &oc.home, &oc.data_home, args)
+}
+
+/// [`ours_cmd`] run to completion.
+#[must_use]
+pub fn ours(oc: &OpencodeHome, dir: &Path, args: &[&str]) -> CommandOutput {
+    run(ours_cmd(oc, dir, args))
 }
 
 /// Our binary in `dir` with `env_clear()`, `PATH`, the given `HOME` and `XDG_DATA_HOME`,
@@ -182,22 +205,11 @@ pub fn path_with_our_binary() -> String {
     format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap())
 }
 
-/// Asserts a clean failure: exit 1, a first stderr line `error: …` containing `needle`, then
-/// only `hint:` lines, and no panic. Returns the `error:` line.
-pub fn assert_error(out: &Output, needle: &str) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "exit status; stderr: {stderr}");
-    let mut lines = stderr.lines();
-    let first = lines.next().unwrap_or_default().to_owned();
-    assert!(first.starts_with("error: "), "{stderr}");
-    assert!(first.contains(needle), "expected {needle:?} in: {stderr}");
-    for line in lines {
-        assert!(
-            line.starts_with("hint: "),
-            "extra stderr line {line:?} in {stderr}"
-        );
-    }
-    first
+/// Makes the file at `path` executable (mode 755), as a hook must be.
+pub fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
 }
 
 /// The single value `sql` selects for its one parameter `id` (a session ID, mostly).
@@ -218,6 +230,23 @@ pub fn file_names(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// The `id`s of a JSON array of sessions (`list --json`, `opencode session list`).
+pub fn session_ids(list: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// [`sha256_hex`] of the file at `path`, or `absent`.
+pub fn file_sha256(path: &Path) -> String {
+    match std::fs::read(path) {
+        Ok(bytes) => sha256_hex(&bytes),
+        Err(_) => "absent".to_owned(),
+    }
 }
 
 /// SHA-256 of `bytes` as lowercase hex, computed independently of the code under test.
