@@ -1,21 +1,9 @@
 //! Acceptance 6: bad input gets one `error:` line naming the thing (plus an optional
-//! `hint:`), exit status 1, and nothing written.
+//! `hint:`), exit status 1, nothing on stdout (no partial output), and nothing written.
+//! Each case checks `.failure()` and snapshots the whole output.
 
 use crate::common::fixtures::{legacy_store, rich_store, Fixture};
-use crate::common::{file_names, query_one, run, CommandOutput, TestEnv};
-
-/// A clean failure (exit 1, one `error:` line containing `needle`, then only `hint:` lines),
-/// and nothing on stdout either: bad input must not produce partial output.
-#[track_caller]
-fn assert_error(output: CommandOutput, needle: &str) -> String {
-    let output = output.failure();
-    assert!(
-        output.error().contains(needle),
-        "{needle:?} missing:\n{output}"
-    );
-    assert_eq!(output.stdout(), "", "{output}");
-    output.error().to_owned()
-}
+use crate::common::{file_names, query_one, run, Scrub, TestEnv};
 
 #[test]
 fn outside_a_repository() {
@@ -23,17 +11,26 @@ fn outside_a_repository() {
     let outside = env.new_dir("plain");
     let mut cmd = env.cmd_in(&outside, &["list"]);
     cmd.env("GIT_CEILING_DIRECTORIES", &env.root);
-    let line = assert_error(run(cmd), "not a git repository");
-    assert!(line.contains("$TEST_ENV/plain"), "{line}");
+    insta::assert_snapshot!(run(cmd).failure(), @"
+    [stderr]
+    error: not a git repository (or any of the parent directories): $TEST_ENV/plain
+    hint: run git opencode inside a repository, or pass -C <path>
+    [EOF]
+    [exit status: 1]
+    ");
 }
 
 #[test]
 fn no_store() {
     let env = TestEnv::new();
     let before = file_names(&env.repo.path);
-    let out = env.run(&["pack"]);
-    let line = assert_error(out, "no OpenCode session store");
-    assert!(line.contains("$TEST_ENV/data"), "{line}");
+    insta::assert_snapshot!(env.run(&["pack"]).failure(), @"
+    [stderr]
+    error: no OpenCode session store at $TEST_ENV/data/opencode/opencode.db
+    hint: run opencode in this repository first, or point at a store with --store <path>
+    [EOF]
+    [exit status: 1]
+    ");
     assert_eq!(file_names(&env.repo.path), before);
 }
 
@@ -43,7 +40,13 @@ fn empty_store() {
     let dir = env.data_home.join("opencode");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("opencode.db"), b"").unwrap();
-    assert_error(env.run(&["list"]), "has no session table");
+    insta::assert_snapshot!(env.run(&["list"]).failure(), @"
+    [stderr]
+    error: $TEST_ENV/data/opencode/opencode.db is not an OpenCode database (it has no session table)
+    hint: point --store at OpenCode's data directory or opencode.db
+    [EOF]
+    [exit status: 1]
+    ");
     assert_eq!(std::fs::read(dir.join("opencode.db")).unwrap(), b"");
     assert_eq!(
         file_names(&dir),
@@ -59,8 +62,12 @@ fn corrupt_database() {
     std::fs::create_dir_all(&dir).unwrap();
     let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 3) as u8).collect();
     std::fs::write(dir.join("opencode.db"), &garbage).unwrap();
-    let line = assert_error(env.run(&["list"]), "opencode.db");
-    assert!(line.contains("not a database"), "{line}");
+    insta::assert_snapshot!(env.run(&["list"]).failure(), @"
+    [stderr]
+    error: failed to read OpenCode database $TEST_ENV/data/opencode/opencode.db: file is not a database: Error code 26: file is not a database
+    [EOF]
+    [exit status: 1]
+    ");
     assert_eq!(std::fs::read(dir.join("opencode.db")).unwrap(), garbage);
 }
 
@@ -74,12 +81,13 @@ fn newer_schema_without_a_needed_column() {
     )
     .unwrap();
     drop(conn);
-    let line = assert_error(env.run(&["pack"]), "table session has no column slug");
-    assert!(
-        line.contains("$TEST_ENV/opencode/data/opencode/opencode.db"),
-        "{line}"
-    );
-    assert!(db.is_file());
+    insta::assert_snapshot!(env.run(&["pack"]).failure(), @"
+    [stderr]
+    error: OpenCode database $TEST_ENV/opencode/data/opencode/opencode.db has an unknown schema: table session has no column slug
+    hint: this store was written by an OpenCode version git-opencode does not know; upgrade git-opencode
+    [EOF]
+    [exit status: 1]
+    ");
 }
 
 #[test]
@@ -117,15 +125,27 @@ fn malformed_json_in_a_row() {
     .unwrap();
     drop(conn);
     let zip = env.root.join("out.zip");
-    let line = assert_error(env.run(&["pack", "-o", zip.to_str().unwrap()]), &part);
-    assert!(line.contains(&store.plain), "{line}");
+    let scrub = Scrub::of(store).literal(&part, "[PART:broken]");
+    let out = env.run(&["pack", "-o", zip.to_str().unwrap()]).failure();
+    insta::assert_snapshot!(scrub.apply(out), @"
+    [stderr]
+    error: failed to write $TEST_ENV/out.zip: malformed JSON in part [PART:broken] of session [SESSION:plain] in $TEST_ENV/opencode/data/opencode/opencode.db: key must be a string at line 1 column 18
+    [EOF]
+    [exit status: 1]
+    ");
     assert!(!zip.exists());
     assert!(
         file_names(&env.root).iter().all(|n| !n.contains(".tmp")),
         "{:?}",
         file_names(&env.root)
     );
-    assert_error(env.run(&["export", &store.plain]), &part);
+    let out = env.run(&["export", &store.plain]).failure();
+    insta::assert_snapshot!(scrub.apply(out), @"
+    [stderr]
+    error: malformed JSON in part [PART:broken] of session [SESSION:plain] in $TEST_ENV/opencode/data/opencode/opencode.db: key must be a string at line 1 column 18
+    [EOF]
+    [exit status: 1]
+    ");
 }
 
 #[test]
@@ -143,15 +163,15 @@ fn malformed_legacy_file() {
         .unwrap()
         .path();
     std::fs::write(&file, b"{ \"id\": ").unwrap();
-    let line = assert_error(env.run(&["export", &store.tools]), &store.tools);
-    let name = file.file_name().unwrap().to_str().unwrap();
-    assert!(
-        line.contains(&format!(
-            "$TEST_ENV/opencode/data/opencode/storage/message/{}/{name}",
-            store.tools
-        )),
-        "{line}"
-    );
+    let message = file.file_stem().unwrap().to_str().unwrap();
+    let scrub = Scrub::of(store).literal(message, "[MESSAGE:broken]");
+    let out = env.run(&["export", &store.tools]).failure();
+    insta::assert_snapshot!(scrub.apply(out), @"
+    [stderr]
+    error: malformed JSON in $TEST_ENV/opencode/data/opencode/storage/message/[SESSION:tools]/[MESSAGE:broken].json: EOF while parsing a value at line 1 column 8
+    [EOF]
+    [exit status: 1]
+    ");
 }
 
 #[test]
@@ -159,15 +179,22 @@ fn output_into_a_missing_directory() {
     let store = rich_store();
     let env = store.copy_env();
     let missing = env.root.join("missing");
-    assert_error(
-        env.run(&["export", "-o", missing.to_str().unwrap()]),
-        "$TEST_ENV/missing",
-    );
+    let out = env.run(&["export", "-o", missing.to_str().unwrap()]);
+    insta::assert_snapshot!(out.failure(), @"
+    [stderr]
+    error: output directory $TEST_ENV/missing does not exist
+    hint: create it first, or pass another -o <DIR>
+    [EOF]
+    [exit status: 1]
+    ");
     let zip = missing.join("x.zip");
-    assert_error(
-        env.run(&["pack", "-o", zip.to_str().unwrap()]),
-        "$TEST_ENV/missing",
-    );
+    let out = env.run(&["pack", "-o", zip.to_str().unwrap()]);
+    insta::assert_snapshot!(out.failure(), @"
+    [stderr]
+    error: cannot write $TEST_ENV/missing/x.zip: directory $TEST_ENV/missing does not exist
+    [EOF]
+    [exit status: 1]
+    ");
     assert!(!missing.exists());
 }
 
@@ -181,12 +208,28 @@ fn unknown_session_id() {
         out_dir.to_str().unwrap(),
         "ses_doesnotexist",
     ]);
-    assert_error(out, "ses_doesnotexist");
+    insta::assert_snapshot!(out.failure(), @"
+    [stderr]
+    error: no session ses_doesnotexist in the OpenCode store $TEST_ENV/opencode/data/opencode/opencode.db
+    hint: `git opencode list` shows this repository's sessions
+    [EOF]
+    [exit status: 1]
+    ");
     assert!(file_names(&out_dir).is_empty());
 }
 
 #[test]
 fn usage_errors_exit_2() {
     let env = TestEnv::new();
-    env.run(&["pack", "--no-such-flag"]).usage_error();
+    let out = env.run(&["pack", "--no-such-flag"]);
+    insta::assert_snapshot!(out.usage_error(), @"
+    [stderr]
+    error: unexpected argument '--no-such-flag' found
+
+    Usage: git opencode pack [OPTIONS]
+
+    For more information, try '--help'.
+    [EOF]
+    [exit status: 2]
+    ");
 }

@@ -92,7 +92,13 @@ fn store_from_flag_git_config_and_opencode_db() {
         }
         run(cmd)
     };
-    ours(&["list"], &[]).failure();
+    insta::assert_snapshot!(ours(&["list"], &[]).failure(), @"
+    [stderr]
+    error: no OpenCode session store at $TEST_ENV/empty-data/opencode/opencode.db
+    hint: run opencode in this repository first, or point at a store with --store <path>
+    [EOF]
+    [exit status: 1]
+    ");
     let by_dir = ours(&["--store", data_dir.to_str().unwrap(), "list"], &[]);
     assert_eq!(listed_ids(by_dir), expected_ids());
     let by_file = ours(&["list", "--store", db.to_str().unwrap()], &[]);
@@ -116,5 +122,11 @@ fn store_from_flag_git_config_and_opencode_db() {
     assert_eq!(listed_ids(by_config), expected_ids());
     // --store wins over git config.
     let flag_wins = ours(&["--store", empty.to_str().unwrap(), "list"], &[]);
-    flag_wins.failure();
+    insta::assert_snapshot!(flag_wins.failure(), @"
+    [stderr]
+    error: no OpenCode session store at $TEST_ENV/empty-data/opencode.db
+    hint: run opencode in this repository first, or point at a store with --store <path>
+    [EOF]
+    [exit status: 1]
+    ");
 }

@@ -7,7 +7,8 @@ use crate::common::fixtures::{
 };
 use crate::common::normalize::normalize_paths;
 use crate::common::opencode::{opencode_bin, CURRENT, LEGACY};
-use crate::common::{query_one, run, TestEnv};
+use crate::common::v2::v2_store;
+use crate::common::{query_one, run, Scrub, TestEnv};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::fs;
@@ -287,7 +288,7 @@ fn test_env_has_a_hermetic_repo_and_runs_our_binary() {
     assert!(out.stdout().contains("Usage:"), "{out}");
 }
 
-// ---------------------------------------------------------------- CommandOutput
+// ---------------------------------------------------------------- CommandOutput and Scrub
 
 /// A command that prints `out <path>` and fails with an `error:` and a `hint:` line.
 fn failing_sh(env: &TestEnv, code: u8, stderr: &str) -> std::process::Command {
@@ -303,10 +304,15 @@ fn failing_sh(env: &TestEnv, code: u8, stderr: &str) -> std::process::Command {
 fn command_output_normalises_paths_and_shows_everything() {
     let env = TestEnv::new();
     let out = run(failing_sh(&env, 1, "error: bad\nhint: try again\n")).failure();
-    assert_eq!(
-        out.to_string(),
-        "out $TEST_ENV/x\n[EOF]\n[stderr]\nerror: bad\nhint: try again\n[EOF]\n[exit status: 1]"
-    );
+    insta::assert_snapshot!(out, @"
+    out $TEST_ENV/x
+    [EOF]
+    [stderr]
+    error: bad
+    hint: try again
+    [EOF]
+    [exit status: 1]
+    ");
     assert_eq!(out.stdout(), "out $TEST_ENV/x\n");
     assert_eq!(out.raw_stdout(), format!("out {}/x\n", env.root.display()));
     assert_eq!(out.error(), "error: bad");
@@ -332,7 +338,11 @@ fn command_output_normalises_paths_and_shows_everything() {
         );
     }
     let ok = run(failing_sh(&env, 0, "")).success();
-    assert_eq!(ok.to_string(), "out $TEST_ENV/x\n[EOF]\n[exit status: 0]");
+    insta::assert_snapshot!(ok, @"
+    out $TEST_ENV/x
+    [EOF]
+    [exit status: 0]
+    ");
 
     let oc_home = std::env::temp_dir()
         .canonicalize()
@@ -346,6 +356,42 @@ fn command_output_normalises_paths_and_shows_everything() {
         normalize_paths(&format!("{} {}", oc_home.display(), fixture.display())),
         "$OC_HOME/data $FIXTURES/rich/repo"
     );
+}
+
+#[test]
+fn scrub_names_sessions_and_hides_ids_times_and_durations() {
+    let scrub = Scrub::new().session("ses_0123456789abABCDEFGHIJKLMN", "tools");
+    let text = "ses_0123456789abABCDEFGHIJKLMN  2026-05-14 23:10  tools\n\
+                ses_fedcba987654ZYXWVUTSRQPONM  2026-05-14 23:11  other\n\
+                msg_0123456789abABCDEFGHIJKLMN prt_0123456789abABCDEFGHIJKLMN \
+                2026-11-24 12:34:56 UTC 2026-05-14T23:10:05.123456789Z 1795528139191 85 ms 1.5 s\n\
+                db.git-opencode-backup-20261202T000708Z {\"ms\":397} ea8fc09a92cd: \
+                a76aebe1bac55953ccb1f217d023da9cd3a522a0\n\
+                *… 41,418 of 43,369 characters not shown.*\n";
+    insta::assert_snapshot!(scrub.apply(text), @r#"
+    [SESSION:tools]  [TIME]  tools
+    [SESSION_ID]  [TIME]  other
+    [MESSAGE_ID] [PART_ID] [TIME] [TIME] [TIME_MS] [DURATION] [DURATION]
+    db.git-opencode-backup-[TIME] {"ms":[DURATION]} [COMMIT]: a76aebe1bac55953ccb1f217d023da9cd3a522a0
+    *… [COUNT] of [COUNT] characters not shown.*
+    "#);
+    insta::assert_snapshot!(scrub.aligned().apply(text), @r#"
+    [SESSION:tools]                 [TIME]            tools
+    [SESSION_ID]                    [TIME]            other
+    [MESSAGE_ID]                   [PART_ID]                      [TIME]                  [TIME]                         [TIME_MS]     [DURATION] [DURATION]
+    db.git-opencode-backup-[TIME]           {"ms":[DURATION]} [COMMIT]    : a76aebe1bac55953ccb1f217d023da9cd3a522a0
+    *… [COUNT] of [COUNT] characters not shown.*
+    "#);
+}
+
+/// Every fixture labels each of its sessions once, in the order of `sessions()`.
+#[test]
+fn fixture_labels_name_every_session() {
+    let fixtures: [&dyn Fixture; 4] = [rich_store(), parts_store(), legacy_store(), v2_store()];
+    for fixture in fixtures {
+        let labelled: Vec<&str> = fixture.labels().into_iter().map(|(_, id)| id).collect();
+        assert_eq!(labelled, fixture.sessions());
+    }
 }
 
 // ---------------------------------------------------------------- rich store (1.18.34)

@@ -4,7 +4,7 @@
 
 use crate::common::fixtures::{rich_store, Fixture};
 use crate::common::git::{git_command, git_in};
-use crate::common::{make_executable, path_with_our_binary, run, CommandOutput, TestEnv};
+use crate::common::{make_executable, path_with_our_binary, run, CommandOutput, Scrub, TestEnv};
 use std::path::{Path, PathBuf};
 
 const ARCHIVE: &str = "refs/heads/opencode/sessions";
@@ -35,13 +35,24 @@ fn hook_path(env: &TestEnv, name: &str) -> PathBuf {
 fn install_commit_uninstall_keeps_the_users_hook() {
     let store = rich_store();
     let env = store.copy_env();
+    let scrub = Scrub::of(store);
     let user_hook = "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/user-hook-ran\"\n";
     std::fs::write(hook_path(&env, "post-commit"), user_hook).unwrap();
     make_executable(&hook_path(&env, "post-commit"));
 
-    env.run(&["hook", "install"]).success();
+    insta::assert_snapshot!(env.run(&["hook", "install"]).success(), @"
+    installed $TEST_ENV/repo/.git/hooks/post-commit
+    installed $TEST_ENV/repo/.git/hooks/pre-push
+    [EOF]
+    [exit status: 0]
+    ");
     let installed = std::fs::read(hook_path(&env, "post-commit")).unwrap();
-    env.run(&["hook", "install"]).success();
+    insta::assert_snapshot!(env.run(&["hook", "install"]).success(), @"
+    already installed $TEST_ENV/repo/.git/hooks/post-commit
+    already installed $TEST_ENV/repo/.git/hooks/pre-push
+    [EOF]
+    [exit status: 0]
+    ");
     assert_eq!(
         std::fs::read(hook_path(&env, "post-commit")).unwrap(),
         installed,
@@ -63,11 +74,15 @@ fn install_commit_uninstall_keeps_the_users_hook() {
         "{files}"
     );
     let status = env.run(&["hook", "status"]).success();
-    assert!(
-        status.stdout().contains("post-commit: installed")
-            && status.stdout().contains("\"ok\":true"),
-        "{status}"
-    );
+    insta::assert_snapshot!(scrub.apply(&status), @r#"
+    hooks directory: $TEST_ENV/repo/.git/hooks
+    post-commit: installed
+    pre-push: installed
+    opencode.pushWithCode: false
+    last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":true,"message":"refs/heads/opencode/sessions: 5 added, 0 updated, 0 deferred"}
+    [EOF]
+    [exit status: 0]
+    "#);
 
     // A second commit with nothing new in OpenCode: no new archive commit.
     let tip = env.git(&["rev-parse", ARCHIVE]);
@@ -75,7 +90,12 @@ fn install_commit_uninstall_keeps_the_users_hook() {
     git(&["commit", "-q", "-am", "another change"]).success();
     assert_eq!(env.git(&["rev-parse", ARCHIVE]), tip);
 
-    env.run(&["hook", "uninstall"]).success();
+    insta::assert_snapshot!(env.run(&["hook", "uninstall"]).success(), @"
+    uninstalled from $TEST_ENV/repo/.git/hooks/post-commit
+    removed $TEST_ENV/repo/.git/hooks/pre-push
+    [EOF]
+    [exit status: 0]
+    ");
     assert_eq!(
         std::fs::read_to_string(hook_path(&env, "post-commit")).unwrap(),
         user_hook
@@ -90,8 +110,14 @@ fn install_commit_uninstall_keeps_the_users_hook() {
 fn hooks_path_and_linked_worktrees_are_honoured() {
     let store = rich_store();
     let env = store.copy_env();
+    let scrub = Scrub::of(store);
     env.git(&["config", "core.hooksPath", ".githooks"]);
-    env.run(&["hook", "install", "--post-commit"]).success();
+    let out = env.run(&["hook", "install", "--post-commit"]);
+    insta::assert_snapshot!(out.success(), @"
+    installed $TEST_ENV/repo/.githooks/post-commit
+    [EOF]
+    [exit status: 0]
+    ");
     assert!(env.repo.path.join(".githooks/post-commit").is_file());
     assert!(
         !env.repo.path.join(".githooks/pre-push").exists(),
@@ -107,8 +133,11 @@ fn hooks_path_and_linked_worktrees_are_honoured() {
     // From a linked worktree: hooks go to the common hooks dir; the commit there archives.
     let wt = env.add_linked_worktree();
     let out = env.run_in(&wt, &["hook", "install", "--post-commit"]);
-    let out = out.success();
-    assert!(out.stdout().contains(".git/hooks/post-commit"), "{out}");
+    insta::assert_snapshot!(out.success(), @"
+    installed $TEST_ENV/repo/.git/hooks/post-commit
+    [EOF]
+    [exit status: 0]
+    ");
     let before = env.git(&["rev-parse", ARCHIVE]);
     std::fs::remove_dir_all(env.data_home.join("opencode/storage")).ok();
     let git = git_with_hooks(&env, &wt, &env.data_home);
@@ -116,7 +145,15 @@ fn hooks_path_and_linked_worktrees_are_honoured() {
     git(&["add", "b.txt"]).success();
     git(&["commit", "-q", "-m", "in the worktree"]).success();
     let status = env.run_in(&wt, &["hook", "status"]).success();
-    assert!(status.stdout().contains("\"ok\":true"), "{status}");
+    insta::assert_snapshot!(scrub.apply(&status), @r#"
+    hooks directory: $TEST_ENV/repo/.git/hooks
+    post-commit: installed
+    pre-push: not installed
+    opencode.pushWithCode: false
+    last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":true,"message":"refs/heads/opencode/sessions up to date, 0 deferred"}
+    [EOF]
+    [exit status: 0]
+    "#);
     assert_eq!(
         env.git(&["rev-parse", ARCHIVE]),
         before,
@@ -134,7 +171,7 @@ fn a_broken_store_never_breaks_a_commit() {
         git(&["commit", "-q", "-m", name]).success();
         assert!(env.git(&["log", "-1", "--format=%s"]).trim() == name);
     };
-    let status = || env.run(&["hook", "status"]).success().stdout().to_owned();
+    let status = || Scrub::new().apply(env.run(&["hook", "status"]).success());
 
     // No store at all.
     let missing = env.root.join("nothing-here");
@@ -142,8 +179,17 @@ fn a_broken_store_never_breaks_a_commit() {
         &git_with_hooks(&env, &env.repo.path, &missing),
         "missing.txt",
     );
-    let s = status();
-    assert!(s.contains("no OpenCode session store"), "{s}");
+    insta::assert_snapshot!(status(), @r#"
+    hooks directory: $TEST_ENV/repo/.git/hooks
+    post-commit: installed
+    pre-push: installed
+    opencode.pushWithCode: false
+    last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":false,"message":"no OpenCode session store at $TEST_ENV/nothing-here/opencode/opencode.db hint: run opencode in this repository first, or point at a store with --store <path>"}
+    last errors ($TEST_ENV/repo/.git/git-opencode/hook.log):
+      [TIME] post-commit error: no OpenCode session store at $TEST_ENV/nothing-here/opencode/opencode.db hint: run opencode in this repository first, or point at a store with --store <path> ([DURATION])
+    [EOF]
+    [exit status: 0]
+    "#);
 
     // A corrupt database.
     let corrupt = env.root.join("corrupt");
@@ -153,8 +199,18 @@ fn a_broken_store_never_breaks_a_commit() {
         &git_with_hooks(&env, &env.repo.path, &corrupt),
         "corrupt.txt",
     );
-    let s = status();
-    assert!(s.contains("not a database"), "{s}");
+    insta::assert_snapshot!(status(), @r#"
+    hooks directory: $TEST_ENV/repo/.git/hooks
+    post-commit: installed
+    pre-push: installed
+    opencode.pushWithCode: false
+    last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":false,"message":"failed to read OpenCode database $TEST_ENV/corrupt/opencode/opencode.db: file is not a database: Error code 26: file is not a database"}
+    last errors ($TEST_ENV/repo/.git/git-opencode/hook.log):
+      [TIME] post-commit error: no OpenCode session store at $TEST_ENV/nothing-here/opencode/opencode.db hint: run opencode in this repository first, or point at a store with --store <path> ([DURATION])
+      [TIME] post-commit error: failed to read OpenCode database $TEST_ENV/corrupt/opencode/opencode.db: file is not a database: Error code 26: file is not a database ([DURATION])
+    [EOF]
+    [exit status: 0]
+    "#);
 
     // A database locked by another writer (exclusive locking mode keeps everyone out).
     let db = env.data_home.join("opencode/opencode.db");
@@ -236,10 +292,17 @@ fn pre_push_pushes_the_archive_with_the_code() {
         "{refs}"
     );
     let status = env.run(&["hook", "status"]).success();
-    assert!(
-        status.stdout().contains("pre-push") && status.stdout().contains("rejected"),
-        "{status}"
-    );
+    insta::assert_snapshot!(Scrub::new().apply(&status), @r#"
+    hooks directory: $TEST_ENV/repo/.git/hooks
+    post-commit: installed
+    pre-push: installed
+    opencode.pushWithCode: true
+    last run: {"hook":"pre-push","time":"[TIME]","ms":[DURATION],"ok":false,"message":"failed to push refs/heads/opencode/sessions: the remote 'strict' rejected refs/heads/opencode/sessions: !\trefs/heads/opencode/sessions:refs/heads/opencode/sessions\t[remote rejected] (hook declined)"}
+    last errors ($TEST_ENV/repo/.git/git-opencode/hook.log):
+      [TIME] pre-push error: failed to push refs/heads/opencode/sessions: the remote 'strict' rejected refs/heads/opencode/sessions: !	refs/heads/opencode/sessions:refs/heads/opencode/sessions	[remote rejected] (hook declined) ([DURATION])
+    [EOF]
+    [exit status: 0]
+    "#);
 }
 
 /// Hooks owned by a hook manager are left alone, with the line to add to its configuration.
@@ -248,21 +311,25 @@ fn hook_managers_get_the_line_to_add() {
     let env = TestEnv::new();
     env.git(&["config", "core.hooksPath", ".husky/_"]);
     let out = env.run(&["hook", "install", "--post-commit"]);
-    let out = out.failure();
-    assert!(out.stderr().contains("managed by husky"), "{out}");
-    assert!(
-        out.stderr().contains(
-            "hint: add this line to .husky/post-commit: git opencode hook run post-commit"
-        ),
-        "{out}"
-    );
+    insta::assert_snapshot!(out.failure(), @"
+    [stderr]
+    error: the post-commit hook in $TEST_ENV/repo/.husky/_ is managed by husky; git-opencode leaves it alone
+    hint: add this line to .husky/post-commit: git opencode hook run post-commit
+    [EOF]
+    [exit status: 1]
+    ");
     assert!(!env.repo.path.join(".husky").exists(), "nothing written");
 
     env.git(&["config", "--unset", "core.hooksPath"]);
     let lefthook = "#!/bin/sh\n# lefthook hook\nexec lefthook run post-commit \"$@\"\n";
     std::fs::write(hook_path(&env, "post-commit"), lefthook).unwrap();
-    let out = env.run(&["hook", "install"]).failure();
-    assert!(out.stderr().contains("lefthook.yml"), "{out}");
+    insta::assert_snapshot!(env.run(&["hook", "install"]).failure(), @"
+    [stderr]
+    error: the post-commit hook in $TEST_ENV/repo/.git/hooks is managed by lefthook; git-opencode leaves it alone
+    hint: add to lefthook.yml under post-commit: commands: git-opencode: run: git opencode hook run post-commit
+    [EOF]
+    [exit status: 1]
+    ");
     assert_eq!(
         std::fs::read_to_string(hook_path(&env, "post-commit")).unwrap(),
         lefthook
@@ -280,6 +347,16 @@ fn notes_hook_tells_how_to_keep_notes_across_rewrites() {
     assert!(!install(&["hook", "install"]).contains("rewriteRef"));
     let out = env.run(&["hook", "install", "--notes"]).success();
     assert!(out.stderr().contains(&format!("hint:   {advice}")), "{out}");
+    insta::assert_snapshot!(out, @"
+    already installed $TEST_ENV/repo/.git/hooks/post-commit
+    already installed $TEST_ENV/repo/.git/hooks/pre-push
+    [EOF]
+    [stderr]
+    hint: git drops notes from amended and rebased commits unless told otherwise; to keep them:
+    hint:   git config --add notes.rewriteRef refs/notes/opencode
+    [EOF]
+    [exit status: 0]
+    ");
     assert!(install(&["hook", "install", "-q", "--notes"]).is_empty());
     env.run(&["hook", "uninstall"]).success();
 

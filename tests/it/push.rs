@@ -5,7 +5,7 @@ use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{rich_store, Fixture};
 use crate::common::git::{git_command, git_in, Repo};
 use crate::common::opencode::{OpencodeHome, CURRENT};
-use crate::common::{make_executable, ours, ours_cmd, run, CommandOutput, TestEnv};
+use crate::common::{make_executable, ours, ours_cmd, run, CommandOutput, Scrub, TestEnv};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -42,8 +42,13 @@ fn archive_branch_layout_and_incremental_updates() {
     let status = env.git(&["status", "--porcelain"]);
     let index = std::fs::read(env.repo.path.join(".git/index")).unwrap();
 
+    let scrub = Scrub::of(store);
     let out = env.run(&["push-sessions"]).success();
-    assert!(out.stdout().contains("5 added"), "{out}");
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    refs/heads/opencode/sessions [COMMIT]: 5 added, 0 updated
+    [EOF]
+    [exit status: 0]
+    ");
     env.git(&["fsck", "--strict"]);
     let files = env.git(&["ls-tree", "-r", "--name-only", ARCHIVE]);
     let files: Vec<&str> = files.lines().collect();
@@ -110,7 +115,11 @@ fn archive_branch_layout_and_incremental_updates() {
     let tip = env.git(&["rev-parse", ARCHIVE]);
     let objects = count_objects(&env.repo.path);
     let out = env.run(&["push-sessions"]).success();
-    assert!(out.stdout().contains("up to date"), "{out}");
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    refs/heads/opencode/sessions is up to date
+    [EOF]
+    [exit status: 0]
+    ");
     assert_eq!(env.git(&["rev-parse", ARCHIVE]), tip);
     assert_eq!(count_objects(&env.repo.path), objects);
 
@@ -122,8 +131,13 @@ fn archive_branch_layout_and_incremental_updates() {
     let fresh = oc
         .run(&env.repo.path, &script(&[Step::reply("new here 🆕")]), &[])
         .session_id;
+    let scrub = scrub.session(&fresh, "fresh");
     let out = env.run(&["push-sessions"]).success();
-    assert!(out.stdout().contains("1 added, 0 updated"), "{out}");
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    refs/heads/opencode/sessions [COMMIT]: 1 added, 0 updated
+    [EOF]
+    [exit status: 0]
+    ");
     let second = env.git(&["rev-parse", ARCHIVE]);
     assert_only_session_changed(&env, &tip, &second, &fresh);
     oc.continue_session(
@@ -134,7 +148,11 @@ fn archive_branch_layout_and_incremental_updates() {
     );
     drop(llm);
     let out = env.run(&["push-sessions"]).success();
-    assert!(out.stdout().contains("0 added, 1 updated"), "{out}");
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    refs/heads/opencode/sessions [COMMIT]: 0 added, 1 updated
+    [EOF]
+    [exit status: 0]
+    ");
     let third = env.git(&["rev-parse", ARCHIVE]);
     assert_only_session_changed(&env, &second, &third, &fresh);
     assert!(env
@@ -264,8 +282,14 @@ fn notes_name_the_sessions_that_produced_a_commit() {
     };
     commit_now(&["add", "feature.txt"]);
     commit_now(&["commit", "-q", "-m", "add the feature"]);
+    let scrub = Scrub::new().session(&run.session_id, "feature");
     let out = env.run(&["push-sessions", "--notes"]).success();
-    assert!(out.stdout().contains(&run.session_id), "{out}");
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    refs/heads/opencode/sessions [COMMIT]: 6 added, 0 updated
+    refs/notes/opencode [COMMIT]: [SESSION:feature]
+    [EOF]
+    [exit status: 0]
+    ");
     let note = env.git(&["notes", "--ref", "opencode", "show", "HEAD"]);
     assert!(note.contains(&run.session_id), "{note}");
     assert!(note.contains("Feature work"), "{note}");
@@ -364,8 +388,14 @@ fn secrets_never_reach_a_git_object() {
 #[test]
 fn push_sessions_bad_input() {
     let env = rich_store().copy_env();
-    let out = env.run(&["push-sessions", "--remote", "nope"]).failure();
-    assert!(out.stderr().contains("no such remote 'nope'"), "{out}");
+    let out = env.run(&["push-sessions", "--remote", "nope"]);
+    insta::assert_snapshot!(out.failure(), @"
+    [stderr]
+    error: no such remote 'nope'
+    hint: `git remote -v` lists the remotes of this repository
+    [EOF]
+    [exit status: 1]
+    ");
     assert!(
         env.git(&["show-ref"])
             .lines()
@@ -373,17 +403,24 @@ fn push_sessions_bad_input() {
         "nothing written"
     );
 
-    let out = env.run(&["push-sessions", "--ref", "bad..name"]).failure();
-    assert!(out.stderr().contains("invalid ref name"), "{out}");
+    let out = env.run(&["push-sessions", "--ref", "bad..name"]);
+    insta::assert_snapshot!(out.failure(), @"
+    [stderr]
+    error: invalid ref name 'bad..name': Reference name cannot contain repeated dots
+    [EOF]
+    [exit status: 1]
+    ");
 
     // A normal branch where the archive would go.
     env.git(&["branch", "opencode/sessions"]);
     let before = env.git(&["rev-parse", ARCHIVE]);
-    let out = env.run(&["push-sessions"]).failure();
-    assert!(
-        out.stderr().contains("not a git-opencode archive") && out.stderr().contains("hint:"),
-        "{out}"
-    );
+    insta::assert_snapshot!(env.run(&["push-sessions"]).failure(), @"
+    [stderr]
+    error: refs/heads/opencode/sessions exists and is not a git-opencode archive (no manifest.json of format git-opencode-archive)
+    hint: pass another --ref, or set git config opencode.ref
+    [EOF]
+    [exit status: 1]
+    ");
     assert_eq!(env.git(&["rev-parse", ARCHIVE]), before);
     env.git(&["branch", "-D", "opencode/sessions"]);
 
@@ -408,11 +445,15 @@ fn push_sessions_bad_input() {
     .unwrap();
     make_executable(&bare.join("hooks/pre-receive"));
     env.git(&["remote", "add", "strict", bare.to_str().unwrap()]);
-    let out = env.run(&["push-sessions", "--remote", "strict"]).failure();
-    assert!(
-        out.stderr().contains("strict") && out.stderr().contains("rejected"),
-        "{out}"
-    );
+    let out = env.run(&["push-sessions", "--remote", "strict"]);
+    insta::assert_snapshot!(out.failure(), @"
+    refs/heads/opencode/sessions is up to date
+    [EOF]
+    [stderr]
+    error: failed to push refs/heads/opencode/sessions: the remote 'strict' rejected refs/heads/opencode/sessions: !	refs/heads/opencode/sessions:refs/heads/opencode/sessions	[remote rejected] (pre-receive hook declined)
+    [EOF]
+    [exit status: 1]
+    ");
     assert!(!env.git(&["rev-parse", ARCHIVE]).is_empty());
     env.git(&["fsck", "--strict"]);
 }

@@ -6,7 +6,7 @@ use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{legacy_store, parts_store, rich_store, Fixture};
 use crate::common::opencode::{OpencodeHome, CURRENT};
 use crate::common::{file_names, file_sha256, query_one, session_ids, sha256_hex, zip_entries};
-use crate::common::{git::Repo, TestEnv};
+use crate::common::{git::Repo, Scrub, TestEnv};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -66,16 +66,97 @@ fn list_shows_every_session_of_the_project_including_children() {
     let roots: BTreeSet<String> = store.roots().into_iter().map(String::from).collect();
     assert_eq!(theirs, roots);
 
-    // The table names every session too, and -v says which rule matched.
-    let table = env.run(&["list", "-v"]).success();
-    for id in &expected {
-        let line = table
-            .stdout()
-            .lines()
-            .find(|l| l.starts_with(id.as_str()))
-            .unwrap();
-        assert!(line.contains("current"), "{line}");
-    }
+    // What users read: the table names every session, -v says which rule matched and the
+    // project; --json has every field.
+    let scrub = Scrub::of(store);
+    let table = env.run(&["list"]).success();
+    insta::assert_snapshot!(scrub.clone().aligned().apply(&table), @"
+    ID                              UPDATED (UTC)     MSGS  PARENT                          TITLE
+    [SESSION:plain]                 [TIME]            2     -                               Mock title
+    [SESSION:attachment]            [TIME]            2     -                               Attachment 📎
+    [SESSION:task_child]            [TIME]            3     [SESSION:task_parent]           delegate 委任 (@general subagent)
+    [SESSION:task_parent]           [TIME]            3     -                               Task parent 🤝
+    [SESSION:tools]                 [TIME]            10    -                               Tools ✍️ session
+    [EOF]
+    [exit status: 0]
+    ");
+    let verbose = env.run(&["list", "-v"]).success();
+    insta::assert_snapshot!(scrub.clone().aligned().apply(&verbose), @"
+    ID                              UPDATED (UTC)     MSGS  PARENT                          RULE     PROJECT                                   TITLE
+    [SESSION:plain]                 [TIME]            2     -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Mock title
+    [SESSION:attachment]            [TIME]            2     -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Attachment 📎
+    [SESSION:task_child]            [TIME]            3     [SESSION:task_parent]           current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  delegate 委任 (@general subagent)
+    [SESSION:task_parent]           [TIME]            3     -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Task parent 🤝
+    [SESSION:tools]                 [TIME]            10    -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Tools ✍️ session
+    [EOF]
+    [exit status: 0]
+    ");
+    insta::assert_snapshot!(scrub.apply(env.run(&["list", "--json"]).success()), @r#"
+    [
+      {
+        "id": "[SESSION:plain]",
+        "title": "Mock title",
+        "parentID": null,
+        "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+        "directory": "$FIXTURES/rich/repo",
+        "created": [TIME_MS],
+        "updated": [TIME_MS],
+        "messages": 2,
+        "rule": "current",
+        "store": "sqlite"
+      },
+      {
+        "id": "[SESSION:attachment]",
+        "title": "Attachment 📎",
+        "parentID": null,
+        "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+        "directory": "$FIXTURES/rich/repo",
+        "created": [TIME_MS],
+        "updated": [TIME_MS],
+        "messages": 2,
+        "rule": "current",
+        "store": "sqlite"
+      },
+      {
+        "id": "[SESSION:task_child]",
+        "title": "delegate 委任 (@general subagent)",
+        "parentID": "[SESSION:task_parent]",
+        "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+        "directory": "$FIXTURES/rich/repo",
+        "created": [TIME_MS],
+        "updated": [TIME_MS],
+        "messages": 3,
+        "rule": "current",
+        "store": "sqlite"
+      },
+      {
+        "id": "[SESSION:task_parent]",
+        "title": "Task parent 🤝",
+        "parentID": null,
+        "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+        "directory": "$FIXTURES/rich/repo",
+        "created": [TIME_MS],
+        "updated": [TIME_MS],
+        "messages": 3,
+        "rule": "current",
+        "store": "sqlite"
+      },
+      {
+        "id": "[SESSION:tools]",
+        "title": "Tools ✍️ session",
+        "parentID": null,
+        "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+        "directory": "$FIXTURES/rich/repo",
+        "created": [TIME_MS],
+        "updated": [TIME_MS],
+        "messages": 10,
+        "rule": "current",
+        "store": "sqlite"
+      }
+    ]
+    [EOF]
+    [exit status: 0]
+    "#);
 }
 
 /// Asserts that `git opencode export <id>` in `env` is byte-equal to `opencode export <id>`
@@ -150,6 +231,15 @@ fn export_without_ids_writes_every_session_into_the_directory() {
     want.sort();
     assert_eq!(files, want);
     assert_eq!(printed.stdout().lines().count(), want.len());
+    insta::assert_snapshot!(Scrub::of(store).apply(printed), @"
+    $TEST_ENV/out/[SESSION:plain].json
+    $TEST_ENV/out/[SESSION:attachment].json
+    $TEST_ENV/out/[SESSION:task_child].json
+    $TEST_ENV/out/[SESSION:task_parent].json
+    $TEST_ENV/out/[SESSION:tools].json
+    [EOF]
+    [exit status: 0]
+    ");
     let one = std::fs::read(dir.join(format!("{}.json", store.plain))).unwrap();
     let plain = env.run(&["export", &store.plain]).success();
     assert_eq!(one, plain.stdout_bytes());
@@ -165,9 +255,18 @@ fn pack_is_verified_deterministic_and_importable() {
     let zip1 = env.root.join("one.zip");
     let zip2 = env.root.join("two.zip");
     let out = env.run(&["pack", "-o", zip1.to_str().unwrap()]).success();
-    assert_eq!(out.stdout(), "$TEST_ENV/one.zip\n");
-    env.run(&["pack", "-q", "-o", zip2.to_str().unwrap()])
-        .success();
+    insta::assert_snapshot!(out, @"
+    $TEST_ENV/one.zip
+    [EOF]
+    [exit status: 0]
+    ");
+    // -q leaves out progress, not the path of what it wrote.
+    let quiet = env.run(&["pack", "-q", "-o", zip2.to_str().unwrap()]);
+    insta::assert_snapshot!(quiet.success(), @"
+    $TEST_ENV/two.zip
+    [EOF]
+    [exit status: 0]
+    ");
     assert_eq!(
         std::fs::read(&zip1).unwrap(),
         std::fs::read(&zip2).unwrap(),
@@ -328,6 +427,16 @@ fn legacy_json_store_is_read_completely() {
     let expected: BTreeSet<String> = store.sessions().into_iter().map(String::from).collect();
     assert_eq!(session_ids(&json), expected);
     assert!(list.iter().all(|s| s["store"] == "json"));
+    let table = env.run(&["list", "-v"]).success();
+    insta::assert_snapshot!(Scrub::of(store).aligned().apply(table), @"
+    ID                              UPDATED (UTC)     MSGS  PARENT                          RULE     PROJECT                                   TITLE
+    [SESSION:attachment]            [TIME]            2     -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Legacy attachment
+    [SESSION:task_child]            [TIME]            3     [SESSION:task_parent]           current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  delegate (@general subagent)
+    [SESSION:task_parent]           [TIME]            3     -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Legacy task
+    [SESSION:tools]                 [TIME]            9     -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Legacy tools
+    [EOF]
+    [exit status: 0]
+    ");
     let storage = env.data_home.join("opencode/storage");
     let oc = env.opencode.as_ref().unwrap();
     for id in &expected {

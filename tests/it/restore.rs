@@ -9,7 +9,7 @@ use crate::common::fixtures::{legacy_store, rich_store, Fixture};
 use crate::common::opencode::{OpencodeHome, CURRENT, LEGACY};
 use crate::common::serve::{http, Server};
 use crate::common::{
-    file_names, file_sha256, ours, query_one, session_ids, sha256_hex, zip_entries, TestEnv,
+    file_names, file_sha256, ours, query_one, session_ids, sha256_hex, zip_entries, Scrub, TestEnv,
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -76,19 +76,38 @@ fn restore_into_an_empty_store_and_another_checkout() {
     let db = fresh.db_path();
     let before = file_sha256(&db);
 
+    let scrub = Scrub::of(store);
     let dry = ours(
         &fresh,
         &clone.path,
         &["restore", "--dry-run", zip.to_str().unwrap()],
     );
-    let dry = dry.success();
-    assert!(dry.stdout().contains("dry run: 5 to add"), "{dry}");
+    insta::assert_snapshot!(scrub.apply(dry.success()), @"
+    would add    [SESSION:plain]  Mock title
+    would add    [SESSION:attachment]  Attachment 📎
+    would add    [SESSION:task_child]  delegate 委任 (@general subagent)
+    would add    [SESSION:task_parent]  Task parent 🤝
+    would add    [SESSION:tools]  Tools ✍️ session
+    dry run: 5 to add, 0 to update, 0 unchanged, 0 to keep (newer locally) into $OC_HOME/data/opencode/opencode.db (project b10168d3809b4a25c98515571e7e43a63137c07e, $TEST_ENV/elsewhere/clone); nothing was changed
+    [EOF]
+    [exit status: 0]
+    ");
     assert_eq!(file_sha256(&db), before, "--dry-run changed the store");
 
     let started = Instant::now();
     let out = ours(&fresh, &clone.path, &["restore", zip.to_str().unwrap()]).success();
     eprintln!("restore of 5 sessions took {:.2?}", started.elapsed());
-    assert!(out.stdout().contains("5 added, 0 updated"), "{out}");
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    added        [SESSION:plain]  Mock title
+    added        [SESSION:attachment]  Attachment 📎
+    added        [SESSION:task_child]  delegate 委任 (@general subagent)
+    added        [SESSION:task_parent]  Task parent 🤝
+    added        [SESSION:tools]  Tools ✍️ session
+    backup: $OC_HOME/data/opencode/opencode.db.git-opencode-backup-[TIME]
+    restored into $OC_HOME/data/opencode/opencode.db (project b10168d3809b4a25c98515571e7e43a63137c07e, $TEST_ENV/elsewhere/clone): 5 added, 0 updated, 0 unchanged, 0 kept (newer locally)
+    [EOF]
+    [exit status: 0]
+    ");
     let backup = out
         .raw_stdout()
         .lines()
@@ -170,14 +189,16 @@ fn restore_into_an_empty_store_and_another_checkout() {
 
     // Restoring again changes nothing, and keeps the session continued here.
     let again = ours(&fresh, &clone.path, &["restore", zip.to_str().unwrap()]);
-    let again = again.success();
-    assert!(
-        again
-            .stdout()
-            .contains("0 added, 0 updated, 4 unchanged, 1 kept"),
-        "{again}"
-    );
-    assert!(!again.stdout().contains("backup:"), "{again}");
+    insta::assert_snapshot!(scrub.apply(again.success()), @"
+    kept         [SESSION:plain]  Mock title (the local copy is newer)
+    unchanged    [SESSION:attachment]  Attachment 📎
+    unchanged    [SESSION:task_child]  delegate 委任 (@general subagent)
+    unchanged    [SESSION:task_parent]  Task parent 🤝
+    unchanged    [SESSION:tools]  Tools ✍️ session
+    restored into $OC_HOME/data/opencode/opencode.db (project b10168d3809b4a25c98515571e7e43a63137c07e, $TEST_ENV/elsewhere/clone): 0 added, 0 updated, 4 unchanged, 1 kept (newer locally)
+    [EOF]
+    [exit status: 0]
+    ");
     let still: Value = serde_json::from_slice(&fresh.export(&clone.path, &store.plain)).unwrap();
     assert_eq!(message_ids(&still), message_ids(&after));
     drop(llm);
@@ -270,18 +291,18 @@ fn restore_unions_with_a_store_that_holds_some_sessions() {
 
     let wal = db.with_file_name("opencode.db-wal");
     let before = (file_sha256(&db), file_sha256(&wal));
+    let scrub = Scrub::of(store);
     let dry = ours(&oc, &clone.path, &["restore", "--dry-run", zip_arg]).success();
-    let line = |id: &str| {
-        dry.stdout()
-            .lines()
-            .find(|l| l.contains(id))
-            .unwrap_or_default()
-            .to_owned()
-    };
-    assert!(line(&store.plain).starts_with("would add"), "{dry}");
-    assert!(line(&store.attachment).starts_with("would update"), "{dry}");
-    assert!(line(&store.tools).starts_with("would keep"), "{dry}");
-    assert!(line(&store.task_parent).starts_with("unchanged"), "{dry}");
+    insta::assert_snapshot!(scrub.apply(&dry), @"
+    would add    [SESSION:plain]  Mock title
+    would update [SESSION:attachment]  Attachment 📎
+    unchanged    [SESSION:task_child]  delegate 委任 (@general subagent)
+    unchanged    [SESSION:task_parent]  Task parent 🤝
+    would keep   [SESSION:tools]  Tools ✍️ session (the local copy is newer)
+    dry run: 1 to add, 1 to update, 2 unchanged, 1 to keep (newer locally) into $OC_HOME/data/opencode/opencode.db (project a76aebe1bac55953ccb1f217d023da9cd3a522a0, $TEST_ENV/laptop/clone); nothing was changed
+    [EOF]
+    [exit status: 0]
+    ");
     assert_eq!(
         (file_sha256(&db), file_sha256(&wal)),
         before,
@@ -289,11 +310,17 @@ fn restore_unions_with_a_store_that_holds_some_sessions() {
     );
 
     let out = ours(&oc, &clone.path, &["restore", zip_arg]).success();
-    assert!(
-        out.stdout()
-            .contains("1 added, 1 updated, 2 unchanged, 1 kept (newer locally)"),
-        "{out}"
-    );
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    added        [SESSION:plain]  Mock title
+    updated      [SESSION:attachment]  Attachment 📎
+    unchanged    [SESSION:task_child]  delegate 委任 (@general subagent)
+    unchanged    [SESSION:task_parent]  Task parent 🤝
+    kept         [SESSION:tools]  Tools ✍️ session (the local copy is newer)
+    backup: $OC_HOME/data/opencode/opencode.db.git-opencode-backup-[TIME]
+    restored into $OC_HOME/data/opencode/opencode.db (project a76aebe1bac55953ccb1f217d023da9cd3a522a0, $TEST_ENV/laptop/clone): 1 added, 1 updated, 2 unchanged, 1 kept (newer locally)
+    [EOF]
+    [exit status: 0]
+    ");
     integrity_ok(&db);
     let conn = oc.open_db();
     let count = |sql: &str| -> (i64, i64) {
@@ -479,6 +506,8 @@ fn restore_selected_sessions_with_their_extra_records() {
     let llm = FakeLlm::start();
     let (fresh, clone) = another_machine(&env, &llm, "picked/clone");
 
+    // The subagent session comes along.
+    let scrub = Scrub::of(store);
     let dry = ours(
         &fresh,
         &clone.path,
@@ -490,17 +519,13 @@ fn restore_selected_sessions_with_their_extra_records() {
             changed,
         ],
     );
-    let dry = dry.success();
-    let adds: Vec<&str> = dry
-        .stdout()
-        .lines()
-        .filter(|l| l.starts_with("would add"))
-        .collect();
-    assert_eq!(adds.len(), 2, "{dry}");
-    assert!(
-        dry.stdout().contains(&store.task_child),
-        "the subagent session comes along: {dry}"
-    );
+    insta::assert_snapshot!(scrub.apply(dry.success()), @"
+    would add    [SESSION:task_child]  delegate 委任 (@general subagent)
+    would add    [SESSION:task_parent]  Task parent 🤝
+    dry run: 2 to add, 0 to update, 0 unchanged, 0 to keep (newer locally) into $OC_HOME/data/opencode/opencode.db (project a76aebe1bac55953ccb1f217d023da9cd3a522a0, $TEST_ENV/picked/clone); nothing was changed
+    [EOF]
+    [exit status: 0]
+    ");
 
     let diffs = fresh.data_dir().join("storage/session_diff");
     std::fs::create_dir_all(&diffs).unwrap();
@@ -512,13 +537,15 @@ fn restore_selected_sessions_with_their_extra_records() {
         &clone.path,
         &["restore", "--session", &selection, changed],
     );
-    let out = out.success();
-    assert!(out.stdout().contains("2 added"), "{out}");
-    assert!(
-        out.stdout()
-            .contains("note: share records were not restored"),
-        "{out}"
-    );
+    insta::assert_snapshot!(scrub.apply(out.success()), @"
+    added        [SESSION:plain]  Mock title
+    added        [SESSION:attachment]  Attachment 📎
+    note: share records were not restored (their secret is never archived); the share URL stays on the session
+    backup: $OC_HOME/data/opencode/opencode.db.git-opencode-backup-[TIME]
+    restored into $OC_HOME/data/opencode/opencode.db (project a76aebe1bac55953ccb1f217d023da9cd3a522a0, $TEST_ENV/picked/clone): 2 added, 0 updated, 0 unchanged, 0 kept (newer locally)
+    [EOF]
+    [exit status: 0]
+    ");
     let written = std::fs::read_to_string(diffs.join(format!("{}.json", store.plain))).unwrap();
     assert!(
         written.starts_with("[\n  {\n    \"file\": \"README.md\""),
@@ -577,17 +604,21 @@ fn restore_into_a_legacy_json_store() {
     let storage = fresh.storage_dir();
     assert!(storage.is_dir() && !fresh.db_path().exists());
 
+    // Into the JSON store under `$OC_HOME/data/opencode/storage`.
     let out = ours(
         &fresh,
         &clone.path,
         &["restore", legacy_zip.to_str().unwrap()],
-    )
-    .success();
-    assert!(out.stdout().contains("4 added"), "{out}");
-    assert!(
-        out.raw_stdout().contains(storage.to_str().unwrap()),
-        "{out}"
     );
+    insta::assert_snapshot!(Scrub::of(legacy).apply(out.success()), @"
+    added        [SESSION:attachment]  Legacy attachment
+    added        [SESSION:task_child]  delegate (@general subagent)
+    added        [SESSION:task_parent]  Legacy task
+    added        [SESSION:tools]  Legacy tools
+    restored into $OC_HOME/data/opencode/storage (project a76aebe1bac55953ccb1f217d023da9cd3a522a0, $TEST_ENV/moved/here): 4 added, 0 updated, 0 unchanged, 0 kept (newer locally)
+    [EOF]
+    [exit status: 0]
+    ");
     let out = ours(
         &fresh,
         &clone.path,
@@ -664,25 +695,37 @@ fn restore_refuses_what_it_cannot_do_safely() {
 
     // The empty env's data dir is `$TEST_ENV/data`; the fixture copy's `$TEST_ENV/opencode/data`.
     let empty = TestEnv::new();
-    let out = empty.run(&["restore", zip]).failure();
-    assert!(out.error().contains("no OpenCode store"), "{out}");
-    assert!(out.error().contains("$TEST_ENV/data/opencode"), "{out}");
-    assert!(out.stderr().contains("hint: run opencode once"), "{out}");
+    insta::assert_snapshot!(empty.run(&["restore", zip]).failure(), @"
+    [stderr]
+    error: no OpenCode store at $TEST_ENV/data/opencode/opencode.db
+    hint: run opencode once in this repository (it creates and migrates its database), then restore again; or pass --store <path>
+    [EOF]
+    [exit status: 1]
+    ");
     assert!(!empty.data_home.join("opencode").exists());
 
     let out = env.run(&["restore", "--session", "ses_nothere", zip]);
-    let out = out.failure();
-    assert!(
-        out.error().contains("session ses_nothere is not in"),
-        "{out}"
-    );
-    let out = env.run(&["restore", "no-such-ref"]).failure();
-    assert!(
-        out.error().contains("neither a file nor a git ref"),
-        "{out}"
-    );
-    let out = env.run(&["restore", "missing.zip"]).failure();
-    assert!(out.error().contains("no such file: missing.zip"), "{out}");
+    insta::assert_snapshot!(out.failure(), @"
+    [stderr]
+    error: session ses_nothere is not in $TEST_ENV/sessions.zip
+    hint: check the session ID; the archive holds 5 sessions
+    [EOF]
+    [exit status: 1]
+    ");
+    insta::assert_snapshot!(env.run(&["restore", "no-such-ref"]).failure(), @"
+    [stderr]
+    error: no-such-ref is neither a file nor a git ref or commit of this repository
+    hint: pass a zip written by `git opencode pack`, or a ref such as refs/heads/opencode/sessions
+    [EOF]
+    [exit status: 1]
+    ");
+    insta::assert_snapshot!(env.run(&["restore", "missing.zip"]).failure(), @"
+    [stderr]
+    error: no such file: missing.zip
+    hint: pass a zip written by `git opencode pack`, or a ref such as refs/heads/opencode/sessions
+    [EOF]
+    [exit status: 1]
+    ");
 
     let db = env.opencode.as_ref().unwrap().db_path();
     {
@@ -694,12 +737,13 @@ fn restore_refuses_what_it_cannot_do_safely() {
         .unwrap();
     }
     let before = (file_sha256(&db), file_names(db.parent().unwrap()));
-    let out = env.run(&["restore", zip]).failure();
-    assert!(
-        out.error().contains("newer OpenCode")
-            && out.error().contains("29990101000000_from_the_future"),
-        "{out}"
-    );
+    insta::assert_snapshot!(env.run(&["restore", zip]).failure(), @"
+    [stderr]
+    error: $TEST_ENV/opencode/data/opencode/opencode.db was written by a newer OpenCode than git-opencode knows (schema migration 29990101000000_from_the_future)
+    hint: upgrade git-opencode; nothing was restored
+    [EOF]
+    [exit status: 1]
+    ");
     assert_eq!((file_sha256(&db), file_names(db.parent().unwrap())), before);
 }
 
@@ -749,12 +793,13 @@ fn restore_writes_only_the_columns_an_older_schema_has() {
         .unwrap();
     let before = file_sha256(&newer);
     let out = env.run(&["--store", newer.to_str().unwrap(), "restore", zip_arg]);
-    let out = out.failure();
-    assert!(
-        out.error().contains("requires column future_required")
-            && out.error().contains("$TEST_ENV/newer/opencode.db"),
-        "{out}"
-    );
+    insta::assert_snapshot!(out.failure(), @"
+    [stderr]
+    error: OpenCode database $TEST_ENV/newer/opencode.db has a newer schema: table session requires column future_required, which git-opencode does not know
+    hint: upgrade git-opencode; nothing was restored
+    [EOF]
+    [exit status: 1]
+    ");
     assert_eq!(file_sha256(&newer), before);
 
     let old = env.root.join("old/opencode.db");
@@ -938,6 +983,8 @@ fn hostile_and_broken_zips_fail_cleanly() {
     let snapshot = || tree_state(&env.root, &cases_dir);
     let before = snapshot();
     let started = Instant::now();
+    // The errors of the zips made from literals (not from the fixture's pack), by case.
+    let mut errors = String::new();
     for (name, data, needle) in &cases {
         let path = cases_dir.join(format!("{name}.zip"));
         std::fs::write(&path, data).unwrap();
@@ -953,11 +1000,81 @@ fn hostile_and_broken_zips_fail_cleanly() {
                 Some(needle) => {
                     let out = out.failure();
                     assert!(out.error().contains(needle), "{cmd} {name}: {out}");
+                    errors.push_str(&format!("{name} ({cmd}):\n"));
+                    for line in out.stderr().lines() {
+                        errors.push_str(&format!("  {line}\n"));
+                    }
                 }
             }
         }
         assert_eq!(snapshot(), before, "something was written for {name}");
     }
+    insta::assert_snapshot!(errors, @r#"
+    hostile-zip-slip (restore):
+      error: $TEST_ENV/cases/hostile-zip-slip.zip has an unsafe entry name "../x.json" (a '..' component)
+      hint: this is not a zip written by `git opencode pack`; nothing was restored
+    hostile-zip-slip (verify):
+      error: $TEST_ENV/cases/hostile-zip-slip.zip has an unsafe entry name "../x.json" (a '..' component)
+      hint: this is not a zip written by `git opencode pack`; nothing was restored
+    hostile-zip-slip-deep (restore):
+      error: $TEST_ENV/cases/hostile-zip-slip-deep.zip has an unsafe entry name "sessions/../../x.json" (a '..' component)
+      hint: this is not a zip written by `git opencode pack`; nothing was restored
+    hostile-zip-slip-deep (verify):
+      error: $TEST_ENV/cases/hostile-zip-slip-deep.zip has an unsafe entry name "sessions/../../x.json" (a '..' component)
+      hint: this is not a zip written by `git opencode pack`; nothing was restored
+    hostile-absolute (restore):
+      error: $TEST_ENV/cases/hostile-absolute.zip has an unsafe entry name "/abs/x.json" (an absolute path or a backslash)
+      hint: this is not a zip written by `git opencode pack`; nothing was restored
+    hostile-absolute (verify):
+      error: $TEST_ENV/cases/hostile-absolute.zip has an unsafe entry name "/abs/x.json" (an absolute path or a backslash)
+      hint: this is not a zip written by `git opencode pack`; nothing was restored
+    hostile-backslash (restore):
+      error: $TEST_ENV/cases/hostile-backslash.zip has an unsafe entry name "..\\x.json" (an absolute path or a backslash)
+      hint: this is not a zip written by `git opencode pack`; nothing was restored
+    hostile-backslash (verify):
+      error: $TEST_ENV/cases/hostile-backslash.zip has an unsafe entry name "..\\x.json" (an absolute path or a backslash)
+      hint: this is not a zip written by `git opencode pack`; nothing was restored
+    hostile-bad-message-id (restore):
+      error: malformed session document sessions/ses_a.json of $TEST_ENV/cases/hostile-bad-message-id.zip: a message has no valid id
+    hostile-bad-message-id (verify):
+      error: malformed session document sessions/ses_a.json of $TEST_ENV/cases/hostile-bad-message-id.zip: a message has no valid id
+    hostile-bad-session-name (restore):
+      error: sessions/..json of $TEST_ENV/cases/hostile-bad-session-name.zip: "." is not a valid session ID
+    hostile-bad-session-name (verify):
+      error: sessions/..json of $TEST_ENV/cases/hostile-bad-session-name.zip: "." is not a valid session ID
+    hostile-id-mismatch (restore):
+      error: malformed session document sessions/ses_a.json of $TEST_ENV/cases/hostile-id-mismatch.zip: info.id is not ses_a
+    hostile-id-mismatch (verify):
+      error: malformed session document sessions/ses_a.json of $TEST_ENV/cases/hostile-id-mismatch.zip: info.id is not ses_a
+    hostile-not-json (restore):
+      error: malformed JSON in sessions/ses_a.json of $TEST_ENV/cases/hostile-not-json.zip: EOF while parsing a value at line 1 column 8
+    hostile-not-json (verify):
+      error: malformed JSON in sessions/ses_a.json of $TEST_ENV/cases/hostile-not-json.zip: EOF while parsing a value at line 1 column 8
+    no-manifest (restore):
+      error: $TEST_ENV/cases/no-manifest.zip has no manifest.json
+      hint: pass a zip written by `git opencode pack`
+    no-manifest (verify):
+      error: $TEST_ENV/cases/no-manifest.zip has no manifest.json
+      hint: pass a zip written by `git opencode pack`
+    bad-checksum (restore):
+      error: entry sessions/ses_a.json of $TEST_ENV/cases/bad-checksum.zip: checksum mismatch
+      hint: the zip was changed after it was written; nothing was restored
+    bad-checksum (verify):
+      error: entry sessions/ses_a.json of $TEST_ENV/cases/bad-checksum.zip: checksum mismatch
+      hint: the zip was changed after it was written; write a new one with `git opencode pack`
+    duplicate (restore):
+      error: $TEST_ENV/cases/duplicate.zip has duplicate entries
+      hint: the file may be truncated or corrupted; write it again with `git opencode pack`
+    duplicate (verify):
+      error: $TEST_ENV/cases/duplicate.zip has duplicate entries
+      hint: the file may be truncated or corrupted; write it again with `git opencode pack`
+    huge-size (restore):
+      error: entry sessions/ses_a.json of $TEST_ENV/cases/huge-size.zip declares 3221225472 bytes, more than the 1024 MiB limit
+      hint: the file may be truncated or corrupted; write it again with `git opencode pack`
+    huge-size (verify):
+      error: entry sessions/ses_a.json of $TEST_ENV/cases/huge-size.zip declares 3221225472 bytes, more than the 1024 MiB limit
+      hint: the file may be truncated or corrupted; write it again with `git opencode pack`
+    "#);
     eprintln!(
         "{} broken zips, restore + verify each, in {:.2?}",
         cases.len(),

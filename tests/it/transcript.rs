@@ -4,7 +4,7 @@
 //! every session with `-o DIR`.
 
 use crate::common::fixtures::{legacy_store, parts_store, rich_store, Fixture, SUBTASK_COMMAND};
-use crate::common::{file_names, TestEnv};
+use crate::common::{file_names, Scrub, TestEnv};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
@@ -274,6 +274,15 @@ fn markdown_export_to_a_directory_writes_every_session() {
         expected.len(),
         "one path per file:\n{out}"
     );
+    insta::assert_snapshot!(Scrub::of(store).apply(&out), @"
+    $TEST_ENV/out/[SESSION:plain].md
+    $TEST_ENV/out/[SESSION:attachment].md
+    $TEST_ENV/out/[SESSION:task_child].md
+    $TEST_ENV/out/[SESSION:task_parent].md
+    $TEST_ENV/out/[SESSION:tools].md
+    [EOF]
+    [exit status: 0]
+    ");
     for name in &expected {
         let id = name.strip_suffix(".md").unwrap();
         let file = std::fs::read_to_string(dir.join(name)).unwrap();

@@ -9,7 +9,7 @@ use crate::common::fixtures::Fixture;
 use crate::common::opencode::OpencodeHome;
 use crate::common::serve::Server;
 use crate::common::v2::{backup_db, v2_store, V2Api, V2Store, TURNS, WRITTEN_FILE};
-use crate::common::{ours, query_one, zip_entries, TestEnv};
+use crate::common::{ours, query_one, zip_entries, Scrub, TestEnv};
 use rusqlite::types::ValueRef;
 use serde_json::{Map, Value};
 use std::fs;
@@ -235,8 +235,13 @@ fn markdown_renders_the_v2_messages() {
 fn push_sessions_archives_v2_turns_and_later_ones() {
     let store = v2_store();
     let env = env_at_first_turn(store);
+    let scrub = Scrub::of(store);
     let out = env.run(&["push-sessions"]).success();
-    assert!(out.stdout().contains("1 added"), "{out}");
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    refs/heads/opencode/sessions [COMMIT]: 1 added, 0 updated
+    [EOF]
+    [exit status: 0]
+    ");
     let files = env.git(&["ls-tree", "-r", "--name-only", ARCHIVE]);
     let dir = files
         .lines()
@@ -250,11 +255,13 @@ fn push_sessions_archives_v2_turns_and_later_ones() {
     assert!(!first.contains(TURNS[1].reply), "{first}");
 
     use_db(env_home(&env), &env.root.join("final.db"));
+    // The second turn is archived.
     let out = env.run(&["push-sessions"]).success();
-    assert!(
-        out.stdout().contains("1 updated"),
-        "the second turn was not archived: {out}"
-    );
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    refs/heads/opencode/sessions [COMMIT]: 0 added, 1 updated
+    [EOF]
+    [exit status: 0]
+    ");
     assert_transcript_has_turns(&show("transcript.md"), "archived transcript.md");
     let extra: Value = serde_json::from_str(&show("extra.json")).unwrap();
     let rows = &v2_rows(env_home(&env), &store.session)[0];
@@ -324,9 +331,25 @@ fn restore_adds_the_turns_a_newer_archive_has() {
     let older = older.to_str().unwrap();
     let newer = newer.to_str().unwrap();
 
-    let out = env.run(&["verify", older]).failure();
-    assert!(out.error().contains("does not match the store"), "{out}");
-    env.run(&["verify", newer]).success();
+    let scrub = Scrub::of(store);
+    insta::assert_snapshot!(scrub.apply(env.run(&["verify", older]).failure()), @"
+    archive: $TEST_ENV/older.zip (1 sessions; checksums of 3 entries ok)
+    store:   $TEST_ENV/opencode/data/opencode/opencode.db (1 sessions of this repository)
+    changed  [SESSION:v2]  New session - [TIME] (same update time, different content)
+    [EOF]
+    [stderr]
+    error: $TEST_ENV/older.zip does not match the store: 1 changed, 0 missing, 0 extra
+    hint: `git opencode restore $TEST_ENV/older.zip` brings archived sessions back; `git opencode pack` or `push-sessions` archives new ones
+    [EOF]
+    [exit status: 1]
+    ");
+    insta::assert_snapshot!(scrub.apply(env.run(&["verify", newer]).success()), @"
+    archive: $TEST_ENV/newer.zip (1 sessions; checksums of 3 entries ok)
+    store:   $TEST_ENV/opencode/data/opencode/opencode.db (1 sessions of this repository)
+    complete: all 1 archived sessions match the store
+    [EOF]
+    [exit status: 0]
+    ");
 
     let llm = FakeLlm::start();
     let (fresh, clone) = another_machine(&env, &llm, "elsewhere/clone");

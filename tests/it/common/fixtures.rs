@@ -45,6 +45,10 @@ pub trait Fixture {
         Vec::new()
     }
 
+    /// Every session with a short label for snapshots (`tools`, `task_child`…), in the
+    /// order of [`sessions`](Self::sessions).
+    fn labels(&self) -> Vec<(&'static str, &str)>;
+
     /// Every session: the roots, then the children.
     fn sessions(&self) -> Vec<&str> {
         self.roots().into_iter().chain(self.children()).collect()
@@ -112,6 +116,16 @@ impl Fixture for RichStore {
     fn children(&self) -> Vec<&str> {
         vec![self.task_child.as_str()]
     }
+
+    fn labels(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("tools", &self.tools),
+            ("task_parent", &self.task_parent),
+            ("attachment", &self.attachment),
+            ("plain", &self.plain),
+            ("task_child", &self.task_child),
+        ]
+    }
 }
 
 /// The 1.18.34 fixture of the part types [`RichStore`] lacks (`reasoning`, `subtask`,
@@ -143,6 +157,14 @@ impl Fixture for PartsStore {
 
     fn children(&self) -> Vec<&str> {
         vec![self.subtask_child.as_str()]
+    }
+
+    fn labels(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("compacted", &self.compacted),
+            ("subtask_parent", &self.subtask_parent),
+            ("subtask_child", &self.subtask_child),
+        ]
     }
 }
 
@@ -177,6 +199,15 @@ impl Fixture for LegacyStore {
 
     fn children(&self) -> Vec<&str> {
         vec![self.task_child.as_str()]
+    }
+
+    fn labels(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("tools", &self.tools),
+            ("task_parent", &self.task_parent),
+            ("attachment", &self.attachment),
+            ("task_child", &self.task_child),
+        ]
     }
 }
 

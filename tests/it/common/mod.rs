@@ -12,7 +12,8 @@
 //! - [`archive`]: packs, archive branches and the other machine a restore goes to.
 //! - [`TestEnv`]: runs our binary against a repo and an OpenCode data dir; every run gives
 //!   a [`CommandOutput`] ([`output`]), whose paths are normalised ([`normalize`]), to check
-//!   with `.success()`/`.failure()`.
+//!   with `.success()`/`.failure()` and to snapshot with insta, after a [`Scrub`] of what
+//!   differs between fixture generations.
 #![allow(dead_code)]
 
 pub mod archive;
@@ -26,6 +27,9 @@ pub mod process;
 pub mod serve;
 pub mod v2;
 
+// The perf bench includes this module too and does not use it.
+#[allow(unused_imports)]
+pub use normalize::Scrub;
 pub use output::CommandOutput;
 
 use fake_llm::FakeLlm;

@@ -82,6 +82,10 @@ impl Fixture for V2Store {
     fn roots(&self) -> Vec<&str> {
         vec![self.session.as_str()]
     }
+
+    fn labels(&self) -> Vec<(&'static str, &str)> {
+        vec![("v2", &self.session)]
+    }
 }
 
 /// The shared v2 store (generated on first use in this process, a few seconds). A failure is
