@@ -227,6 +227,71 @@ fn markdown_renders_the_v2_messages() {
     for prompt in &store.prompts {
         assert!(md.contains(prompt.as_str()), "prompt not verbatim:\n{md}");
     }
+    insta::assert_snapshot!(Scrub::of(store).apply(md), @r##"
+    # New session - [TIME]
+
+    - **Session:** `[SESSION:v2]`
+    - **Directory:** `$FIXTURES/v2/repo`
+    - **Created:** [TIME]
+    - **Updated:** [TIME]
+    - **OpenCode:** 1.18.34
+    - **Cost:** $0.0000
+    - **Tokens:** 0 input, 0 output, 0 reasoning, 0 cache read, 0 cache write
+
+    ## Conversation
+
+    ### User
+
+    <sub>[TIME]</sub>
+
+    Write the v2 notes 📝
+    {{step:eyJ0b29sIjoid3JpdGUiLCJhcmdzIjp7InBhdGgiOiJ2Mi1ub3Rlcy5tZCIsImNvbnRlbnQiOiIjIHYyIG5vdGVzXG5cbmjDqWxsbyB3w7ZybGQg8J-OiSDwn5Gp4oCN8J-SuyDwn4e68J-HpiDwn5GN8J-PvSDigJQg5ryi5a2X44GL44Gq5Lqk44GY44KK5paHIOKAlCDkv67lpI3mlofku7Yg4oCUIGNhZmXMgSBuzIMg4oCUINep15zXldedXG4ifX0}} {{think:eyJyZWFzb25pbmciOiJUaGUgbm90ZXMgbmVlZCBhIGhlYWRpbmcg8J-klCIsInJlcGx5IjoiVGhlIHYyIG5vdGVzIGFyZSB3cml0dGVuIOKchSJ9}}
+
+    ### Assistant
+
+    <sub>[TIME] · agent `build` · model `mock/mock-1`</sub>
+
+    **Tool** `write` · completed
+
+    ```json
+    {
+      "path": "v2-notes.md",
+      "content": "# v2 notes\n\nhéllo wörld 🎉 👩‍💻 🇺🇦 👍🏽 — 漢字かな交じり文 — 修复文件 — café ñ — שלום\n"
+    }
+    ```
+
+    Output:
+
+    ```text
+    Created file successfully: v2-notes.md
+    ```
+
+    ### Assistant
+
+    <sub>[TIME] · agent `build` · model `mock/mock-1`</sub>
+
+    <details>
+    <summary>Reasoning</summary>
+
+    The notes need a heading 🤔
+
+    </details>
+
+    The v2 notes are written ✅
+
+    ### User
+
+    <sub>[TIME]</sub>
+
+    Second v2 turn 👋 just say hi
+    {{reply:SGkgZnJvbSB0aGUgc2Vjb25kIHYyIHR1cm4g8J-RiyDjgZPjgpPjgavjgaHjga8}}
+
+    ### Assistant
+
+    <sub>[TIME] · agent `build` · model `mock/mock-1`</sub>
+
+    Hi from the second v2 turn 👋 こんにちは
+    "##);
 }
 
 /// `push-sessions` archives the v2 transcript, and picks up a later turn: OpenCode does not
