@@ -384,6 +384,18 @@ fn scrub_names_sessions_and_hides_ids_times_and_durations() {
     "#);
 }
 
+#[test]
+fn scrub_keeps_the_first_line_of_a_cut_long_output() {
+    let line = |n: u32| format!("line {n:04} ünïcødé 日本語 output ........................\n");
+    let text = format!("```text\n{}{}{}```\n", line(701), line(702), line(703));
+    insta::assert_snapshot!(Scrub::new().apply(text), @"
+    ```text
+    line 0701 ünïcødé 日本語 output ........................
+    [… more lines of this output]
+    ```
+    ");
+}
+
 /// Every fixture labels each of its sessions once, in the order of `sessions()`.
 #[test]
 fn fixture_labels_name_every_session() {

@@ -93,11 +93,25 @@ fn scrub_patterns() -> &'static [(Regex, &'static str)] {
     })
 }
 
+/// The fixtures' long tool output (`line 0001 ünïcødé 日本語 output ….`) after its first
+/// shown line. A transcript cuts such an output at a character budget, and what comes before
+/// it holds the fixture's path (OpenCode's "Full output saved to: …"), whose length depends
+/// on where the checkout lives and on the test's process ID: how many of the last lines fit
+/// varies from one machine to the next.
+fn long_output_tail() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        let line = r"line \d{4} ünïcødé 日本語 output \.+\n";
+        Regex::new(&format!(r"(?m)(?P<first>^{line})(?:{line})+")).unwrap()
+    })
+}
+
 /// Placeholders for what differs between two generations of a fixture: named session IDs
 /// (`[SESSION:tools]`), any other OpenCode ID (`[SESSION_ID]`, `[MESSAGE_ID]`…), times
-/// (`[TIME]`, `[TIME_MS]`), durations (`[DURATION]`) and the short IDs of the commits that
-/// hold sessions (`[COMMIT]`), on top of [`normalize_paths`]. Full commit IDs (40 hex
-/// digits, such as project IDs) are kept: fixed dates make them stable.
+/// (`[TIME]`, `[TIME_MS]`), durations (`[DURATION]`), the short IDs of the commits that
+/// hold sessions (`[COMMIT]`) and the cut tail of the fixtures' long tool output, on top of
+/// [`normalize_paths`]. Full commit IDs (40 hex digits, such as project IDs) are kept: fixed
+/// dates make them stable.
 ///
 /// [`aligned`](Self::aligned) pads each placeholder to the width of what it replaces, so
 /// that the columns of a table stay aligned.
@@ -163,6 +177,9 @@ impl Scrub {
                 .replace_all(&text, |c: &Captures| pad(to, &c[0]))
                 .into_owned();
         }
+        text = long_output_tail()
+            .replace_all(&text, "${first}[… more lines of this output]\n")
+            .into_owned();
         if self.aligned {
             let ends_with_newline = text.ends_with('\n');
             text = text
