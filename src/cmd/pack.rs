@@ -16,7 +16,11 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
     let store = ctx.open_store()?;
     let (ids, members) = ctx.members(&store)?;
     if members.is_empty() {
-        bail!(UserError::new(format!("no OpenCode sessions for this repository in {}", store.location().db.display())).hint("`git opencode list -v` explains which sessions belong here; --store <path> reads another store"));
+        bail!(UserError::new(format!(
+            "no OpenCode sessions for this repository in {}",
+            store.location().db.display()
+        ))
+        .hint("`git opencode list -v` explains which sessions belong here; --store <path> reads another store"));
     }
     if output == Some(Path::new("-")) {
         // A zip needs a seekable file; build it in an anonymous temporary file, then copy

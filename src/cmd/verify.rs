@@ -57,7 +57,14 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs, out: &mut dyn Write) -> Result<()> {
             "the zip was changed after it was written; write a new one with `git opencode pack`"
         ));
     }
-    Err(anyhow::Error::new(UserError::new(format!("{} does not match the store: {changed} changed, {missing} missing, {extra} extra", archive.label)).hint(format!("`git opencode restore {}` brings archived sessions back; `git opencode pack` or `push-sessions` archives new ones", archive.label))))
+    let label = &archive.label;
+    bail!(UserError::new(format!(
+        "{label} does not match the store: {changed} changed, {missing} missing, {extra} extra"
+    ))
+    .hint(format!(
+        "`git opencode restore {label}` brings archived sessions back; \
+         `git opencode pack` or `push-sessions` archives new ones"
+    )))
 }
 
 /// The archive ref (`git config opencode.ref`, else the default archive branch); it must

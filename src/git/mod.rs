@@ -4,8 +4,8 @@
 //! and the facts that decide which sessions belong to it (`facts.rs`, `roots.rs`), reading
 //! and writing objects and trees (`objects.rs`), moving refs by compare-and-swap (`refs.rs`),
 //! the layout of notes trees (`notes.rs`), where hooks live (`hooks.rs`) and talking to
-//! remotes through the user's own `git` (`remote.rs`). Callers get plain data back: object IDs ([`Oid`]), strings,
-//! paths and the named types re-exported here, never a gix type.
+//! remotes through the user's own `git` (`remote.rs`). Callers get plain data back: object
+//! IDs ([`Oid`]), strings, paths and the named types re-exported here, never a gix type.
 
 mod facts;
 mod hooks;

@@ -145,7 +145,12 @@ fn target_kind(location: &StoreLocation) -> Result<TargetKind> {
     if location.data_dir.join("storage").is_dir() {
         return Ok(TargetKind::Json);
     }
-    bail!(UserError::new(format!("no OpenCode store at {}", location.db.display())).hint("run opencode once in this repository (it creates and migrates its database), then restore again; or pass --store <path>"))
+    bail!(
+        UserError::new(format!("no OpenCode store at {}", location.db.display())).hint(
+            "run opencode once in this repository (it creates and migrates its database), \
+             then restore again; or pass --store <path>"
+        )
+    )
 }
 
 /// Restores `archive` into the store of `ctx`.

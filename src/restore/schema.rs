@@ -188,14 +188,22 @@ impl Schema {
         }
         let schema = Schema { tables };
         if !schema.has("session") {
-            bail!(UserError::new(format!("{} is not an OpenCode database (it has no session table)", db.display())).hint("run opencode once so it creates its database, or point --store at OpenCode's data directory"));
+            bail!(UserError::new(format!(
+                "{} is not an OpenCode database (it has no session table)",
+                db.display()
+            ))
+            .hint("run opencode once so it creates its database, or point --store at OpenCode's data directory"));
         }
         if schema.has("migration") {
             let newest: Option<String> = conn
                 .query_row("SELECT max(id) FROM migration", [], |r| r.get(0))
                 .map_err(fail)?;
             if let Some(newest) = newest.filter(|n| n.as_str() > LAST_KNOWN_MIGRATION) {
-                bail!(UserError::new(format!("{} was written by a newer OpenCode than git-opencode knows (schema migration {newest})", db.display())).hint("upgrade git-opencode; nothing was restored"));
+                bail!(UserError::new(format!(
+                    "{} was written by a newer OpenCode than git-opencode knows (schema migration {newest})",
+                    db.display()
+                ))
+                .hint("upgrade git-opencode; nothing was restored"));
             }
         }
         // Columns restore cannot do without: the same the read side needs.
@@ -207,13 +215,22 @@ impl Schema {
                 .iter()
                 .find(|c| !cols.iter().any(|col| col.name == **c))
             {
-                bail!(UserError::new(format!("OpenCode database {} has an unknown schema: table {table} has no column {missing}", db.display())).hint("this store was written by an OpenCode version git-opencode does not know; upgrade git-opencode"));
+                bail!(UserError::new(format!(
+                    "OpenCode database {} has an unknown schema: table {table} has no column {missing}",
+                    db.display()
+                ))
+                .hint("this store was written by an OpenCode version git-opencode does not know; upgrade git-opencode"));
             }
         }
         for (table, known) in KNOWN {
             for col in schema.tables.get(*table).into_iter().flatten() {
                 if col.required && !known.contains(&col.name.as_str()) {
-                    bail!(UserError::new(format!("OpenCode database {} has a newer schema: table {table} requires column {}, which git-opencode does not know", db.display(), col.name)).hint("upgrade git-opencode; nothing was restored"));
+                    bail!(UserError::new(format!(
+                        "OpenCode database {} has a newer schema: table {table} requires column {}, which git-opencode does not know",
+                        db.display(),
+                        col.name
+                    ))
+                    .hint("upgrade git-opencode; nothing was restored"));
                 }
             }
         }

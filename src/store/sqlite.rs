@@ -79,7 +79,11 @@ impl SqliteStore {
                 bail!("OpenCode database {} has no {table} table", path.display());
             };
             if let Some(missing) = needed.iter().find(|c| !have.contains(**c)) {
-                bail!(UserError::new(format!("OpenCode database {} has an unknown schema: table {table} has no column {missing}", path.display())).hint("this store was written by an OpenCode version git-opencode does not know; upgrade git-opencode"));
+                bail!(UserError::new(format!(
+                    "OpenCode database {} has an unknown schema: table {table} has no column {missing}",
+                    path.display()
+                ))
+                .hint("this store was written by an OpenCode version git-opencode does not know; upgrade git-opencode"));
             }
         }
         Ok(SqliteStore {
