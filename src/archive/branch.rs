@@ -186,6 +186,8 @@ fn month(ms: i64) -> String {
 /// What a snapshot did.
 #[derive(Debug)]
 pub enum Outcome {
+    /// Nothing to write; `commit` is the tip, `None` when there is no archive yet (no session
+    /// to put in one).
     UpToDate {
         commit: Option<Oid>,
         deferred: usize,
@@ -330,7 +332,8 @@ fn snapshot(
     let old_manifest = tip
         .as_ref()
         .and_then(|t| repo.read_blob_at(t.tree, MANIFEST).ok().flatten());
-    if edits.is_empty() && old_manifest.as_deref() == Some(manifest.as_slice()) {
+    // Nothing to archive and no archive yet: no branch holding only a manifest.
+    if edits.is_empty() && (tip.is_none() || old_manifest.as_deref() == Some(manifest.as_slice())) {
         return Ok(Outcome::UpToDate {
             commit: tip.map(|t| t.commit),
             deferred,
@@ -673,6 +676,7 @@ pub(super) fn read(repo: &Repo, spec: &str, id: Oid) -> Result<Archive> {
     };
     let root = repo.tree_entries(tree, spec)?;
     let mut redacted = false;
+    let mut ours = false;
     if let Some(manifest) = root.iter().find(|e| e.name == MANIFEST && !e.is_tree) {
         let data = repo.read_blob(manifest.id, &format!("{MANIFEST} of {spec}"))?;
         let manifest: ManifestHeader = serde_json::from_slice(&data)
@@ -685,14 +689,22 @@ pub(super) fn read(repo: &Repo, spec: &str, id: Oid) -> Result<Archive> {
             .hint("upgrade git-opencode")),
         }
         redacted = manifest.is_redacted();
+        ours = manifest.format.as_deref() == Some(BRANCH_FORMAT);
     }
-    let sessions_dir = root
-        .iter()
-        .find(|e| e.name == "sessions" && e.is_tree)
-        .ok_or_else(not_archive)?;
+    // Our manifest without sessions/ is an archive of no session (earlier versions wrote one
+    // when there was nothing to archive).
+    let sessions_dir = match root.iter().find(|e| e.name == "sessions" && e.is_tree) {
+        Some(dir) => Some(dir.id),
+        None if ours => None,
+        None => return Err(not_archive()),
+    };
     // sessions/<YYYY-MM>/<id>/ (also accepted: sessions/<id>/).
     let mut dirs = Vec::new();
-    for shard in repo.tree_entries(sessions_dir.id, spec)? {
+    let shards = match sessions_dir {
+        Some(dir) => repo.tree_entries(dir, spec)?,
+        None => Vec::new(),
+    };
+    for shard in shards {
         if !shard.is_tree {
             continue;
         }

@@ -43,6 +43,10 @@ pub fn run(ctx: &Ctx, args: &PushSessionsArgs, out: &mut dyn Write) -> Result<()
     )?;
     let quiet = ctx.verbosity == Verbosity::Quiet;
     match &outcome {
+        Outcome::UpToDate { commit: None, .. } if !quiet => writeln!(
+            out,
+            "no sessions of this repository to archive: {archive_ref} not written"
+        )?,
         Outcome::UpToDate { .. } if !quiet => writeln!(out, "{archive_ref} is up to date")?,
         Outcome::Committed {
             commit,

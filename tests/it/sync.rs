@@ -1,12 +1,12 @@
 //! Team sync of the archive branch: a copy of a session never replaces a newer one, in any
 //! path that writes the archive (push-sessions, the post-commit hook, `--remote` and the
-//! pre-push hook). Real git, clones of a real bare remote, stores written by the real
-//! OpenCode binary.
+//! pre-push hook); nothing to archive writes nothing. Real git, clones of a real bare remote,
+//! stores written by the real OpenCode binary.
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::git::{git_command, git_in, Repo};
 use crate::common::opencode::{OpencodeHome, CURRENT};
-use crate::common::{ours, path_with_our_binary, query_one, CommandOutput};
+use crate::common::{ours, path_with_our_binary, query_one, CommandOutput, Scrub};
 use serde_json::Value;
 use std::path::Path;
 
@@ -135,4 +135,92 @@ fn team_sync_never_moves_a_session_backwards() {
     for dir in [&alice, &bob, &bare] {
         git_in(dir, &["fsck", "--strict"]);
     }
+}
+
+/// Issue 11: in a repository without commits and without sessions, push-sessions writes no
+/// archive commit (verify would then have rejected the tool's own branch); an archive that
+/// holds no session, as earlier versions wrote one, verifies.
+#[test]
+fn nothing_to_archive_writes_nothing_and_an_empty_archive_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().canonicalize().unwrap().join("empty");
+    git_in(
+        tmp.path(),
+        &["init", "-q", "-b", "main", empty.to_str().unwrap()],
+    );
+    // OpenCode's own store, with no session.
+    let llm = FakeLlm::start();
+    let oc = OpencodeHome::new(CURRENT, &llm);
+    oc.session_list_json(&empty);
+    oc.stop_llm_and_wait(llm);
+    let out = ours(&oc, &empty, &["push-sessions"]).success();
+    insta::assert_snapshot!(out, @"
+    no sessions of this repository to archive: refs/heads/opencode/sessions not written
+    [EOF]
+    [exit status: 0]
+    ");
+    let refs = git_command(&empty).args(["show-ref"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&refs.stdout),
+        "",
+        "a ref was written"
+    );
+    assert!(git_in(&empty, &["count-objects"]).starts_with("0 objects"));
+
+    // The archive an earlier version wrote here: a manifest and a README, no sessions/.
+    let manifest = r#"{"format":"git-opencode-archive","version":1,"redacted":true}"#;
+    let blob = |text: &str| {
+        let out = git_command(&empty)
+            .args(["hash-object", "-w", "--stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(text.as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let tree_spec = format!(
+        "100644 blob {}\tREADME.md\n100644 blob {}\tmanifest.json\n",
+        blob("# OpenCode sessions archive\n"),
+        blob(manifest)
+    );
+    let tree = git_command(&empty)
+        .arg("mktree")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(tree_spec.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let tree = String::from_utf8(tree.stdout).unwrap();
+    let commit = git_in(
+        &empty,
+        &[
+            "commit-tree",
+            "-m",
+            "git-opencode: refresh the archive",
+            tree.trim(),
+        ],
+    );
+    git_in(&empty, &["update-ref", ARCHIVE, commit.trim()]);
+    let out = ours(&oc, &empty, &["verify"]).success();
+    insta::assert_snapshot!(Scrub::new().apply(&out), @"
+    archive: refs/heads/opencode/sessions (0 sessions; stored in git)
+    store:   $OC_HOME/data/opencode/opencode.db (0 sessions of this repository)
+    complete: all 0 archived sessions match the store
+    [EOF]
+    [exit status: 0]
+    ");
+    git_in(&empty, &["fsck", "--strict"]);
 }
