@@ -109,13 +109,7 @@ pub fn run(ctx: &Ctx, args: &PushSessionsArgs, out: &mut dyn Write) -> Result<()
         for (name, merge) in refs {
             let synced = ctx.repo.sync_ref(remote, &name, merge)?;
             if !quiet {
-                let what = match (synced.merged, synced.fast_forwarded, synced.pushed) {
-                    (true, _, true) => "merged and pushed",
-                    (_, true, _) => "fast-forwarded from the remote",
-                    (false, false, true) => "pushed",
-                    _ => "in sync",
-                };
-                writeln!(out, "{remote} {name}: {what}")?;
+                writeln!(out, "{remote} {name}: {}", synced.summary())?;
             }
         }
     }

@@ -156,15 +156,20 @@ fn pre_push(ctx: &Ctx, args: &[String]) -> Result<String> {
     let Some(remote) = args.first() else {
         bail!("pre-push without a remote name");
     };
-    let mut pushed = Vec::new();
+    let mut synced = Vec::new();
     for (name, merge) in [
         (archive_ref(ctx)?, branch::union as Merge),
         (notes_ref(ctx)?, notes::union),
     ] {
         if ctx.repo.ref_target(&name)?.is_some() {
-            ctx.repo.sync_ref(remote, &name, merge)?;
-            pushed.push(name);
+            let outcome = ctx.repo.sync_ref(remote, &name, merge)?;
+            synced.push(format!("{name} {}", outcome.summary()));
         }
     }
-    Ok(format!("pushed {} to {remote}", pushed.join(", ")))
+    if synced.is_empty() {
+        return Ok(format!(
+            "nothing to push to {remote}: no archive or notes yet"
+        ));
+    }
+    Ok(format!("{remote}: {}", synced.join(", ")))
 }

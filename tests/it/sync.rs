@@ -1,7 +1,7 @@
 //! Team sync of the archive branch: a copy of a session never replaces a newer one, in any
 //! path that writes the archive (push-sessions, the post-commit hook, `--remote` and the
-//! pre-push hook); nothing to archive writes nothing. Real git, clones of a real bare remote,
-//! stores written by the real OpenCode binary.
+//! pre-push hook); nothing to archive writes nothing; hooks log what they really did. Real
+//! git, clones of a real bare remote, stores written by the real OpenCode binary.
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::git::{git_command, git_in, Repo};
@@ -223,4 +223,49 @@ fn nothing_to_archive_writes_nothing_and_an_empty_archive_verifies() {
     [exit status: 0]
     ");
     git_in(&empty, &["fsck", "--strict"]);
+}
+
+/// The pre-push hook logs what it did: nothing when there is nothing to push, else what
+/// syncing each ref did (never "pushed  to origin").
+#[test]
+fn the_pre_push_hook_logs_what_it_pushed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let repo = Repo::init(&root.join("repo"));
+    let bare = root.join("remote.git");
+    git_in(&root, &["init", "-q", "--bare", bare.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    repo.git(&["config", "opencode.pushWithCode", "true"]);
+    let llm = FakeLlm::start();
+    let oc = OpencodeHome::new(CURRENT, &llm);
+    oc.run(&repo.path, &script(&[Step::reply("hello")]), &[]);
+    oc.stop_llm_and_wait(llm);
+    ours(&oc, &repo.path, &["hook", "install", "--pre-push"]).success();
+    let push = || {
+        let mut cmd = git_command(&repo.path);
+        cmd.args(["push", "-q", "origin", "main"])
+            .env("PATH", path_with_our_binary())
+            .env("HOME", &oc.home)
+            .env("XDG_DATA_HOME", &oc.data_home);
+        CommandOutput::new(cmd.output().unwrap()).success();
+        let log = std::fs::read_to_string(repo.path.join(".git/git-opencode/hook.log")).unwrap();
+        let last = log.lines().last().unwrap().to_owned();
+        // `<time> pre-push ok: <message> (<n> ms)`
+        let message = last.split_once(" ok: ").map(|(_, m)| m).unwrap_or(&last);
+        message
+            .rsplit_once(" (")
+            .map(|(m, _)| m)
+            .unwrap_or(message)
+            .to_owned()
+    };
+    assert_eq!(push(), "nothing to push to origin: no archive or notes yet");
+    ours(&oc, &repo.path, &["push-sessions"]).success();
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "more"]);
+    assert_eq!(push(), "origin: refs/heads/opencode/sessions pushed");
+    assert_eq!(
+        git_in(&bare, &["rev-parse", ARCHIVE]),
+        repo.git(&["rev-parse", ARCHIVE])
+    );
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "again"]);
+    assert_eq!(push(), "origin: refs/heads/opencode/sessions in sync");
 }
