@@ -10,8 +10,12 @@
 //! ```
 //! Sessions are sharded by creation month, so a commit rewrites only the trees on the paths
 //! of the sessions that changed. The month indexes record a change stamp per session; a
-//! session whose stamp is unchanged is not even read from the store.
+//! session whose stamp is unchanged is not even read from the store. A session is written
+//! only when the store's copy is newer than the archived one ([`freshness`]), so a store
+//! that holds an older copy (a clone whose archive got a teammate's newer one) never moves
+//! it back.
 
+use super::freshness::{self, ContentDigest};
 use super::read::{parse_session, MAX_ENTRY, MAX_TOTAL};
 use super::{
     documents, Archive, ManifestHeader, ProjectEntry, RepositoryInfo, SourceKind, Tool,
@@ -22,11 +26,13 @@ use crate::error::UserError;
 use crate::git::{Edit, Oid, Repo};
 use crate::membership::{Member, ProjectIds};
 use crate::redact::Redactor;
-use crate::store::{Session, Store};
+use crate::store::{ChangeStamp, Session, Store};
 use crate::transcript;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::cell::OnceCell;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The branch's `manifest.json`. The sessions are listed in the month indexes.
@@ -65,9 +71,18 @@ pub struct IndexEntry {
     /// The store's change stamp when the session was archived.
     #[serde(default)]
     pub stamp: String,
+    /// When the archived copy last changed (see [`ChangeStamp::changed`]); archives written
+    /// before it was recorded have only `updated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<i64>,
 }
 
 impl IndexEntry {
+    /// When the archived copy last changed, as [`freshness::compare`] weighs it.
+    pub fn last_change(&self) -> i64 {
+        self.changed.unwrap_or(self.updated)
+    }
+
     /// The month directory (`YYYY-MM`) of the entry's path.
     pub fn month(&self) -> Option<&str> {
         self.path.split('/').nth(1)
@@ -171,6 +186,8 @@ fn month(ms: i64) -> String {
 /// What a snapshot did.
 #[derive(Debug)]
 pub enum Outcome {
+    /// Nothing to write; `commit` is the tip, `None` when there is no archive yet (no session
+    /// to put in one).
     UpToDate {
         commit: Option<Oid>,
         deferred: usize,
@@ -227,6 +244,12 @@ fn snapshot(
             && t.manifest.redacted == Some(redacted)
     });
 
+    // A tie with an archived copy is decided on content in the form the archive holds it.
+    let held_form = HeldForm {
+        redacted: tip.as_ref().is_some_and(|t| t.manifest.is_redacted()),
+        ours: options.redactor,
+        fallback: OnceCell::new(),
+    };
     let links = Links::new(members, options.redactor);
     let mut entries = old_sessions;
     let mut touched_months = BTreeSet::new();
@@ -238,7 +261,7 @@ fn snapshot(
         let session = &member.session;
         let stamp = stamps.get(&session.id).cloned().unwrap_or_default();
         let previous = entries.get(&session.id);
-        if same_mode && previous.is_some_and(|p| p.stamp == stamp) {
+        if same_mode && previous.is_some_and(|p| p.stamp == stamp.text) {
             continue;
         }
         if options
@@ -248,8 +271,29 @@ fn snapshot(
             deferred += 1;
             continue;
         }
+        let mut read = None;
+        let order = match (previous, &tip) {
+            (Some(held), Some(tip)) => {
+                freshness::compare(stamp.changed, held.last_change(), || {
+                    let docs = read_documents(store, session, options.redactor)?;
+                    let digest = held_form.digest(store, session, &docs)?;
+                    read = Some(docs);
+                    Ok((digest, archived_digest(repo, tip.tree, held)))
+                })?
+            }
+            _ => Ordering::Greater,
+        };
+        // An equal copy is rewritten only to render it the way this version and mode do.
+        let write = order == Ordering::Greater || (order == Ordering::Equal && !same_mode);
+        if !write {
+            continue;
+        }
+        let docs = match read {
+            Some(docs) => docs,
+            None => read_documents(store, session, options.redactor)?,
+        };
         let dir = session_dir(session);
-        let files = render_session(store, session, &links, options.redactor)?;
+        let files = render_session(session, docs, &links);
         let line = format!("{} {}", session.id, files.title);
         if previous.is_some() {
             updated.push(line);
@@ -288,7 +332,8 @@ fn snapshot(
     let old_manifest = tip
         .as_ref()
         .and_then(|t| repo.read_blob_at(t.tree, MANIFEST).ok().flatten());
-    if edits.is_empty() && old_manifest.as_deref() == Some(manifest.as_slice()) {
+    // Nothing to archive and no archive yet: no branch holding only a manifest.
+    if edits.is_empty() && (tip.is_none() || old_manifest.as_deref() == Some(manifest.as_slice())) {
         return Ok(Outcome::UpToDate {
             commit: tip.map(|t| t.commit),
             deferred,
@@ -349,12 +394,18 @@ struct SessionFiles {
     transcript: Vec<u8>,
 }
 
-fn render_session(
+/// A session's export document and extra record as read from the store, redacted when a
+/// redactor is given.
+struct Documents {
+    doc: Value,
+    extra: Map<String, Value>,
+}
+
+fn read_documents(
     store: &Store,
     session: &Session,
-    links: &Links,
     redactor: Option<&Redactor>,
-) -> Result<SessionFiles> {
+) -> Result<Documents> {
     let mut doc = store
         .export_document(session)
         .with_context(|| format!("failed to read session {}", session.id))?;
@@ -367,6 +418,50 @@ fn render_session(
         Value::Object(map) => map,
         _ => Map::new(),
     };
+    Ok(Documents { doc, extra })
+}
+
+/// The form the archive holds its copies in, for comparing a store's copy with them: the
+/// store's copy is digested redacted exactly when the archive is.
+struct HeldForm<'a> {
+    redacted: bool,
+    /// The redactor of this run, if it redacts.
+    ours: Option<&'a Redactor>,
+    /// A redactor for comparing with a redacted archive in a `--no-redact` run.
+    fallback: OnceCell<Redactor>,
+}
+
+impl HeldForm<'_> {
+    /// The digest of the store's copy of `session` (`docs`, read in this run's form) in the
+    /// archive's form.
+    fn digest(&self, store: &Store, session: &Session, docs: &Documents) -> Result<ContentDigest> {
+        if self.redacted == self.ours.is_some() {
+            return Ok(ContentDigest::of(&docs.doc, &docs.extra));
+        }
+        let redactor = self.redacted.then(|| {
+            self.ours
+                .unwrap_or_else(|| self.fallback.get_or_init(Redactor::new))
+        });
+        let other = read_documents(store, session, redactor)?;
+        Ok(ContentDigest::of(&other.doc, &other.extra))
+    }
+}
+
+/// The digest of the copy `entry` names in the archive tree `tree`;
+/// [`ContentDigest::UNREADABLE`] when its files are missing or malformed.
+fn archived_digest(repo: &Repo, tree: Oid, entry: &IndexEntry) -> ContentDigest {
+    let read = || -> Result<ContentDigest> {
+        let session = repo
+            .read_blob_at(tree, &format!("{}/session.json", entry.path))?
+            .ok_or_else(|| anyhow!("no session.json"))?;
+        let extra = repo.read_blob_at(tree, &format!("{}/extra.json", entry.path))?;
+        ContentDigest::of_files(&session, extra.as_deref(), &entry.path)
+    };
+    read().unwrap_or(ContentDigest::UNREADABLE)
+}
+
+fn render_session(session: &Session, docs: Documents, links: &Links) -> SessionFiles {
+    let Documents { doc, extra } = docs;
     let title = doc["info"]["title"]
         .as_str()
         .unwrap_or_default()
@@ -379,12 +474,12 @@ fn render_session(
     )
     .into_bytes();
     let extra_json = documents::extra_json(&session.id, extra);
-    Ok(SessionFiles {
+    SessionFiles {
         title,
         session_json: crate::json::pretty_line(&doc),
         extra_json,
         transcript,
-    })
+    }
 }
 
 /// Links between the transcripts of parent and subagent sessions in the archive tree.
@@ -437,7 +532,7 @@ impl Links {
     }
 }
 
-fn index_entry(member: &Member, dir: &str, stamp: &str, title: &str) -> IndexEntry {
+fn index_entry(member: &Member, dir: &str, stamp: &ChangeStamp, title: &str) -> IndexEntry {
     let s = &member.session;
     IndexEntry {
         path: dir.to_owned(),
@@ -447,7 +542,8 @@ fn index_entry(member: &Member, dir: &str, stamp: &str, title: &str) -> IndexEnt
         created: s.time_created,
         updated: s.time_updated,
         rule: member.rule.as_str().to_owned(),
-        stamp: stamp.to_owned(),
+        stamp: stamp.text.clone(),
+        changed: Some(stamp.changed),
     }
 }
 
@@ -519,8 +615,8 @@ fn check_is_archive(repo: &Repo, tree: Oid) -> Result<()> {
 }
 
 /// Merges two archive trees (see [`crate::git::Merge`]): sessions only they have, or that they have
-/// newer, come over as whole session directories; the month indexes they touch are
-/// rewritten as the union. Our manifest stays.
+/// newer ([`freshness::compare`]), come over as whole session directories; the month indexes
+/// they touch are rewritten as the union. Our manifest stays.
 pub fn union(repo: &Repo, ours: Oid, theirs: Oid) -> Result<Vec<Edit>> {
     check_is_archive(repo, ours)?;
     check_is_archive(repo, theirs)?;
@@ -529,18 +625,27 @@ pub fn union(repo: &Repo, ours: Oid, theirs: Oid) -> Result<Vec<Edit>> {
     let mut edits = Vec::new();
     let mut touched_months = BTreeSet::new();
     for (id, entry) in their_sessions {
-        let newer = match our_sessions.get(&id) {
-            None => true,
-            Some(ours) => entry.updated > ours.updated,
-        };
-        if !newer {
-            continue;
-        }
         let Some(month) = entry.month().map(str::to_owned) else {
             continue;
         };
-        if let Some(tree) = repo.entry_at(theirs, &entry.path)?.filter(|e| e.is_tree) {
-            edits.push(Edit::Tree(entry.path.clone(), tree.id));
+        let Some(their_tree) = repo.entry_at(theirs, &entry.path)?.filter(|e| e.is_tree) else {
+            continue;
+        };
+        let newer = match our_sessions.get(&id) {
+            None => true,
+            Some(held) => {
+                let our_tree = repo.entry_at(ours, &held.path)?.map(|e| e.id);
+                our_tree != Some(their_tree.id)
+                    && freshness::compare(entry.last_change(), held.last_change(), || {
+                        Ok((
+                            archived_digest(repo, theirs, &entry),
+                            archived_digest(repo, ours, held),
+                        ))
+                    })? == Ordering::Greater
+            }
+        };
+        if newer {
+            edits.push(Edit::Tree(entry.path.clone(), their_tree.id));
             touched_months.insert(month);
             our_sessions.insert(id, entry);
         }
@@ -571,6 +676,7 @@ pub(super) fn read(repo: &Repo, spec: &str, id: Oid) -> Result<Archive> {
     };
     let root = repo.tree_entries(tree, spec)?;
     let mut redacted = false;
+    let mut ours = false;
     if let Some(manifest) = root.iter().find(|e| e.name == MANIFEST && !e.is_tree) {
         let data = repo.read_blob(manifest.id, &format!("{MANIFEST} of {spec}"))?;
         let manifest: ManifestHeader = serde_json::from_slice(&data)
@@ -583,14 +689,22 @@ pub(super) fn read(repo: &Repo, spec: &str, id: Oid) -> Result<Archive> {
             .hint("upgrade git-opencode")),
         }
         redacted = manifest.is_redacted();
+        ours = manifest.format.as_deref() == Some(BRANCH_FORMAT);
     }
-    let sessions_dir = root
-        .iter()
-        .find(|e| e.name == "sessions" && e.is_tree)
-        .ok_or_else(not_archive)?;
+    // Our manifest without sessions/ is an archive of no session (earlier versions wrote one
+    // when there was nothing to archive).
+    let sessions_dir = match root.iter().find(|e| e.name == "sessions" && e.is_tree) {
+        Some(dir) => Some(dir.id),
+        None if ours => None,
+        None => return Err(not_archive()),
+    };
     // sessions/<YYYY-MM>/<id>/ (also accepted: sessions/<id>/).
     let mut dirs = Vec::new();
-    for shard in repo.tree_entries(sessions_dir.id, spec)? {
+    let shards = match sessions_dir {
+        Some(dir) => repo.tree_entries(dir, spec)?,
+        None => Vec::new(),
+    };
+    for shard in shards {
         if !shard.is_tree {
             continue;
         }

@@ -2,7 +2,8 @@
 //!
 //! - The **pack** ([`pack`]): one deterministic zip, `git opencode pack`.
 //! - The **branch** ([`branch`]): an orphan history of commits, `git opencode push-sessions`,
-//!   written incrementally and merged with a remote's copy as a union by session.
+//!   written incrementally and merged with a remote's copy as a union by session; which copy
+//!   of a session it keeps is decided in [`freshness`].
 //!
 //! Both hold every session as the document `opencode export` prints plus an extra record
 //! ([`documents`]), and a `manifest.json` of the types below naming the format. [`open`]
@@ -10,6 +11,7 @@
 
 pub mod branch;
 pub mod documents;
+pub mod freshness;
 pub mod pack;
 mod read;
 

@@ -43,6 +43,10 @@ pub fn run(ctx: &Ctx, args: &PushSessionsArgs, out: &mut dyn Write) -> Result<()
     )?;
     let quiet = ctx.verbosity == Verbosity::Quiet;
     match &outcome {
+        Outcome::UpToDate { commit: None, .. } if !quiet => writeln!(
+            out,
+            "no sessions of this repository to archive: {archive_ref} not written"
+        )?,
         Outcome::UpToDate { .. } if !quiet => writeln!(out, "{archive_ref} is up to date")?,
         Outcome::Committed {
             commit,
@@ -105,13 +109,7 @@ pub fn run(ctx: &Ctx, args: &PushSessionsArgs, out: &mut dyn Write) -> Result<()
         for (name, merge) in refs {
             let synced = ctx.repo.sync_ref(remote, &name, merge)?;
             if !quiet {
-                let what = match (synced.merged, synced.fast_forwarded, synced.pushed) {
-                    (true, _, true) => "merged and pushed",
-                    (_, true, _) => "fast-forwarded from the remote",
-                    (false, false, true) => "pushed",
-                    _ => "in sync",
-                };
-                writeln!(out, "{remote} {name}: {what}")?;
+                writeln!(out, "{remote} {name}: {}", synced.summary())?;
             }
         }
     }

@@ -25,6 +25,19 @@ pub struct SyncOutcome {
     pub attempts: usize,
 }
 
+impl SyncOutcome {
+    /// What happened, in a few words: "merged and pushed", "pushed", "fast-forwarded from
+    /// the remote" or "in sync".
+    pub fn summary(&self) -> &'static str {
+        match (self.merged, self.fast_forwarded, self.pushed) {
+            (true, _, true) => "merged and pushed",
+            (_, true, _) => "fast-forwarded from the remote",
+            (false, false, true) => "pushed",
+            _ => "in sync",
+        }
+    }
+}
+
 impl Repo {
     /// Fails unless `remote` is a configured remote (or a URL or path, as git accepts).
     pub fn check_remote(&self, remote: &str) -> Result<()> {

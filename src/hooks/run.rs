@@ -111,6 +111,10 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
         },
     )?;
     let mut message = match outcome {
+        Outcome::UpToDate {
+            commit: None,
+            deferred,
+        } => format!("{archive_ref} not written: no sessions to archive, {deferred} deferred"),
         Outcome::UpToDate { deferred, .. } => {
             format!("{archive_ref} up to date, {deferred} deferred")
         }
@@ -152,15 +156,20 @@ fn pre_push(ctx: &Ctx, args: &[String]) -> Result<String> {
     let Some(remote) = args.first() else {
         bail!("pre-push without a remote name");
     };
-    let mut pushed = Vec::new();
+    let mut synced = Vec::new();
     for (name, merge) in [
         (archive_ref(ctx)?, branch::union as Merge),
         (notes_ref(ctx)?, notes::union),
     ] {
         if ctx.repo.ref_target(&name)?.is_some() {
-            ctx.repo.sync_ref(remote, &name, merge)?;
-            pushed.push(name);
+            let outcome = ctx.repo.sync_ref(remote, &name, merge)?;
+            synced.push(format!("{name} {}", outcome.summary()));
         }
     }
-    Ok(format!("pushed {} to {remote}", pushed.join(", ")))
+    if synced.is_empty() {
+        return Ok(format!(
+            "nothing to push to {remote}: no archive or notes yet"
+        ));
+    }
+    Ok(format!("{remote}: {}", synced.join(", ")))
 }

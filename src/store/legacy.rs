@@ -5,7 +5,7 @@
 //! `todo/<sessionID>.json`, `project/<projectID>.json`. Objects keep the key order of the
 //! files, which is what a JSON-era `opencode export` printed.
 
-use super::{Project, Session, SessionSummary, StoreKind};
+use super::{ChangeStamp, Project, Session, SessionSummary, StoreKind};
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -115,11 +115,16 @@ impl LegacyStore {
     }
 
     /// See [`super::Store::change_stamps`]: the session's update time and message file count.
-    pub fn change_stamps(&self) -> Result<HashMap<String, String>> {
+    /// OpenCode ≤ 1.1 updates the session with every message, so its time is the last change.
+    pub fn change_stamps(&self) -> Result<HashMap<String, ChangeStamp>> {
         let mut stamps = HashMap::new();
         for session in self.sessions()? {
             let count = self.message_count(&session.id)?;
-            stamps.insert(session.id, format!("{}/{count}/json", session.time_updated));
+            let stamp = ChangeStamp {
+                text: format!("{}/{count}/json", session.time_updated),
+                changed: session.time_updated,
+            };
+            stamps.insert(session.id, stamp);
         }
         Ok(stamps)
     }

@@ -89,6 +89,19 @@ impl SessionSummary {
     }
 }
 
+/// How a session stands in the store, read without reading the session: see
+/// [`Store::change_stamps`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeStamp {
+    /// A fingerprint that changes whenever the session's content does; only equality means
+    /// anything.
+    pub text: String,
+    /// When the session last changed (ms since the epoch): the newest of its own update time
+    /// and its messages' (OpenCode 1.18 leaves the session's time alone when a v2 turn adds
+    /// `session_message` rows).
+    pub changed: i64,
+}
+
 /// The opened stores of one OpenCode data directory.
 pub struct Store {
     location: StoreLocation,
@@ -183,7 +196,7 @@ impl Store {
     /// `session_message` rows where a session has them). Every OpenCode step
     /// ends by updating its assistant message, so part changes show up here too. Lets the
     /// archive skip unchanged sessions without reading them.
-    pub fn change_stamps(&self) -> Result<HashMap<String, String>> {
+    pub fn change_stamps(&self) -> Result<HashMap<String, ChangeStamp>> {
         let mut stamps = HashMap::new();
         if let Some(json) = &self.legacy {
             stamps.extend(json.change_stamps()?);

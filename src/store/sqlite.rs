@@ -3,7 +3,7 @@
 //! Columns are always selected by name: upgraded databases have a different column order
 //! than fresh ones, 1.2.x lacks columns that 1.18 has, and newer versions may add more.
 
-use super::{Project, Session, SessionSummary, StoreKind};
+use super::{ChangeStamp, Project, Session, SessionSummary, StoreKind};
 use crate::error::UserError;
 use anyhow::{bail, Context, Result};
 use rusqlite::types::ValueRef;
@@ -203,7 +203,7 @@ impl SqliteStore {
     /// one over `session_message` for v2 sessions: OpenCode 1.18 does not touch
     /// `session.time_updated` when a v2 turn adds messages, so without their count and newest
     /// update a v2 session would look unchanged after its first archive.
-    pub fn change_stamps(&self) -> Result<HashMap<String, String>> {
+    pub fn change_stamps(&self) -> Result<HashMap<String, ChangeStamp>> {
         let mut stmt = self.conn.prepare(
             "SELECT s.id, s.time_updated, count(m.id), max(m.time_updated) \
              FROM session s LEFT JOIN message m ON m.session_id = s.id GROUP BY s.id",
@@ -219,7 +219,11 @@ impl SqliteStore {
         let mut stamps = HashMap::new();
         for row in rows {
             let (id, updated, count, newest) = row.with_context(|| self.context("sessions"))?;
-            stamps.insert(id, format!("{updated}/{count}/{}", newest.unwrap_or(0)));
+            let stamp = ChangeStamp {
+                text: format!("{updated}/{count}/{}", newest.unwrap_or(0)),
+                changed: updated.max(newest.unwrap_or(0)),
+            };
+            stamps.insert(id, stamp);
         }
         if self.has_table("session_message") {
             // Only sessions with v2 rows get the suffix: v1 stamps stay as they were.
@@ -236,7 +240,9 @@ impl SqliteStore {
             for row in rows {
                 let (id, count, newest) = row.with_context(|| self.context("v2 messages"))?;
                 if let Some(stamp) = stamps.get_mut(&id) {
-                    stamp.push_str(&format!("/v2/{count}/{}", newest.unwrap_or(0)));
+                    let newest = newest.unwrap_or(0);
+                    stamp.text.push_str(&format!("/v2/{count}/{newest}"));
+                    stamp.changed = stamp.changed.max(newest);
                 }
             }
         }
