@@ -1,0 +1,121 @@
+//! What a name on the command line means: a ref or a file (`verify`/`restore <ZIP|REF>`),
+//! which ref names an archive may take (`--ref`), and where `pack -o` may write.
+
+use crate::common::fixtures::{rich_store, Fixture};
+use crate::common::{file_names, file_sha256, Scrub};
+use std::os::unix::fs::{symlink, FileTypeExt};
+use std::path::Path;
+
+/// `pack -o` never writes into OpenCode's store directory, follows a symbolic link to the
+/// file it names, and writes a FIFO or a device in place instead of renaming over it.
+#[test]
+fn pack_output_targets() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let scrub = Scrub::of(store);
+    let data_dir = env.data_home.join("opencode");
+    let db = data_dir.join("opencode.db");
+    let db_sum = file_sha256(&db);
+    let store_files = file_names(&data_dir);
+    let pack = |target: &Path| env.run(&["pack", "-q", "-o", target.to_str().unwrap()]);
+
+    let reference = env.root.join("reference.zip");
+    pack(&reference).success();
+    let reference = std::fs::read(&reference).unwrap();
+
+    // Into the store's directory: the database itself, a new file, a symlink to either.
+    let mut refused = String::new();
+    let to_db = env.root.join("to-db.zip");
+    symlink(&db, &to_db).unwrap();
+    for target in [db.clone(), data_dir.join("sessions.zip"), to_db.clone()] {
+        refused.push_str(&format!("{}\n", pack(&target).failure()));
+    }
+    // A directory, a dangling symlink, a missing directory.
+    std::fs::create_dir(env.root.join("dir")).unwrap();
+    symlink(env.root.join("nowhere.zip"), env.root.join("dangling.zip")).unwrap();
+    for target in ["dir", "dangling.zip", "missing/x.zip"] {
+        refused.push_str(&format!("{}\n", pack(&env.root.join(target)).failure()));
+    }
+    insta::assert_snapshot!(scrub.apply(refused), @"
+    [stderr]
+    error: cannot write $TEST_ENV/opencode/data/opencode/opencode.db: it is inside OpenCode's store directory $TEST_ENV/opencode/data/opencode
+    hint: only `git opencode restore` writes there; pass -o with a path outside it
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: cannot write $TEST_ENV/opencode/data/opencode/sessions.zip: it is inside OpenCode's store directory $TEST_ENV/opencode/data/opencode
+    hint: only `git opencode restore` writes there; pass -o with a path outside it
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: cannot write $TEST_ENV/to-db.zip: that is $TEST_ENV/opencode/data/opencode/opencode.db, which is inside OpenCode's store directory $TEST_ENV/opencode/data/opencode
+    hint: only `git opencode restore` writes there; pass -o with a path outside it
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: cannot write $TEST_ENV/dir: it is a directory
+    hint: pass -o <FILE> with a file name
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: cannot write $TEST_ENV/dangling.zip: it is a symbolic link to $TEST_ENV/nowhere.zip, which cannot be resolved: No such file or directory (os error 2)
+    hint: pass -o with the file itself
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: cannot write $TEST_ENV/missing/x.zip: directory $TEST_ENV/missing does not exist
+    hint: create it first, or pass another -o <FILE>
+    [EOF]
+    [exit status: 1]
+    ");
+    assert_eq!(file_sha256(&db), db_sum, "the store is untouched");
+    assert_eq!(file_names(&data_dir), store_files);
+    assert!(std::fs::symlink_metadata(&to_db).unwrap().is_symlink());
+    assert!(!env.root.join("nowhere.zip").exists());
+    assert!(!env.root.join("missing").exists());
+
+    // A symlink to a file elsewhere: the file gets the zip, the link stays a link.
+    let real = env.new_dir("backups").join("sessions.zip");
+    std::fs::write(&real, "old").unwrap();
+    let link = env.root.join("latest.zip");
+    symlink(&real, &link).unwrap();
+    pack(&link).success();
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(std::fs::read(&real).unwrap(), reference);
+
+    // Devices are written in place and stay devices.
+    pack(Path::new("/dev/null")).success();
+    let out = pack(Path::new("/dev/full")).failure();
+    insta::assert_snapshot!(out, @"
+    [stderr]
+    error: failed to write /dev/full: No space left on device (os error 28)
+    [EOF]
+    [exit status: 1]
+    ");
+    for device in ["/dev/null", "/dev/full"] {
+        let kind = std::fs::metadata(device).unwrap().file_type();
+        assert!(kind.is_char_device(), "{device} is still a device");
+    }
+
+    // A named pipe: its reader gets exactly the zip a file would hold.
+    let fifo = env.root.join("pipe");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let out = pack(&fifo);
+    if !out.status().success() {
+        // Unblocks the reader, so a failure shows instead of a hang.
+        let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
+    }
+    let received = reader.join().unwrap();
+    out.success();
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    assert_eq!(received, reference);
+}
+
