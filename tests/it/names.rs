@@ -2,9 +2,110 @@
 //! which ref names an archive may take (`--ref`), and where `pack -o` may write.
 
 use crate::common::fixtures::{rich_store, Fixture};
-use crate::common::{file_names, file_sha256, Scrub};
+use crate::common::{file_names, file_sha256, Scrub, TestEnv};
 use std::os::unix::fs::{symlink, FileTypeExt};
 use std::path::Path;
+
+/// Archive and notes ref names that git refuses as branch names, or that would shadow git's
+/// own refs, are refused before anything is written; what git allows still works.
+#[test]
+fn ref_names_git_would_confuse_are_refused() {
+    let env = TestEnv::new();
+    let refs_before = env.git(&["for-each-ref"]);
+    let mut errors = String::new();
+    for name in [
+        "HEAD",
+        "@",
+        "ORIG_HEAD",
+        "FETCH_HEAD",
+        "AUTO_MERGE",
+        "refs/heads/HEAD",
+        "refs/tags/MERGE_HEAD",
+        "-dash",
+        "refs/heads/-dash",
+        "refs/stash",
+        "refs/bisect/archive",
+        "refs/worktree/archive",
+        "refs/replace/archive",
+    ] {
+        let flag = format!("--ref={name}");
+        errors.push_str(&format!(
+            "{}\n",
+            env.run(&["push-sessions", &flag]).failure()
+        ));
+    }
+    let notes = env.run(&["push-sessions", "--notes", "--notes-ref", "HEAD"]);
+    errors.push_str(&format!("{}\n", notes.failure()));
+    env.git(&["config", "opencode.ref", "ORIG_HEAD"]);
+    errors.push_str(&format!("{}\n", env.run(&["push-sessions"]).failure()));
+    insta::assert_snapshot!(errors, @"
+    [stderr]
+    error: invalid ref name 'HEAD': it would shadow git's own HEAD
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name '@': '@' is git's shorthand for HEAD
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name 'ORIG_HEAD': it would shadow git's own ORIG_HEAD
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name 'FETCH_HEAD': it would shadow git's own FETCH_HEAD
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name 'AUTO_MERGE': it would shadow git's own AUTO_MERGE
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name 'refs/heads/HEAD': it would shadow git's own HEAD
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name 'refs/tags/MERGE_HEAD': it would shadow git's own MERGE_HEAD
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name '-dash': a branch name cannot start with '-'
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name 'refs/heads/-dash': a branch name cannot start with '-'
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name 'refs/stash': it is git stash's ref
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name 'refs/bisect/archive': git bisect keeps its refs there
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name 'refs/worktree/archive': refs there are private to one worktree
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name 'refs/replace/archive': refs there replace objects for every git command
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name 'HEAD': it would shadow git's own HEAD
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: invalid ref name 'ORIG_HEAD': it would shadow git's own ORIG_HEAD
+    [EOF]
+    [exit status: 1]
+    ");
+    assert_eq!(
+        env.git(&["for-each-ref"]),
+        refs_before,
+        "no ref was written"
+    );
+}
 
 /// `pack -o` never writes into OpenCode's store directory, follows a symbolic link to the
 /// file it names, and writes a FIFO or a device in place instead of renaming over it.
