@@ -18,9 +18,11 @@ use anyhow::{bail, Result};
 use std::path::Path;
 
 /// What a `<ZIP|REF>` argument names: a pack zip, a notes ref (the sessions its notes name),
-/// or a ref or commit of the archive branch.
+/// or a ref or commit of the archive branch. A name git resolves as a ref is that ref even
+/// where a file of that name exists (in a bare repository or inside `.git`, the loose ref
+/// `refs/heads/opencode/sessions` is such a file); `./name` means the file.
 pub fn open_archive(repo: &Repo, spec: &str, checksums: Checksums) -> Result<Archive> {
-    if !std::path::Path::new(spec).exists() {
+    if repo.existing_ref(spec).is_some() || !Path::new(spec).exists() {
         if let Some(archive) = notes::open_archive(repo, spec)? {
             return Ok(archive);
         }

@@ -128,6 +128,14 @@ impl Repo {
         Ok(Some(commit.id))
     }
 
+    /// The full name of the existing ref `name` names as git resolves it (`git rev-parse
+    /// --verify`): `name` itself or under `refs/`, `refs/tags/`, `refs/heads/`, `refs/remotes/`.
+    /// `None` when it names no ref here, or is no valid ref name (a path such as `/tmp/x.zip`).
+    pub fn existing_ref(&self, name: &str) -> Option<String> {
+        let reference = self.repo.try_find_reference(name).ok()??;
+        Some(reference.name().as_bstr().to_string())
+    }
+
     /// Moves `name` to `new` only if it still points at `expected` (`None`: must not exist),
     /// with a reflog entry. Fails with [`RefMoved`] when someone else moved it.
     pub fn update_ref(

@@ -2,9 +2,128 @@
 //! which ref names an archive may take (`--ref`), and where `pack -o` may write.
 
 use crate::common::fixtures::{rich_store, Fixture};
+use crate::common::git::git_in;
 use crate::common::{file_names, file_sha256, Scrub, TestEnv};
 use std::os::unix::fs::{symlink, FileTypeExt};
 use std::path::Path;
+
+const ARCHIVE: &str = "refs/heads/opencode/sessions";
+
+/// A name git resolves as a ref is that ref, even where a file of that name exists relative
+/// to the current directory: the loose ref file itself in a bare repository or inside
+/// `.git`, or a file in the work tree named like the short ref. `./name` means the file.
+#[test]
+fn a_ref_wins_over_a_file_of_the_same_name() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let scrub = Scrub::of(store);
+    env.run(&["push-sessions", "-q"]).success();
+    let tip = env.git(&["rev-parse", ARCHIVE]);
+
+    // Inside `.git`: gix wrote the archive ref as a loose file there.
+    let git_dir = env.repo.path.join(".git");
+    assert!(git_dir.join(ARCHIVE).is_file());
+    let out = env.run_in(&git_dir, &["verify", ARCHIVE]).success();
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    archive: refs/heads/opencode/sessions (5 sessions; stored in git)
+    store:   $TEST_ENV/opencode/data/opencode/opencode.db (5 sessions of this repository)
+    complete: all 5 archived sessions match the store
+    [EOF]
+    [exit status: 0]
+    ");
+    let out = env
+        .run_in(&git_dir, &["restore", "--dry-run", ARCHIVE])
+        .success();
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    unchanged    [SESSION:plain]  Mock title
+    unchanged    [SESSION:attachment]  Attachment 📎
+    unchanged    [SESSION:task_child]  delegate 委任 (@general subagent)
+    unchanged    [SESSION:task_parent]  Task parent 🤝
+    unchanged    [SESSION:tools]  Tools ✍️ session
+    note: this archive was redacted: secret-shaped strings are placeholders
+    dry run: 0 to add, 0 to update, 5 unchanged, 0 to keep (newer locally) into $TEST_ENV/opencode/data/opencode/opencode.db (project a76aebe1bac55953ccb1f217d023da9cd3a522a0, $TEST_ENV/repo); nothing was changed
+    [EOF]
+    [exit status: 0]
+    ");
+
+    // A bare repository, where the current directory is the git dir.
+    let bare = env.root.join("bare.git");
+    git_in(
+        &env.root,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            env.repo.path.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
+    git_in(&bare, &["remote", "remove", "origin"]);
+    // Out of packed-refs into a loose file, as a push or update there would leave it.
+    git_in(&bare, &["update-ref", "-d", ARCHIVE]);
+    git_in(&bare, &["update-ref", ARCHIVE, tip.trim()]);
+    assert!(bare.join(ARCHIVE).is_file());
+    let out = env.run_in(&bare, &["verify", ARCHIVE]).success();
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    archive: refs/heads/opencode/sessions (5 sessions; stored in git)
+    store:   $TEST_ENV/opencode/data/opencode/opencode.db (5 sessions of this repository)
+    complete: all 5 archived sessions match the store
+    [EOF]
+    [exit status: 0]
+    ");
+
+    // A work-tree file named like the short ref: the ref, unless spelled as a path.
+    std::fs::create_dir_all(env.repo.path.join("opencode")).unwrap();
+    std::fs::write(env.repo.path.join("opencode/sessions"), "not a zip").unwrap();
+    env.run(&["verify", "opencode/sessions"]).success();
+    let out = env.run(&["verify", "./opencode/sessions"]).failure();
+    insta::assert_snapshot!(out, @"
+    [stderr]
+    error: ./opencode/sessions is not a readable zip: invalid Zip archive: Could not find EOCD
+    hint: the file may be truncated or corrupted; write it again with `git opencode pack`
+    [EOF]
+    [exit status: 1]
+    ");
+}
+
+/// A zip that does not exist is "no such file", not a failed lookup of a notes ref made
+/// from its path.
+#[test]
+fn a_missing_zip_is_no_such_file() {
+    let env = TestEnv::new();
+    let absolute = env.root.join("gone/x.zip");
+    let mut errors = String::new();
+    for args in [
+        ["verify", absolute.to_str().unwrap()],
+        ["restore", absolute.to_str().unwrap()],
+        ["verify", "x.zip"],
+        ["restore", "x.zip"],
+    ] {
+        errors.push_str(&format!("{}\n", env.run(&args).failure()));
+    }
+    insta::assert_snapshot!(errors, @"
+    [stderr]
+    error: no such file: $TEST_ENV/gone/x.zip
+    hint: pass a zip written by `git opencode pack`, or a ref such as refs/heads/opencode/sessions
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: no such file: $TEST_ENV/gone/x.zip
+    hint: pass a zip written by `git opencode pack`, or a ref such as refs/heads/opencode/sessions
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: no such file: x.zip
+    hint: pass a zip written by `git opencode pack`, or a ref such as refs/heads/opencode/sessions
+    [EOF]
+    [exit status: 1]
+    [stderr]
+    error: no such file: x.zip
+    hint: pass a zip written by `git opencode pack`, or a ref such as refs/heads/opencode/sessions
+    [EOF]
+    [exit status: 1]
+    ");
+}
 
 /// Archive and notes ref names that git refuses as branch names, or that would shadow git's
 /// own refs, are refused before anything is written; what git allows still works.
