@@ -339,3 +339,26 @@ fn pack_output_targets() {
     assert_eq!(received, reference);
 }
 
+/// A SHA-256 repository is named as not supported yet.
+#[test]
+fn a_sha256_repository_is_not_supported_yet() {
+    let env = TestEnv::new();
+    let repo = env.root.join("sha256");
+    git_in(
+        &env.root,
+        &[
+            "init",
+            "-q",
+            "--object-format=sha256",
+            repo.to_str().unwrap(),
+        ],
+    );
+    insta::assert_snapshot!(env.run_in(&repo, &["list"]).failure(), @"
+    [stderr]
+    error: the git repository at $TEST_ENV/sha256 uses SHA-256 object names, which git-opencode does not support yet
+    hint: git-opencode works in SHA-1 repositories (git's default object format)
+    [EOF]
+    [exit status: 1]
+    ");
+}
+
