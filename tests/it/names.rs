@@ -362,3 +362,27 @@ fn a_sha256_repository_is_not_supported_yet() {
     ");
 }
 
+/// Temporary object files a killed run left behind (gix names them `.tmpXXXXXX`, which
+/// `git gc` never removes) are removed by the next push once they are an hour old; a fresh
+/// one may belong to a writer still at work and stays, as do other files.
+#[test]
+fn stale_temporary_objects_are_removed() {
+    let env = rich_store().copy_env();
+    let objects = env.repo.path.join(".git/objects");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 60 * 60);
+    let plant = |name: &str, modified| {
+        let file = std::fs::File::create(objects.join(name)).unwrap();
+        file.set_modified(modified).unwrap();
+    };
+    plant(".tmpAb3dE6", old);
+    plant(".tmpZZZZZZ", std::time::SystemTime::now());
+    plant(".tmp-not-gix", old);
+    env.run(&["push-sessions", "-q"]).success();
+    let left: Vec<String> = file_names(&objects)
+        .into_iter()
+        .filter(|n| n.contains("tmp"))
+        .collect();
+    assert_eq!(left, [".tmp-not-gix", ".tmpZZZZZZ"]);
+    // The archive is whole: a temp file removed mid-run would have failed the run instead.
+    env.git(&["fsck", "--strict"]);
+}
