@@ -1,8 +1,11 @@
 //! Files are written whole or not at all: a temporary file beside the target, then a rename.
+//! An output path from the command line is resolved first ([`output_target`]): a symbolic
+//! link is written through, and a FIFO or device is written to in place, never renamed over.
 
-use anyhow::{Context, Result};
+use crate::error::UserError;
+use anyhow::{bail, Context, Result};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A temporary file in `path`'s directory, to be persisted over `path` when complete.
 pub fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
@@ -39,4 +42,86 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .and_then(|()| temp.flush())
         .with_context(|| format!("failed to write {}", path.display()))?;
     persist(temp, path)
+}
+
+/// Where an output file named on the command line (`-o FILE`) goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// A regular file, existing or new, at this path with symbolic links resolved: written
+    /// to a temporary file beside it and renamed over it, so a symlink stays a symlink and
+    /// its target gets the content.
+    File(PathBuf),
+    /// An existing FIFO, device or socket (symbolic links resolved): written to in place.
+    /// Renaming over it would replace `/dev/full` or a named pipe with a regular file.
+    Stream(PathBuf),
+}
+
+impl OutputTarget {
+    /// The resolved path.
+    pub fn path(&self) -> &Path {
+        match self {
+            OutputTarget::File(p) | OutputTarget::Stream(p) => p,
+        }
+    }
+}
+
+/// Resolves the output file `path`: its directory must exist; a directory, a dangling
+/// symbolic link or a symlink loop is refused.
+pub fn output_target(path: &Path) -> Result<OutputTarget> {
+    let cannot = || format!("cannot write {}", path.display());
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            let Some(name) = path.file_name() else {
+                bail!(
+                    UserError::new(format!("{}: not a file name", cannot())).hint("pass -o <FILE>")
+                );
+            };
+            match std::fs::metadata(dir) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => bail!(UserError::new(format!(
+                    "{}: {} is not a directory",
+                    cannot(),
+                    dir.display()
+                ))),
+                Err(_) => bail!(UserError::new(format!(
+                    "{}: directory {} does not exist",
+                    cannot(),
+                    dir.display()
+                ))
+                .hint("create it first, or pass another -o <FILE>")),
+            }
+            let dir = std::fs::canonicalize(dir).with_context(cannot)?;
+            Ok(OutputTarget::File(dir.join(name)))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(cannot())),
+        Ok(_) => {
+            let real = match std::fs::canonicalize(path) {
+                Ok(real) => real,
+                Err(e) => {
+                    let link = std::fs::read_link(path).unwrap_or_default();
+                    bail!(UserError::new(format!(
+                        "{}: it is a symbolic link to {}, which cannot be resolved",
+                        cannot(),
+                        link.display()
+                    ))
+                    .because(e)
+                    .hint("pass -o with the file itself"));
+                }
+            };
+            let meta = std::fs::metadata(&real).with_context(cannot)?;
+            if meta.is_dir() {
+                bail!(UserError::new(format!("{}: it is a directory", cannot()))
+                    .hint("pass -o <FILE> with a file name"));
+            }
+            Ok(if meta.is_file() {
+                OutputTarget::File(real)
+            } else {
+                OutputTarget::Stream(real)
+            })
+        }
+    }
 }

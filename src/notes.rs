@@ -139,7 +139,8 @@ pub fn open_archive(repo: &Repo, spec: &str) -> Result<Option<Archive>> {
     } else {
         format!("refs/notes/{spec}")
     };
-    if !full.starts_with("refs/notes/") {
+    // A path such as `/tmp/x.zip` gives `refs/notes//tmp/x.zip`, which names no ref.
+    if !full.starts_with("refs/notes/") || !git::is_valid_ref_name(&full) {
         return Ok(None);
     }
     let Some(tip) = repo.ref_target(&full)? else {

@@ -216,6 +216,8 @@ pub fn snapshot_repository(
     store: &Store,
     options: &Options<'_>,
 ) -> Result<(Outcome, Vec<Member>)> {
+    // What a killed earlier run left half-written; git's own gc would never remove it.
+    ctx.repo.remove_stale_temp_objects();
     let (ids, members) = ctx.members(store)?;
     let outcome = snapshot(ctx, store, (&ids, &members), options)?;
     Ok((outcome, members))

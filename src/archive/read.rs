@@ -107,14 +107,15 @@ pub enum Checksums {
     Report,
 }
 
-/// Opens `spec`: a zip file when such a file exists, else a ref or commit of the archive
-/// branch in `repo`.
+/// Opens `spec`: a ref of the archive branch when git resolves `spec` as a ref, else a zip
+/// file when such a file exists, else a commit of the archive branch in `repo`.
 pub fn open(repo: &Repo, spec: &str, checksums: Checksums) -> Result<Archive> {
     let path = Path::new(spec);
-    if path.is_file() {
+    let names_ref = repo.existing_ref(spec).is_some();
+    if !names_ref && path.is_file() {
         return pack::read(path, checksums);
     }
-    if path.is_dir() {
+    if !names_ref && path.is_dir() {
         bail!(UserError::new(format!(
             "{spec} is a directory, not a pack zip or a git ref"
         ))

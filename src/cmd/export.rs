@@ -8,7 +8,7 @@ use crate::error::UserError;
 use crate::fsutil::write_atomic;
 use crate::store::{Session, Store};
 use crate::transcript::{self, SessionLink};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::Path;
 
@@ -21,6 +21,17 @@ pub fn run(ctx: &Ctx, args: &ExportArgs, out: &mut dyn Write) -> Result<()> {
                     .hint("create it first, or pass another -o <DIR>")
             );
         }
+    }
+    let to_dir = match output {
+        Some(dir) => Some(dir),
+        None if ids.is_empty() => Some(Path::new(".")),
+        None => None,
+    };
+    if let Some(dir) = to_dir {
+        // `-o <storage>/session/<project>` would overwrite a legacy store's session files.
+        let resolved = std::fs::canonicalize(dir)
+            .with_context(|| format!("cannot write to {}", dir.display()))?;
+        super::refuse_output_in_store(ctx, dir, &resolved)?;
     }
     let store = ctx.open_store()?;
     let sessions: Vec<Session> = if ids.is_empty() {
@@ -44,11 +55,6 @@ pub fn run(ctx: &Ctx, args: &ExportArgs, out: &mut dyn Write) -> Result<()> {
             }
         }
         picked
-    };
-    let to_dir = match output {
-        Some(dir) => Some(dir),
-        None if ids.is_empty() => Some(Path::new(".")),
-        None => None,
     };
     // Transcripts link their parent and children by the name this command gives their files.
     let all = match format {

@@ -4,15 +4,21 @@ use crate::archive::pack;
 use crate::cli::PackArgs;
 use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
-use crate::fsutil::{persist, temp_beside};
+use crate::fsutil::{output_target, persist, temp_beside, OutputTarget};
 use crate::membership::{self, Member, ProjectIds};
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
+use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
-    let output = args.output.as_deref();
+    let to_stdout = args.output.as_deref() == Some(Path::new("-"));
+    // A bad -o is refused before the store is read.
+    let explicit = match args.output.as_deref() {
+        Some(path) if !to_stdout => Some(destination(ctx, path)?),
+        _ => None,
+    };
     let store = ctx.open_store()?;
     let (ids, members) = ctx.members(&store)?;
     if members.is_empty() {
@@ -22,43 +28,60 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
         ))
         .hint("`git opencode list -v` explains which sessions belong here; --store <path> reads another store"));
     }
-    if output == Some(Path::new("-")) {
-        // A zip needs a seekable file; build it in an anonymous temporary file, then copy
-        // the same bytes a file would get to standard output.
-        let file = tempfile::tempfile().context("failed to create a temporary file")?;
-        let written = write(ctx, &store, (&ids, &members), BufWriter::new(file))?;
-        let mut file = written.into_inner().map_err(|e| e.into_error())?;
-        file.seek(SeekFrom::Start(0))?;
+    if to_stdout {
+        let mut file = write_to_tempfile(ctx, &store, (&ids, &members))?;
         std::io::copy(&mut file, out).context("failed to write the zip to standard output")?;
         return Ok(());
     }
-    let path = match output {
-        Some(p) => p.to_path_buf(),
-        None => PathBuf::from(default_name(ctx, &ids)),
+    let (path, target) = match explicit {
+        Some(destination) => destination,
+        None => destination(ctx, Path::new(&default_name(ctx, &ids)))?,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            bail!(
-                "cannot write {}: directory {} does not exist",
-                path.display(),
-                dir.display()
-            );
+    let failed = || format!("failed to write {}", path.display());
+    match target {
+        OutputTarget::File(real) => {
+            let temp = temp_beside(&real)?;
+            let file = temp.reopen().with_context(failed)?;
+            let written =
+                write(ctx, &store, (&ids, &members), BufWriter::new(file)).with_context(failed)?;
+            written
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|f| f.sync_all())
+                .with_context(failed)?;
+            persist(temp, &real)?;
+        }
+        OutputTarget::Stream(device) => {
+            // Written through in place: what `> /dev/null` or a named pipe expects.
+            let mut file = write_to_tempfile(ctx, &store, (&ids, &members))?;
+            let mut sink = OpenOptions::new()
+                .write(true)
+                .open(&device)
+                .with_context(failed)?;
+            std::io::copy(&mut file, &mut sink)
+                .and_then(|_| sink.flush())
+                .with_context(failed)?;
         }
     }
-    let temp = temp_beside(&path)?;
-    let file = temp
-        .reopen()
-        .with_context(|| format!("failed to write {}", path.display()))?;
-    let written = write(ctx, &store, (&ids, &members), BufWriter::new(file))
-        .with_context(|| format!("failed to write {}", path.display()))?;
-    written
-        .into_inner()
-        .map_err(|e| e.into_error())
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("failed to write {}", path.display()))?;
-    persist(temp, &path)?;
     writeln!(out, "{}", path.display())?;
     Ok(())
+}
+
+/// `path` as given and where the zip really goes, refused inside the store's directories.
+fn destination(ctx: &Ctx, path: &Path) -> Result<(PathBuf, OutputTarget)> {
+    let target = output_target(path)?;
+    super::refuse_output_in_store(ctx, path, target.path())?;
+    Ok((path.to_path_buf(), target))
+}
+
+/// The pack in an anonymous temporary file, rewound: a zip needs a seekable file, and
+/// standard output, a pipe or a device is not one.
+fn write_to_tempfile(ctx: &Ctx, store: &Store, sessions: (&ProjectIds, &[Member])) -> Result<File> {
+    let file = tempfile::tempfile().context("failed to create a temporary file")?;
+    let written = write(ctx, store, sessions, BufWriter::new(file))?;
+    let mut file = written.into_inner().map_err(|e| e.into_error())?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok(file)
 }
 
 fn default_name(ctx: &Ctx, ids: &ProjectIds) -> String {

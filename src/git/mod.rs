@@ -18,7 +18,7 @@ mod roots;
 pub use facts::{RepoFacts, OWN_REF_PREFIXES};
 pub use notes::annotated_object;
 pub use objects::{ChangedPaths, Edit, TreeEntry};
-pub use refs::{full_ref_name, RefMoved};
+pub use refs::{full_ref_name, is_valid_ref_name, RefMoved};
 pub use remote::{Merge, SyncOutcome};
 
 use crate::error::UserError;
@@ -135,6 +135,13 @@ fn discover() -> Result<gix::Repository> {
                 ))
                 .hint("run git opencode inside a repository, or pass -C <path>")
                 .into()
+            } else if is_unsupported_object_format(&e) {
+                UserError::new(format!(
+                    "the git repository at {} uses SHA-256 object names, which git-opencode does not support yet",
+                    cwd.display()
+                ))
+                .hint("git-opencode works in SHA-1 repositories (git's default object format)")
+                .into()
             } else {
                 anyhow::Error::new(e).context(format!(
                     "cannot open the git repository at {}",
@@ -158,6 +165,17 @@ fn is_no_repository(err: &gix::Error) -> bool {
                 | Discover::NoGitRepositoryWithinFs { .. }
         )
     })
+}
+
+/// Whether opening failed on `extensions.objectFormat` naming a hash this build leaves out
+/// (SHA-256: gix is built with SHA-1 only), rather than on a bad value or anything else.
+fn is_unsupported_object_format(err: &gix::Error) -> bool {
+    use gix::error::MetadataValue;
+    err.is_unsupported()
+        && err.metadata().any(|values| match values.get("key") {
+            Some(MetadataValue::String(key)) => key == "extensions.objectFormat",
+            _ => false,
+        })
 }
 
 /// Commits and reflog entries need an author and a committer; where git has none configured

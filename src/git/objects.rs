@@ -5,6 +5,13 @@
 use super::{Oid, Repo};
 use anyhow::{bail, Context, Result};
 use gix::objs::tree::EntryKind;
+use std::time::{Duration, SystemTime};
+
+/// How long a temporary object file must have been left untouched before it counts as left
+/// over. gix writes each loose object into its own temporary file in one pass and renames
+/// it into place, so a file idle this long has no writer left; were one still there, its
+/// rename would fail with an error, never leave a corrupt object.
+const STALE_TEMP_OBJECT: Duration = Duration::from_secs(60 * 60);
 
 /// One entry of a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +42,41 @@ pub struct ChangedPaths {
 }
 
 impl Repo {
+    /// Removes the temporary files gix leaves in the objects directory (`.tmpXXXXXX`, the
+    /// `tempfile` crate's names) when a run is killed while writing an object. git never
+    /// removes them: `git gc` (through `git prune`) removes only its own `tmp_*` files there,
+    /// and only after `gc.pruneExpire`. Best effort; returns how many were removed.
+    pub fn remove_stale_temp_objects(&self) -> usize {
+        let dir = self.repo.objects.store_ref().path();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        let now = SystemTime::now();
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(random) = name.to_str().and_then(|n| n.strip_prefix(".tmp")) else {
+                continue;
+            };
+            if random.len() != 6 || !random.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                continue;
+            }
+            // `DirEntry::metadata` does not follow symlinks: only plain files are ours.
+            let stale = entry.metadata().ok().is_some_and(|meta| {
+                meta.is_file()
+                    && meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| now.duration_since(t).ok())
+                        .is_some_and(|age| age >= STALE_TEMP_OBJECT)
+            });
+            if stale && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
+    }
+
     /// The tree of a commit.
     pub fn commit_tree(&self, commit: Oid) -> Result<Oid> {
         let commit = self

@@ -7,7 +7,9 @@ use anyhow::{bail, Context, Result};
 use gix::refs::transaction::PreviousValue;
 use gix::refs::Target;
 
-/// `name` as a full ref name: `refs/…` as given, anything else under `refs/heads/`.
+/// `name` as a full ref name: `refs/…` as given, anything else under `refs/heads/`. Refused:
+/// what git refuses as a ref name or a branch name (`git check-ref-format --branch`), and
+/// names that would shadow git's own refs (see [`shadowed_git_ref`]).
 pub fn full_ref_name(name: &str) -> Result<String> {
     let full = if name.starts_with("refs/") {
         name.to_owned()
@@ -21,7 +23,76 @@ pub fn full_ref_name(name: &str) -> Result<String> {
     if full.ends_with('/') || full.contains("..") {
         bail!(UserError::new(format!("invalid ref name '{name}'")));
     }
+    if let Some(reason) = shadowed_git_ref(&full) {
+        bail!(UserError::new(format!(
+            "invalid ref name '{name}': {reason}"
+        )));
+    }
     Ok(full)
+}
+
+/// Whether `full` is a valid full ref name (`git check-ref-format`).
+pub fn is_valid_ref_name(full: &str) -> bool {
+    gix::refs::FullName::try_from(full).is_ok()
+}
+
+/// Names of git's own root refs that do not end in `_HEAD` (git's `is_root_ref`).
+const IRREGULAR_ROOT_REFS: [&str; 5] = [
+    "AUTO_MERGE",
+    "BISECT_EXPECTED_REV",
+    "NOTES_MERGE_PARTIAL",
+    "NOTES_MERGE_REF",
+    "MERGE_AUTOSTASH",
+];
+
+/// Refs git's own commands write and read (a trailing `/`: everything under it), and why.
+const GIT_OWNED: [(&str, &str); 6] = [
+    ("refs/stash", "it is git stash's ref"),
+    ("refs/bisect/", "git bisect keeps its refs there"),
+    ("refs/rewritten/", "git rebase keeps its refs there"),
+    ("refs/prefetch/", "git maintenance keeps its refs there"),
+    ("refs/worktree/", "refs there are private to one worktree"),
+    (
+        "refs/replace/",
+        "refs there replace objects for every git command",
+    ),
+];
+
+/// Why the valid full ref name `full` would confuse git, if it would: its short name (what
+/// is left after `refs/heads/`, `refs/tags/`, `refs/remotes/` or `refs/`) is `HEAD`, `@` or
+/// another root ref such as `ORIG_HEAD` (git then warns "refname is ambiguous" and prefers
+/// its own), starts with `-` (git takes it for an option), or `full` lies in a namespace a
+/// git command owns, such as `refs/stash`.
+fn shadowed_git_ref(full: &str) -> Option<String> {
+    for (prefix, why) in GIT_OWNED {
+        let inside = if prefix.ends_with('/') {
+            full.starts_with(prefix)
+        } else {
+            full == prefix
+        };
+        if inside {
+            return Some(why.to_owned());
+        }
+    }
+    let short = ["refs/heads/", "refs/tags/", "refs/remotes/", "refs/"]
+        .iter()
+        .find_map(|prefix| full.strip_prefix(prefix))
+        .unwrap_or(full);
+    if short.starts_with('-') {
+        return Some("a branch name cannot start with '-'".to_owned());
+    }
+    if short == "@" {
+        return Some("'@' is git's shorthand for HEAD".to_owned());
+    }
+    let root_ref_syntax = short
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b == b'_' || b == b'-');
+    if root_ref_syntax
+        && (short == "HEAD" || short.ends_with("_HEAD") || IRREGULAR_ROOT_REFS.contains(&short))
+    {
+        return Some(format!("it would shadow git's own {short}"));
+    }
+    None
 }
 
 /// Why a compare-and-swap ref update did not happen.
@@ -55,6 +126,14 @@ impl Repo {
             .peel_to_commit()
             .with_context(|| format!("ref {name} does not point at a commit"))?;
         Ok(Some(commit.id))
+    }
+
+    /// The full name of the existing ref `name` names as git resolves it (`git rev-parse
+    /// --verify`): `name` itself or under `refs/`, `refs/tags/`, `refs/heads/`, `refs/remotes/`.
+    /// `None` when it names no ref here, or is no valid ref name (a path such as `/tmp/x.zip`).
+    pub fn existing_ref(&self, name: &str) -> Option<String> {
+        let reference = self.repo.try_find_reference(name).ok()??;
+        Some(reference.name().as_bstr().to_string())
     }
 
     /// Moves `name` to `new` only if it still points at `expected` (`None`: must not exist),
@@ -134,5 +213,57 @@ impl Repo {
             );
         }
         Ok(commits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::full_ref_name;
+
+    #[test]
+    fn names_git_allows_are_kept_and_short_ones_become_branches() {
+        for (name, full) in [
+            ("opencode/sessions", "refs/heads/opencode/sessions"),
+            (
+                "refs/heads/opencode/sessions",
+                "refs/heads/opencode/sessions",
+            ),
+            ("refs/notes/opencode", "refs/notes/opencode"),
+            ("archive/HEAD", "refs/heads/archive/HEAD"),
+            ("Head", "refs/heads/Head"),
+            ("HEADS", "refs/heads/HEADS"),
+            ("stash", "refs/heads/stash"),
+            ("a-b", "refs/heads/a-b"),
+        ] {
+            assert_eq!(full_ref_name(name).unwrap(), full, "{name}");
+        }
+    }
+
+    #[test]
+    fn names_that_confuse_git_are_refused() {
+        for name in [
+            "HEAD",
+            "@",
+            "ORIG_HEAD",
+            "CHERRY_PICK_HEAD",
+            "BISECT_EXPECTED_REV",
+            "MERGE_AUTOSTASH",
+            "refs/HEAD",
+            "refs/heads/HEAD",
+            "refs/remotes/FETCH_HEAD",
+            "-x",
+            "refs/heads/-x",
+            "refs/stash",
+            "refs/bisect/bad",
+            "refs/rewritten/onto",
+            "refs/prefetch/remotes/origin/main",
+            "refs/worktree/x",
+            "refs/replace/x",
+            "bad..name",
+            "a@{1}",
+            "refs/heads/x/",
+        ] {
+            assert!(full_ref_name(name).is_err(), "{name} was accepted");
+        }
     }
 }

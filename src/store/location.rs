@@ -61,6 +61,18 @@ impl StoreLocation {
         Ok(StoreLocation { data_dir, db })
     }
 
+    /// The directories this store lives in: the data directory and the database's (the same
+    /// unless `OPENCODE_DB` names a file elsewhere). Only `restore` writes inside them.
+    pub fn directories(&self) -> Vec<PathBuf> {
+        let mut dirs = vec![self.data_dir.clone()];
+        if let Some(parent) = self.db.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if parent != self.data_dir {
+                dirs.push(parent.to_path_buf());
+            }
+        }
+        dirs
+    }
+
     /// An explicit `--store` / `opencode.store`: a data directory, or a database file.
     pub fn from_path(path: &Path) -> StoreLocation {
         if path.is_dir() {

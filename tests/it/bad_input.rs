@@ -192,6 +192,7 @@ fn output_into_a_missing_directory() {
     insta::assert_snapshot!(out.failure(), @"
     [stderr]
     error: cannot write $TEST_ENV/missing/x.zip: directory $TEST_ENV/missing does not exist
+    hint: create it first, or pass another -o <FILE>
     [EOF]
     [exit status: 1]
     ");

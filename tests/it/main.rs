@@ -4,6 +4,7 @@ mod discovery;
 mod harness;
 mod hooks;
 mod identity;
+mod names;
 mod push;
 mod read_side;
 mod restore;
