@@ -9,6 +9,10 @@ use std::io::Write;
 
 pub fn run(options: GlobalOptions, args: &HookArgs, out: &mut dyn Write) -> Result<()> {
     match &args.action {
+        // The process the hook started, bounded by it: does the work, records it.
+        HookAction::Run(run) if run.worker => {
+            hooks::work(options, run.hook.into(), run.notes, &run.args)
+        }
         // Needs no context up front: it must start, and never fail, whatever is broken.
         HookAction::Run(run) => {
             hooks::run(options, run.hook.into(), run.notes, &run.args);

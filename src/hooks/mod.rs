@@ -2,10 +2,11 @@
 //! the archive with the code ([`Hook::PrePush`]): installing our lines into the hook scripts
 //! (`script.rs`) and the work they run, which never fails a commit or a push ([`run`]).
 
+mod bounded;
 mod run;
 mod script;
 
-pub use run::{last_errors, last_run, run, LOG_FILE, SKIP_ENV};
+pub use run::{last_errors, last_run, run, work, LOG_FILE, SKIP_ENV};
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
