@@ -5,6 +5,7 @@
 use crate::common::fixtures::{rich_store, Fixture};
 use crate::common::git::{git_command, git_in};
 use crate::common::{make_executable, path_with_our_binary, run, CommandOutput, Scrub, TestEnv};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,6 +61,10 @@ fn timed(env: &TestEnv, mut cmd: Command, limit: Duration) -> (CommandOutput, Du
         stderr: std::fs::read(&err_path).unwrap(),
     };
     (CommandOutput::new(output), took)
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 /// Lock files left under the git dir (a stopped hook must leave none).
@@ -396,8 +401,9 @@ fn notes_hook_tells_how_to_keep_notes_across_rewrites() {
     assert!(!install(&["hook", "install"]).contains("rewriteRef"));
     let out = env.run(&["hook", "install", "--notes"]).success();
     assert!(out.stderr().contains(&format!("hint:   {advice}")), "{out}");
+    // The plain hook becomes a notes hook (issue 11: it used to stay plain).
     insta::assert_snapshot!(out, @"
-    already installed $TEST_ENV/repo/.git/hooks/post-commit
+    updated $TEST_ENV/repo/.git/hooks/post-commit
     already installed $TEST_ENV/repo/.git/hooks/pre-push
     [EOF]
     [stderr]
@@ -406,6 +412,9 @@ fn notes_hook_tells_how_to_keep_notes_across_rewrites() {
     [EOF]
     [exit status: 0]
     ");
+    assert!(std::fs::read_to_string(hook_path(&env, "post-commit"))
+        .unwrap()
+        .contains("git opencode hook run post-commit --notes"));
     assert!(install(&["hook", "install", "-q", "--notes"]).is_empty());
     env.run(&["hook", "uninstall"]).success();
 
@@ -431,6 +440,105 @@ fn notes_hook_tells_how_to_keep_notes_across_rewrites() {
     env.git(&["config", "--unset-all", "notes.rewriteRef"]);
     env.git(&["config", "--add", "notes.rewriteRef", "refs/notes/*"]);
     assert!(!install(&["hook", "install", "--notes"]).contains("rewriteRef"));
+}
+
+/// A hook ending in `exit` (or `exec`) never reached lines appended after it: ours go above
+/// that line, `hook status` tells when ours cannot run, and a hook that ends earlier is
+/// refused with the line to add by hand.
+#[test]
+fn a_hook_that_ends_with_exit_still_runs_ours() {
+    let env = rich_store().copy_env();
+    let user_hook = "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/user-hook-ran\"\nexit 0\n";
+    // Where an older git-opencode put its lines: after the exit.
+    let old_install = format!(
+        "{user_hook}# >>> git-opencode >>>\ngit opencode hook run post-commit\n# <<< git-opencode <<<\n"
+    );
+    std::fs::write(hook_path(&env, "post-commit"), old_install).unwrap();
+    make_executable(&hook_path(&env, "post-commit"));
+    insta::assert_snapshot!(Scrub::new().apply(env.run(&["hook", "status"]).success()), @"
+    hooks directory: $TEST_ENV/repo/.git/hooks
+    post-commit: installed, but never runs: line 3 (`exit 0`) ends the hook first (`git opencode hook install` moves our lines above it)
+    pre-push: not installed
+    opencode.pushWithCode: false
+    last run: never
+    [EOF]
+    [exit status: 0]
+    ");
+
+    insta::assert_snapshot!(env.run(&["hook", "install", "--post-commit"]).success(), @"
+    updated $TEST_ENV/repo/.git/hooks/post-commit
+    [EOF]
+    [exit status: 0]
+    ");
+    let status = env.run(&["hook", "status"]).success();
+    assert!(
+        status.stdout().contains("post-commit: installed\n"),
+        "{status}"
+    );
+    let git = git_with_hooks(&env, &env.repo.path, &env.data_home);
+    std::fs::write(env.repo.path.join("change.txt"), "x\n").unwrap();
+    git(&["add", "change.txt"]).success();
+    git(&["commit", "-q", "-m", "a change"]).success();
+    assert!(env.repo.path.join(".git/user-hook-ran").is_file());
+    assert!(!env.git(&["rev-parse", ARCHIVE]).is_empty(), "ours ran too");
+    env.run(&["hook", "uninstall"]).success();
+    assert_eq!(
+        std::fs::read_to_string(hook_path(&env, "post-commit")).unwrap(),
+        user_hook
+    );
+
+    // An exit before the hook's end: refused, nothing written.
+    let early_exit = "#!/bin/sh\nexit 0\necho never\n";
+    std::fs::write(hook_path(&env, "post-commit"), early_exit).unwrap();
+    insta::assert_snapshot!(env.run(&["hook", "install", "--post-commit"]).failure(), @"
+    [stderr]
+    error: cannot add to the existing hook $TEST_ENV/repo/.git/hooks/post-commit: line 2 (`exit 0`) ends it before git-opencode's lines could run
+    hint: make that line the hook's last one, or add this line above it yourself: git opencode hook run post-commit
+    [EOF]
+    [exit status: 1]
+    ");
+    assert_eq!(
+        std::fs::read_to_string(hook_path(&env, "post-commit")).unwrap(),
+        early_exit
+    );
+}
+
+/// A hook keeps its mode through install and uninstall (a private 0700 hook stays private),
+/// a hook git does not run (not executable) is refused, and `-q` silences install.
+#[test]
+fn hooks_keep_their_mode_and_q_is_quiet() {
+    let env = TestEnv::new();
+    let user_hook = "#!/bin/sh\necho pushing\n";
+    let pre_push = hook_path(&env, "pre-push");
+    std::fs::write(&pre_push, user_hook).unwrap();
+    std::fs::set_permissions(&pre_push, std::fs::Permissions::from_mode(0o700)).unwrap();
+    insta::assert_snapshot!(env.run(&["hook", "install", "-q", "--pre-push"]).success(), @"[exit status: 0]");
+    assert!(std::fs::read_to_string(&pre_push)
+        .unwrap()
+        .contains("hook run pre-push"));
+    assert_eq!(mode(&pre_push), 0o700);
+    insta::assert_snapshot!(env.run(&["hook", "uninstall", "-q"]).success(), @"[exit status: 0]");
+    assert_eq!(std::fs::read_to_string(&pre_push).unwrap(), user_hook);
+    assert_eq!(mode(&pre_push), 0o700);
+
+    // Created by us: executable like git's own hooks.
+    env.run(&["hook", "install", "-q", "--post-commit"])
+        .success();
+    assert_eq!(mode(&hook_path(&env, "post-commit")), 0o755);
+    env.run(&["hook", "uninstall", "-q"]).success();
+
+    let disabled = hook_path(&env, "post-commit");
+    std::fs::write(&disabled, user_hook).unwrap();
+    std::fs::set_permissions(&disabled, std::fs::Permissions::from_mode(0o644)).unwrap();
+    insta::assert_snapshot!(env.run(&["hook", "install", "--post-commit"]).failure(), @"
+    [stderr]
+    error: the post-commit hook $TEST_ENV/repo/.git/hooks/post-commit is not executable, so git never runs it (nor would it run ours)
+    hint: if it should run, `chmod +x $TEST_ENV/repo/.git/hooks/post-commit` and install again
+    [EOF]
+    [exit status: 1]
+    ");
+    assert_eq!(std::fs::read_to_string(&disabled).unwrap(), user_hook);
+    assert_eq!(mode(&disabled), 0o644);
 }
 
 /// Whatever blocks the post-commit hook's work (a database locked by a writer, for which
