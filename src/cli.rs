@@ -207,6 +207,11 @@ impl From<HookName> for crate::hooks::Hook {
 
 #[derive(Debug, Args)]
 pub struct HookRunArgs {
+    /// Do the work in this process: set on the process `hook run` starts and stops at
+    /// opencode.hookTimeout
+    #[arg(long, hide = true)]
+    pub worker: bool,
+
     /// Which hook is running
     pub hook: HookName,
 

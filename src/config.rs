@@ -45,12 +45,15 @@ pub fn push_with_code(repo: &Repo) -> bool {
     repo.config_bool(keys::PUSH_WITH_CODE).unwrap_or(false)
 }
 
-/// `opencode.hookTimeout`, ten seconds unless set.
+/// How long a hook may work when `opencode.hookTimeout` is not set.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `opencode.hookTimeout`, [`DEFAULT_HOOK_TIMEOUT`] unless set.
 pub fn hook_timeout(repo: &Repo) -> Duration {
     repo.config_integer(keys::HOOK_TIMEOUT)
         .and_then(|s| u64::try_from(s).ok())
         .map(Duration::from_secs)
-        .unwrap_or(Duration::from_secs(10))
+        .unwrap_or(DEFAULT_HOOK_TIMEOUT)
 }
 
 /// Output verbosity.

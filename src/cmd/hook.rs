@@ -9,6 +9,10 @@ use std::io::Write;
 
 pub fn run(options: GlobalOptions, args: &HookArgs, out: &mut dyn Write) -> Result<()> {
     match &args.action {
+        // The process the hook started, bounded by it: does the work, records it.
+        HookAction::Run(run) if run.worker => {
+            hooks::work(options, run.hook.into(), run.notes, &run.args)
+        }
         // Needs no context up front: it must start, and never fail, whatever is broken.
         HookAction::Run(run) => {
             hooks::run(options, run.hook.into(), run.notes, &run.args);
@@ -38,10 +42,15 @@ fn selected(select: &HookSelectArgs) -> Vec<Hook> {
 
 fn install(ctx: &Ctx, which: &[Hook], with_notes: bool, out: &mut dyn Write) -> Result<()> {
     let dir = ctx.repo.hooks_dir()?;
+    let quiet = ctx.verbosity == Verbosity::Quiet;
     for &hook in which {
-        match hooks::install(&dir, hook, with_notes)? {
-            Installed::Added(path) => writeln!(out, "installed {}", path.display())?,
-            Installed::Already(path) => writeln!(out, "already installed {}", path.display())?,
+        let (done, path) = match hooks::install(&dir, hook, with_notes)? {
+            Installed::Added(path) => ("installed", path),
+            Installed::Updated(path) => ("updated", path),
+            Installed::Already(path) => ("already installed", path),
+        };
+        if !quiet {
+            writeln!(out, "{done} {}", path.display())?;
         }
     }
     if with_notes && which.contains(&Hook::PostCommit) && ctx.verbosity != Verbosity::Quiet {
@@ -57,13 +66,15 @@ fn install(ctx: &Ctx, which: &[Hook], with_notes: bool, out: &mut dyn Write) -> 
 
 fn uninstall(ctx: &Ctx, which: &[Hook], out: &mut dyn Write) -> Result<()> {
     let dir = ctx.repo.hooks_dir()?;
+    let quiet = ctx.verbosity == Verbosity::Quiet;
     for &hook in which {
-        match hooks::uninstall(&dir, hook)? {
-            None => {}
-            Some(Uninstalled::Removed(path)) => writeln!(out, "removed {}", path.display())?,
-            Some(Uninstalled::BlockRemoved(path)) => {
-                writeln!(out, "uninstalled from {}", path.display())?
-            }
+        let (done, path) = match hooks::uninstall(&dir, hook)? {
+            None => continue,
+            Some(Uninstalled::Removed(path)) => ("removed", path),
+            Some(Uninstalled::BlockRemoved(path)) => ("uninstalled from", path),
+        };
+        if !quiet {
+            writeln!(out, "{done} {}", path.display())?;
         }
     }
     Ok(())
@@ -74,9 +85,16 @@ fn status(ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     writeln!(out, "hooks directory: {}", dir.display())?;
     for hook in Hook::ALL {
         let state = match hooks::state(&dir, hook)? {
-            State::Installed => "installed",
-            State::OtherHook => "not installed (another hook exists)",
-            State::Absent => "not installed",
+            State::Installed => "installed".to_owned(),
+            State::NotExecutable => format!(
+                "installed, but never runs: the hook is not executable (chmod +x {})",
+                dir.join(hook.file_name()).display()
+            ),
+            State::Unreachable(line) => format!(
+                "installed, but never runs: {line} ends the hook first (`git opencode hook install` moves our lines above it)"
+            ),
+            State::OtherHook => "not installed (another hook exists)".to_owned(),
+            State::Absent => "not installed".to_owned(),
         };
         writeln!(out, "{}: {state}", hook.file_name())?;
     }

@@ -2,10 +2,11 @@
 //! the archive with the code ([`Hook::PrePush`]): installing our lines into the hook scripts
 //! (`script.rs`) and the work they run, which never fails a commit or a push ([`run`]).
 
+mod bounded;
 mod run;
 mod script;
 
-pub use run::{last_errors, last_run, run, LOG_FILE, SKIP_ENV};
+pub use run::{last_errors, last_run, run, work, LOG_FILE, SKIP_ENV};
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -74,13 +75,17 @@ fn manager_hint(manager: &str, hook: Hook, notes: bool) -> String {
 pub enum Installed {
     /// Our block was added to the hook (created if missing).
     Added(PathBuf),
-    /// Our block was already there.
+    /// Our block was there, different (other flags, an older version, or where it could
+    /// not run): it was replaced.
+    Updated(PathBuf),
+    /// Our block was already there, as it would be written now.
     Already(PathBuf),
 }
 
 /// Adds our block to `hook` in the hooks directory `dir`. Refuses a hook that a hook
-/// manager owns (the error's hint says what to add to its configuration instead) and a
-/// hook that is not a shell script.
+/// manager owns (the error's hint says what to add to its configuration instead), a hook
+/// that is not a shell script, one that git does not run (not executable), and one that
+/// would end before our block.
 pub fn install(dir: &Path, hook: Hook, notes: bool) -> Result<Installed> {
     let path = dir.join(hook.file_name());
     let existing = read_optional(&path)?;
@@ -92,12 +97,28 @@ pub fn install(dir: &Path, hook: Hook, notes: bool) -> Result<Installed> {
         ))
         .hint(manager_hint(manager, hook, notes)));
     }
+    if existing.is_some() && !is_executable(&path) {
+        bail!(crate::error::UserError::new(format!(
+            "the {} hook {} is not executable, so git never runs it (nor would it run ours)",
+            hook.file_name(),
+            path.display()
+        ))
+        .hint(format!(
+            "if it should run, `chmod +x {}` and install again",
+            path.display()
+        )));
+    }
     match script::with_block(existing.as_deref(), hook, notes)
         .with_context(|| format!("cannot add to the existing hook {}", path.display()))?
     {
         Some(content) => {
             script::write_hook(&path, &content)?;
-            Ok(Installed::Added(path))
+            let had_block = existing.is_some_and(|text| text.contains(script::BEGIN));
+            Ok(if had_block {
+                Installed::Updated(path)
+            } else {
+                Installed::Added(path)
+            })
         }
         None => Ok(Installed::Already(path)),
     }
@@ -132,20 +153,42 @@ pub fn uninstall(dir: &Path, hook: Hook) -> Result<Option<Uninstalled>> {
 }
 
 /// Whether `hook` in `dir` runs us.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
     Installed,
+    /// Our block is there, but git does not run the hook: it is not executable.
+    NotExecutable,
+    /// Our block is there, but this line (`line N (`exit 0`)`) ends the hook before it.
+    Unreachable(String),
     /// A hook exists without our block.
     OtherHook,
     Absent,
 }
 
 pub fn state(dir: &Path, hook: Hook) -> Result<State> {
-    Ok(match read_optional(&dir.join(hook.file_name()))? {
-        Some(text) if text.contains(script::BEGIN) => State::Installed,
+    let path = dir.join(hook.file_name());
+    Ok(match read_optional(&path)? {
+        Some(text) if text.contains(script::BEGIN) => match script::blocker(&text) {
+            Some(line) => State::Unreachable(line),
+            None if !is_executable(&path) => State::NotExecutable,
+            None => State::Installed,
+        },
         Some(_) => State::OtherHook,
         None => State::Absent,
     })
+}
+
+/// Whether git would run the hook at `path` (git skips one without an executable bit).
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
 }
 
 fn read_optional(path: &Path) -> Result<Option<String>> {

@@ -1,8 +1,10 @@
 //! The work the installed hooks run: snapshot the sessions after a commit (and note it),
 //! push the archive with the code. It never fails the commit or the push: errors go to
 //! `<common-dir>/git-opencode/hook.log`, which `hook status` shows, and the work is bounded
-//! by `opencode.hookTimeout`; what is left is done by the next run.
+//! by `opencode.hookTimeout` (it runs in a worker process, see `bounded.rs`); what is left
+//! is done by the next run.
 
+use super::bounded::{self, Ended};
 use super::Hook;
 use crate::archive::{self, branch, branch::Outcome};
 use crate::config::{self, Ctx, GlobalOptions};
@@ -13,7 +15,9 @@ use crate::redact::Redactor;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::io::Write;
-use std::time::Instant;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// Environment variable that makes the hooks do nothing, once.
 pub const SKIP_ENV: &str = "GIT_OPENCODE_SKIP";
@@ -41,38 +45,92 @@ pub fn last_errors(repo: &Repo, n: usize) -> Vec<String> {
         .collect()
 }
 
-/// Runs a hook's work. Never fails: errors go to the hook log and `hook status`.
+/// Runs a hook. Never fails: its work runs in a worker process ([`work`]) that gets at
+/// most `opencode.hookTimeout`, whatever blocks it; errors and timeouts go to the hook log
+/// and `hook status`.
 pub fn run(options: GlobalOptions, hook: Hook, with_notes: bool, args: &[String]) {
     if std::env::var_os(SKIP_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
         return;
     }
     let started = Instant::now();
-    let ctx = match Ctx::new(options) {
-        Ok(ctx) => ctx,
+    // Started first, so that it works while this process reads the timeout.
+    let running = worker_command(&options, hook, with_notes, args)
+        .map_err(|e| format!("cannot start the hook's work: {e}"))
+        .and_then(bounded::start);
+    let repo = match Repo::discover() {
+        Ok(repo) => repo,
         Err(e) => {
             eprintln!("git-opencode {}: {}", hook.file_name(), error::one_line(&e));
+            if let Ok(running) = running {
+                running.wait(started + config::DEFAULT_HOOK_TIMEOUT);
+            }
             return;
         }
     };
+    let timeout = config::hook_timeout(&repo);
+    let ended = match running {
+        Ok(running) => running.wait(started + timeout),
+        Err(message) => Ended::Failed(message),
+    };
+    let message = match ended {
+        // The worker recorded its own run.
+        Ended::Finished => return,
+        Ended::Failed(message) => message,
+        Ended::TimedOut { stage } => format!(
+            "stopped after {} s ({}) while {}; the rest is left for the next run",
+            timeout.as_secs(),
+            config::keys::HOOK_TIMEOUT,
+            stage.as_deref().unwrap_or("starting")
+        ),
+    };
+    record(&repo.state_dir(), hook, false, &message, started.elapsed());
+}
+
+/// This same program, asked to do the hook's work in-process.
+fn worker_command(
+    options: &GlobalOptions,
+    hook: Hook,
+    with_notes: bool,
+    args: &[String],
+) -> std::io::Result<Command> {
+    let mut worker = Command::new(std::env::current_exe()?);
+    if let Some(store) = &options.store {
+        worker.arg("--store").arg(store);
+    }
+    worker.args(["hook", "run", "--worker", hook.file_name()]);
+    if with_notes {
+        worker.arg("--notes");
+    }
+    worker.args(args);
+    Ok(worker)
+}
+
+/// A hook's work, in the worker process [`run`] started: records its result in the hook log.
+/// Fails only when it cannot find where to record it.
+pub fn work(options: GlobalOptions, hook: Hook, with_notes: bool, args: &[String]) -> Result<()> {
+    bounded::watch_parent();
+    let started = Instant::now();
+    bounded::report_stage("reading the repository");
+    let ctx = Ctx::new(options)?;
     let result = match hook {
         Hook::PostCommit => post_commit(&ctx, with_notes, started),
         Hook::PrePush => pre_push(&ctx, args),
     };
-    let elapsed = started.elapsed().as_millis() as u64;
     let (ok, message) = match &result {
         Ok(m) => (true, m.clone()),
         Err(e) => (false, error::one_line(e)),
     };
-    record(&ctx, hook, ok, &message, elapsed);
+    record(&ctx.repo.state_dir(), hook, ok, &message, started.elapsed());
+    Ok(())
 }
 
 /// Appends one line to the hook log and replaces the last-run record.
-fn record(ctx: &Ctx, hook: Hook, ok: bool, message: &str, elapsed_ms: u64) {
+fn record(dir: &Path, hook: Hook, ok: bool, message: &str, elapsed: Duration) {
+    let elapsed_ms = elapsed.as_millis() as u64;
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let dir = ctx.repo.state_dir();
-    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::create_dir_all(dir);
     let last = json!({ "hook": hook.file_name(), "time": now, "ms": elapsed_ms, "ok": ok, "message": message });
     let _ = crate::fsutil::write_atomic(&dir.join(LAST_RUN_FILE), format!("{last}\n").as_bytes());
     let level = if ok { "ok" } else { "error" };
@@ -98,8 +156,13 @@ fn notes_ref(ctx: &Ctx) -> Result<String> {
 }
 
 fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> {
+    bounded::report_stage(&format!(
+        "reading the OpenCode store {}",
+        ctx.store_location.db.display()
+    ));
     let store = ctx.open_store()?;
     let archive_ref = archive_ref(ctx)?;
+    bounded::report_stage(&format!("archiving the sessions to {archive_ref}"));
     let redactor = Redactor::new();
     let (outcome, members) = branch::snapshot_repository(
         ctx,
@@ -107,7 +170,9 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
         &branch::Options {
             ref_name: &archive_ref,
             redactor: Some(&redactor),
-            deadline: Some(started + config::hook_timeout(&ctx.repo)),
+            // Stop rendering early enough to write what was rendered: at the full timeout
+            // the hook stops this process.
+            deadline: Some(started + config::hook_timeout(&ctx.repo) * 3 / 4),
         },
     )?;
     let mut message = match outcome {
@@ -132,6 +197,7 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
     if with_notes {
         let head = ctx.repo.head_commit().context("HEAD has no commit")?;
         let notes_ref = notes_ref(ctx)?;
+        bounded::report_stage(&format!("noting HEAD in {notes_ref}"));
         let done = notes::annotate(
             ctx,
             &store,
@@ -162,6 +228,7 @@ fn pre_push(ctx: &Ctx, args: &[String]) -> Result<String> {
         (notes_ref(ctx)?, notes::union),
     ] {
         if ctx.repo.ref_target(&name)?.is_some() {
+            bounded::report_stage(&format!("pushing {name} to {remote}"));
             let outcome = ctx.repo.sync_ref(remote, &name, merge)?;
             synced.push(format!("{name} {}", outcome.summary()));
         }

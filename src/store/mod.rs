@@ -102,6 +102,28 @@ pub struct ChangeStamp {
     pub changed: i64,
 }
 
+/// What a file that is not a regular file is, in words.
+fn file_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a named pipe";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
 /// The opened stores of one OpenCode data directory.
 pub struct Store {
     location: StoreLocation,
@@ -112,10 +134,16 @@ pub struct Store {
 impl Store {
     /// Opens whatever stores exist at `location`; fails when there is none.
     pub fn open(location: StoreLocation) -> Result<Store> {
-        let sqlite = if location.db.exists() {
-            Some(sqlite::SqliteStore::open(&location.db)?)
-        } else {
-            None
+        let sqlite = match std::fs::metadata(&location.db) {
+            Ok(meta) if meta.is_file() => Some(sqlite::SqliteStore::open(&location.db)?),
+            // Opening a named pipe would wait for a writer forever; nothing else is a database.
+            Ok(meta) => anyhow::bail!(UserError::new(format!(
+                "OpenCode database {} is not a regular file (it is {})",
+                location.db.display(),
+                file_kind(&meta.file_type())
+            ))
+            .hint("point --store at OpenCode's data directory or opencode.db")),
+            Err(_) => None,
         };
         let legacy = legacy::LegacyStore::open(&location.data_dir.join("storage"))?;
         if sqlite.is_none() && legacy.is_none() {

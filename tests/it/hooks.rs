@@ -5,7 +5,10 @@
 use crate::common::fixtures::{rich_store, Fixture};
 use crate::common::git::{git_command, git_in};
 use crate::common::{make_executable, path_with_our_binary, run, CommandOutput, Scrub, TestEnv};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 const ARCHIVE: &str = "refs/heads/opencode/sessions";
 
@@ -15,16 +18,67 @@ fn git_with_hooks(
     dir: &Path,
     data_home: &Path,
 ) -> impl Fn(&[&str]) -> CommandOutput {
-    let path = path_with_our_binary();
-    let (dir, data_home, home) = (dir.to_path_buf(), data_home.to_path_buf(), env.home.clone());
-    move |args: &[&str]| {
-        let mut cmd = git_command(&dir);
-        cmd.args(args)
-            .env("PATH", &path)
-            .env("HOME", &home)
-            .env("XDG_DATA_HOME", &data_home);
-        run(cmd)
+    let (env_home, dir, data_home) = (env.home.clone(), dir.to_path_buf(), data_home.to_path_buf());
+    move |args: &[&str]| run(git_command_with_hooks(&env_home, &dir, &data_home, args))
+}
+
+/// The command [`git_with_hooks`] runs.
+fn git_command_with_hooks(home: &Path, dir: &Path, data_home: &Path, args: &[&str]) -> Command {
+    let mut cmd = git_command(dir);
+    cmd.args(args)
+        .env("PATH", path_with_our_binary())
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", data_home);
+    cmd
+}
+
+/// Runs `cmd` to completion and says how long it took; fails the test, rather than hanging
+/// it, when `cmd` is still running after `limit`. Output goes through files: a process a
+/// hook leaves behind could hold a pipe open.
+fn timed(env: &TestEnv, mut cmd: Command, limit: Duration) -> (CommandOutput, Duration) {
+    let out_path = env.root.join("timed.stdout");
+    let err_path = env.root.join("timed.stderr");
+    cmd.stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    let started = Instant::now();
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = started.elapsed();
+    let output = std::process::Output {
+        status,
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    };
+    (CommandOutput::new(output), took)
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Lock files left under the git dir (a stopped hook must leave none).
+fn lock_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            found.extend(lock_files(&path));
+        } else if path.extension().is_some_and(|e| e == "lock") {
+            found.push(path);
+        }
     }
+    found
 }
 
 fn hook_path(env: &TestEnv, name: &str) -> PathBuf {
@@ -347,8 +401,9 @@ fn notes_hook_tells_how_to_keep_notes_across_rewrites() {
     assert!(!install(&["hook", "install"]).contains("rewriteRef"));
     let out = env.run(&["hook", "install", "--notes"]).success();
     assert!(out.stderr().contains(&format!("hint:   {advice}")), "{out}");
+    // The plain hook becomes a notes hook (issue 11: it used to stay plain).
     insta::assert_snapshot!(out, @"
-    already installed $TEST_ENV/repo/.git/hooks/post-commit
+    updated $TEST_ENV/repo/.git/hooks/post-commit
     already installed $TEST_ENV/repo/.git/hooks/pre-push
     [EOF]
     [stderr]
@@ -357,6 +412,9 @@ fn notes_hook_tells_how_to_keep_notes_across_rewrites() {
     [EOF]
     [exit status: 0]
     ");
+    assert!(std::fs::read_to_string(hook_path(&env, "post-commit"))
+        .unwrap()
+        .contains("git opencode hook run post-commit --notes"));
     assert!(install(&["hook", "install", "-q", "--notes"]).is_empty());
     env.run(&["hook", "uninstall"]).success();
 
@@ -382,4 +440,245 @@ fn notes_hook_tells_how_to_keep_notes_across_rewrites() {
     env.git(&["config", "--unset-all", "notes.rewriteRef"]);
     env.git(&["config", "--add", "notes.rewriteRef", "refs/notes/*"]);
     assert!(!install(&["hook", "install", "--notes"]).contains("rewriteRef"));
+}
+
+/// A hook ending in `exit` (or `exec`) never reached lines appended after it: ours go above
+/// that line, `hook status` tells when ours cannot run, and a hook that ends earlier is
+/// refused with the line to add by hand.
+#[test]
+fn a_hook_that_ends_with_exit_still_runs_ours() {
+    let env = rich_store().copy_env();
+    let user_hook = "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/user-hook-ran\"\nexit 0\n";
+    // Where an older git-opencode put its lines: after the exit.
+    let old_install = format!(
+        "{user_hook}# >>> git-opencode >>>\ngit opencode hook run post-commit\n# <<< git-opencode <<<\n"
+    );
+    std::fs::write(hook_path(&env, "post-commit"), old_install).unwrap();
+    make_executable(&hook_path(&env, "post-commit"));
+    insta::assert_snapshot!(Scrub::new().apply(env.run(&["hook", "status"]).success()), @"
+    hooks directory: $TEST_ENV/repo/.git/hooks
+    post-commit: installed, but never runs: line 3 (`exit 0`) ends the hook first (`git opencode hook install` moves our lines above it)
+    pre-push: not installed
+    opencode.pushWithCode: false
+    last run: never
+    [EOF]
+    [exit status: 0]
+    ");
+
+    insta::assert_snapshot!(env.run(&["hook", "install", "--post-commit"]).success(), @"
+    updated $TEST_ENV/repo/.git/hooks/post-commit
+    [EOF]
+    [exit status: 0]
+    ");
+    let status = env.run(&["hook", "status"]).success();
+    assert!(
+        status.stdout().contains("post-commit: installed\n"),
+        "{status}"
+    );
+    let git = git_with_hooks(&env, &env.repo.path, &env.data_home);
+    std::fs::write(env.repo.path.join("change.txt"), "x\n").unwrap();
+    git(&["add", "change.txt"]).success();
+    git(&["commit", "-q", "-m", "a change"]).success();
+    assert!(env.repo.path.join(".git/user-hook-ran").is_file());
+    assert!(!env.git(&["rev-parse", ARCHIVE]).is_empty(), "ours ran too");
+    env.run(&["hook", "uninstall"]).success();
+    assert_eq!(
+        std::fs::read_to_string(hook_path(&env, "post-commit")).unwrap(),
+        user_hook
+    );
+
+    // An exit before the hook's end: refused, nothing written.
+    let early_exit = "#!/bin/sh\nexit 0\necho never\n";
+    std::fs::write(hook_path(&env, "post-commit"), early_exit).unwrap();
+    insta::assert_snapshot!(env.run(&["hook", "install", "--post-commit"]).failure(), @"
+    [stderr]
+    error: cannot add to the existing hook $TEST_ENV/repo/.git/hooks/post-commit: line 2 (`exit 0`) ends it before git-opencode's lines could run
+    hint: make that line the hook's last one, or add this line above it yourself: git opencode hook run post-commit
+    [EOF]
+    [exit status: 1]
+    ");
+    assert_eq!(
+        std::fs::read_to_string(hook_path(&env, "post-commit")).unwrap(),
+        early_exit
+    );
+}
+
+/// A hook keeps its mode through install and uninstall (a private 0700 hook stays private),
+/// a hook git does not run (not executable) is refused, and `-q` silences install.
+#[test]
+fn hooks_keep_their_mode_and_q_is_quiet() {
+    let env = TestEnv::new();
+    let user_hook = "#!/bin/sh\necho pushing\n";
+    let pre_push = hook_path(&env, "pre-push");
+    std::fs::write(&pre_push, user_hook).unwrap();
+    std::fs::set_permissions(&pre_push, std::fs::Permissions::from_mode(0o700)).unwrap();
+    insta::assert_snapshot!(env.run(&["hook", "install", "-q", "--pre-push"]).success(), @"[exit status: 0]");
+    assert!(std::fs::read_to_string(&pre_push)
+        .unwrap()
+        .contains("hook run pre-push"));
+    assert_eq!(mode(&pre_push), 0o700);
+    insta::assert_snapshot!(env.run(&["hook", "uninstall", "-q"]).success(), @"[exit status: 0]");
+    assert_eq!(std::fs::read_to_string(&pre_push).unwrap(), user_hook);
+    assert_eq!(mode(&pre_push), 0o700);
+
+    // Created by us: executable like git's own hooks.
+    env.run(&["hook", "install", "-q", "--post-commit"])
+        .success();
+    assert_eq!(mode(&hook_path(&env, "post-commit")), 0o755);
+    env.run(&["hook", "uninstall", "-q"]).success();
+
+    let disabled = hook_path(&env, "post-commit");
+    std::fs::write(&disabled, user_hook).unwrap();
+    std::fs::set_permissions(&disabled, std::fs::Permissions::from_mode(0o644)).unwrap();
+    insta::assert_snapshot!(env.run(&["hook", "install", "--post-commit"]).failure(), @"
+    [stderr]
+    error: the post-commit hook $TEST_ENV/repo/.git/hooks/post-commit is not executable, so git never runs it (nor would it run ours)
+    hint: if it should run, `chmod +x $TEST_ENV/repo/.git/hooks/post-commit` and install again
+    [EOF]
+    [exit status: 1]
+    ");
+    assert_eq!(std::fs::read_to_string(&disabled).unwrap(), user_hook);
+    assert_eq!(mode(&disabled), 0o644);
+}
+
+/// Whatever blocks the post-commit hook's work (a database locked by a writer, for which
+/// SQLite would wait 5 s; a store that is a named pipe, which would block forever), the
+/// commit is done within `opencode.hookTimeout`, and the rest is left for the next run.
+#[test]
+fn the_post_commit_hook_stops_at_its_timeout_whatever_blocks() {
+    let env = rich_store().copy_env();
+    env.run(&["hook", "install"]).success();
+    env.git(&["config", "opencode.hookTimeout", "1"]);
+    let git = git_with_hooks(&env, &env.repo.path, &env.data_home);
+    let commit = |name: &str| {
+        std::fs::write(env.repo.path.join(name), name).unwrap();
+        git(&["add", name]).success();
+        let cmd = git_command_with_hooks(
+            &env.home,
+            &env.repo.path,
+            &env.data_home,
+            &["commit", "-q", "-m", name],
+        );
+        let (out, took) = timed(&env, cmd, Duration::from_secs(60));
+        out.success();
+        assert_eq!(env.git(&["log", "-1", "--format=%s"]).trim(), name);
+        took
+    };
+    let last_run = || {
+        let status = Scrub::new().apply(env.run(&["hook", "status"]).success());
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("last run: "))
+            .unwrap();
+        line.to_owned()
+    };
+
+    let db = env.data_home.join("opencode/opencode.db");
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    holder
+        .execute_batch(
+            "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; CREATE TABLE lock_holder (x);",
+        )
+        .unwrap();
+    let took = commit("locked.txt");
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    assert!(took < Duration::from_secs(4), "commit took {took:?}");
+    insta::assert_snapshot!(last_run(), @r#"last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":false,"message":"stopped after [DURATION] (opencode.hookTimeout) while reading the OpenCode store $TEST_ENV/opencode/data/opencode/opencode.db; the rest is left for the next run"}"#);
+    assert!(lock_files(&env.repo.path.join(".git")).is_empty());
+
+    // The next commit, with the store free again, archives the sessions (given the time a
+    // first run takes on a busy test machine).
+    env.git(&["config", "opencode.hookTimeout", "60"]);
+    commit("free.txt");
+    env.git(&["config", "opencode.hookTimeout", "1"]);
+    assert!(last_run().contains(r#""ok":true"#), "{}", last_run());
+    assert!(!env.git(&["rev-parse", ARCHIVE]).is_empty());
+
+    let fifo = env.root.join("opencode.db");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    env.git(&["config", "opencode.store", fifo.to_str().unwrap()]);
+    let took = commit("fifo.txt");
+    assert!(took < Duration::from_secs(4), "commit took {took:?}");
+    insta::assert_snapshot!(last_run(), @r#"last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":false,"message":"OpenCode database $TEST_ENV/opencode.db is not a regular file (it is a named pipe) hint: point --store at OpenCode's data directory or opencode.db"}"#);
+    // Commands refuse such a store too, rather than wait for a writer forever.
+    let (out, _) = timed(&env, env.cmd(&["list"]), Duration::from_secs(60));
+    insta::assert_snapshot!(out.failure(), @"
+    [stderr]
+    error: OpenCode database $TEST_ENV/opencode.db is not a regular file (it is a named pipe)
+    hint: point --store at OpenCode's data directory or opencode.db
+    [EOF]
+    [exit status: 1]
+    ");
+}
+
+/// `opencode.pushWithCode` with a remote that takes 15 s to answer: the user's `git push`
+/// is done within `opencode.hookTimeout`, leaves no lock behind, and the next push sends
+/// the archive.
+#[test]
+fn the_pre_push_hook_stops_at_its_timeout_with_a_slow_remote() {
+    let env = rich_store().copy_env();
+    let bare = env.root.join("slow.git");
+    git_in(&env.root, &["init", "-q", "--bare", bare.to_str().unwrap()]);
+    env.git(&["remote", "add", "slow", bare.to_str().unwrap()]);
+    // Fetching (what the hook does first) waits 15 s; the user's own push is not slowed.
+    env.git(&[
+        "config",
+        "remote.slow.uploadpack",
+        "sleep 15; git-upload-pack",
+    ]);
+    env.git(&["config", "opencode.pushWithCode", "true"]);
+    env.run(&["hook", "install"]).success();
+    let git = git_with_hooks(&env, &env.repo.path, &env.data_home);
+    std::fs::write(env.repo.path.join("c.txt"), "c\n").unwrap();
+    git(&["add", "c.txt"]).success();
+    git(&["commit", "-q", "-m", "code"]).success();
+    assert!(!env.git(&["rev-parse", ARCHIVE]).is_empty());
+    env.git(&["config", "opencode.hookTimeout", "1"]);
+    let push = || {
+        git_command_with_hooks(
+            &env.home,
+            &env.repo.path,
+            &env.data_home,
+            &["push", "-q", "slow", "main"],
+        )
+    };
+    let (out, took) = timed(&env, push(), Duration::from_secs(60));
+    out.success();
+    assert!(took < Duration::from_secs(4), "git push took {took:?}");
+    let refs = git_in(&bare, &["show-ref"]);
+    assert!(
+        refs.contains("refs/heads/main") && !refs.contains(ARCHIVE),
+        "{refs}"
+    );
+    let status = env.run(&["hook", "status"]).success();
+    insta::assert_snapshot!(Scrub::new().apply(&status), @r#"
+    hooks directory: $TEST_ENV/repo/.git/hooks
+    post-commit: installed
+    pre-push: installed
+    opencode.pushWithCode: true
+    last run: {"hook":"pre-push","time":"[TIME]","ms":[DURATION],"ok":false,"message":"stopped after [DURATION] (opencode.hookTimeout) while pushing refs/heads/opencode/sessions to slow; the rest is left for the next run"}
+    last errors ($TEST_ENV/repo/.git/git-opencode/hook.log):
+      [TIME] pre-push error: stopped after [DURATION] (opencode.hookTimeout) while pushing refs/heads/opencode/sessions to slow; the rest is left for the next run ([DURATION])
+    [EOF]
+    [exit status: 0]
+    "#);
+    assert!(lock_files(&env.repo.path.join(".git")).is_empty());
+    assert!(lock_files(&bare).is_empty());
+
+    // The remote answers quickly again: the next push sends the archive.
+    env.git(&["config", "--unset", "remote.slow.uploadpack"]);
+    env.git(&["config", "--unset", "opencode.hookTimeout"]);
+    std::fs::write(env.repo.path.join("c.txt"), "d\n").unwrap();
+    git(&["commit", "-q", "-am", "more code"]).success();
+    let (out, _) = timed(&env, push(), Duration::from_secs(60));
+    out.success();
+    assert_eq!(
+        git_in(&bare, &["rev-parse", ARCHIVE]),
+        env.git(&["rev-parse", ARCHIVE])
+    );
 }
