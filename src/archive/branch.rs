@@ -131,7 +131,10 @@ pub fn read_entries(repo: &Repo, tree: Oid) -> Result<BTreeMap<String, IndexEntr
         let Some(bytes) = repo.read_blob_at(month.id, INDEX)? else {
             continue;
         };
-        match serde_json::from_slice::<BTreeMap<String, IndexEntry>>(&bytes) {
+        // Titles may hold lone surrogates, written as `JSON.stringify` escapes them.
+        let index = crate::json::parse_slice(&bytes)
+            .and_then(serde_json::from_value::<BTreeMap<String, IndexEntry>>);
+        match index {
             Ok(index) => entries.extend(index),
             Err(_) => bail!("malformed sessions/{}/{INDEX} in the archive", month.name),
         }
@@ -367,10 +370,8 @@ fn render_session(
         Value::Object(map) => map,
         _ => Map::new(),
     };
-    let title = doc["info"]["title"]
-        .as_str()
-        .unwrap_or_default()
-        .replace(['\n', '\r'], " ");
+    let title = doc["info"]["title"].as_str().unwrap_or_default();
+    let title = crate::json::replace_lone_surrogates(title).replace(['\n', '\r'], " ");
     let transcript = transcript::render_linked(
         &doc,
         (!extra.is_empty()).then_some(&extra),

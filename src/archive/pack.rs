@@ -303,7 +303,7 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
                 .hint("pass a zip written by `git opencode pack`"),
         )
     })?;
-    let manifest: Value = serde_json::from_slice(manifest_bytes)
+    let manifest: Value = crate::json::parse_slice(manifest_bytes)
         .with_context(|| format!("malformed {MANIFEST} in {label}"))?;
     let header: ManifestHeader = serde_json::from_value(manifest.clone())
         .with_context(|| format!("malformed {MANIFEST} in {label}"))?;
@@ -385,7 +385,7 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
             .strip_prefix("project/")
             .and_then(|r| r.strip_suffix(".json"))
         {
-            let record: Value = serde_json::from_slice(data)
+            let record: Value = crate::json::parse_slice(data)
                 .with_context(|| format!("malformed JSON in {name} of {label}"))?;
             if let Some(worktree) = record
                 .get("project")

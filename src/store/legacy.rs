@@ -204,13 +204,13 @@ fn stem(path: &Path) -> String {
 
 fn read_json(path: &Path) -> Result<Value> {
     let text = std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
-    serde_json::from_slice(&text).with_context(|| format!("malformed JSON in {}", path.display()))
+    crate::json::parse_slice(&text).with_context(|| format!("malformed JSON in {}", path.display()))
 }
 
 /// The parsed file, or `None` when it does not exist.
 pub fn read_json_if_exists(path: &Path) -> Result<Option<Value>> {
     match std::fs::read(path) {
-        Ok(text) => serde_json::from_slice(&text)
+        Ok(text) => crate::json::parse_slice(&text)
             .map(Some)
             .with_context(|| format!("malformed JSON in {}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

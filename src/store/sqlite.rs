@@ -133,12 +133,14 @@ impl SqliteStore {
         for row in rows {
             let (id, worktree, sandboxes) = row.with_context(|| self.context("projects"))?;
             let sandboxes = match sandboxes {
-                Some(text) => serde_json::from_str::<Vec<String>>(&text).with_context(|| {
-                    format!(
-                        "malformed JSON in project {id} (sandboxes) in {}",
-                        self.path.display()
-                    )
-                })?,
+                Some(text) => crate::json::parse(&text)
+                    .and_then(serde_json::from_value::<Vec<String>>)
+                    .with_context(|| {
+                        format!(
+                            "malformed JSON in project {id} (sandboxes) in {}",
+                            self.path.display()
+                        )
+                    })?,
                 None => Vec::new(),
             };
             projects.push(Project {
@@ -320,7 +322,7 @@ impl SqliteStore {
         id: &str,
         session_id: &str,
     ) -> Result<Map<String, Value>> {
-        match serde_json::from_str::<Value>(data) {
+        match crate::json::parse(data) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => bail!(
                 "malformed {what} {id} of session {session_id} in {}: data is not a JSON object",
@@ -505,8 +507,9 @@ impl SessionColumns {
     /// A `mode: "json"` column: drizzle `JSON.parse`s the text.
     fn json(&self, name: &str) -> Result<Value> {
         match self.get(name) {
-            Value::String(text) => serde_json::from_str(text)
-                .with_context(|| format!("malformed JSON in column {name}")),
+            Value::String(text) => {
+                crate::json::parse(text).with_context(|| format!("malformed JSON in column {name}"))
+            }
             other => Ok(other.clone()),
         }
     }
