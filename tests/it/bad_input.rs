@@ -3,7 +3,7 @@
 //! Each case checks `.failure()` and snapshots the whole output.
 
 use crate::common::fixtures::{legacy_store, rich_store, Fixture};
-use crate::common::{file_names, query_one, run, Scrub, TestEnv};
+use crate::common::{file_names, file_sha256, query_one, run, session_ids, Scrub, TestEnv};
 
 #[test]
 fn outside_a_repository() {
@@ -64,11 +64,111 @@ fn corrupt_database() {
     std::fs::write(dir.join("opencode.db"), &garbage).unwrap();
     insta::assert_snapshot!(env.run(&["list"]).failure(), @"
     [stderr]
-    error: failed to read OpenCode database $TEST_ENV/data/opencode/opencode.db: file is not a database: Error code 26: file is not a database
+    error: $TEST_ENV/data/opencode/opencode.db is not an SQLite database: file is not a database
+    hint: point --store at OpenCode's data directory or opencode.db
     [EOF]
     [exit status: 1]
     ");
     assert_eq!(std::fs::read(dir.join("opencode.db")).unwrap(), garbage);
+}
+
+/// A copy of the rich store in rollback-journal mode (`journal_mode=DELETE`, no `-wal`),
+/// and a writer on `db` that has written a new session into the main file without
+/// committing it: its transaction holds the exclusive lock and a `-journal`.
+fn rollback_store_with_a_writer(env: &TestEnv, db: &std::path::Path) -> rusqlite::Connection {
+    let live = env.opencode.as_ref().unwrap().db_path();
+    let conn = rusqlite::Connection::open(&live).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete");
+    drop(conn);
+    if db != live {
+        std::fs::rename(&live, db).unwrap();
+    }
+    let writer = rusqlite::Connection::open(db).unwrap();
+    writer
+        .execute_batch(
+            "BEGIN IMMEDIATE;
+             CREATE TEMP TABLE new_session AS SELECT * FROM session ORDER BY id LIMIT 1;
+             UPDATE new_session SET id = 'ses_uncommitted', title = 'never committed';
+             INSERT INTO session SELECT * FROM new_session;",
+        )
+        .unwrap();
+    // Uncommitted pages go into the main file, as when a big transaction spills its cache.
+    writer.cache_flush().unwrap();
+    let mut journal = db.as_os_str().to_owned();
+    journal.push("-journal");
+    assert!(std::path::Path::new(&journal).exists());
+    writer
+}
+
+/// While a rollback-journal writer holds uncommitted pages in the main file, `list` waits
+/// for its lock and never shows them; after the writer rolls back, they are gone.
+#[test]
+fn uncommitted_rows_of_a_rollback_journal_writer_are_not_listed() {
+    let env = rich_store().copy_env();
+    let db = env.opencode.as_ref().unwrap().db_path();
+    let writer = rollback_store_with_a_writer(&env, &db);
+    let rollback = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        writer.execute_batch("ROLLBACK").unwrap();
+    });
+    let listed = env.run(&["list", "--json"]);
+    rollback.join().unwrap();
+    let ids = session_ids(&listed.success().json());
+    assert!(!ids.contains("ses_uncommitted"), "{ids:?}");
+    assert_eq!(ids.len(), 5, "{ids:?}");
+}
+
+/// A writer that holds its lock longer than the busy timeout: one clear error and a hint.
+#[test]
+fn a_locked_store() {
+    let env = rich_store().copy_env();
+    let db = env.opencode.as_ref().unwrap().db_path();
+    let writer = rollback_store_with_a_writer(&env, &db);
+    insta::assert_snapshot!(env.run(&["list"]).failure(), @"
+    [stderr]
+    error: OpenCode database $TEST_ENV/opencode/data/opencode/opencode.db is locked: another process held it for 5 s
+    hint: try again when opencode is idle, or read a copy with --store <path>
+    [EOF]
+    [exit status: 1]
+    ");
+    drop(writer);
+}
+
+/// A writer that stopped mid-transaction left a hot journal: `list` must not show its rows,
+/// and cannot roll it back read-only, so it says what to do; the store stays as it was.
+#[test]
+fn a_hot_journal() {
+    let env = rich_store().copy_env();
+    let db = env.opencode.as_ref().unwrap().db_path();
+    let staging = db.with_file_name("staging.db");
+    let writer = rollback_store_with_a_writer(&env, &staging);
+    // A copy taken mid-transaction is what a crash leaves: pages and journal, no lock.
+    std::fs::copy(&staging, &db).unwrap();
+    std::fs::copy(
+        staging.with_file_name("staging.db-journal"),
+        db.with_file_name("opencode.db-journal"),
+    )
+    .unwrap();
+    drop(writer);
+    let before = (
+        file_sha256(&db),
+        file_sha256(&db.with_file_name("opencode.db-journal")),
+    );
+    insta::assert_snapshot!(env.run(&["list"]).failure(), @"
+    [stderr]
+    error: OpenCode database $TEST_ENV/opencode/data/opencode/opencode.db has a transaction that a stopped writer left unfinished (a hot journal)
+    hint: start opencode once, which rolls the transaction back, then try again
+    [EOF]
+    [exit status: 1]
+    ");
+    let after = (
+        file_sha256(&db),
+        file_sha256(&db.with_file_name("opencode.db-journal")),
+    );
+    assert_eq!(before, after);
 }
 
 #[test]
