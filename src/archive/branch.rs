@@ -22,7 +22,7 @@ use crate::error::UserError;
 use crate::git::{Edit, Oid, Repo};
 use crate::membership::{Member, ProjectIds};
 use crate::redact::Redactor;
-use crate::store::{Session, Store};
+use crate::store::{Session, Store, Unreadable};
 use crate::transcript;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -171,19 +171,31 @@ fn month(ms: i64) -> String {
     format!("{:04}-{:02}", t.year(), t.month() as u8)
 }
 
-/// What a snapshot did.
+/// What a snapshot did. `skipped` are this repository's sessions that could not be read
+/// (damaged rows); everything else was archived.
 #[derive(Debug)]
 pub enum Outcome {
     UpToDate {
         commit: Option<Oid>,
         deferred: usize,
+        skipped: Vec<Unreadable>,
     },
     Committed {
         commit: Oid,
         added: Vec<String>,
         updated: Vec<String>,
         deferred: usize,
+        skipped: Vec<Unreadable>,
     },
+}
+
+impl Outcome {
+    /// The sessions left out because they could not be read.
+    pub fn skipped(&self) -> &[Unreadable] {
+        match self {
+            Outcome::UpToDate { skipped, .. } | Outcome::Committed { skipped, .. } => skipped,
+        }
+    }
 }
 
 /// Options of a snapshot.
@@ -236,6 +248,7 @@ fn snapshot(
     let mut edits = Vec::new();
     let (mut added, mut updated) = (Vec::new(), Vec::new());
     let mut deferred = 0;
+    let mut skipped = ctx.unreadable_members(store, ids);
     let mut pending = 0;
     for member in members {
         let session = &member.session;
@@ -252,7 +265,14 @@ fn snapshot(
             continue;
         }
         let dir = session_dir(session);
-        let files = render_session(store, session, &links, options.redactor)?;
+        let files = match render_session(store, session, &links, options.redactor) {
+            Ok(files) => files,
+            Err(e) => {
+                // One damaged session must not keep the others out of the archive.
+                skipped.push(super::unreadable(session, &e));
+                continue;
+            }
+        };
         let line = format!("{} {}", session.id, files.title);
         if previous.is_some() {
             updated.push(line);
@@ -295,6 +315,7 @@ fn snapshot(
         return Ok(Outcome::UpToDate {
             commit: tip.map(|t| t.commit),
             deferred,
+            skipped,
         });
     }
     edits.push(Edit::Blob(MANIFEST.into(), manifest));
@@ -307,6 +328,7 @@ fn snapshot(
         return Ok(Outcome::UpToDate {
             commit: tip.map(|t| t.commit),
             deferred,
+            skipped,
         });
     }
     let message = commit_message(&added, &updated);
@@ -324,6 +346,7 @@ fn snapshot(
         added,
         updated,
         deferred,
+        skipped,
     })
 }
 

@@ -1,12 +1,12 @@
 //! `git opencode pack`: one deterministic zip of all of this repository's sessions.
 
-use crate::archive::pack;
+use crate::archive::{self, pack};
 use crate::cli::PackArgs;
 use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
 use crate::fsutil::{persist, temp_beside};
 use crate::membership::{self, Member, ProjectIds};
-use crate::store::Store;
+use crate::store::{Store, Unreadable};
 use anyhow::{bail, Context, Result};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -15,7 +15,8 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
     let output = args.output.as_deref();
     let store = ctx.open_store()?;
     let (ids, members) = ctx.members(&store)?;
-    if members.is_empty() {
+    let mut skipped = ctx.unreadable_members(&store, &ids);
+    if members.is_empty() && skipped.is_empty() {
         bail!(UserError::new(format!(
             "no OpenCode sessions for this repository in {}",
             store.location().db.display()
@@ -26,11 +27,12 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
         // A zip needs a seekable file; build it in an anonymous temporary file, then copy
         // the same bytes a file would get to standard output.
         let file = tempfile::tempfile().context("failed to create a temporary file")?;
-        let written = write(ctx, &store, (&ids, &members), BufWriter::new(file))?;
+        let sink = BufWriter::new(file);
+        let written = write(ctx, &store, (&ids, &members), sink, &mut skipped)?;
         let mut file = written.into_inner().map_err(|e| e.into_error())?;
         file.seek(SeekFrom::Start(0))?;
         std::io::copy(&mut file, out).context("failed to write the zip to standard output")?;
-        return Ok(());
+        return report(&skipped, "the zip on standard output");
     }
     let path = match output {
         Some(p) => p.to_path_buf(),
@@ -49,8 +51,14 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
     let file = temp
         .reopen()
         .with_context(|| format!("failed to write {}", path.display()))?;
-    let written = write(ctx, &store, (&ids, &members), BufWriter::new(file))
-        .with_context(|| format!("failed to write {}", path.display()))?;
+    let written = write(
+        ctx,
+        &store,
+        (&ids, &members),
+        BufWriter::new(file),
+        &mut skipped,
+    )
+    .with_context(|| format!("failed to write {}", path.display()))?;
     written
         .into_inner()
         .map_err(|e| e.into_error())
@@ -58,7 +66,15 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
         .with_context(|| format!("failed to write {}", path.display()))?;
     persist(temp, &path)?;
     writeln!(out, "{}", path.display())?;
-    Ok(())
+    report(&skipped, &path.display().to_string())
+}
+
+/// Fails, after the zip of every other session is written, when sessions were left out.
+fn report(skipped: &[Unreadable], zip: &str) -> Result<()> {
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    Err(archive::skipped_error(skipped, zip))
 }
 
 fn default_name(ctx: &Ctx, ids: &ProjectIds) -> String {
@@ -96,7 +112,8 @@ fn write<W: Write + Seek>(
     store: &Store,
     sessions: (&ProjectIds, &[Member]),
     sink: W,
+    skipped: &mut Vec<Unreadable>,
 ) -> Result<W> {
     let show_progress = ctx.verbosity != Verbosity::Quiet;
-    pack::write(&ctx.facts, store, sessions, show_progress, sink)
+    pack::write(&ctx.facts, store, sessions, show_progress, sink, skipped)
 }

@@ -110,6 +110,7 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
             deadline: Some(started + config::hook_timeout(&ctx.repo)),
         },
     )?;
+    let skipped = outcome.skipped().to_vec();
     let mut message = match outcome {
         Outcome::UpToDate { deferred, .. } => {
             format!("{archive_ref} up to date, {deferred} deferred")
@@ -138,6 +139,9 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
             Some(&redactor),
         )?;
         message.push_str(&format!("; {} note(s)", done.annotated.len()));
+    }
+    if !skipped.is_empty() {
+        return Err(archive::skipped_error(&skipped, &archive_ref).context(message));
     }
     Ok(message)
 }

@@ -3,7 +3,7 @@
 //! Columns are always selected by name: upgraded databases have a different column order
 //! than fresh ones, 1.2.x lacks columns that 1.18 has, and newer versions may add more.
 
-use super::{Project, Session, SessionSummary, StoreKind};
+use super::{Project, Session, SessionSummary, StoreKind, Unreadable};
 use crate::error::UserError;
 use anyhow::{bail, Context, Result};
 use rusqlite::types::ValueRef;
@@ -147,20 +147,30 @@ impl SqliteStore {
         Ok(projects)
     }
 
-    pub fn sessions(&self) -> Result<Vec<Session>> {
+    /// The readable sessions, and the rows that cannot be read.
+    pub fn sessions(&self) -> Result<(Vec<Session>, Vec<Unreadable>)> {
         let mut stmt = self.conn.prepare("SELECT * FROM session ORDER BY id")?;
         let names: Vec<String> = stmt.column_names().map(String::from).collect();
         let mut rows = stmt.query([])?;
         let mut sessions = Vec::new();
+        let mut unreadable = Vec::new();
         while let Some(row) = rows.next().with_context(|| self.context("sessions"))? {
             let cols = SessionColumns::read(row, &names)?;
-            let info = cols.info().with_context(|| {
-                format!(
-                    "malformed session {} in {}",
-                    cols.text("id"),
-                    self.path.display()
-                )
-            })?;
+            let info = match cols.info() {
+                Ok(info) => info,
+                Err(e) => {
+                    unreadable.push(Unreadable {
+                        session_id: cols.text("id"),
+                        project_id: cols.text("project_id"),
+                        reason: format!(
+                            "malformed session row in {}: {}",
+                            self.path.display(),
+                            crate::error::message(&e)
+                        ),
+                    });
+                    continue;
+                }
+            };
             sessions.push(Session {
                 id: cols.text("id"),
                 project_id: cols.text("project_id"),
@@ -173,7 +183,7 @@ impl SqliteStore {
                 summary: SessionSummary::of(&info),
             });
         }
-        Ok(sessions)
+        Ok((sessions, unreadable))
     }
 
     /// The `info` object of one session, as `opencode export` prints it.
@@ -275,7 +285,7 @@ impl SqliteStore {
             let id: String = row.get(0)?;
             let message_id: String = row.get(1)?;
             let part_session: String = row.get(2)?;
-            let data: String = row.get(3)?;
+            let data = self.text_at(row, 3, || format!("part {id} of session {session_id}"))?;
             let mut part = self.parse_object(&data, "part", &id, session_id)?;
             part.insert("id".into(), Value::String(id));
             part.insert("sessionID".into(), Value::String(part_session));
@@ -292,7 +302,7 @@ impl SqliteStore {
         let mut messages = Vec::new();
         while let Some(row) = rows.next().with_context(|| self.context("messages"))? {
             let id: String = row.get(0)?;
-            let data: String = row.get(2)?;
+            let data = self.text_at(row, 2, || format!("message {id} of session {session_id}"))?;
             let mut info = self.parse_object(&data, "message", &id, session_id)?;
             // `{...data, id, sessionID}`: a key already in data keeps its place (IndexMap
             // insert does the same), new keys go last.
@@ -307,6 +317,20 @@ impl SqliteStore {
             messages.push(Value::Object(message));
         }
         Ok(messages)
+    }
+
+    /// Column `i` of `row` as text; text that is not UTF-8 fails naming its row (`what`).
+    fn text_at(&self, row: &Row<'_>, i: usize, what: impl Fn() -> String) -> Result<String> {
+        let bytes = row.get_ref(i)?.as_bytes()?;
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(text.to_owned()),
+            Err(e) => bail!(
+                "{} in {}: data is not valid UTF-8 (invalid byte at offset {})",
+                what(),
+                self.path.display(),
+                e.valid_up_to()
+            ),
+        }
     }
 
     fn parse_object(

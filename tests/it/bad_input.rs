@@ -3,7 +3,10 @@
 //! Each case checks `.failure()` and snapshots the whole output.
 
 use crate::common::fixtures::{legacy_store, rich_store, Fixture};
-use crate::common::{file_names, file_sha256, query_one, run, session_ids, Scrub, TestEnv};
+use crate::common::{
+    file_names, file_sha256, query_one, run, session_ids, zip_entries, Scrub, TestEnv,
+};
+use std::collections::BTreeSet;
 
 #[test]
 fn outside_a_repository() {
@@ -228,12 +231,16 @@ fn malformed_json_in_a_row() {
     let scrub = Scrub::of(store).literal(&part, "[PART:broken]");
     let out = env.run(&["pack", "-o", zip.to_str().unwrap()]).failure();
     insta::assert_snapshot!(scrub.apply(out), @"
+    $TEST_ENV/out.zip
+    [EOF]
     [stderr]
-    error: failed to write $TEST_ENV/out.zip: malformed JSON in part [PART:broken] of session [SESSION:plain] in $TEST_ENV/opencode/data/opencode/opencode.db: key must be a string at line 1 column 18
+    error: 1 session of this repository could not be read and was left out of $TEST_ENV/out.zip: session [SESSION:plain] (malformed JSON in part [PART:broken] of session [SESSION:plain] in $TEST_ENV/opencode/data/opencode/opencode.db: key must be a string at line 1 column 18)
+    hint: the store has a damaged row or file, named above; every other session was archived
     [EOF]
     [exit status: 1]
     ");
-    assert!(!zip.exists());
+    // The zip holds every other session (see a_row_that_is_not_utf8_leaves_out_only_its_session).
+    assert!(zip.is_file());
     assert!(
         file_names(&env.root).iter().all(|n| !n.contains(".tmp")),
         "{:?}",
@@ -246,6 +253,113 @@ fn malformed_json_in_a_row() {
     [EOF]
     [exit status: 1]
     ");
+}
+
+/// Puts a byte that is not UTF-8 into the first text part of `session`; returns the part.
+pub fn break_a_part(env: &TestEnv, session: &str) -> String {
+    let conn = rusqlite::Connection::open(env.opencode.as_ref().unwrap().db_path()).unwrap();
+    let part: String = query_one(
+        &conn,
+        "SELECT id FROM part WHERE session_id = ?1 AND json_extract(data, '$.type') = 'text' ORDER BY id LIMIT 1",
+        session,
+    );
+    let sql = r#"UPDATE part SET data = replace(data, '"text":"', '"text":"' || CAST(X'E9' AS TEXT)) WHERE id = ?1"#;
+    assert_eq!(conn.execute(sql, [&part]).unwrap(), 1);
+    part
+}
+
+/// One row that is not UTF-8 keeps only its own session out: pack and push-sessions archive
+/// every other session, name the damaged one (session, row, reason) and exit 1.
+#[test]
+fn a_row_that_is_not_utf8_leaves_out_only_its_session() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let part = break_a_part(&env, &store.plain);
+    let scrub = Scrub::of(store).literal(&part, "[PART:broken]");
+    let others: BTreeSet<&str> = store
+        .sessions()
+        .into_iter()
+        .filter(|id| *id != store.plain)
+        .collect();
+
+    let zip = env.root.join("out.zip");
+    let out = env.run(&["pack", "-q", "-o", zip.to_str().unwrap()]);
+    insta::assert_snapshot!(scrub.apply(out.failure()), @"
+    $TEST_ENV/out.zip
+    [EOF]
+    [stderr]
+    error: 1 session of this repository could not be read and was left out of $TEST_ENV/out.zip: session [SESSION:plain] (part [PART:broken] of session [SESSION:plain] in $TEST_ENV/opencode/data/opencode/opencode.db: data is not valid UTF-8 (invalid byte at offset 23))
+    hint: the store has a damaged row or file, named above; every other session was archived
+    [EOF]
+    [exit status: 1]
+    ");
+    let packed: BTreeSet<String> = zip_entries(&zip)
+        .into_iter()
+        .filter_map(|(name, _)| {
+            let id = name.strip_prefix("sessions/")?.strip_suffix(".json")?;
+            (!id.ends_with(".extra")).then(|| id.to_owned())
+        })
+        .collect();
+    assert_eq!(packed, others.iter().map(|s| s.to_string()).collect());
+
+    let out = env.run(&["push-sessions", "-q"]);
+    insta::assert_snapshot!(scrub.apply(out.failure()), @"
+    [stderr]
+    error: 1 session of this repository could not be read and was left out of refs/heads/opencode/sessions: session [SESSION:plain] (failed to read session [SESSION:plain]: part [PART:broken] of session [SESSION:plain] in $TEST_ENV/opencode/data/opencode/opencode.db: data is not valid UTF-8 (invalid byte at offset 23))
+    hint: the store has a damaged row or file, named above; every other session was archived
+    [EOF]
+    [exit status: 1]
+    ");
+    let tree = env.git(&["ls-tree", "-r", "--name-only", "opencode/sessions"]);
+    for id in &others {
+        assert!(tree.contains(&format!("{id}/session.json")), "{id}: {tree}");
+    }
+    assert!(!tree.contains(&store.plain), "{tree}");
+    env.git(&["fsck", "--strict"]);
+}
+
+/// In a JSON (≤ 1.1) store a damaged session file of another project changes nothing here;
+/// one of this repository's is left out of list and pack, named, and fails the run.
+#[test]
+fn a_damaged_legacy_session_file() {
+    let store = legacy_store();
+    let env = store.copy_env();
+    let storage = env.data_home.join("opencode/storage/session");
+    std::fs::create_dir_all(storage.join("other_project")).unwrap();
+    std::fs::write(storage.join("other_project/ses_other.json"), b"{ broken").unwrap();
+    let listed = env.run(&["list", "--json"]).success().json();
+    assert_eq!(session_ids(&listed).len(), store.sessions().len());
+    let zip = env.root.join("all.zip");
+    env.run(&["pack", "-q", "-o", zip.to_str().unwrap()])
+        .success();
+
+    let file = std::fs::read_dir(&storage)
+        .unwrap()
+        .map(|dir| {
+            dir.unwrap()
+                .path()
+                .join(format!("{}.json", store.attachment))
+        })
+        .find(|file| file.is_file())
+        .unwrap();
+    std::fs::write(&file, b"{ broken").unwrap();
+    let project = file
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap();
+    let scrub = Scrub::of(store).literal(project, "[PROJECT]");
+    let out = env.run(&["list", "--json"]).failure();
+    assert_eq!(session_ids(&out.json()).len(), store.sessions().len() - 1);
+    insta::assert_snapshot!(scrub.apply(out.error()), @"error: 1 session of this repository could not be read and was left out of the list: session [SESSION:attachment] (malformed JSON in $TEST_ENV/opencode/data/opencode/storage/session/[PROJECT]/[SESSION:attachment].json: key must be a string at line 1 column 3)");
+    let zip = env.root.join("some.zip");
+    let out = env
+        .run(&["pack", "-q", "-o", zip.to_str().unwrap()])
+        .failure();
+    insta::assert_snapshot!(scrub.apply(out.error()), @"error: 1 session of this repository could not be read and was left out of $TEST_ENV/some.zip: session [SESSION:attachment] (malformed JSON in $TEST_ENV/opencode/data/opencode/storage/session/[PROJECT]/[SESSION:attachment].json: key must be a string at line 1 column 3)");
+    assert!(zip.is_file());
 }
 
 #[test]
