@@ -3,7 +3,7 @@
 
 use crate::git::{self, Repo, RepoFacts};
 use crate::membership::{self, Member, ProjectIds};
-use crate::store::{location::StoreEnv, Store, StoreLocation};
+use crate::store::{location::StoreEnv, Store, StoreLocation, Unreadable};
 use anyhow::Result;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -111,5 +111,16 @@ impl Ctx {
         let ids = ProjectIds::resolve(&self.facts, &store.projects()?);
         let members = membership::members(&self.facts, &ids, store.sessions()?);
         Ok((ids, members))
+    }
+
+    /// The sessions filed under this repository's project IDs `ids` that `store` could not
+    /// read when [`Ctx::members`] listed them (damaged rows or files of other projects are
+    /// none of this repository's business).
+    pub fn unreadable_members(&self, store: &Store, ids: &ProjectIds) -> Vec<Unreadable> {
+        store
+            .unreadable()
+            .into_iter()
+            .filter(|u| ids.ids.contains_key(&u.project_id))
+            .collect()
     }
 }

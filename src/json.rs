@@ -6,10 +6,18 @@
 //! `1e+21`, `1e-7`, integers beyond 2^53 rounded to a double). serde_json already lays out
 //! and escapes strings the way `JSON.stringify` does (`\n`, `\u001f` in lowercase hex, DEL and
 //! non-ASCII raw), so everything but the numbers is delegated to its own formatters.
+//!
+//! JavaScript strings are UTF-16 and may hold a lone surrogate (half an emoji, cut by a
+//! `slice`); `JSON.stringify` writes it as an escape (`"\ud83d"`) and OpenCode stores that
+//! text. serde_json refuses such escapes and a Rust `String` cannot hold them, so [`parse`]
+//! keeps each one as a private pair of characters ([`LONE_MARK`] and a plane-16 private-use
+//! character that encodes the unit) and the writers here turn the pair back into the very
+//! same escape. Text shown to people instead shows U+FFFD ([`replace_lone_surrogates`]).
 
 use serde::{Serialize, Serializer};
 use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 /// `JSON.stringify(value, null, 2)`, without a trailing newline.
@@ -42,6 +50,102 @@ pub fn canonical(value: &Value) -> Vec<u8> {
     let mut buf = Vec::new();
     write(&mut buf, JsNumbers(CompactFormatter), &SortedKeys(value));
     buf
+}
+
+/// `JSON.parse(text)`: like `serde_json::from_str`, and lone surrogate escapes are kept.
+pub fn parse(text: &str) -> serde_json::Result<Value> {
+    match keep_lone_surrogates(text) {
+        Cow::Borrowed(text) => serde_json::from_str(text),
+        Cow::Owned(text) => serde_json::from_str(&text),
+    }
+}
+
+/// [`parse`] of bytes; text that is not UTF-8 fails as `serde_json::from_slice` fails.
+pub fn parse_slice(bytes: &[u8]) -> serde_json::Result<Value> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text),
+        Err(_) => serde_json::from_slice(bytes),
+    }
+}
+
+/// Starts the private pair that stands for a lone surrogate. A noncharacter (Unicode keeps
+/// these for a program's internal use) followed by a plane-16 private-use character: no
+/// text a person or a tool writes holds that sequence.
+pub const LONE_MARK: char = '\u{10FFFF}';
+/// The second character of the pair is `LONE_BASE + (unit - 0xD800)`.
+const LONE_BASE: u32 = 0x10_0000;
+
+/// The UTF-16 unit a pair's second character stands for.
+fn lone_unit(c: char) -> Option<u32> {
+    let offset = u32::from(c).checked_sub(LONE_BASE)?;
+    (offset < 0x800).then_some(0xD800 + offset)
+}
+
+/// `text` with every `\uXXXX` escape of a lone surrogate replaced by its private pair;
+/// borrowed when there is none (the common case costs one scan for a backslash).
+fn keep_lone_surrogates(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let hex4 = |at: usize| -> Option<u32> {
+        let digits = std::str::from_utf8(bytes.get(at..at + 4)?).ok()?;
+        u32::from_str_radix(digits, 16).ok()
+    };
+    let surrogate_escape = |at: usize| -> Option<u32> {
+        (bytes.get(at) == Some(&b'\\') && bytes.get(at + 1) == Some(&b'u'))
+            .then(|| hex4(at + 2))
+            .flatten()
+            .filter(|unit| (0xD800..=0xDFFF).contains(unit))
+    };
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'\\') {
+        let at = i + offset;
+        // An escape is two bytes, `\uXXXX` six: stepping over whole escapes keeps `\\u`
+        // (an escaped backslash, then `u`) from being read as one.
+        let Some(unit) = surrogate_escape(at) else {
+            i = at
+                + if bytes.get(at + 1) == Some(&b'u') {
+                    6
+                } else {
+                    2
+                };
+            continue;
+        };
+        let paired_low = surrogate_escape(at + 6).filter(|low| *low >= 0xDC00);
+        if unit < 0xDC00 && paired_low.is_some() {
+            i = at + 12;
+            continue;
+        }
+        out.push_str(&text[copied..at]);
+        out.push(LONE_MARK);
+        out.push(char::from_u32(LONE_BASE + (unit - 0xD800)).expect("plane 16 character"));
+        copied = at + 6;
+        i = copied;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// `text` for people: each lone surrogate [`parse`] kept shows as U+FFFD, as a browser or
+/// terminal shows it.
+pub fn replace_lone_surrogates(text: &str) -> Cow<'_, str> {
+    if !text.contains(LONE_MARK) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == LONE_MARK && chars.peek().copied().and_then(lone_unit).is_some() {
+            chars.next();
+            out.push(char::REPLACEMENT_CHARACTER);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn write<T: Serialize + ?Sized>(buf: &mut Vec<u8>, formatter: impl Formatter, value: &T) {
@@ -93,6 +197,33 @@ impl<F: Formatter> Formatter for JsNumbers<F> {
 
     fn write_f64<W: ?Sized + Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
         writer.write_all(format_f64(value).as_bytes())
+    }
+
+    /// Unescaped runs of a string: the private pair of a lone surrogate becomes its escape
+    /// again, lowercase as `JSON.stringify` writes it.
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut rest = fragment;
+        while let Some(at) = rest.find(LONE_MARK) {
+            let after = &rest[at + LONE_MARK.len_utf8()..];
+            match after.chars().next().and_then(lone_unit) {
+                Some(unit) => {
+                    self.0.write_string_fragment(writer, &rest[..at])?;
+                    write!(writer, "\\u{unit:04x}")?;
+                    rest = &after[4..]; // a plane-16 character is 4 bytes of UTF-8
+                }
+                None => {
+                    self.0.write_string_fragment(writer, &rest[..at])?;
+                    self.0
+                        .write_string_fragment(writer, &rest[at..at + LONE_MARK.len_utf8()])?;
+                    rest = after;
+                }
+            }
+        }
+        self.0.write_string_fragment(writer, rest)
     }
 
     // The layout is the inner formatter's: these are the methods `PrettyFormatter` overrides.
@@ -260,6 +391,41 @@ mod tests {
     fn compact_json_is_javascript_json() {
         let v: Value = serde_json::from_str(r#"{"b":1.0,"a":[1e21,"x\u0001",{}]}"#).unwrap();
         assert_eq!(compact(&v), r#"{"b":1,"a":[1e+21,"x\u0001",{}]}"#);
+    }
+
+    #[test]
+    fn lone_surrogates_are_parsed_and_written_as_json_stringify_writes_them() {
+        // What `JSON.stringify` gives for half an emoji, both halves alone, reversed halves,
+        // an upper-case escape, a whole emoji as a pair of escapes, and an escaped backslash
+        // before a `u` (not an escape).
+        let text = r#"{"a":"x\ud83dy","b":["\udc00","\ude00\ud83d","\uD83D"],"\udbff":"\ud83d\ude00 \\ud800"}"#;
+        let value = parse(text).unwrap();
+        assert_eq!(
+            compact(&value),
+            r#"{"a":"x\ud83dy","b":["\udc00","\ude00\ud83d","\ud83d"],"\udbff":"😀 \\ud800"}"#
+        );
+        assert_eq!(parse_slice(text.as_bytes()).unwrap(), value);
+        let pretty = String::from_utf8(pretty(&value["b"])).unwrap();
+        assert_eq!(
+            pretty,
+            "[\n  \"\\udc00\",\n  \"\\ude00\\ud83d\",\n  \"\\ud83d\"\n]"
+        );
+        assert_eq!(
+            replace_lone_surrogates(value["a"].as_str().unwrap()),
+            "x\u{fffd}y"
+        );
+        // Text without lone surrogates is parsed as serde_json parses it, and the mark alone
+        // (not followed by a pair's second character) is written as it is.
+        let plain = "{\"k\":\"\\u00e9\\n\u{10FFFF}z\"}";
+        assert_eq!(
+            parse(plain).unwrap(),
+            serde_json::from_str::<Value>(plain).unwrap()
+        );
+        assert_eq!(
+            compact(&parse(plain).unwrap()),
+            "{\"k\":\"é\\n\u{10FFFF}z\"}"
+        );
+        assert!(parse(r#"{"a":"\ud83d"#).is_err());
     }
 
     #[test]

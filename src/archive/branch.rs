@@ -26,7 +26,7 @@ use crate::error::UserError;
 use crate::git::{Edit, Oid, Repo};
 use crate::membership::{Member, ProjectIds};
 use crate::redact::Redactor;
-use crate::store::{ChangeStamp, Session, Store};
+use crate::store::{ChangeStamp, Session, Store, Unreadable};
 use crate::transcript;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -146,7 +146,10 @@ pub fn read_entries(repo: &Repo, tree: Oid) -> Result<BTreeMap<String, IndexEntr
         let Some(bytes) = repo.read_blob_at(month.id, INDEX)? else {
             continue;
         };
-        match serde_json::from_slice::<BTreeMap<String, IndexEntry>>(&bytes) {
+        // Titles may hold lone surrogates, written as `JSON.stringify` escapes them.
+        let index = crate::json::parse_slice(&bytes)
+            .and_then(serde_json::from_value::<BTreeMap<String, IndexEntry>>);
+        match index {
             Ok(index) => entries.extend(index),
             Err(_) => bail!("malformed sessions/{}/{INDEX} in the archive", month.name),
         }
@@ -183,7 +186,8 @@ fn month(ms: i64) -> String {
     format!("{:04}-{:02}", t.year(), t.month() as u8)
 }
 
-/// What a snapshot did.
+/// What a snapshot did. `skipped` are this repository's sessions that could not be read
+/// (damaged rows); everything else was archived.
 #[derive(Debug)]
 pub enum Outcome {
     /// Nothing to write; `commit` is the tip, `None` when there is no archive yet (no session
@@ -191,13 +195,24 @@ pub enum Outcome {
     UpToDate {
         commit: Option<Oid>,
         deferred: usize,
+        skipped: Vec<Unreadable>,
     },
     Committed {
         commit: Oid,
         added: Vec<String>,
         updated: Vec<String>,
         deferred: usize,
+        skipped: Vec<Unreadable>,
     },
+}
+
+impl Outcome {
+    /// The sessions left out because they could not be read.
+    pub fn skipped(&self) -> &[Unreadable] {
+        match self {
+            Outcome::UpToDate { skipped, .. } | Outcome::Committed { skipped, .. } => skipped,
+        }
+    }
 }
 
 /// Options of a snapshot.
@@ -258,6 +273,7 @@ fn snapshot(
     let mut edits = Vec::new();
     let (mut added, mut updated) = (Vec::new(), Vec::new());
     let mut deferred = 0;
+    let mut skipped = ctx.unreadable_members(store, ids);
     let mut pending = 0;
     for member in members {
         let session = &member.session;
@@ -273,26 +289,38 @@ fn snapshot(
             deferred += 1;
             continue;
         }
-        let mut read = None;
-        let order = match (previous, &tip) {
-            (Some(held), Some(tip)) => {
-                freshness::compare(stamp.changed, held.last_change(), || {
-                    let docs = read_documents(store, session, options.redactor)?;
-                    let digest = held_form.digest(store, session, &docs)?;
-                    read = Some(docs);
-                    Ok((digest, archived_digest(repo, tip.tree, held)))
-                })?
+        // Whether the store's copy is newer, and that copy; a damaged session is left out
+        // and reported, so that it keeps none of the others out of the archive.
+        let newer_copy = || -> Result<Option<Documents>> {
+            let mut read = None;
+            let order = match (previous, &tip) {
+                (Some(held), Some(tip)) => {
+                    freshness::compare(stamp.changed, held.last_change(), || {
+                        let docs = read_documents(store, session, options.redactor)?;
+                        let digest = held_form.digest(store, session, &docs)?;
+                        read = Some(docs);
+                        Ok((digest, archived_digest(repo, tip.tree, held)))
+                    })?
+                }
+                _ => Ordering::Greater,
+            };
+            // An equal copy is rewritten only to render it the way this version and mode do.
+            let write = order == Ordering::Greater || (order == Ordering::Equal && !same_mode);
+            if !write {
+                return Ok(None);
             }
-            _ => Ordering::Greater,
+            match read {
+                Some(docs) => Ok(Some(docs)),
+                None => read_documents(store, session, options.redactor).map(Some),
+            }
         };
-        // An equal copy is rewritten only to render it the way this version and mode do.
-        let write = order == Ordering::Greater || (order == Ordering::Equal && !same_mode);
-        if !write {
-            continue;
-        }
-        let docs = match read {
-            Some(docs) => docs,
-            None => read_documents(store, session, options.redactor)?,
+        let docs = match newer_copy() {
+            Ok(Some(docs)) => docs,
+            Ok(None) => continue,
+            Err(e) => {
+                skipped.push(super::unreadable(session, &e));
+                continue;
+            }
         };
         let dir = session_dir(session);
         let files = render_session(session, docs, &links);
@@ -339,6 +367,7 @@ fn snapshot(
         return Ok(Outcome::UpToDate {
             commit: tip.map(|t| t.commit),
             deferred,
+            skipped,
         });
     }
     edits.push(Edit::Blob(MANIFEST.into(), manifest));
@@ -351,6 +380,7 @@ fn snapshot(
         return Ok(Outcome::UpToDate {
             commit: tip.map(|t| t.commit),
             deferred,
+            skipped,
         });
     }
     let message = commit_message(&added, &updated);
@@ -368,6 +398,7 @@ fn snapshot(
         added,
         updated,
         deferred,
+        skipped,
     })
 }
 
@@ -464,10 +495,8 @@ fn archived_digest(repo: &Repo, tree: Oid, entry: &IndexEntry) -> ContentDigest 
 
 fn render_session(session: &Session, docs: Documents, links: &Links) -> SessionFiles {
     let Documents { doc, extra } = docs;
-    let title = doc["info"]["title"]
-        .as_str()
-        .unwrap_or_default()
-        .replace(['\n', '\r'], " ");
+    let title = doc["info"]["title"].as_str().unwrap_or_default();
+    let title = crate::json::replace_lone_surrogates(title).replace(['\n', '\r'], " ");
     let transcript = transcript::render_linked(
         &doc,
         (!extra.is_empty()).then_some(&extra),

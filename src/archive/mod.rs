@@ -18,8 +18,10 @@ mod read;
 pub use read::{is_safe_id, open, open_sessions, Archive, ArchivedSession, Checksums, SourceKind};
 
 use crate::config;
+use crate::error::UserError;
 use crate::git::{Repo, RepoFacts};
 use crate::membership::{ProjectIds, Rule};
+use crate::store::{Session, Unreadable};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +36,35 @@ pub const MANIFEST: &str = "manifest.json";
 
 /// The archive branch unless `git config opencode.ref` names another.
 pub const DEFAULT_REF: &str = "refs/heads/opencode/sessions";
+
+/// `session` as unreadable, because reading it failed with `error`.
+pub fn unreadable(session: &Session, error: &anyhow::Error) -> Unreadable {
+    Unreadable {
+        session_id: session.id.clone(),
+        project_id: session.project_id.clone(),
+        reason: crate::error::message(error),
+    }
+}
+
+/// The failure of a run that archived every session but `skipped` into `archived`: one
+/// line naming each skipped session with its damaged row and what is wrong with it.
+pub fn skipped_error(skipped: &[Unreadable], archived: &str) -> anyhow::Error {
+    let list: Vec<String> = skipped
+        .iter()
+        .map(|u| format!("session {} ({})", u.session_id, u.reason))
+        .collect();
+    let (count, verb) = match skipped.len() {
+        1 => ("1 session".to_owned(), "was"),
+        n => (format!("{n} sessions"), "were"),
+    };
+    anyhow::Error::new(
+        UserError::new(format!(
+            "{count} of this repository could not be read and {verb} left out of {archived}: {}",
+            list.join("; ")
+        ))
+        .hint("the store has a damaged row or file, named above; every other session was archived"),
+    )
+}
 
 /// The archive ref every command uses: `explicit` (a flag), else `git config opencode.ref`,
 /// else [`DEFAULT_REF`] (see [`config::ref_setting`]).

@@ -20,7 +20,7 @@ use crate::error::UserError;
 use crate::git::RepoFacts;
 use crate::membership::{Member, ProjectIds, Rule};
 use crate::progress::Progress;
-use crate::store::{Store, StoreKind};
+use crate::store::{Store, StoreKind, Unreadable};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use serde_json::Value;
@@ -69,13 +69,15 @@ pub struct PackSession<'a> {
 }
 
 /// Writes the pack of `members` (this repository's sessions in `store`) into `sink`: the
-/// project rows, every session one at a time, then the manifest.
+/// project rows, every session one at a time, then the manifest. A session that cannot be
+/// read (a damaged row) is left out and added to `skipped`; the others are all packed.
 pub fn write<W: Write + Seek>(
     facts: &RepoFacts,
     store: &Store,
     (ids, members): (&ProjectIds, &[Member]),
     show_progress: bool,
     sink: W,
+    skipped: &mut Vec<Unreadable>,
 ) -> Result<W> {
     let newest = members
         .iter()
@@ -103,19 +105,27 @@ pub fn write<W: Write + Seek>(
 
     let mut progress = Progress::new("packing sessions", members.len(), show_progress);
     let mut versions = BTreeSet::new();
+    let mut packed = HashSet::new();
     for member in members {
         let session = &member.session;
+        progress.tick();
+        let read = documents::session_json(store, session)
+            .and_then(|doc| Ok((doc, store.extra(session)?)));
+        let (doc, extra) = match read {
+            Ok(read) => read,
+            Err(e) => {
+                skipped.push(super::unreadable(session, &e));
+                continue;
+            }
+        };
         if let Some(v) = &session.summary.version {
             versions.insert(v.clone());
         }
-        zip.add(
-            &format!("sessions/{}.json", session.id),
-            &documents::session_json(store, session)?,
-        )?;
-        if let Some(extra) = documents::extra_json(&session.id, store.extra(session)?) {
+        zip.add(&format!("sessions/{}.json", session.id), &doc)?;
+        if let Some(extra) = documents::extra_json(&session.id, extra) {
             zip.add(&format!("sessions/{}.extra.json", session.id), &extra)?;
         }
-        progress.tick();
+        packed.insert(session.id.as_str());
     }
     progress.finish();
 
@@ -136,6 +146,7 @@ pub fn write<W: Write + Seek>(
         },
         sessions: members
             .iter()
+            .filter(|m| packed.contains(m.session.id.as_str()))
             .map(|m| PackSession {
                 id: &m.session.id,
                 project_id: &m.session.project_id,
@@ -303,7 +314,7 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
                 .hint("pass a zip written by `git opencode pack`"),
         )
     })?;
-    let manifest: Value = serde_json::from_slice(manifest_bytes)
+    let manifest: Value = crate::json::parse_slice(manifest_bytes)
         .with_context(|| format!("malformed {MANIFEST} in {label}"))?;
     let header: ManifestHeader = serde_json::from_value(manifest.clone())
         .with_context(|| format!("malformed {MANIFEST} in {label}"))?;
@@ -385,7 +396,7 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
             .strip_prefix("project/")
             .and_then(|r| r.strip_suffix(".json"))
         {
-            let record: Value = serde_json::from_slice(data)
+            let record: Value = crate::json::parse_slice(data)
                 .with_context(|| format!("malformed JSON in {name} of {label}"))?;
             if let Some(worktree) = record
                 .get("project")

@@ -233,7 +233,7 @@ pub(super) fn parse_session(
     }
     let bad = |what: String| anyhow!("malformed session document {origin}: {what}");
     let mut doc: Value =
-        serde_json::from_slice(data).with_context(|| format!("malformed JSON in {origin}"))?;
+        crate::json::parse_slice(data).with_context(|| format!("malformed JSON in {origin}"))?;
     let Some(obj) = doc.as_object_mut() else {
         return Err(bad("not a JSON object".into()));
     };
@@ -305,7 +305,7 @@ pub(super) fn parse_session(
     let extra = match extra {
         None => Map::new(),
         Some((name, bytes)) => {
-            let value: Value = serde_json::from_slice(bytes)
+            let value: Value = crate::json::parse_slice(bytes)
                 .with_context(|| format!("malformed JSON in {name} of {label}"))?;
             let Value::Object(mut map) = value else {
                 bail!("malformed {name} of {label}: not a JSON object");

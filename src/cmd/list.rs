@@ -10,9 +10,25 @@ use std::io::Write;
 
 pub fn run(ctx: &Ctx, args: &ListArgs, out: &mut dyn Write) -> Result<()> {
     let store = ctx.open_store()?;
-    let (_, members) = ctx.members(&store)?;
+    let (ids, members) = ctx.members(&store)?;
+    show(ctx, args, &store, &members, out)?;
+    // Damaged sessions of this repository fail the run after the others are listed.
+    let unreadable = ctx.unreadable_members(&store, &ids);
+    if !unreadable.is_empty() {
+        return Err(crate::archive::skipped_error(&unreadable, "the list"));
+    }
+    Ok(())
+}
+
+fn show(
+    ctx: &Ctx,
+    args: &ListArgs,
+    store: &Store,
+    members: &[Member],
+    out: &mut dyn Write,
+) -> Result<()> {
     if args.json {
-        return write_json(&store, &members, out);
+        return write_json(store, members, out);
     }
     let verbose = ctx.verbosity == Verbosity::Verbose;
     if members.is_empty() {
@@ -25,7 +41,7 @@ pub fn run(ctx: &Ctx, args: &ListArgs, out: &mut dyn Write) -> Result<()> {
         return Ok(());
     }
     let mut rows = Vec::with_capacity(members.len());
-    for m in &members {
+    for m in members {
         let s = &m.session;
         let mut row = vec![
             s.id.clone(),

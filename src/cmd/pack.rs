@@ -1,12 +1,12 @@
 //! `git opencode pack`: one deterministic zip of all of this repository's sessions.
 
-use crate::archive::pack;
+use crate::archive::{self, pack};
 use crate::cli::PackArgs;
 use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
 use crate::fsutil::{output_target, persist, temp_beside, OutputTarget};
 use crate::membership::{self, Member, ProjectIds};
-use crate::store::Store;
+use crate::store::{Store, Unreadable};
 use anyhow::{bail, Context, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
@@ -21,7 +21,8 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
     };
     let store = ctx.open_store()?;
     let (ids, members) = ctx.members(&store)?;
-    if members.is_empty() {
+    let mut skipped = ctx.unreadable_members(&store, &ids);
+    if members.is_empty() && skipped.is_empty() {
         bail!(UserError::new(format!(
             "no OpenCode sessions for this repository in {}",
             store.location().db.display()
@@ -29,9 +30,9 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
         .hint("`git opencode list -v` explains which sessions belong here; --store <path> reads another store"));
     }
     if to_stdout {
-        let mut file = write_to_tempfile(ctx, &store, (&ids, &members))?;
+        let mut file = write_to_tempfile(ctx, &store, (&ids, &members), &mut skipped)?;
         std::io::copy(&mut file, out).context("failed to write the zip to standard output")?;
-        return Ok(());
+        return report(&skipped, "the zip on standard output");
     }
     let (path, target) = match explicit {
         Some(destination) => destination,
@@ -42,8 +43,14 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
         OutputTarget::File(real) => {
             let temp = temp_beside(&real)?;
             let file = temp.reopen().with_context(failed)?;
-            let written =
-                write(ctx, &store, (&ids, &members), BufWriter::new(file)).with_context(failed)?;
+            let written = write(
+                ctx,
+                &store,
+                (&ids, &members),
+                BufWriter::new(file),
+                &mut skipped,
+            )
+            .with_context(failed)?;
             written
                 .into_inner()
                 .map_err(|e| e.into_error())
@@ -53,7 +60,7 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
         }
         OutputTarget::Stream(device) => {
             // Written through in place: what `> /dev/null` or a named pipe expects.
-            let mut file = write_to_tempfile(ctx, &store, (&ids, &members))?;
+            let mut file = write_to_tempfile(ctx, &store, (&ids, &members), &mut skipped)?;
             let mut sink = OpenOptions::new()
                 .write(true)
                 .open(&device)
@@ -64,7 +71,15 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
         }
     }
     writeln!(out, "{}", path.display())?;
-    Ok(())
+    report(&skipped, &path.display().to_string())
+}
+
+/// Fails, after the zip of every other session is written, when sessions were left out.
+fn report(skipped: &[Unreadable], zip: &str) -> Result<()> {
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    Err(archive::skipped_error(skipped, zip))
 }
 
 /// `path` as given and where the zip really goes, refused inside the store's directories.
@@ -76,9 +91,14 @@ fn destination(ctx: &Ctx, path: &Path) -> Result<(PathBuf, OutputTarget)> {
 
 /// The pack in an anonymous temporary file, rewound: a zip needs a seekable file, and
 /// standard output, a pipe or a device is not one.
-fn write_to_tempfile(ctx: &Ctx, store: &Store, sessions: (&ProjectIds, &[Member])) -> Result<File> {
+fn write_to_tempfile(
+    ctx: &Ctx,
+    store: &Store,
+    sessions: (&ProjectIds, &[Member]),
+    skipped: &mut Vec<Unreadable>,
+) -> Result<File> {
     let file = tempfile::tempfile().context("failed to create a temporary file")?;
-    let written = write(ctx, store, sessions, BufWriter::new(file))?;
+    let written = write(ctx, store, sessions, BufWriter::new(file), skipped)?;
     let mut file = written.into_inner().map_err(|e| e.into_error())?;
     file.seek(SeekFrom::Start(0))?;
     Ok(file)
@@ -119,7 +139,8 @@ fn write<W: Write + Seek>(
     store: &Store,
     sessions: (&ProjectIds, &[Member]),
     sink: W,
+    skipped: &mut Vec<Unreadable>,
 ) -> Result<W> {
     let show_progress = ctx.verbosity != Verbosity::Quiet;
-    pack::write(&ctx.facts, store, sessions, show_progress, sink)
+    pack::write(&ctx.facts, store, sessions, show_progress, sink, skipped)
 }

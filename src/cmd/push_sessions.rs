@@ -113,5 +113,8 @@ pub fn run(ctx: &Ctx, args: &PushSessionsArgs, out: &mut dyn Write) -> Result<()
             }
         }
     }
+    if !outcome.skipped().is_empty() {
+        return Err(archive::skipped_error(outcome.skipped(), &archive_ref));
+    }
     Ok(())
 }

@@ -175,10 +175,12 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
             deadline: Some(started + config::hook_timeout(&ctx.repo) * 3 / 4),
         },
     )?;
+    let skipped = outcome.skipped().to_vec();
     let mut message = match outcome {
         Outcome::UpToDate {
             commit: None,
             deferred,
+            ..
         } => format!("{archive_ref} not written: no sessions to archive, {deferred} deferred"),
         Outcome::UpToDate { deferred, .. } => {
             format!("{archive_ref} up to date, {deferred} deferred")
@@ -208,6 +210,9 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
             Some(&redactor),
         )?;
         message.push_str(&format!("; {} note(s)", done.annotated.len()));
+    }
+    if !skipped.is_empty() {
+        return Err(archive::skipped_error(&skipped, &archive_ref).context(message));
     }
     Ok(message)
 }

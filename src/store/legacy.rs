@@ -5,7 +5,7 @@
 //! `todo/<sessionID>.json`, `project/<projectID>.json`. Objects keep the key order of the
 //! files, which is what a JSON-era `opencode export` printed.
 
-use super::{ChangeStamp, Project, Session, SessionSummary, StoreKind};
+use super::{ChangeStamp, Project, Session, SessionSummary, StoreKind, Unreadable};
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -29,7 +29,10 @@ impl LegacyStore {
     pub fn projects(&self) -> Result<Vec<Project>> {
         let mut projects = Vec::new();
         for file in json_files(&self.root.join("project"))? {
-            let value = read_json(&file)?;
+            // A damaged project file decides nothing: the other rules still find sessions.
+            let Ok(value) = read_json(&file) else {
+                continue;
+            };
             let id = value["id"]
                 .as_str()
                 .map(String::from)
@@ -54,18 +57,31 @@ impl LegacyStore {
         Ok(projects)
     }
 
-    pub fn sessions(&self) -> Result<Vec<Session>> {
+    /// The readable sessions, and the session files that cannot be read.
+    pub fn sessions(&self) -> Result<(Vec<Session>, Vec<Unreadable>)> {
         let mut sessions = Vec::new();
+        let mut unreadable = Vec::new();
         for project_dir in sorted_dirs(&self.root.join("session"))? {
             // The folder, not the file's projectID, is what OpenCode lists the session under.
             let project_id = stem(&project_dir);
             for file in json_files(&project_dir)? {
-                let info = match read_json(&file)? {
-                    Value::Object(map) => map,
-                    _ => bail!(
-                        "malformed session file {}: not a JSON object",
-                        file.display()
-                    ),
+                let info = match read_json(&file) {
+                    Ok(Value::Object(map)) => map,
+                    other => {
+                        let reason = match other {
+                            Err(e) => crate::error::message(&e),
+                            Ok(_) => format!(
+                                "malformed session file {}: not a JSON object",
+                                file.display()
+                            ),
+                        };
+                        unreadable.push(Unreadable {
+                            session_id: stem(&file),
+                            project_id: project_id.clone(),
+                            reason,
+                        });
+                        continue;
+                    }
                 };
                 let text = |key: &str| info.get(key).and_then(Value::as_str).map(String::from);
                 let time = |key: &str| {
@@ -86,7 +102,7 @@ impl LegacyStore {
                 });
             }
         }
-        Ok(sessions)
+        Ok((sessions, unreadable))
     }
 
     /// The `info` object of one listed session: its file, read again. OpenCode names the file
@@ -118,7 +134,7 @@ impl LegacyStore {
     /// OpenCode ≤ 1.1 updates the session with every message, so its time is the last change.
     pub fn change_stamps(&self) -> Result<HashMap<String, ChangeStamp>> {
         let mut stamps = HashMap::new();
-        for session in self.sessions()? {
+        for session in self.sessions()?.0 {
             let count = self.message_count(&session.id)?;
             let stamp = ChangeStamp {
                 text: format!("{}/{count}/json", session.time_updated),
@@ -209,13 +225,13 @@ fn stem(path: &Path) -> String {
 
 fn read_json(path: &Path) -> Result<Value> {
     let text = std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
-    serde_json::from_slice(&text).with_context(|| format!("malformed JSON in {}", path.display()))
+    crate::json::parse_slice(&text).with_context(|| format!("malformed JSON in {}", path.display()))
 }
 
 /// The parsed file, or `None` when it does not exist.
 pub fn read_json_if_exists(path: &Path) -> Result<Option<Value>> {
     match std::fs::read(path) {
-        Ok(text) => serde_json::from_slice(&text)
+        Ok(text) => crate::json::parse_slice(&text)
             .map(Some)
             .with_context(|| format!("malformed JSON in {}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -262,7 +278,7 @@ mod tests {
         std::fs::write(dir.join("ses_a.json"), r#"{"id":"ses_a","title":"A"}"#).unwrap();
         std::fs::write(dir.join("renamed.json"), r#"{"id":"ses_b","title":"B"}"#).unwrap();
         let store = LegacyStore::open(root.path()).unwrap().unwrap();
-        let sessions = store.sessions().unwrap();
+        let sessions = store.sessions().unwrap().0;
         assert_eq!(sessions.len(), 2);
         for session in &sessions {
             let info = store.session_info(session).unwrap();

@@ -15,6 +15,7 @@ pub use sqlite::{open_read_only, REQUIRED_COLUMNS};
 use crate::error::UserError;
 use anyhow::Result;
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 /// Which kind of store a record came from.
@@ -124,11 +125,23 @@ fn file_kind(kind: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// A session the store holds but cannot read: a damaged row or file. Which project it is
+/// filed under is kept, so that only this repository's damaged sessions are reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub session_id: String,
+    pub project_id: String,
+    /// What is wrong with which row or file.
+    pub reason: String,
+}
+
 /// The opened stores of one OpenCode data directory.
 pub struct Store {
     location: StoreLocation,
     sqlite: Option<sqlite::SqliteStore>,
     legacy: Option<legacy::LegacyStore>,
+    /// The sessions the last [`Store::sessions`] could not read.
+    unreadable: RefCell<Vec<Unreadable>>,
 }
 
 impl Store {
@@ -159,6 +172,7 @@ impl Store {
             location,
             sqlite,
             legacy,
+            unreadable: RefCell::new(Vec::new()),
         })
     }
 
@@ -190,25 +204,41 @@ impl Store {
         Ok(projects)
     }
 
-    /// Every session in the store(s), one per ID, sorted by ID.
+    /// Every readable session in the store(s), one per ID, sorted by ID. A damaged session
+    /// row or file does not stop the listing: it is left out and kept for [`Store::unreadable`].
     pub fn sessions(&self) -> Result<Vec<Session>> {
         let mut sessions = Vec::new();
+        let mut unreadable = Vec::new();
         let mut seen = HashSet::new();
         if let Some(db) = &self.sqlite {
-            for s in db.sessions()? {
+            let (readable, damaged) = db.sessions()?;
+            for s in readable {
                 seen.insert(s.id.clone());
                 sessions.push(s);
             }
+            unreadable.extend(damaged);
         }
         if let Some(json) = &self.legacy {
-            for s in json.sessions()? {
+            let (readable, damaged) = json.sessions()?;
+            for s in readable {
                 if seen.insert(s.id.clone()) {
                     sessions.push(s);
                 }
             }
+            unreadable.extend(
+                damaged
+                    .into_iter()
+                    .filter(|u| !seen.contains(&u.session_id)),
+            );
         }
         sessions.sort_by(|a, b| a.id.cmp(&b.id));
+        *self.unreadable.borrow_mut() = unreadable;
         Ok(sessions)
+    }
+
+    /// The sessions the last [`Store::sessions`] left out because they cannot be read.
+    pub fn unreadable(&self) -> Vec<Unreadable> {
+        self.unreadable.borrow().clone()
     }
 
     /// The number of messages of a session (v1 `message` or v2 `session_message` rows).

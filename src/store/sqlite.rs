@@ -3,7 +3,7 @@
 //! Columns are always selected by name: upgraded databases have a different column order
 //! than fresh ones, 1.2.x lacks columns that 1.18 has, and newer versions may add more.
 
-use super::{ChangeStamp, Project, Session, SessionSummary, StoreKind};
+use super::{ChangeStamp, Project, Session, SessionSummary, StoreKind, Unreadable};
 use crate::error::UserError;
 use anyhow::{bail, Context, Result};
 use rusqlite::types::ValueRef;
@@ -41,14 +41,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens `path` read-only and starts the read transaction every later query shares.
     pub fn open(path: &Path) -> Result<SqliteStore> {
-        let conn = open_read_only(path)
-            .with_context(|| format!("failed to open OpenCode database {}", path.display()))?;
-        let fail = |e: rusqlite::Error| {
-            anyhow::Error::new(e).context(format!(
-                "failed to read OpenCode database {}",
-                path.display()
-            ))
-        };
+        let fail = |e: rusqlite::Error| store_error(path, e);
+        let conn = open_read_only(path).map_err(fail)?;
         // One snapshot for every query below; it starts at the first SELECT.
         conn.execute_batch("BEGIN DEFERRED").map_err(fail)?;
         let mut columns: HashMap<String, HashSet<String>> = HashMap::new();
@@ -133,12 +127,14 @@ impl SqliteStore {
         for row in rows {
             let (id, worktree, sandboxes) = row.with_context(|| self.context("projects"))?;
             let sandboxes = match sandboxes {
-                Some(text) => serde_json::from_str::<Vec<String>>(&text).with_context(|| {
-                    format!(
-                        "malformed JSON in project {id} (sandboxes) in {}",
-                        self.path.display()
-                    )
-                })?,
+                Some(text) => crate::json::parse(&text)
+                    .and_then(serde_json::from_value::<Vec<String>>)
+                    .with_context(|| {
+                        format!(
+                            "malformed JSON in project {id} (sandboxes) in {}",
+                            self.path.display()
+                        )
+                    })?,
                 None => Vec::new(),
             };
             projects.push(Project {
@@ -151,20 +147,30 @@ impl SqliteStore {
         Ok(projects)
     }
 
-    pub fn sessions(&self) -> Result<Vec<Session>> {
+    /// The readable sessions, and the rows that cannot be read.
+    pub fn sessions(&self) -> Result<(Vec<Session>, Vec<Unreadable>)> {
         let mut stmt = self.conn.prepare("SELECT * FROM session ORDER BY id")?;
         let names: Vec<String> = stmt.column_names().map(String::from).collect();
         let mut rows = stmt.query([])?;
         let mut sessions = Vec::new();
+        let mut unreadable = Vec::new();
         while let Some(row) = rows.next().with_context(|| self.context("sessions"))? {
             let cols = SessionColumns::read(row, &names)?;
-            let info = cols.info().with_context(|| {
-                format!(
-                    "malformed session {} in {}",
-                    cols.text("id"),
-                    self.path.display()
-                )
-            })?;
+            let info = match cols.info() {
+                Ok(info) => info,
+                Err(e) => {
+                    unreadable.push(Unreadable {
+                        session_id: cols.text("id"),
+                        project_id: cols.text("project_id"),
+                        reason: format!(
+                            "malformed session row in {}: {}",
+                            self.path.display(),
+                            crate::error::message(&e)
+                        ),
+                    });
+                    continue;
+                }
+            };
             sessions.push(Session {
                 id: cols.text("id"),
                 project_id: cols.text("project_id"),
@@ -177,7 +183,7 @@ impl SqliteStore {
                 summary: SessionSummary::of(&info),
             });
         }
-        Ok(sessions)
+        Ok((sessions, unreadable))
     }
 
     /// The `info` object of one session, as `opencode export` prints it.
@@ -285,7 +291,7 @@ impl SqliteStore {
             let id: String = row.get(0)?;
             let message_id: String = row.get(1)?;
             let part_session: String = row.get(2)?;
-            let data: String = row.get(3)?;
+            let data = self.text_at(row, 3, || format!("part {id} of session {session_id}"))?;
             let mut part = self.parse_object(&data, "part", &id, session_id)?;
             part.insert("id".into(), Value::String(id));
             part.insert("sessionID".into(), Value::String(part_session));
@@ -302,7 +308,7 @@ impl SqliteStore {
         let mut messages = Vec::new();
         while let Some(row) = rows.next().with_context(|| self.context("messages"))? {
             let id: String = row.get(0)?;
-            let data: String = row.get(2)?;
+            let data = self.text_at(row, 2, || format!("message {id} of session {session_id}"))?;
             let mut info = self.parse_object(&data, "message", &id, session_id)?;
             // `{...data, id, sessionID}`: a key already in data keeps its place (IndexMap
             // insert does the same), new keys go last.
@@ -319,6 +325,20 @@ impl SqliteStore {
         Ok(messages)
     }
 
+    /// Column `i` of `row` as text; text that is not UTF-8 fails naming its row (`what`).
+    fn text_at(&self, row: &Row<'_>, i: usize, what: impl Fn() -> String) -> Result<String> {
+        let bytes = row.get_ref(i)?.as_bytes()?;
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(text.to_owned()),
+            Err(e) => bail!(
+                "{} in {}: data is not valid UTF-8 (invalid byte at offset {})",
+                what(),
+                self.path.display(),
+                e.valid_up_to()
+            ),
+        }
+    }
+
     fn parse_object(
         &self,
         data: &str,
@@ -326,7 +346,7 @@ impl SqliteStore {
         id: &str,
         session_id: &str,
     ) -> Result<Map<String, Value>> {
-        match serde_json::from_str::<Value>(data) {
+        match crate::json::parse(data) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => bail!(
                 "malformed {what} {id} of session {session_id} in {}: data is not a JSON object",
@@ -427,16 +447,20 @@ impl Drop for SqliteStore {
     }
 }
 
-/// Opens without ever writing: `mode=ro` while a `-wal` exists (its committed pages must be
-/// read), `immutable=1` when none does (a read-only open would otherwise create `-wal`/`-shm`
-/// files in OpenCode's directory, or fail where that directory is not writable).
+/// Opens without ever writing, and without reading what a writer has not committed.
+///
+/// `immutable=1` (no locks, no journal) only where nothing but the main file can hold the
+/// store's state: a WAL-mode database with neither `-wal` nor `-journal` beside it. There a
+/// plain read-only open would create `-wal`/`-shm` files in OpenCode's directory (or fail
+/// where it is not writable). Everywhere else `mode=ro` keeps SQLite's locks and journal
+/// logic: a `-wal` holds committed pages; a rollback-journal database may have a writer that
+/// has already written uncommitted pages into the main file, or one that stopped and left a
+/// hot journal, and read as immutable either would show rows that were never committed.
 pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let mode = if Path::new(&wal).exists() {
-        "mode=ro"
-    } else {
+    let mode = if may_open_immutable(path) {
         "mode=ro&immutable=1"
+    } else {
+        "mode=ro"
     };
     let uri = format!("file:{}?{mode}", uri_escape(&path.to_string_lossy()));
     let conn = Connection::open_with_flags(
@@ -445,8 +469,75 @@ pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
+}
+
+/// How long a read waits for a writer's lock before it gives up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn may_open_immutable(path: &Path) -> bool {
+    let beside = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name).exists()
+    };
+    !beside("-wal") && !beside("-journal") && is_wal_mode(path)
+}
+
+/// Whether the database header says WAL mode (read and write versions 2, bytes 18–19).
+fn is_wal_mode(path: &Path) -> bool {
+    use std::io::Read;
+    let mut header = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok_and(|()| header.starts_with(b"SQLite format 3\0") && header[18..20] == [2, 2])
+}
+
+/// A failure to open or read the store as the user reads it: what is wrong with which file,
+/// SQLite's own words (without the URI it was opened by), and what to do.
+pub(crate) fn store_error(path: &Path, e: rusqlite::Error) -> anyhow::Error {
+    use rusqlite::ErrorCode;
+    let db = path.display();
+    let reason = match &e {
+        rusqlite::Error::SqliteFailure(_, Some(message)) => message
+            .split(": file:")
+            .next()
+            .unwrap_or(message)
+            .to_owned(),
+        rusqlite::Error::SqliteFailure(failure, None) => {
+            rusqlite::ffi::code_to_str(failure.extended_code).to_owned()
+        }
+        other => other.to_string(),
+    };
+    let extended = e.sqlite_extended_error_code();
+    let error = match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => UserError::new(format!(
+            "OpenCode database {db} is locked: another process held it for {} s",
+            BUSY_TIMEOUT.as_secs()
+        ))
+        .hint("try again when opencode is idle, or read a copy with --store <path>"),
+        _ if extended == Some(rusqlite::ffi::SQLITE_READONLY_ROLLBACK) => UserError::new(
+            format!(
+                "OpenCode database {db} has a transaction that a stopped writer left unfinished (a hot journal)"
+            ),
+        )
+        .hint("start opencode once, which rolls the transaction back, then try again"),
+        Some(ErrorCode::NotADatabase) => UserError::new(format!(
+            "{db} is not an SQLite database: {reason}"
+        ))
+        .hint("point --store at OpenCode's data directory or opencode.db"),
+        Some(ErrorCode::DatabaseCorrupt) => UserError::new(format!(
+            "OpenCode database {db} is damaged: {reason}"
+        ))
+        .hint("restore it from a backup, or point --store at another store"),
+        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::SystemIoFailure) => {
+            UserError::new(format!("cannot read OpenCode database {db}: {reason}"))
+                .hint("check that the file and its directory are readable, or pass --store <path>")
+        }
+        _ => UserError::new(format!("failed to read OpenCode database {db}: {reason}")),
+    };
+    anyhow::Error::new(error)
 }
 
 fn uri_escape(path: &str) -> String {
@@ -511,8 +602,9 @@ impl SessionColumns {
     /// A `mode: "json"` column: drizzle `JSON.parse`s the text.
     fn json(&self, name: &str) -> Result<Value> {
         match self.get(name) {
-            Value::String(text) => serde_json::from_str(text)
-                .with_context(|| format!("malformed JSON in column {name}")),
+            Value::String(text) => {
+                crate::json::parse(text).with_context(|| format!("malformed JSON in column {name}"))
+            }
             other => Ok(other.clone()),
         }
     }

@@ -82,7 +82,10 @@ pub fn render_linked(
     while r.out.ends_with("\n\n") {
         r.out.pop();
     }
-    r.out
+    match crate::json::replace_lone_surrogates(&r.out) {
+        std::borrow::Cow::Owned(shown) => shown,
+        std::borrow::Cow::Borrowed(_) => r.out,
+    }
 }
 
 struct Renderer<'a> {
@@ -406,9 +409,7 @@ impl Renderer<'_> {
     /// A v2 `session_message` row: `{id, type, seq, data}` with `data` JSON text or an object.
     fn v2_message(&mut self, row: &Value) {
         let data = match &row["data"] {
-            Value::String(text) => {
-                serde_json::from_str(text).unwrap_or(Value::String(text.clone()))
-            }
+            Value::String(text) => crate::json::parse(text).unwrap_or(Value::String(text.clone())),
             other => other.clone(),
         };
         let role = row["type"].as_str().unwrap_or("message");

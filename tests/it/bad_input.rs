@@ -3,7 +3,10 @@
 //! Each case checks `.failure()` and snapshots the whole output.
 
 use crate::common::fixtures::{legacy_store, rich_store, Fixture};
-use crate::common::{file_names, query_one, run, Scrub, TestEnv};
+use crate::common::{
+    file_names, file_sha256, query_one, run, session_ids, zip_entries, Scrub, TestEnv,
+};
+use std::collections::BTreeSet;
 
 #[test]
 fn outside_a_repository() {
@@ -64,11 +67,111 @@ fn corrupt_database() {
     std::fs::write(dir.join("opencode.db"), &garbage).unwrap();
     insta::assert_snapshot!(env.run(&["list"]).failure(), @"
     [stderr]
-    error: failed to read OpenCode database $TEST_ENV/data/opencode/opencode.db: file is not a database: Error code 26: file is not a database
+    error: $TEST_ENV/data/opencode/opencode.db is not an SQLite database: file is not a database
+    hint: point --store at OpenCode's data directory or opencode.db
     [EOF]
     [exit status: 1]
     ");
     assert_eq!(std::fs::read(dir.join("opencode.db")).unwrap(), garbage);
+}
+
+/// A copy of the rich store in rollback-journal mode (`journal_mode=DELETE`, no `-wal`),
+/// and a writer on `db` that has written a new session into the main file without
+/// committing it: its transaction holds the exclusive lock and a `-journal`.
+fn rollback_store_with_a_writer(env: &TestEnv, db: &std::path::Path) -> rusqlite::Connection {
+    let live = env.opencode.as_ref().unwrap().db_path();
+    let conn = rusqlite::Connection::open(&live).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete");
+    drop(conn);
+    if db != live {
+        std::fs::rename(&live, db).unwrap();
+    }
+    let writer = rusqlite::Connection::open(db).unwrap();
+    writer
+        .execute_batch(
+            "BEGIN IMMEDIATE;
+             CREATE TEMP TABLE new_session AS SELECT * FROM session ORDER BY id LIMIT 1;
+             UPDATE new_session SET id = 'ses_uncommitted', title = 'never committed';
+             INSERT INTO session SELECT * FROM new_session;",
+        )
+        .unwrap();
+    // Uncommitted pages go into the main file, as when a big transaction spills its cache.
+    writer.cache_flush().unwrap();
+    let mut journal = db.as_os_str().to_owned();
+    journal.push("-journal");
+    assert!(std::path::Path::new(&journal).exists());
+    writer
+}
+
+/// While a rollback-journal writer holds uncommitted pages in the main file, `list` waits
+/// for its lock and never shows them; after the writer rolls back, they are gone.
+#[test]
+fn uncommitted_rows_of_a_rollback_journal_writer_are_not_listed() {
+    let env = rich_store().copy_env();
+    let db = env.opencode.as_ref().unwrap().db_path();
+    let writer = rollback_store_with_a_writer(&env, &db);
+    let rollback = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        writer.execute_batch("ROLLBACK").unwrap();
+    });
+    let listed = env.run(&["list", "--json"]);
+    rollback.join().unwrap();
+    let ids = session_ids(&listed.success().json());
+    assert!(!ids.contains("ses_uncommitted"), "{ids:?}");
+    assert_eq!(ids.len(), 5, "{ids:?}");
+}
+
+/// A writer that holds its lock longer than the busy timeout: one clear error and a hint.
+#[test]
+fn a_locked_store() {
+    let env = rich_store().copy_env();
+    let db = env.opencode.as_ref().unwrap().db_path();
+    let writer = rollback_store_with_a_writer(&env, &db);
+    insta::assert_snapshot!(env.run(&["list"]).failure(), @"
+    [stderr]
+    error: OpenCode database $TEST_ENV/opencode/data/opencode/opencode.db is locked: another process held it for 5 s
+    hint: try again when opencode is idle, or read a copy with --store <path>
+    [EOF]
+    [exit status: 1]
+    ");
+    drop(writer);
+}
+
+/// A writer that stopped mid-transaction left a hot journal: `list` must not show its rows,
+/// and cannot roll it back read-only, so it says what to do; the store stays as it was.
+#[test]
+fn a_hot_journal() {
+    let env = rich_store().copy_env();
+    let db = env.opencode.as_ref().unwrap().db_path();
+    let staging = db.with_file_name("staging.db");
+    let writer = rollback_store_with_a_writer(&env, &staging);
+    // A copy taken mid-transaction is what a crash leaves: pages and journal, no lock.
+    std::fs::copy(&staging, &db).unwrap();
+    std::fs::copy(
+        staging.with_file_name("staging.db-journal"),
+        db.with_file_name("opencode.db-journal"),
+    )
+    .unwrap();
+    drop(writer);
+    let before = (
+        file_sha256(&db),
+        file_sha256(&db.with_file_name("opencode.db-journal")),
+    );
+    insta::assert_snapshot!(env.run(&["list"]).failure(), @"
+    [stderr]
+    error: OpenCode database $TEST_ENV/opencode/data/opencode/opencode.db has a transaction that a stopped writer left unfinished (a hot journal)
+    hint: start opencode once, which rolls the transaction back, then try again
+    [EOF]
+    [exit status: 1]
+    ");
+    let after = (
+        file_sha256(&db),
+        file_sha256(&db.with_file_name("opencode.db-journal")),
+    );
+    assert_eq!(before, after);
 }
 
 #[test]
@@ -128,12 +231,16 @@ fn malformed_json_in_a_row() {
     let scrub = Scrub::of(store).literal(&part, "[PART:broken]");
     let out = env.run(&["pack", "-o", zip.to_str().unwrap()]).failure();
     insta::assert_snapshot!(scrub.apply(out), @"
+    $TEST_ENV/out.zip
+    [EOF]
     [stderr]
-    error: failed to write $TEST_ENV/out.zip: malformed JSON in part [PART:broken] of session [SESSION:plain] in $TEST_ENV/opencode/data/opencode/opencode.db: key must be a string at line 1 column 18
+    error: 1 session of this repository could not be read and was left out of $TEST_ENV/out.zip: session [SESSION:plain] (malformed JSON in part [PART:broken] of session [SESSION:plain] in $TEST_ENV/opencode/data/opencode/opencode.db: key must be a string at line 1 column 18)
+    hint: the store has a damaged row or file, named above; every other session was archived
     [EOF]
     [exit status: 1]
     ");
-    assert!(!zip.exists());
+    // The zip holds every other session (see a_row_that_is_not_utf8_leaves_out_only_its_session).
+    assert!(zip.is_file());
     assert!(
         file_names(&env.root).iter().all(|n| !n.contains(".tmp")),
         "{:?}",
@@ -146,6 +253,113 @@ fn malformed_json_in_a_row() {
     [EOF]
     [exit status: 1]
     ");
+}
+
+/// Puts a byte that is not UTF-8 into the first text part of `session`; returns the part.
+pub fn break_a_part(env: &TestEnv, session: &str) -> String {
+    let conn = rusqlite::Connection::open(env.opencode.as_ref().unwrap().db_path()).unwrap();
+    let part: String = query_one(
+        &conn,
+        "SELECT id FROM part WHERE session_id = ?1 AND json_extract(data, '$.type') = 'text' ORDER BY id LIMIT 1",
+        session,
+    );
+    let sql = r#"UPDATE part SET data = replace(data, '"text":"', '"text":"' || CAST(X'E9' AS TEXT)) WHERE id = ?1"#;
+    assert_eq!(conn.execute(sql, [&part]).unwrap(), 1);
+    part
+}
+
+/// One row that is not UTF-8 keeps only its own session out: pack and push-sessions archive
+/// every other session, name the damaged one (session, row, reason) and exit 1.
+#[test]
+fn a_row_that_is_not_utf8_leaves_out_only_its_session() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let part = break_a_part(&env, &store.plain);
+    let scrub = Scrub::of(store).literal(&part, "[PART:broken]");
+    let others: BTreeSet<&str> = store
+        .sessions()
+        .into_iter()
+        .filter(|id| *id != store.plain)
+        .collect();
+
+    let zip = env.root.join("out.zip");
+    let out = env.run(&["pack", "-q", "-o", zip.to_str().unwrap()]);
+    insta::assert_snapshot!(scrub.apply(out.failure()), @"
+    $TEST_ENV/out.zip
+    [EOF]
+    [stderr]
+    error: 1 session of this repository could not be read and was left out of $TEST_ENV/out.zip: session [SESSION:plain] (part [PART:broken] of session [SESSION:plain] in $TEST_ENV/opencode/data/opencode/opencode.db: data is not valid UTF-8 (invalid byte at offset 23))
+    hint: the store has a damaged row or file, named above; every other session was archived
+    [EOF]
+    [exit status: 1]
+    ");
+    let packed: BTreeSet<String> = zip_entries(&zip)
+        .into_iter()
+        .filter_map(|(name, _)| {
+            let id = name.strip_prefix("sessions/")?.strip_suffix(".json")?;
+            (!id.ends_with(".extra")).then(|| id.to_owned())
+        })
+        .collect();
+    assert_eq!(packed, others.iter().map(|s| s.to_string()).collect());
+
+    let out = env.run(&["push-sessions", "-q"]);
+    insta::assert_snapshot!(scrub.apply(out.failure()), @"
+    [stderr]
+    error: 1 session of this repository could not be read and was left out of refs/heads/opencode/sessions: session [SESSION:plain] (failed to read session [SESSION:plain]: part [PART:broken] of session [SESSION:plain] in $TEST_ENV/opencode/data/opencode/opencode.db: data is not valid UTF-8 (invalid byte at offset 23))
+    hint: the store has a damaged row or file, named above; every other session was archived
+    [EOF]
+    [exit status: 1]
+    ");
+    let tree = env.git(&["ls-tree", "-r", "--name-only", "opencode/sessions"]);
+    for id in &others {
+        assert!(tree.contains(&format!("{id}/session.json")), "{id}: {tree}");
+    }
+    assert!(!tree.contains(&store.plain), "{tree}");
+    env.git(&["fsck", "--strict"]);
+}
+
+/// In a JSON (≤ 1.1) store a damaged session file of another project changes nothing here;
+/// one of this repository's is left out of list and pack, named, and fails the run.
+#[test]
+fn a_damaged_legacy_session_file() {
+    let store = legacy_store();
+    let env = store.copy_env();
+    let storage = env.data_home.join("opencode/storage/session");
+    std::fs::create_dir_all(storage.join("other_project")).unwrap();
+    std::fs::write(storage.join("other_project/ses_other.json"), b"{ broken").unwrap();
+    let listed = env.run(&["list", "--json"]).success().json();
+    assert_eq!(session_ids(&listed).len(), store.sessions().len());
+    let zip = env.root.join("all.zip");
+    env.run(&["pack", "-q", "-o", zip.to_str().unwrap()])
+        .success();
+
+    let file = std::fs::read_dir(&storage)
+        .unwrap()
+        .map(|dir| {
+            dir.unwrap()
+                .path()
+                .join(format!("{}.json", store.attachment))
+        })
+        .find(|file| file.is_file())
+        .unwrap();
+    std::fs::write(&file, b"{ broken").unwrap();
+    let project = file
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap();
+    let scrub = Scrub::of(store).literal(project, "[PROJECT]");
+    let out = env.run(&["list", "--json"]).failure();
+    assert_eq!(session_ids(&out.json()).len(), store.sessions().len() - 1);
+    insta::assert_snapshot!(scrub.apply(out.error()), @"error: 1 session of this repository could not be read and was left out of the list: session [SESSION:attachment] (malformed JSON in $TEST_ENV/opencode/data/opencode/storage/session/[PROJECT]/[SESSION:attachment].json: key must be a string at line 1 column 3)");
+    let zip = env.root.join("some.zip");
+    let out = env
+        .run(&["pack", "-q", "-o", zip.to_str().unwrap()])
+        .failure();
+    insta::assert_snapshot!(scrub.apply(out.error()), @"error: 1 session of this repository could not be read and was left out of $TEST_ENV/some.zip: session [SESSION:attachment] (malformed JSON in $TEST_ENV/opencode/data/opencode/storage/session/[PROJECT]/[SESSION:attachment].json: key must be a string at line 1 column 3)");
+    assert!(zip.is_file());
 }
 
 #[test]

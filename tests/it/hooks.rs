@@ -258,10 +258,10 @@ fn a_broken_store_never_breaks_a_commit() {
     post-commit: installed
     pre-push: installed
     opencode.pushWithCode: false
-    last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":false,"message":"failed to read OpenCode database $TEST_ENV/corrupt/opencode/opencode.db: file is not a database: Error code 26: file is not a database"}
+    last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":false,"message":"$TEST_ENV/corrupt/opencode/opencode.db is not an SQLite database: file is not a database hint: point --store at OpenCode's data directory or opencode.db"}
     last errors ($TEST_ENV/repo/.git/git-opencode/hook.log):
       [TIME] post-commit error: no OpenCode session store at $TEST_ENV/nothing-here/opencode/opencode.db hint: run opencode in this repository first, or point at a store with --store <path> ([DURATION])
-      [TIME] post-commit error: failed to read OpenCode database $TEST_ENV/corrupt/opencode/opencode.db: file is not a database: Error code 26: file is not a database ([DURATION])
+      [TIME] post-commit error: $TEST_ENV/corrupt/opencode/opencode.db is not an SQLite database: file is not a database hint: point --store at OpenCode's data directory or opencode.db ([DURATION])
     [EOF]
     [exit status: 0]
     "#);
@@ -300,6 +300,38 @@ fn a_broken_store_never_breaks_a_commit() {
     let after = std::fs::read_to_string(env.repo.path.join(".git/git-opencode/hook-last-run.json"))
         .unwrap();
     assert_eq!(before, after);
+}
+
+/// A damaged row of one session: the commit goes through, the other sessions are archived,
+/// and the log names the damaged session.
+#[test]
+fn a_damaged_session_is_logged_and_the_others_archived() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let part = crate::bad_input::break_a_part(&env, &store.plain);
+    env.run(&["hook", "install"]).success();
+    let git = git_with_hooks(&env, &env.repo.path, &env.data_home);
+    std::fs::write(env.repo.path.join("d.txt"), "d\n").unwrap();
+    git(&["add", "d.txt"]).success();
+    git(&["commit", "-q", "-m", "d"]).success();
+    assert_eq!(env.git(&["log", "-1", "--format=%s"]).trim(), "d");
+    let tree = env.git(&["ls-tree", "-r", "--name-only", ARCHIVE]);
+    assert_eq!(
+        tree.matches("/session.json").count(),
+        store.sessions().len() - 1
+    );
+    let scrub = Scrub::of(store).literal(&part, "[PART:broken]");
+    insta::assert_snapshot!(scrub.apply(env.run(&["hook", "status"]).success()), @r#"
+    hooks directory: $TEST_ENV/repo/.git/hooks
+    post-commit: installed
+    pre-push: installed
+    opencode.pushWithCode: false
+    last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":false,"message":"refs/heads/opencode/sessions: 4 added, 0 updated, 0 deferred: 1 session of this repository could not be read and was left out of refs/heads/opencode/sessions: session [SESSION:plain] (failed to read session [SESSION:plain]: part [PART:broken] of session [SESSION:plain] in $TEST_ENV/opencode/data/opencode/opencode.db: data is not valid UTF-8 (invalid byte at offset 23)) hint: the store has a damaged row or file, named above; every other session was archived"}
+    last errors ($TEST_ENV/repo/.git/git-opencode/hook.log):
+      [TIME] post-commit error: refs/heads/opencode/sessions: 4 added, 0 updated, 0 deferred: 1 session of this repository could not be read and was left out of refs/heads/opencode/sessions: session [SESSION:plain] (failed to read session [SESSION:plain]: part [PART:broken] of session [SESSION:plain] in $TEST_ENV/opencode/data/opencode/opencode.db: data is not valid UTF-8 (invalid byte at offset 23)) hint: the store has a damaged row or file, named above; every other session was archived ([DURATION])
+    [EOF]
+    [exit status: 0]
+    "#);
 }
 
 #[test]

@@ -2,10 +2,13 @@
 //! `list` (children included), `export` byte-equal to `opencode export`, `pack` verified
 //! with unzip, Python and `opencode import`, and the store left untouched.
 
+use crate::common::archive::{another_machine, pack};
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{legacy_store, parts_store, rich_store, Fixture};
 use crate::common::opencode::{OpencodeHome, CURRENT};
-use crate::common::{file_names, file_sha256, query_one, session_ids, sha256_hex, zip_entries};
+use crate::common::{
+    file_names, file_sha256, ours, query_one, session_ids, sha256_hex, zip_entries,
+};
 use crate::common::{git::Repo, Scrub, TestEnv};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -197,6 +200,79 @@ fn export_of_reasoning_subtask_and_compaction_is_byte_equal_to_opencode_export()
     let store = parts_store();
     let env = store.copy_env();
     assert_exports_equal_opencode(&env, store.sessions());
+}
+
+/// A text part holding lone UTF-16 surrogates, as `JSON.stringify` writes half an emoji
+/// (`\ud83d`) and OpenCode stores it: `export` keeps the escapes, byte-equal to
+/// `opencode export`; pack, push-sessions and transcripts work; and a restore on another
+/// machine gives OpenCode the same escapes back.
+#[test]
+fn lone_surrogates_are_kept_as_opencode_keeps_them() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let oc = env.opencode.as_ref().unwrap();
+    let cut = r"cut in half \ud83d|\ude00|\ud83d\ude00 ";
+    {
+        let conn = rusqlite::Connection::open(oc.db_path()).unwrap();
+        let part: String = query_one(
+            &conn,
+            "SELECT id FROM part WHERE session_id = ?1 AND json_extract(data, '$.type') = 'text' ORDER BY id LIMIT 1",
+            &store.plain,
+        );
+        let sql = format!(
+            r#"UPDATE part SET data = replace(data, '"text":"', '"text":"{cut}') WHERE id = ?1"#
+        );
+        assert_eq!(conn.execute(&sql, [&part]).unwrap(), 1);
+    }
+    // The pair of escapes is a whole emoji, which `JSON.stringify` writes as it is.
+    let kept = r"cut in half \ud83d|\ude00|😀 ";
+    let exported = env.run(&["export", &store.plain]).success();
+    assert!(exported.stdout().contains(kept), "{exported}");
+    assert_exports_equal_opencode(&env, [store.plain.as_str()]);
+
+    let zip = pack(&env, "cut.zip");
+    let doc = &zip_entries(&zip)
+        .into_iter()
+        .find(|(name, _)| *name == format!("sessions/{}.json", store.plain))
+        .unwrap()
+        .1;
+    assert_eq!(doc, exported.stdout_bytes());
+    env.run(&["push-sessions", "-q"]).success();
+    let hits = env.git(&[
+        "grep",
+        "-F",
+        "-l",
+        kept,
+        "opencode/sessions",
+        "--",
+        "*.json",
+    ]);
+    assert!(hits.contains(&store.plain), "{hits}");
+    let markdown = env
+        .run(&["export", "--format", "markdown", &store.plain])
+        .success();
+    assert!(
+        markdown
+            .stdout()
+            .contains("cut in half \u{fffd}|\u{fffd}|😀 "),
+        "{markdown}"
+    );
+
+    let llm = FakeLlm::start();
+    let (fresh, clone) = another_machine(&env, &llm, "other/checkout");
+    ours(
+        &fresh,
+        &clone.path,
+        &["restore", "-q", zip.to_str().unwrap()],
+    )
+    .success();
+    let back = fresh.export(&clone.path, &store.plain);
+    assert!(
+        String::from_utf8_lossy(&back).contains(kept),
+        "{}",
+        String::from_utf8_lossy(&back)
+    );
+    drop(llm);
 }
 
 fn first_difference(a: &[u8], b: &[u8]) -> String {
