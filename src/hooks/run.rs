@@ -179,9 +179,14 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
     let mut message = match outcome {
         Outcome::UpToDate {
             commit: None,
+            deferred: 0,
+            ..
+        } => format!("{archive_ref} not written: no sessions to archive"),
+        Outcome::UpToDate {
+            commit: None,
             deferred,
             ..
-        } => format!("{archive_ref} not written: no sessions to archive, {deferred} deferred"),
+        } => format!("{archive_ref} not written yet, {deferred} deferred"),
         Outcome::UpToDate { deferred, .. } => {
             format!("{archive_ref} up to date, {deferred} deferred")
         }

@@ -166,6 +166,25 @@ fn nothing_to_archive_writes_nothing_and_an_empty_archive_verifies() {
         "a ref was written"
     );
     assert!(git_in(&empty, &["count-objects"]).starts_with("0 objects"));
+    // The post-commit hook of the first commit says so too, and writes no archive either.
+    ours(&oc, &empty, &["hook", "install", "--post-commit"]).success();
+    let commit = git_command(&empty)
+        .args(["commit", "-q", "--allow-empty", "-m", "first"])
+        .env("PATH", path_with_our_binary())
+        .env("HOME", &oc.home)
+        .env("XDG_DATA_HOME", &oc.data_home)
+        .output()
+        .unwrap();
+    CommandOutput::new(commit).success();
+    let log = std::fs::read_to_string(empty.join(".git/git-opencode/hook.log")).unwrap();
+    assert!(
+        log.contains(
+            "post-commit ok: refs/heads/opencode/sessions not written: no sessions to archive ("
+        ),
+        "{log}"
+    );
+    let refs = git_in(&empty, &["show-ref"]);
+    assert!(!refs.contains("opencode"), "{refs}");
 
     // The archive an earlier version wrote here: a manifest and a README, no sessions/.
     let manifest = r#"{"format":"git-opencode-archive","version":1,"redacted":true}"#;
