@@ -6,6 +6,7 @@ use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
 use crate::fsutil::{persist, temp_beside};
 use crate::membership::{self, Member, ProjectIds};
+use crate::redact::Redactor;
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
@@ -26,7 +27,7 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
         // A zip needs a seekable file; build it in an anonymous temporary file, then copy
         // the same bytes a file would get to standard output.
         let file = tempfile::tempfile().context("failed to create a temporary file")?;
-        let written = write(ctx, &store, (&ids, &members), BufWriter::new(file))?;
+        let written = write(ctx, args, &store, (&ids, &members), BufWriter::new(file))?;
         let mut file = written.into_inner().map_err(|e| e.into_error())?;
         file.seek(SeekFrom::Start(0))?;
         std::io::copy(&mut file, out).context("failed to write the zip to standard output")?;
@@ -49,7 +50,7 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
     let file = temp
         .reopen()
         .with_context(|| format!("failed to write {}", path.display()))?;
-    let written = write(ctx, &store, (&ids, &members), BufWriter::new(file))
+    let written = write(ctx, args, &store, (&ids, &members), BufWriter::new(file))
         .with_context(|| format!("failed to write {}", path.display()))?;
     written
         .into_inner()
@@ -93,10 +94,16 @@ fn default_name(ctx: &Ctx, ids: &ProjectIds) -> String {
 /// Writes the pack of this repository's sessions into `sink`.
 fn write<W: Write + Seek>(
     ctx: &Ctx,
+    args: &PackArgs,
     store: &Store,
     sessions: (&ProjectIds, &[Member]),
     sink: W,
 ) -> Result<W> {
     let show_progress = ctx.verbosity != Verbosity::Quiet;
-    pack::write(&ctx.facts, store, sessions, show_progress, sink)
+    let redactor = args.redact.then(Redactor::new);
+    let options = pack::Options {
+        show_progress,
+        redactor: redactor.as_ref(),
+    };
+    pack::write(&ctx.facts, store, sessions, &options, sink)
 }

@@ -7,6 +7,7 @@ mod identity;
 mod push;
 mod read_side;
 mod restore;
+mod secrets;
 mod transcript;
 mod v2;
 mod verify;
