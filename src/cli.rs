@@ -77,6 +77,11 @@ pub struct ExportArgs {
     /// json: what `opencode export` prints; markdown: a readable transcript
     #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
     pub format: ExportFormat,
+
+    /// Markdown only: keep secret-shaped strings (API keys, tokens, private keys) instead of
+    /// redacting them; JSON is always written verbatim
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 /// What `export` writes.
@@ -93,6 +98,11 @@ pub struct PackArgs {
     /// Zip file to write, or - for standard output [default: opencode-sessions-<repo>-<id8>-<YYYYMMDD>.zip in the current directory]
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Replace secret-shaped strings (API keys, tokens, private keys) by [REDACTED:<kind>];
+    /// without it the pack is a full-fidelity backup that holds them verbatim
+    #[arg(long)]
+    pub redact: bool,
 }
 
 #[derive(Debug, Args)]

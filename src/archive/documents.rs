@@ -1,12 +1,25 @@
 //! The JSON documents a session is archived as, in both forms and by `export`.
 
+use crate::redact::Redactor;
 use crate::store::{Session, Store};
 use anyhow::Result;
 use serde_json::{Map, Value};
 
 /// The exact bytes `opencode export <id>` prints: `JSON.stringify(doc, null, 2)` and a newline.
 pub fn session_json(store: &Store, session: &Session) -> Result<Vec<u8>> {
-    let doc = store.export_document(session)?;
+    session_json_redacted(store, session, None)
+}
+
+/// Like [`session_json`], with secret-shaped strings replaced when `redactor` is given.
+pub fn session_json_redacted(
+    store: &Store,
+    session: &Session,
+    redactor: Option<&Redactor>,
+) -> Result<Vec<u8>> {
+    let mut doc = store.export_document(session)?;
+    if let Some(r) = redactor {
+        r.redact_value(&mut doc);
+    }
     Ok(crate::json::pretty_line(&doc))
 }
 

@@ -20,11 +20,13 @@ use crate::error::UserError;
 use crate::git::RepoFacts;
 use crate::membership::{Member, ProjectIds, Rule};
 use crate::progress::Progress;
+use crate::redact::Redactor;
 use crate::store::{Store, StoreKind, Unreadable};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{Read, Seek, Write};
 use std::path::Path;
@@ -37,6 +39,10 @@ pub struct PackManifest<'a> {
     pub format: &'static str,
     pub version: u32,
     pub tool: Tool,
+    /// Secret-shaped strings were replaced by placeholders (`pack --redact`); absent, not
+    /// `false`, otherwise, so a full-fidelity pack keeps the bytes it always had.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
     /// RFC 3339; the newest session's update time.
     pub created: String,
     pub repository: RepositoryInfo,
@@ -63,9 +69,17 @@ pub struct PackSession<'a> {
     pub project_id: &'a str,
     #[serde(rename = "parentID")]
     pub parent_id: Option<&'a str>,
-    pub title: &'a str,
+    pub title: Cow<'a, str>,
     pub updated: i64,
     pub rule: Rule,
+}
+
+/// How a pack is written.
+pub struct Options<'a> {
+    pub show_progress: bool,
+    /// Replace secret-shaped strings in every entry (`pack --redact`); `None` keeps the
+    /// sessions verbatim, a full-fidelity backup.
+    pub redactor: Option<&'a Redactor>,
 }
 
 /// Writes the pack of `members` (this repository's sessions in `store`) into `sink`: the
@@ -75,10 +89,11 @@ pub fn write<W: Write + Seek>(
     facts: &RepoFacts,
     store: &Store,
     (ids, members): (&ProjectIds, &[Member]),
-    show_progress: bool,
+    options: &Options<'_>,
     sink: W,
     skipped: &mut Vec<Unreadable>,
 ) -> Result<W> {
+    let redactor = options.redactor;
     let newest = members
         .iter()
         .map(|m| m.session.time_updated)
@@ -95,7 +110,10 @@ pub fn write<W: Write + Seek>(
         .collect();
     project_ids.extend(ids.ids.keys().map(String::as_str));
     for project_id in &project_ids {
-        if let Some(record) = store.project_record(project_id)? {
+        if let Some(mut record) = store.project_record(project_id)? {
+            if let Some(r) = redactor {
+                r.redact_value(&mut record);
+            }
             zip.add(
                 &format!("project/{project_id}.json"),
                 &crate::json::pretty_line(&record),
@@ -103,13 +121,13 @@ pub fn write<W: Write + Seek>(
         }
     }
 
-    let mut progress = Progress::new("packing sessions", members.len(), show_progress);
+    let mut progress = Progress::new("packing sessions", members.len(), options.show_progress);
     let mut versions = BTreeSet::new();
     let mut packed = HashSet::new();
     for member in members {
         let session = &member.session;
         progress.tick();
-        let read = documents::session_json(store, session)
+        let read = documents::session_json_redacted(store, session, redactor)
             .and_then(|doc| Ok((doc, store.extra(session)?)));
         let (doc, extra) = match read {
             Ok(read) => read,
@@ -122,6 +140,13 @@ pub fn write<W: Write + Seek>(
             versions.insert(v.clone());
         }
         zip.add(&format!("sessions/{}.json", session.id), &doc)?;
+        let mut extra = Value::Object(extra);
+        if let Some(r) = redactor {
+            r.redact_value(&mut extra);
+        }
+        let Value::Object(extra) = extra else {
+            unreachable!("redaction keeps an object an object")
+        };
         if let Some(extra) = documents::extra_json(&session.id, extra) {
             zip.add(&format!("sessions/{}.extra.json", session.id), &extra)?;
         }
@@ -137,6 +162,7 @@ pub fn write<W: Write + Seek>(
         format: PACK_FORMAT,
         version: VERSION,
         tool: Tool::this(),
+        redacted: redactor.is_some(),
         created,
         repository: RepositoryInfo::of(facts),
         projects: ProjectEntry::list(ids),
@@ -151,7 +177,10 @@ pub fn write<W: Write + Seek>(
                 id: &m.session.id,
                 project_id: &m.session.project_id,
                 parent_id: m.session.parent_id.as_deref(),
-                title: &m.session.title,
+                title: match redactor {
+                    Some(r) => r.redact_str(&m.session.title),
+                    None => Cow::Borrowed(&m.session.title),
+                },
                 updated: m.session.time_updated,
                 rule: m.rule,
             })

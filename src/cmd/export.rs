@@ -1,19 +1,31 @@
 //! `git opencode export`: sessions as the JSON `opencode export` prints, or as Markdown
 //! transcripts.
+//!
+//! Transcripts are for reading and sharing, so secret-shaped strings are redacted in them
+//! unless `--no-redact`; the JSON is for `opencode import` and stays byte for byte.
 
 use crate::archive::documents;
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
 use crate::fsutil::write_atomic;
+use crate::redact::Redactor;
 use crate::store::{Session, Store};
 use crate::transcript::{self, SessionLink};
 use anyhow::{bail, Context, Result};
+use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
 
 pub fn run(ctx: &Ctx, args: &ExportArgs, out: &mut dyn Write) -> Result<()> {
     let (ids, output, format) = (&args.sessions, args.output.as_deref(), args.format);
+    if args.no_redact && format == ExportFormat::Json {
+        bail!(UserError::new(
+            "--no-redact applies to Markdown transcripts; JSON is always exported verbatim"
+        )
+        .hint("drop --no-redact, or add --format markdown"));
+    }
+    let redactor = (!args.no_redact).then(Redactor::new);
     if let Some(dir) = output {
         if !dir.is_dir() {
             bail!(
@@ -64,7 +76,7 @@ pub fn run(ctx: &Ctx, args: &ExportArgs, out: &mut dyn Write) -> Result<()> {
     for (i, session) in sessions.iter().enumerate() {
         let (bytes, extension) = match format {
             ExportFormat::Json => (documents::session_json(&store, session)?, "json"),
-            ExportFormat::Markdown => (markdown(&store, session, &all)?, "md"),
+            ExportFormat::Markdown => (markdown(&store, session, &all, redactor.as_ref())?, "md"),
         };
         match to_dir {
             Some(dir) => {
@@ -91,11 +103,20 @@ pub fn run(ctx: &Ctx, args: &ExportArgs, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// The transcript of `session`, linking `<id>.md` of its parent and children among `all`.
-fn markdown(store: &Store, session: &Session, all: &[Session]) -> Result<Vec<u8>> {
+/// The transcript of `session`, linking `<id>.md` of its parent and children among `all`,
+/// with secret-shaped strings replaced when `redactor` is given.
+fn markdown(
+    store: &Store,
+    session: &Session,
+    all: &[Session],
+    redactor: Option<&Redactor>,
+) -> Result<Vec<u8>> {
     let link = |s: &Session| SessionLink {
         id: s.id.clone(),
-        title: s.title.clone(),
+        title: match redactor {
+            Some(r) => r.redact_str(&s.title).into_owned(),
+            None => s.title.clone(),
+        },
         href: format!("{}.md", s.id),
     };
     let parent = session
@@ -109,8 +130,15 @@ fn markdown(store: &Store, session: &Session, all: &[Session]) -> Result<Vec<u8>
         .collect();
     children.sort_by(|a, b| (a.time_created, &a.id).cmp(&(b.time_created, &b.id)));
     let children: Vec<SessionLink> = children.into_iter().map(link).collect();
-    let doc = store.export_document(session)?;
-    let extra = store.extra(session)?;
+    let mut doc = store.export_document(session)?;
+    let mut extra = Value::Object(store.extra(session)?);
+    if let Some(r) = redactor {
+        r.redact_value(&mut doc);
+        r.redact_value(&mut extra);
+    }
+    let Value::Object(extra) = extra else {
+        unreachable!("redaction keeps an object an object")
+    };
     let text = transcript::render_linked(
         &doc,
         (!extra.is_empty()).then_some(&extra),

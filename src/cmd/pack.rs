@@ -6,6 +6,7 @@ use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
 use crate::fsutil::{output_target, persist, temp_beside, OutputTarget};
 use crate::membership::{self, Member, ProjectIds};
+use crate::redact::Redactor;
 use crate::store::{Store, Unreadable};
 use anyhow::{bail, Context, Result};
 use std::fs::{File, OpenOptions};
@@ -30,7 +31,7 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
         .hint("`git opencode list -v` explains which sessions belong here; --store <path> reads another store"));
     }
     if to_stdout {
-        let mut file = write_to_tempfile(ctx, &store, (&ids, &members), &mut skipped)?;
+        let mut file = write_to_tempfile(ctx, args, &store, (&ids, &members), &mut skipped)?;
         std::io::copy(&mut file, out).context("failed to write the zip to standard output")?;
         return report(&skipped, "the zip on standard output");
     }
@@ -45,6 +46,7 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
             let file = temp.reopen().with_context(failed)?;
             let written = write(
                 ctx,
+                args,
                 &store,
                 (&ids, &members),
                 BufWriter::new(file),
@@ -60,7 +62,7 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
         }
         OutputTarget::Stream(device) => {
             // Written through in place: what `> /dev/null` or a named pipe expects.
-            let mut file = write_to_tempfile(ctx, &store, (&ids, &members), &mut skipped)?;
+            let mut file = write_to_tempfile(ctx, args, &store, (&ids, &members), &mut skipped)?;
             let mut sink = OpenOptions::new()
                 .write(true)
                 .open(&device)
@@ -93,12 +95,13 @@ fn destination(ctx: &Ctx, path: &Path) -> Result<(PathBuf, OutputTarget)> {
 /// standard output, a pipe or a device is not one.
 fn write_to_tempfile(
     ctx: &Ctx,
+    args: &PackArgs,
     store: &Store,
     sessions: (&ProjectIds, &[Member]),
     skipped: &mut Vec<Unreadable>,
 ) -> Result<File> {
     let file = tempfile::tempfile().context("failed to create a temporary file")?;
-    let written = write(ctx, store, sessions, BufWriter::new(file), skipped)?;
+    let written = write(ctx, args, store, sessions, BufWriter::new(file), skipped)?;
     let mut file = written.into_inner().map_err(|e| e.into_error())?;
     file.seek(SeekFrom::Start(0))?;
     Ok(file)
@@ -136,11 +139,17 @@ fn default_name(ctx: &Ctx, ids: &ProjectIds) -> String {
 /// Writes the pack of this repository's sessions into `sink`.
 fn write<W: Write + Seek>(
     ctx: &Ctx,
+    args: &PackArgs,
     store: &Store,
     sessions: (&ProjectIds, &[Member]),
     sink: W,
     skipped: &mut Vec<Unreadable>,
 ) -> Result<W> {
     let show_progress = ctx.verbosity != Verbosity::Quiet;
-    pack::write(&ctx.facts, store, sessions, show_progress, sink, skipped)
+    let redactor = args.redact.then(Redactor::new);
+    let options = pack::Options {
+        show_progress,
+        redactor: redactor.as_ref(),
+    };
+    pack::write(&ctx.facts, store, sessions, &options, sink, skipped)
 }

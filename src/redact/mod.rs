@@ -3,14 +3,17 @@
 //!
 //! One forward pass over the bytes finds three things:
 //! - *words* (runs of `[A-Za-z0-9_-]`) with a known token shape (`ghp_…`, `AKIA…`, `sk-…`,
-//!   `eyJ….….…`, `-----BEGIN … PRIVATE KEY-----`); a word must match as a whole, so IDs such as
-//!   `ses_…`, git hashes and UUIDs never qualify;
+//!   `hf_…`, `AGE-SECRET-KEY-1…`), or a few words joined by `.` or `:` (`eyJ….….…`,
+//!   `SG.….…`, Telegram's `<digits>:A…`), or `-----BEGIN … PRIVATE KEY-----`; a word must
+//!   match as a whole, so IDs such as `ses_…`, git hashes and UUIDs never qualify;
 //! - `key = value`, `key: value`, `key := value`, `key => value` where the key ends in a
 //!   secret-like name (`api_key`, `token`, `password`, …) or is `Authorization`: only the value
 //!   goes, and bare values that look like code (`get_token()`, `self.token`, `$TOKEN`) stay;
-//! - `scheme://user:password@host`, where only the password goes.
+//! - `scheme://user:password@host`, where only the password goes; Slack webhook URLs, where
+//!   the path after `hooks.slack.com/services/` goes; Azure SAS `sig=` values.
 //!
-//! `data:…;base64,` payloads (attachments) are skipped unread.
+//! `data:…;base64,` payloads (attachments) of a text type (an attached `.env`) are decoded,
+//! redacted and encoded again; any other (images) is skipped unread.
 //!
 //! `rules.rs` says what a secret looks like (the kinds, the vendor token shapes, the secret-like
 //! key names, what counts as a literal value); `scan.rs` is the pass that finds them in context.
@@ -19,6 +22,7 @@
 //! value). Each look-ahead and look-behind is bounded or searched once, so the cost stays
 //! linear in the input (`pathological_inputs_stay_linear` holds it to that).
 
+mod base64;
 mod rules;
 mod scan;
 

@@ -3,7 +3,8 @@
 //! the test of whether an assigned value is a literal rather than a placeholder or code.
 //!
 //! A new vendor token is a new row of [`TOKEN_SHAPES`]; the scanner needs no change. Shapes that
-//! span several words (JWTs, PEM blocks, `Bearer` credentials) are matched in `scan.rs`.
+//! span several words (JWTs, SendGrid and Telegram tokens, PEM blocks, `Bearer` credentials,
+//! Slack webhook URLs, SAS signatures) are matched in `scan.rs`.
 
 use super::scan::contains;
 use std::fmt;
@@ -24,6 +25,16 @@ pub enum SecretKind {
     AnthropicKey,
     GoogleApiKey,
     StripeKey,
+    GoogleOauthSecret,
+    SlackWebhook,
+    AzureStorageKey,
+    AzureSasSignature,
+    SendgridKey,
+    HuggingfaceToken,
+    TelegramBotToken,
+    ShopifyToken,
+    PypiToken,
+    AgeSecretKey,
     Jwt,
     PrivateKey,
     UrlPassword,
@@ -48,6 +59,16 @@ impl SecretKind {
             SecretKind::AnthropicKey => "anthropic-key",
             SecretKind::GoogleApiKey => "google-api-key",
             SecretKind::StripeKey => "stripe-key",
+            SecretKind::GoogleOauthSecret => "google-oauth-secret",
+            SecretKind::SlackWebhook => "slack-webhook",
+            SecretKind::AzureStorageKey => "azure-storage-key",
+            SecretKind::AzureSasSignature => "azure-sas-signature",
+            SecretKind::SendgridKey => "sendgrid-key",
+            SecretKind::HuggingfaceToken => "huggingface-token",
+            SecretKind::TelegramBotToken => "telegram-bot-token",
+            SecretKind::ShopifyToken => "shopify-token",
+            SecretKind::PypiToken => "pypi-token",
+            SecretKind::AgeSecretKey => "age-secret-key",
             SecretKind::Jwt => "jwt",
             SecretKind::PrivateKey => "private-key",
             SecretKind::UrlPassword => "url-password",
@@ -70,6 +91,8 @@ impl fmt::Display for SecretKind {
 pub(super) enum KeyClass {
     Secret(SecretKind),
     Authorization,
+    /// Docker's `"auth"`: base64 of `user:password`, and only that (`auth: true` stays).
+    BasicCredential,
 }
 
 /// A vendor token shape: one of `prefixes`, then a body of `len` chars of `body`.
@@ -96,6 +119,10 @@ enum Body {
     AlnumUnderscore,
     /// `[A-Z0-9]`.
     UpperAlnum,
+    /// `[0-9a-fA-F]`.
+    Hex,
+    /// `[A-Za-z]` with both cases (rules out `hf_` identifiers, which are lowercase).
+    MixedCaseAlpha,
 }
 
 /// No upper bound on a body's length.
@@ -161,6 +188,37 @@ const TOKEN_SHAPES: &[TokenShape] = {
             prefixes: &[b"sk-"],
             len: 20..=ANY,
             body: Mixed,
+        },
+        TokenShape {
+            kind: GoogleOauthSecret,
+            prefixes: &[b"GOCSPX-"],
+            len: 28..=28,
+            body: Word,
+        },
+        TokenShape {
+            kind: HuggingfaceToken,
+            prefixes: &[b"hf_"],
+            len: 34..=34,
+            body: MixedCaseAlpha,
+        },
+        TokenShape {
+            kind: ShopifyToken,
+            prefixes: &[b"shpat_", b"shpca_", b"shppa_", b"shpss_"],
+            len: 32..=32,
+            body: Hex,
+        },
+        // The macaroon's first bytes encode the location: `pypi.org`, `test.pypi.org`.
+        TokenShape {
+            kind: PypiToken,
+            prefixes: &[b"pypi-AgEIcHlwaS5vcmc", b"pypi-AgENdGVzdC5weXBpLm9yZw"],
+            len: 50..=ANY,
+            body: Word,
+        },
+        TokenShape {
+            kind: AgeSecretKey,
+            prefixes: &[b"AGE-SECRET-KEY-1"],
+            len: 58..=58,
+            body: UpperAlnum,
         },
     ]
 };
@@ -241,14 +299,21 @@ impl Body {
             Body::UpperAlnum => body
                 .iter()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
+            Body::Hex => body.iter().all(u8::is_ascii_hexdigit),
+            Body::MixedCaseAlpha => {
+                body.iter().all(u8::is_ascii_alphabetic)
+                    && body.iter().any(u8::is_ascii_uppercase)
+                    && body.iter().any(u8::is_ascii_lowercase)
+            }
         }
     }
 }
 
 /// Key names whose value is a secret, compared lowercased without `_`, `-` and `.`, as suffixes.
-const SECRET_KEYS: [&[u8]; 9] = [
+const SECRET_KEYS: [&[u8]; 10] = [
     b"apikey",
     b"accesskey",
+    b"accountkey",
     b"privatekey",
     b"secretkey",
     b"secret",
@@ -272,6 +337,9 @@ const KEY_LAST_BYTES: [bool; 256] = {
 };
 
 pub(super) fn classify_key(key: &[u8]) -> Option<KeyClass> {
+    if key.eq_ignore_ascii_case(b"auth") {
+        return Some(KeyClass::BasicCredential);
+    }
     let last = key.last()?.to_ascii_lowercase();
     if !KEY_LAST_BYTES[last as usize] {
         return None;
@@ -293,8 +361,12 @@ pub(super) fn classify_key(key: &[u8]) -> Option<KeyClass> {
     }
     let aws = norm.ends_with(b"secretaccesskey")
         || (norm.ends_with(b"secretkey") && contains(norm, b"aws"));
+    // `AccountKey=` of an Azure Storage connection string; other `*_account_key`s are generic.
+    let azure = norm == b"accountkey";
     Some(KeyClass::Secret(if aws {
         SecretKind::AwsSecretKey
+    } else if azure {
+        SecretKind::AzureStorageKey
     } else {
         SecretKind::Secret
     }))

@@ -2,9 +2,11 @@
 //! assignments, `Authorization` and `Bearer` credentials, private key blocks and URL passwords,
 //! and copies the text with each one replaced. What counts as a secret is in `rules.rs`.
 
+use super::base64;
 use super::rules::{classify_key, classify_token, plausible, KeyClass, SecretKind, MAX_VALUE};
 use super::Redactions;
 use std::borrow::Cow;
+use std::ops::Range;
 
 /// How far a PEM `-----END` may be from its `-----BEGIN` header.
 const MAX_PEM: usize = 64 * 1024;
@@ -46,16 +48,22 @@ impl<'t> Scan<'t, '_> {
     }
 
     fn emit(&mut self, start: usize, end: usize, kind: SecretKind) {
+        let out = self.replace(start, end);
+        out.push_str("[REDACTED:");
+        out.push_str(kind.as_str());
+        out.push(']');
+        self.tally.add(kind);
+    }
+
+    /// Copies the text before `start`, skips it to `end`; the caller writes the replacement.
+    fn replace(&mut self, start: usize, end: usize) -> &mut String {
         debug_assert!(self.copied <= start && start < end);
         let out = self
             .out
             .get_or_insert_with(|| String::with_capacity(self.text.len()));
         out.push_str(&self.text[self.copied..start]);
-        out.push_str("[REDACTED:");
-        out.push_str(kind.as_str());
-        out.push(']');
         self.copied = end;
-        self.tally.add(kind);
+        out
     }
 
     fn run(&mut self, mut i: usize) {
@@ -91,9 +99,11 @@ impl<'t> Scan<'t, '_> {
     fn token(&mut self, s: usize, e: usize) -> Option<usize> {
         let w = &self.b[s..e];
         match w[0] {
-            b'e' if w.starts_with(b"eyJ") => {
-                let end = jwt_end(self.b, s, e)?;
-                self.emit(s, end, SecretKind::Jwt);
+            // Checked for `.` or `:` first: digits and `e` start many words. No vendor shape
+            // starts with these bytes, so nothing is lost by not trying `classify_token`.
+            b'e' | b'S' | b'0'..=b'9' if matches!(self.b.get(e), Some(b'.' | b':')) => {
+                let (end, kind) = compound_token(self.b, s, e)?;
+                self.emit(s, end, kind);
                 Some(end)
             }
             b'-' if w.ends_with(b"-----BEGIN") => self.pem(e - 10, e),
@@ -140,10 +150,66 @@ impl<'t> Scan<'t, '_> {
         match classify_key(key) {
             Some(class) => self.assignment(op_end, class).unwrap_or(op_end),
             None if b[i] == b':' && key.eq_ignore_ascii_case(b"data") => {
-                data_url_end(b, i + 1).unwrap_or(op_end)
+                self.data_url(i + 1).unwrap_or(op_end)
+            }
+            None if b[i] == b'=' && key.eq_ignore_ascii_case(b"sig") => {
+                self.sas_signature(op_end).unwrap_or(op_end)
             }
             None => op_end,
         }
+    }
+
+    /// After `data:` at `p`: a `mediatype;base64,<payload>` URL. A text payload is decoded,
+    /// redacted and encoded again (an attached `.env` is text in base64); any other is skipped
+    /// unread, so images are never touched. Returns where the URL ends.
+    fn data_url(&mut self, p: usize) -> Option<usize> {
+        let (media_type, payload) = data_url_parts(self.b, p)?;
+        if !text_like(&self.b[media_type]) {
+            return Some(payload.end);
+        }
+        let Some(text) = base64::decode(&self.b[payload.clone()])
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .filter(|text| !text.contains('\0'))
+        else {
+            return Some(payload.end); // binary after all (`application/octet-stream`)
+        };
+        if let Cow::Owned(redacted) = Scan::redact(&text, None, self.tally) {
+            let encoded = base64::encode(redacted.as_bytes());
+            self.replace(payload.start, payload.end).push_str(&encoded);
+        }
+        Some(payload.end)
+    }
+
+    /// The value of `sig=` at `v`: an Azure SAS signature (an HMAC-SHA256 in URL-encoded
+    /// base64). Short or non-base64 values (`?sig=abc`, `sig=true`) are not one.
+    fn sas_signature(&mut self, v: usize) -> Option<usize> {
+        let b = self.b;
+        let (mut j, mut chars) = (v, 0);
+        while j < b.len() && j - v <= 256 {
+            match b[j] {
+                c if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' => {
+                    j += 1;
+                    chars += 1;
+                }
+                b'%' => match b.get(j + 1..j + 3) {
+                    Some(b"2B" | b"2b" | b"2F" | b"2f") => {
+                        j += 3;
+                        chars += 1;
+                    }
+                    Some(b"3D" | b"3d") => j += 3,
+                    _ => return None,
+                },
+                b'=' => j += 1,
+                _ => break,
+            }
+        }
+        let sig = &b[v..j];
+        let mixed = sig.iter().any(u8::is_ascii_digit) && sig.iter().any(u8::is_ascii_alphabetic);
+        if !(40..=128).contains(&chars) || !mixed {
+            return None;
+        }
+        self.emit(v, j, SecretKind::AzureSasSignature);
+        Some(j)
     }
 
     /// The value after a secret-like key's operator, at or after `v`.
@@ -160,6 +226,7 @@ impl<'t> Scan<'t, '_> {
                 Some(resume) => return resume,
                 None => SecretKind::Authorization,
             },
+            KeyClass::BasicCredential => SecretKind::BasicAuth,
         };
         let (quote, vs) = match b.get(v) {
             Some(&q @ (b'"' | b'\'' | b'`')) => (Some(q), v + 1),
@@ -200,7 +267,7 @@ impl<'t> Scan<'t, '_> {
         let value = &b[vs..ve];
         let kind = match specific_kind(value) {
             Some(specific) => specific,
-            None if plausible(value, quote.is_none()) => kind,
+            None if literal(value, quote.is_none(), class) => kind,
             None => return None,
         };
         self.emit(vs, ve, kind);
@@ -216,13 +283,14 @@ impl<'t> Scan<'t, '_> {
                 Some(resume) => return resume,
                 None => SecretKind::Authorization,
             },
+            KeyClass::BasicCredential => SecretKind::BasicAuth,
         };
         if b.iter().any(u8::is_ascii_whitespace) {
             return None;
         }
         let kind = match specific_kind(b) {
             Some(specific) => specific,
-            None if plausible(b, false) => kind,
+            None if literal(b, false, class) => kind,
             None => return None,
         };
         self.emit(0, b.len(), kind);
@@ -351,6 +419,9 @@ impl<'t> Scan<'t, '_> {
         if i == 0 || !b[i - 1].is_ascii_alphanumeric() {
             return a;
         }
+        if let Some(end) = self.slack_webhook(a) {
+            return end;
+        }
         let (mut j, mut at) = (a, None);
         while j < b.len() && j - a < 512 {
             match b[j] {
@@ -376,6 +447,30 @@ impl<'t> Scan<'t, '_> {
         }
         self.emit(colon + 1, at, SecretKind::UrlPassword);
         at
+    }
+
+    /// After `https://` at `a`: `hooks.slack.com/services/T…/B…/<secret>` (or `/workflows/`,
+    /// `/triggers/`). The path after the kind is the credential; the host stays readable.
+    fn slack_webhook(&mut self, a: usize) -> Option<usize> {
+        let b = self.b;
+        let rest = b[a..].strip_prefix(b"hooks.slack.com/")?;
+        let kind = [&b"services/"[..], b"workflows/", b"triggers/"]
+            .into_iter()
+            .find(|k| rest.starts_with(k))?;
+        let s = a + b"hooks.slack.com/".len() + kind.len();
+        let mut e = s;
+        while e < b.len() && e - s <= 256 && (is_word(b[e]) || b[e] == b'/') {
+            e += 1;
+        }
+        while e > s && b[e - 1] == b'/' {
+            e -= 1;
+        }
+        let segments = b[s..e].split(|&c| c == b'/').filter(|seg| !seg.is_empty());
+        if e - s < 20 || segments.count() < 2 {
+            return None;
+        }
+        self.emit(s, e, SecretKind::SlackWebhook);
+        Some(e)
     }
 }
 
@@ -462,11 +557,75 @@ fn specific_kind(v: &[u8]) -> Option<SecretKind> {
     let end = word_end(v, 0);
     if end == v.len() && end > 0 {
         classify_token(v)
-    } else if v.starts_with(b"eyJ") && jwt_end(v, 0, end) == Some(v.len()) {
-        Some(SecretKind::Jwt)
+    } else if end > 0 {
+        compound_token(v, 0, end).and_then(|(e, kind)| (e == v.len()).then_some(kind))
     } else {
         None
     }
+}
+
+/// Whether an assigned value is a literal of what its key holds.
+fn literal(v: &[u8], bare: bool, class: KeyClass) -> bool {
+    match class {
+        KeyClass::BasicCredential => basic_credential(v),
+        _ => plausible(v, bare),
+    }
+}
+
+/// Base64 of `user:password`, as Docker's `config.json` keeps a registry login.
+fn basic_credential(v: &[u8]) -> bool {
+    v.len() >= 8
+        && v.len() <= MAX_VALUE
+        && base64::decode(v).is_some_and(|raw| {
+            raw.iter().all(|c| c.is_ascii_graphic())
+                && raw
+                    .iter()
+                    .position(|&c| c == b':')
+                    .is_some_and(|k| k > 0 && k + 1 < raw.len())
+        })
+}
+
+/// `b[s..e]` is a word followed by `.` or `:`: the end and kind of a token that spans words.
+fn compound_token(b: &[u8], s: usize, e: usize) -> Option<(usize, SecretKind)> {
+    let w = &b[s..e];
+    if w.starts_with(b"eyJ") {
+        jwt_end(b, s, e).map(|end| (end, SecretKind::Jwt))
+    } else if w == b"SG" {
+        sendgrid_end(b, e).map(|end| (end, SecretKind::SendgridKey))
+    } else if w[0].is_ascii_digit() {
+        telegram_end(b, s, e).map(|end| (end, SecretKind::TelegramBotToken))
+    } else {
+        None
+    }
+}
+
+/// `b[..e]` ends with the word `SG`: the end of `SG.<22 chars>.<43 chars>`.
+fn sendgrid_end(b: &[u8], e: usize) -> Option<usize> {
+    if b.get(e) != Some(&b'.') {
+        return None;
+    }
+    let id = word_end(b, e + 1);
+    if id - (e + 1) != 22 || b.get(id) != Some(&b'.') {
+        return None;
+    }
+    let secret = word_end(b, id + 1);
+    (secret - (id + 1) == 43).then_some(secret)
+}
+
+/// `b[s..e]` is a word of digits: the end of a Telegram bot token `<bot id>:<35 chars>`, whose
+/// secret starts with `A`. Times (`12:30`) and ports never have 35 chars after the colon.
+fn telegram_end(b: &[u8], s: usize, e: usize) -> Option<usize> {
+    if !(5..=16).contains(&(e - s))
+        || b.get(e) != Some(&b':')
+        || !b[s..e].iter().all(u8::is_ascii_digit)
+        || b.get(e + 1) != Some(&b'A')
+    {
+        return None;
+    }
+    let end = word_end(b, e + 1);
+    let secret = &b[e + 1..end];
+    let mixed = secret.iter().any(u8::is_ascii_lowercase) && secret.iter().any(u8::is_ascii_digit);
+    (secret.len() == 35 && mixed).then_some(end)
 }
 
 /// `b[s..e]` is a word starting with `eyJ`: the end of `header.payload.signature`.
@@ -501,8 +660,9 @@ fn key_before(b: &[u8], i: usize) -> Option<&[u8]> {
     (j < end).then(|| &b[j..end])
 }
 
-/// After `data:` at `p`: the end of a `mediatype;base64,<payload>`.
-fn data_url_end(b: &[u8], p: usize) -> Option<usize> {
+/// After `data:` at `p` of a `mediatype;base64,<payload>` URL: where the media type (without
+/// parameters) and the payload are.
+fn data_url_parts(b: &[u8], p: usize) -> Option<(Range<usize>, Range<usize>)> {
     let mut j = p;
     while j < b.len() && j - p < 128 && (b[j].is_ascii_alphanumeric() || b"/+.-_;=".contains(&b[j]))
     {
@@ -511,11 +671,54 @@ fn data_url_end(b: &[u8], p: usize) -> Option<usize> {
     if b.get(j) != Some(&b',') || !b[p..j].ends_with(b";base64") {
         return None;
     }
-    j += 1;
-    while j < b.len() && is_base64(b[j]) {
-        j += 1;
+    let media_end = b[p..j].iter().position(|&c| c == b';').map_or(j, |k| p + k);
+    let start = j + 1;
+    let mut end = start;
+    while end < b.len() && is_base64(b[end]) {
+        end += 1;
     }
-    Some(j)
+    Some((p..media_end, start..end))
+}
+
+/// Whether a `data:` URL of this media type holds text: `text/*`, none (RFC 2397's default is
+/// `text/plain`), structured text (`application/json`, `…+xml`, scripts), or
+/// `application/octet-stream`, the type of a file of unknown extension such as `.env`
+/// (decoded only if it turns out to be UTF-8). Images, audio, video, PDFs stay unread.
+fn text_like(media_type: &[u8]) -> bool {
+    let t = media_type.to_ascii_lowercase();
+    if t.is_empty() || t.starts_with(b"text/") {
+        return true;
+    }
+    let Some(sub) = t.strip_prefix(b"application/") else {
+        return false;
+    };
+    let structured = [&b"+json"[..], b"+xml", b"+yaml"];
+    const TEXT: &[&[u8]] = &[
+        b"json",
+        b"xml",
+        b"yaml",
+        b"x-yaml",
+        b"toml",
+        b"x-toml",
+        b"javascript",
+        b"ecmascript",
+        b"x-javascript",
+        b"typescript",
+        b"x-typescript",
+        b"x-sh",
+        b"x-shellscript",
+        b"x-python",
+        b"x-ruby",
+        b"x-perl",
+        b"x-php",
+        b"x-httpd-php",
+        b"sql",
+        b"graphql",
+        b"x-www-form-urlencoded",
+        b"x-ndjson",
+        b"octet-stream",
+    ];
+    TEXT.contains(&sub) || structured.iter().any(|s| sub.ends_with(s))
 }
 
 fn pem_label_end(b: &[u8], start: usize) -> usize {

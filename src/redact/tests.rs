@@ -9,6 +9,10 @@ use serde_json::json;
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const URLSAFE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const HEX: &[u8] = b"0123456789abcdef";
+const BECH32_UPPER: &[u8] = b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
+const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// A made-up token: `prefix` plus `len` pseudo-random chars (no real secret in the source).
 fn fake(prefix: &str, len: usize, alphabet: &[u8]) -> String {
@@ -51,6 +55,16 @@ fn jwt() -> String {
     format!("{header}.{payload}.{}", fake("", 43, URLSAFE))
 }
 
+/// `SG.<22>.<43>`.
+fn sendgrid() -> String {
+    format!("SG.{}.{}", fake("", 22, URLSAFE), fake("", 43, URLSAFE))
+}
+
+/// `<bot id>:<35 chars starting with A>`.
+fn telegram() -> String {
+    format!("123456789:AA{}", fake("", 33, URLSAFE))
+}
+
 fn vendor_tokens() -> Vec<(String, &'static str)> {
     let mut tokens = vec![
         (fake("AKIA", 16, UPPER), "aws-access-key"),
@@ -64,7 +78,20 @@ fn vendor_tokens() -> Vec<(String, &'static str)> {
         (fake("sk_live_", 24, ALNUM), "stripe-key"),
         (fake("rk_live_", 99, ALNUM), "stripe-key"),
         (jwt(), "jwt"),
+        (fake("GOCSPX-", 28, URLSAFE), "google-oauth-secret"),
+        (sendgrid(), "sendgrid-key"),
+        (fake("hf_", 34, LETTERS), "huggingface-token"),
+        (telegram(), "telegram-bot-token"),
+        (fake("pypi-AgEIcHlwaS5vcmc", 150, URLSAFE), "pypi-token"),
+        (
+            fake("pypi-AgENdGVzdC5weXBpLm9yZw", 120, URLSAFE),
+            "pypi-token",
+        ),
+        (fake("AGE-SECRET-KEY-1", 58, BECH32_UPPER), "age-secret-key"),
     ];
+    for p in ["shpat_", "shpca_", "shppa_", "shpss_"] {
+        tokens.push((fake(p, 32, HEX), "shopify-token"));
+    }
     for p in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"] {
         tokens.push((fake(p, 36, ALNUM), "github-token"));
     }
@@ -125,9 +152,177 @@ fn token_lookalikes_are_kept() {
         &format!("commit {hex40}\nAuthor: A <a@example.com>"),
         "123e4567-e89b-12d3-a456-426614174000",
         "the token is stored in the keychain; ask for a new token.",
+        // Hugging Face: identifiers, wrong lengths, one case only.
+        "model = self.hf_model; hf_hub_download(repo_id)",
+        &fake("hf_", 34, b"abcdefghijklmnopqrstuvwxyz"),
+        &fake("hf_", 33, LETTERS),
+        &fake("hf_", 35, LETTERS),
+        "hf_transformers_tokenizer_from_pretrained_name",
+        // Google OAuth, Shopify, PyPI, age, SendGrid: near misses.
+        "GOCSPX-short",
+        &fake("GOCSPX-", 27, URLSAFE),
+        &fake("shpat_", 32, b"ghijklmnopqrstuvwxyz"),
+        &fake("shpat_", 31, HEX),
+        &fake("shpxx_", 32, HEX),
+        &fake("pypi-", 150, URLSAFE),
+        "pip install pypi-simple-index-mirror-client-for-all-the-packages",
+        &fake("AGE-SECRET-KEY-1", 20, BECH32_UPPER),
+        &fake("age1", 58, b"qpzry9x8gf2tvdw0s3jn54khce6mua7l"),
+        "SG.short.thing",
+        &format!("SG.{}.{}", fake("", 22, URLSAFE), fake("", 42, URLSAFE)),
+        "see docs/SG.md and SG.2024",
+        // Telegram: times, ports, ratios, all-caps after the colon, short bot IDs.
+        "at 12:30:45 on 2024-01-01T12:00:00Z, localhost:8080, 16:9",
+        "1700000000:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        &format!("1234:AA{}", fake("", 33, URLSAFE)),
+        &format!("123456789:AA{}", fake("", 30, URLSAFE)),
+        &format!("123456789:BB{}", fake("", 33, URLSAFE)),
     ] {
         kept(text);
     }
+}
+
+#[test]
+fn slack_webhooks_lose_their_path() {
+    let hook = format!(
+        "T{}/B{}/{}",
+        fake("", 10, UPPER),
+        fake("", 10, UPPER),
+        fake("", 24, ALNUM)
+    );
+    for (text, want) in [
+        (
+            format!("curl -X POST https://hooks.slack.com/services/{hook} -d @m.json"),
+            "curl -X POST https://hooks.slack.com/services/[REDACTED:slack-webhook] -d @m.json",
+        ),
+        (
+            format!("{{\"url\": \"https://hooks.slack.com/workflows/{hook}\"}}"),
+            "{\"url\": \"https://hooks.slack.com/workflows/[REDACTED:slack-webhook]\"}",
+        ),
+        (
+            format!("SLACK_WEBHOOK_URL=https://hooks.slack.com/services/{hook}/\n"),
+            "SLACK_WEBHOOK_URL=https://hooks.slack.com/services/[REDACTED:slack-webhook]/\n",
+        ),
+    ] {
+        assert_eq!(redact(&text), want);
+    }
+    for text in [
+        "https://hooks.slack.com/services/",
+        "https://hooks.slack.com/services/T0123",
+        "https://hooks.slack.com/services/T0123456789ABCDEFGHIJ",
+        "https://api.slack.com/messaging/webhooks",
+        "https://hooks.slack.com/",
+    ] {
+        kept(text);
+    }
+}
+
+#[test]
+fn azure_storage_keys_and_sas_signatures_lose_only_the_secret() {
+    let key = fake("", 86, BASE64) + "==";
+    let connection = format!(
+        "DefaultEndpointsProtocol=https;AccountName=acct1;AccountKey={key};EndpointSuffix=core.windows.net"
+    );
+    assert_eq!(
+        redact(&connection),
+        "DefaultEndpointsProtocol=https;AccountName=acct1;AccountKey=[REDACTED:azure-storage-key];EndpointSuffix=core.windows.net"
+    );
+    let sig = fake("", 40, ALNUM) + "%2Bab%2F%3D";
+    let sas = format!(
+        "https://acct1.blob.core.windows.net/c/b.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2030-01-01T00:00:00Z&sig={sig}&spr=https"
+    );
+    assert_eq!(
+        redact(&sas),
+        "https://acct1.blob.core.windows.net/c/b.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2030-01-01T00:00:00Z&sig=[REDACTED:azure-sas-signature]&spr=https"
+    );
+    let raw_sig = format!("sig={}=", fake("", 43, BASE64));
+    assert_eq!(redact(&raw_sig), "sig=[REDACTED:azure-sas-signature]");
+    for text in [
+        "https://example.com/verify?sig=abc123&id=4",
+        "sig=true",
+        "sig=deadbeefdeadbeef",
+        "https://x/?sig=%ZZ%2Bthisisnotbase64butlongenoughtomatchtheminimumlength",
+        &format!("sig={}", fake("", 50, LETTERS)),
+        "AccountKey=<your-account-key>",
+        "AccountKey=$AZURE_STORAGE_KEY",
+        "account_key: String,",
+    ] {
+        kept(text);
+    }
+}
+
+#[test]
+fn docker_auth_values_are_replaced_only_when_they_hold_a_login() {
+    let login = super::base64::encode(b"robot$ci:s3cr3t-pa55");
+    let config = format!("{{\"auths\": {{\"registry.example.com\": {{\"auth\": \"{login}\"}}}}}}");
+    assert_eq!(
+        redact(&config),
+        "{\"auths\": {\"registry.example.com\": {\"auth\": \"[REDACTED:basic-auth]\"}}}"
+    );
+    let mut doc = json!({"auths": {"ghcr.io": {"auth": login}}});
+    assert_eq!(Redactor::new().redact_value(&mut doc), 1);
+    assert_eq!(doc["auths"]["ghcr.io"]["auth"], "[REDACTED:basic-auth]");
+    for text in [
+        "auth: true",
+        "\"auth\": \"oauth2\"",
+        "const auth = require('./auth');",
+        "auth = Zm9vYmFyYmF6", // base64 of `foobarbaz`: no `user:`
+        "\"auth\": \"bearer-token-from-env\"",
+    ] {
+        kept(text);
+    }
+    let mut doc = json!({"auth": "Zm9vYmFyYmF6", "Auth": {"type": "basic"}});
+    assert_eq!(Redactor::new().redact_value(&mut doc), 0);
+}
+
+#[test]
+fn text_attachments_in_data_urls_are_redacted_inside() {
+    let openai = fake("sk-proj-", 60, URLSAFE);
+    let env = format!("# local\nOPENAI_API_KEY={openai}\nDEBUG=1\n");
+    let encoded = super::base64::encode(env.as_bytes());
+    let want_env = "# local\nOPENAI_API_KEY=[REDACTED:openai-key]\nDEBUG=1\n";
+    for media_type in [
+        "text/plain",
+        "text/plain;charset=utf-8",
+        "",
+        "application/json",
+        "application/x-sh",
+        "application/octet-stream",
+        "TEXT/X-SHELLSCRIPT",
+    ] {
+        let url = format!("data:{media_type};base64,{encoded}");
+        let mut tally = Redactions::default();
+        let out = Redactor::new().redact_str_counted(&url, &mut tally);
+        let payload = out
+            .strip_prefix(&format!("data:{media_type};base64,"))
+            .unwrap_or_else(|| panic!("{out}"));
+        let decoded = super::base64::decode(payload.as_bytes()).unwrap();
+        assert_eq!(
+            String::from_utf8(decoded).unwrap(),
+            want_env,
+            "{media_type}"
+        );
+        assert_eq!(tally.to_string(), "1 openai-key");
+        kept(&out);
+    }
+    // As OpenCode stores an attached file: the whole URL is one JSON string.
+    let mut part = json!({"type": "file", "mime": "text/plain", "filename": ".env",
+        "url": format!("data:text/plain;base64,{encoded}")});
+    assert_eq!(Redactor::new().redact_value(&mut part), 1);
+    assert!(!part.to_string().contains(&encoded));
+    // Text without a secret, binary behind a text type, and images are left byte for byte.
+    kept(&format!(
+        "data:text/plain;base64,{}",
+        super::base64::encode(b"hello\n")
+    ));
+    let mut binary = vec![0u8, 159, 146, 150];
+    binary.extend_from_slice(env.as_bytes());
+    kept(&format!(
+        "data:application/octet-stream;base64,{}",
+        super::base64::encode(&binary)
+    ));
+    kept(&format!("data:image/png;base64,{encoded}"));
+    kept(&format!("data:application/pdf;base64,{encoded}"));
 }
 
 #[test]
@@ -503,7 +698,14 @@ fn pathological_inputs_stay_linear() {
         "eyJaaaaaaaaaaaa.",
         "Authorization: Bearer ",
         "data:",
+        "data:text/plain;base64,",
         "\\n",
+        "sig=",
+        "sig=%2B",
+        "SG.",
+        "123456:A",
+        "auth=",
+        "https://hooks.slack.com/services/",
     ] {
         let text = unit.repeat(200_000 / unit.len());
         let _ = redact(&text);

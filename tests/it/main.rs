@@ -8,6 +8,7 @@ mod names;
 mod push;
 mod read_side;
 mod restore;
+mod secrets;
 mod sync;
 mod transcript;
 mod v2;
