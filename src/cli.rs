@@ -119,6 +119,10 @@ pub struct RestoreArgs {
     /// Restore only this session and its subagent sessions; may be repeated or comma-separated
     #[arg(long = "session", value_name = "ID", value_delimiter = ',', action = clap::ArgAction::Append)]
     pub sessions: Vec<String>,
+
+    /// Restore an archive written in another repository (its sessions are filed under this one)
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -148,6 +148,14 @@ pub fn replace_lone_surrogates(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`canonical`], written into `out` as it is produced (no copy of the whole text).
+pub fn write_canonical(out: &mut impl Write, value: &Value) -> io::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(out, JsNumbers(CompactFormatter));
+    SortedKeys(value)
+        .serialize(&mut serializer)
+        .map_err(io::Error::from)
+}
+
 fn write<T: Serialize + ?Sized>(buf: &mut Vec<u8>, formatter: impl Formatter, value: &T) {
     let mut serializer = serde_json::Serializer::with_formatter(buf, formatter);
     value

@@ -73,10 +73,10 @@ impl ContentDigest {
     /// The digest of a session as an archive holds it: the bytes of its `session.json` and,
     /// when it has one, its `extra.json`; `what` names the session in errors.
     pub fn of_files(session: &[u8], extra: Option<&[u8]>, what: &str) -> Result<ContentDigest> {
-        let doc: Value = serde_json::from_slice(session)
+        let doc: Value = crate::json::parse_slice(session)
             .with_context(|| format!("malformed session.json of {what}"))?;
         let mut extra = match extra {
-            Some(bytes) => match serde_json::from_slice(bytes) {
+            Some(bytes) => match crate::json::parse_slice(bytes) {
                 Ok(Value::Object(map)) => map,
                 _ => anyhow::bail!("malformed extra.json of {what}"),
             },

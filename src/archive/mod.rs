@@ -15,7 +15,10 @@ pub mod freshness;
 pub mod pack;
 mod read;
 
-pub use read::{is_safe_id, open, open_sessions, Archive, ArchivedSession, Checksums, SourceKind};
+pub use read::{
+    is_safe_id, open, open_sessions, source_repository, Archive, ArchivedSession, Checksums,
+    SourceKind,
+};
 
 use crate::config;
 use crate::error::UserError;
@@ -104,7 +107,8 @@ impl Tool {
 }
 
 /// The repository an archive was written from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RepositoryInfo {
     pub name: String,
     /// Root commits of every ref but git-opencode's own.
@@ -121,6 +125,47 @@ impl RepositoryInfo {
             origin: facts.origin_url.as_deref().map(strip_credentials),
         }
     }
+
+    /// Whether this is a repository other than the one `facts` describe: it shares no root
+    /// commit with it, and its origin (when both have one) is another. `false` when there is
+    /// nothing to tell by (no roots on either side).
+    pub fn is_other_than(&self, facts: &RepoFacts) -> bool {
+        if self.roots.is_empty() || facts.all_roots.is_empty() {
+            return false;
+        }
+        if self.roots.iter().any(|r| facts.all_roots.contains(r)) {
+            return false;
+        }
+        // A shallow clone's roots are its cut-off commits: the same origin still says "same".
+        let same_origin = match (&self.origin, &facts.origin_url) {
+            (Some(a), Some(b)) => same_url(a, &strip_credentials(b)),
+            _ => false,
+        };
+        !same_origin
+    }
+
+    /// `name (origin)`, else `name (root commit <id>)`.
+    pub fn describe(&self) -> String {
+        let name = if self.name.is_empty() {
+            "a repository"
+        } else {
+            &self.name
+        };
+        match (&self.origin, self.roots.first()) {
+            (Some(origin), _) => format!("{name} ({origin})"),
+            (None, Some(root)) => format!("{name} (root commit {root})"),
+            (None, None) => name.to_owned(),
+        }
+    }
+}
+
+/// Two remote URLs name the same repository (case, a trailing `/` or `.git` aside).
+fn same_url(a: &str, b: &str) -> bool {
+    let norm = |u: &str| {
+        let u = u.trim_end_matches('/');
+        u.strip_suffix(".git").unwrap_or(u).to_ascii_lowercase()
+    };
+    norm(a) == norm(b)
 }
 
 /// One of this repository's OpenCode project IDs and the rule that found it.

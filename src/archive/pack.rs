@@ -11,7 +11,7 @@
 //! fixed permissions and the Unix "made by" system, so nothing depends on the clock or the
 //! host. Each entry's size and SHA-256 are recorded in the manifest, which comes last.
 
-use super::read::{check_entry_name, parse_session, MAX_ENTRY, MAX_TOTAL};
+use super::read::{check_entry_name, check_session, MAX_ENTRY, MAX_TOTAL};
 use super::{
     documents, Archive, Checksums, ManifestHeader, ProjectEntry, RepositoryInfo, SourceKind, Tool,
     MANIFEST, PACK_FORMAT, VERSION,
@@ -272,6 +272,91 @@ fn dos_time(t: time::OffsetDateTime) -> DateTime {
     .unwrap_or_default()
 }
 
+/// The bytes of the `manifest.json` of the zip at `path` (`None`: it has none).
+pub(super) fn read_manifest(path: &Path) -> Result<Option<Vec<u8>>> {
+    let label = path.display();
+    let file = std::fs::File::open(path).with_context(|| format!("failed to open {label}"))?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .with_context(|| format!("{label} is not a readable zip"))?;
+    let Ok(entry) = zip.by_name(MANIFEST) else {
+        return Ok(None);
+    };
+    let mut data = Vec::new();
+    entry
+        .take(MAX_ENTRY)
+        .read_to_end(&mut data)
+        .with_context(|| format!("failed to read {MANIFEST} of {label}"))?;
+    Ok(Some(data))
+}
+
+/// One entry of a zip being read.
+struct Entry {
+    size: u64,
+    sha256: String,
+    content: Content,
+}
+
+enum Content {
+    /// A session document or extra record, parsed as it was read.
+    Parsed(serde_json::Result<Value>),
+    Bytes(Vec<u8>),
+}
+
+/// A reader that counts and hashes what passes through it, and keeps its error (the zip
+/// crate reports a bad CRC as one).
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    read: u64,
+    error: Option<std::io::Error>,
+}
+
+impl<R: Read> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            read: 0,
+            error: None,
+        }
+    }
+
+    /// How many bytes were read, and their SHA-256 in lowercase hex.
+    fn finish(self) -> (u64, String) {
+        (self.read, format!("{:x}", self.hasher.finalize()))
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.hasher.update(&buf[..n]);
+                self.read += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                let copy = std::io::Error::new(e.kind(), e.to_string());
+                self.error = Some(e);
+                Err(copy)
+            }
+        }
+    }
+}
+
+/// Entry `index` of `zip` read whole and parsed with [`crate::json::parse_slice`].
+fn parse_again<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    index: usize,
+) -> serde_json::Result<Value> {
+    let mut data = Vec::new();
+    zip.by_index(index)
+        .map_err(std::io::Error::other)
+        .and_then(|mut entry| entry.read_to_end(&mut data))
+        .map_err(serde_json::Error::io)?;
+    crate::json::parse_slice(&data)
+}
+
 /// Reads and checks a pack zip: entry names, declared sizes, every checksum, every session.
 pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
     let label = path.display().to_string();
@@ -286,10 +371,12 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
     if zip.has_duplicate_names() {
         bail!(corrupt(format!("{label} has duplicate entries")));
     }
-    let mut entries: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    // Entries are hashed as they are read, and session documents parsed as they are read,
+    // so that no entry is held twice (as bytes and parsed): an entry can be hundreds of MB.
+    let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
     let mut total: u64 = 0;
     for index in 0..zip.len() {
-        let mut entry = zip
+        let entry = zip
             .by_index(index)
             .map_err(|e| corrupt(format!("failed to read entry #{index} of {label}")).because(e))?;
         let name = std::str::from_utf8(entry.name_raw())
@@ -321,28 +408,53 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
                 MAX_TOTAL >> 30
             )));
         }
-        let mut data = Vec::with_capacity(size.min(64 << 20) as usize);
-        (&mut entry)
-            .take(size + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| corrupt(format!("failed to read entry {name} of {label}")).because(e))?;
-        if data.len() as u64 != size {
+        let mut reader = Hashing::new(entry.take(size + 1));
+        let content = if name.starts_with("sessions/") && name.ends_with(".json") {
+            let parsed = serde_json::from_reader(std::io::BufReader::new(&mut reader));
+            // What the parser left unread (after an error) still counts for the checksum.
+            std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| {
+                corrupt(format!("failed to read entry {name} of {label}")).because(e)
+            })?;
+            Content::Parsed(parsed)
+        } else {
+            let mut data = Vec::new();
+            reader.read_to_end(&mut data).map_err(|e| {
+                corrupt(format!("failed to read entry {name} of {label}")).because(e)
+            })?;
+            Content::Bytes(data)
+        };
+        if let Some(e) = reader.error.take() {
+            return Err(corrupt(format!("failed to read entry {name} of {label}"))
+                .because(e)
+                .into());
+        }
+        let (read, sha256) = reader.finish();
+        if read != size {
             bail!(corrupt(format!(
-                "entry {name} of {label} has {} bytes where its header says {size}",
-                data.len()
+                "entry {name} of {label} has {read} bytes where its header says {size}"
             )));
         }
-        if entries.insert(name.clone(), data).is_some() {
+        let content = match content {
+            // serde_json refuses the lone surrogate escapes `JSON.stringify` writes; such an
+            // entry (rare) is read again whole and parsed the way the store's rows are.
+            Content::Parsed(Err(_)) => Content::Parsed(parse_again(&mut zip, index)),
+            content => content,
+        };
+        let entry = Entry {
+            size: read,
+            sha256,
+            content,
+        };
+        if entries.insert(name.clone(), entry).is_some() {
             bail!(corrupt(format!("{label} has the entry {name} twice")));
         }
     }
 
-    let manifest_bytes = entries.get(MANIFEST).ok_or_else(|| {
-        anyhow::Error::new(
-            UserError::new(format!("{label} has no {MANIFEST}"))
-                .hint("pass a zip written by `git opencode pack`"),
-        )
-    })?;
+    let manifest_bytes = match entries.get(MANIFEST).map(|e| &e.content) {
+        Some(Content::Bytes(data)) => data,
+        _ => bail!(UserError::new(format!("{label} has no {MANIFEST}"))
+            .hint("pass a zip written by `git opencode pack`")),
+    };
     let manifest: Value = crate::json::parse_slice(manifest_bytes)
         .with_context(|| format!("malformed {MANIFEST} in {label}"))?;
     let header: ManifestHeader = serde_json::from_value(manifest.clone())
@@ -382,12 +494,12 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
                 name.to_owned(),
                 "listed in the manifest but missing".to_owned(),
             )),
-            Some(data) => {
+            Some(entry) => {
                 let size_ok = item
                     .get("size")
                     .and_then(Value::as_u64)
-                    .is_none_or(|s| s == data.len() as u64);
-                if !size_ok || sha256_hex(data) != sha.to_ascii_lowercase() {
+                    .is_none_or(|s| s == entry.size);
+                if !size_ok || entry.sha256 != sha.to_ascii_lowercase() {
                     failures.push((name.to_owned(), "checksum mismatch".to_owned()));
                 }
             }
@@ -411,21 +523,29 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
     let mut docs = BTreeMap::new();
     let mut extras = BTreeMap::new();
     let mut worktrees = HashMap::new();
-    for (name, data) in &entries {
+    for (name, entry) in entries {
         if bad.contains(name.as_str()) {
             continue;
         }
-        if let Some(rest) = name.strip_prefix("sessions/") {
-            if let Some(id) = rest.strip_suffix(".extra.json") {
-                extras.insert(id.to_owned(), (name.clone(), data));
-            } else if let Some(id) = rest.strip_suffix(".json") {
-                docs.insert(id.to_owned(), (name.clone(), data));
+        let data = match entry.content {
+            Content::Parsed(parsed) => {
+                let value =
+                    parsed.with_context(|| format!("malformed JSON in {name} of {label}"))?;
+                let rest = name.strip_prefix("sessions/").unwrap_or(&name);
+                if let Some(id) = rest.strip_suffix(".extra.json") {
+                    extras.insert(id.to_owned(), (name.clone(), value));
+                } else if let Some(id) = rest.strip_suffix(".json") {
+                    docs.insert(id.to_owned(), (name.clone(), value));
+                }
+                continue;
             }
-        } else if let Some(id) = name
+            Content::Bytes(data) => data,
+        };
+        if let Some(id) = name
             .strip_prefix("project/")
             .and_then(|r| r.strip_suffix(".json"))
         {
-            let record: Value = crate::json::parse_slice(data)
+            let record: Value = crate::json::parse_slice(&data)
                 .with_context(|| format!("malformed JSON in {name} of {label}"))?;
             if let Some(worktree) = record
                 .get("project")
@@ -437,9 +557,9 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
         }
     }
     let mut sessions = BTreeMap::new();
-    for (id, (name, data)) in docs {
-        let extra = extras.remove(&id).map(|(n, d)| (n, d.as_slice()));
-        let session = parse_session(&id, &format!("{name} of {label}"), data, extra, &label)?;
+    for (id, (name, doc)) in docs {
+        let extra = extras.remove(&id);
+        let session = check_session(&id, &format!("{name} of {label}"), doc, extra, &label)?;
         sessions.insert(id, session);
     }
     // An extra record whose session document failed its checksum is already reported.

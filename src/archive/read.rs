@@ -7,7 +7,7 @@
 //! every entry (zip), and the shape of every session document (IDs that are safe as file
 //! names and consistent with each other).
 
-use super::{branch, pack, DEFAULT_REF};
+use super::{branch, pack, RepositoryInfo, DEFAULT_REF, MANIFEST};
 use crate::error::UserError;
 use crate::git::Repo;
 use anyhow::{anyhow, bail, Context, Result};
@@ -175,6 +175,33 @@ pub fn open_sessions(
     Ok(archive)
 }
 
+/// The repository the archive `spec` (as [`open`] takes it) says it was written from; `None`
+/// when its manifest does not say (or it has none, as a notes ref).
+pub fn source_repository(repo: &Repo, spec: &str) -> Result<Option<RepositoryInfo>> {
+    let path = Path::new(spec);
+    let manifest = if path.is_file() {
+        pack::read_manifest(path)?
+    } else {
+        match repo.rev_parse(spec) {
+            Some(id) => {
+                let tree = repo.peel_to_tree(id, spec)?;
+                repo.read_blob_at(tree, MANIFEST)?
+            }
+            None => None,
+        }
+    };
+    let Some(manifest) = manifest else {
+        return Ok(None);
+    };
+    #[derive(serde::Deserialize)]
+    struct Source {
+        repository: Option<RepositoryInfo>,
+    }
+    let source: Source = serde_json::from_slice(&manifest)
+        .with_context(|| format!("malformed {MANIFEST} in {spec}"))?;
+    Ok(source.repository)
+}
+
 fn looks_like_path(spec: &str) -> bool {
     spec.ends_with(".zip")
         || spec.starts_with('/')
@@ -219,8 +246,7 @@ pub(super) fn check_entry_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Parses and checks one export document (and its extra record): IDs safe and consistent,
-/// times numeric. Missing `sessionID`/`messageID` keys on messages and parts are filled in.
+/// Parses and checks one export document (and its extra record): see [`check_session`].
 pub(super) fn parse_session(
     id: &str,
     origin: &str,
@@ -228,12 +254,32 @@ pub(super) fn parse_session(
     extra: Option<(String, &[u8])>,
     label: &str,
 ) -> Result<ArchivedSession> {
+    let doc: Value =
+        crate::json::parse_slice(data).with_context(|| format!("malformed JSON in {origin}"))?;
+    let extra = match extra {
+        None => None,
+        Some((name, bytes)) => {
+            let value = crate::json::parse_slice(bytes)
+                .with_context(|| format!("malformed JSON in {name} of {label}"))?;
+            Some((name, value))
+        }
+    };
+    check_session(id, origin, doc, extra, label)
+}
+
+/// Checks one parsed export document (and its extra record): IDs safe and consistent,
+/// times numeric. Missing `sessionID`/`messageID` keys on messages and parts are filled in.
+pub(super) fn check_session(
+    id: &str,
+    origin: &str,
+    mut doc: Value,
+    extra: Option<(String, Value)>,
+    label: &str,
+) -> Result<ArchivedSession> {
     if !is_safe_id(id) {
         bail!("{origin}: {id:?} is not a valid session ID");
     }
     let bad = |what: String| anyhow!("malformed session document {origin}: {what}");
-    let mut doc: Value =
-        crate::json::parse_slice(data).with_context(|| format!("malformed JSON in {origin}"))?;
     let Some(obj) = doc.as_object_mut() else {
         return Err(bad("not a JSON object".into()));
     };
@@ -304,9 +350,7 @@ pub(super) fn parse_session(
     }
     let extra = match extra {
         None => Map::new(),
-        Some((name, bytes)) => {
-            let value: Value = crate::json::parse_slice(bytes)
-                .with_context(|| format!("malformed JSON in {name} of {label}"))?;
+        Some((name, value)) => {
             let Value::Object(mut map) = value else {
                 bail!("malformed {name} of {label}: not a JSON object");
             };

@@ -1,20 +1,22 @@
 //! `git opencode restore <ZIP|REF>`: archived sessions back into the local OpenCode store.
 
-use crate::archive::Checksums;
+use crate::archive::{self, Checksums};
 use crate::cli::RestoreArgs;
 use crate::config::{Ctx, Verbosity};
+use crate::error::UserError;
 use crate::restore::{self, Action, Options, Report};
 use anyhow::{bail, Result};
 use std::io::Write;
 
 pub fn run(ctx: &Ctx, args: &RestoreArgs, out: &mut dyn Write) -> Result<()> {
-    let archive = super::open_archive(&ctx.repo, &args.source, Checksums::Enforce)?;
+    let mut archive = super::open_archive(&ctx.repo, &args.source, Checksums::Enforce)?;
     if archive.sessions.is_empty() {
         bail!("{} holds no sessions; nothing to restore", archive.label);
     }
+    check_source(ctx, args, &archive.label)?;
     let report = restore::restore(
         ctx,
-        &archive,
+        &mut archive,
         &Options {
             dry_run: args.dry_run,
             only: &args.sessions,
@@ -28,6 +30,28 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs, out: &mut dyn Write) -> Result<()> {
     )
 }
 
+/// Refuses an archive written in another repository without `--force`: restore would file
+/// that repository's sessions under this one. With `--force` (or `--dry-run`), warns.
+fn check_source(ctx: &Ctx, args: &RestoreArgs, label: &str) -> Result<()> {
+    let Some(source) = archive::source_repository(&ctx.repo, &args.source)? else {
+        return Ok(());
+    };
+    if !source.is_other_than(&ctx.facts) {
+        return Ok(());
+    }
+    let what = format!(
+        "{label} was written in another repository, {}",
+        source.describe()
+    );
+    if args.force || args.dry_run {
+        eprintln!("warning: {what}; restore files its sessions under this repository");
+        return Ok(());
+    }
+    bail!(UserError::new(what).hint(
+        "restore files its sessions under this repository's project; pass --force to do that anyway"
+    ))
+}
+
 /// What a report line says was done (or would be) with a session.
 fn verb(action: Action, dry_run: bool) -> &'static str {
     match (action, dry_run) {
@@ -36,17 +60,21 @@ fn verb(action: Action, dry_run: bool) -> &'static str {
         (Action::Update, false) => "updated",
         (Action::Update, true) => "would update",
         (Action::Unchanged, _) => "unchanged",
-        (Action::KeepLocal, false) => "kept",
-        (Action::KeepLocal, true) => "would keep",
+        (Action::KeepLocal | Action::KeepDiverged, false) => "kept",
+        (Action::KeepLocal | Action::KeepDiverged, true) => "would keep",
     }
 }
 
-/// Writes the human report of a restore.
+/// Writes the human report of a restore; `quiet`: nothing but a dry run's summary.
 fn print_report(report: &Report, dry_run: bool, quiet: bool, out: &mut dyn Write) -> Result<()> {
+    if quiet && !dry_run {
+        return Ok(());
+    }
     if !quiet {
         for (id, title, action) in &report.sessions {
             let why = match action {
                 Action::KeepLocal => " (the local copy is newer)",
+                Action::KeepDiverged => " (the local copy is as new, with other content)",
                 _ => "",
             };
             writeln!(
@@ -68,7 +96,7 @@ fn print_report(report: &Report, dry_run: bool, quiet: bool, out: &mut dyn Write
         report.count(Action::Add),
         report.count(Action::Update),
         report.count(Action::Unchanged),
-        report.count(Action::KeepLocal),
+        report.count(Action::KeepLocal) + report.count(Action::KeepDiverged),
     );
     if dry_run {
         writeln!(

@@ -35,6 +35,9 @@ use std::fmt;
 
 pub use rules::SecretKind;
 
+/// How every placeholder begins: `[REDACTED:<kind>]`.
+pub const PLACEHOLDER_PREFIX: &str = "[REDACTED:";
+
 /// How many secrets of each kind were replaced; displays as `2 github-token, 1 jwt`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Redactions {
@@ -102,6 +105,13 @@ impl Redactor {
         let mut tally = Redactions::default();
         self.redact_value_counted(value, &mut tally);
         tally.total()
+    }
+
+    /// The string `text` as [`Redactor::redact_value`] leaves it when it is the value of the
+    /// object key `key` (`None`: an array item or a bare string).
+    pub fn redact_field<'t>(&self, key: Option<&str>, text: &'t str) -> Cow<'t, str> {
+        let class = key.and_then(|k| classify_key(k.as_bytes()));
+        Scan::redact(text, class, &mut Redactions::default())
     }
 
     /// Like [`Redactor::redact_value`], adding what was replaced to `tally`.

@@ -110,18 +110,19 @@ fn write_session(
     backup: &mut FileBackup,
 ) -> Result<()> {
     let id = item.session.id.as_str();
-    for message in item.doc["messages"].as_array().into_iter().flatten() {
-        let info = &message["info"];
-        let mid = info["id"].as_str().expect("validated on load");
-        for part in message["parts"].as_array().into_iter().flatten() {
+    for message in &item.rows.messages {
+        let mid = message.info["id"].as_str().expect("validated on load");
+        for part in &message.parts {
             let pid = part["id"].as_str().expect("validated on load");
             let file = storage.join("part").join(mid).join(format!("{pid}.json"));
             write_file(&file, part, backup)?;
         }
-        let file = storage.join("message").join(id).join(format!("{mid}.json"));
-        write_file(&file, info, backup)?;
+        if message.write_info {
+            let file = storage.join("message").join(id).join(format!("{mid}.json"));
+            write_file(&file, &message.info, backup)?;
+        }
     }
-    if let Some(todos) = item.session.extra.get("todos").and_then(Value::as_array) {
+    if let Some(todos) = &item.rows.todos {
         let list: Vec<Value> = todos
             .iter()
             .enumerate()
@@ -145,6 +146,9 @@ fn write_session(
     }
     // The session file last: OpenCode lists a session only once this exists. A copy filed
     // under another project is moved here (it is kept in the backup).
+    let Some(info) = &item.rows.info else {
+        return Ok(());
+    };
     let target_dir = storage.join("session").join(&home.project_id);
     let session_root = storage.join("session");
     if let Ok(dirs) = std::fs::read_dir(&session_root) {
@@ -157,16 +161,12 @@ fn write_session(
             }
         }
     }
-    write_file(
-        &target_dir.join(format!("{id}.json")),
-        &item.doc["info"],
-        backup,
-    )
+    write_file(&target_dir.join(format!("{id}.json")), info, backup)
 }
 
 /// Writes `value` as OpenCode does, unless the file already holds exactly that; an existing
 /// file is backed up first.
-fn write_file(path: &Path, value: &Value, backup: &mut FileBackup) -> Result<()> {
+fn write_file(path: &Path, value: &impl serde::Serialize, backup: &mut FileBackup) -> Result<()> {
     let bytes = crate::json::pretty(value);
     if path.exists() {
         if std::fs::read(path).is_ok_and(|old| old == bytes) {

@@ -3,16 +3,20 @@
 //! The archive is read and checked completely first ([`crate::archive::open`]); then a plan
 //! decides per session (union by ID, `plan.rs`): *add* what the store lacks, *update* a
 //! local copy that is as old or older than the archived one, leave a newer local copy
-//! alone, and skip identical ones. Only then is the store changed: the SQLite store
+//! alone, and skip identical ones. An update writes only the rows the store lacks or the
+//! archive holds newer, never a redacted row over the store's (`merge.rs`). Only then is the
+//! store changed: the SQLite store
 //! (`sqlite.rs`) inside one transaction after an online backup, or the legacy JSON tree
 //! (`json.rs`) after copying every file that will be overwritten.
 
 mod json;
+mod merge;
 mod plan;
 mod rehome;
 mod schema;
 mod sqlite;
 
+pub use merge::{MessageRows, Rows};
 pub use plan::{compare, content_key, v2_row_ids, Action, Difference, Newer, State};
 pub use rehome::rehome;
 
@@ -95,9 +99,11 @@ enum IdRule {
 /// One session as it will be written.
 pub struct Item<'a> {
     pub session: &'a ArchivedSession,
-    /// The re-homed export document.
-    pub doc: Value,
     pub action: Action,
+    /// The re-homed rows to write.
+    pub rows: Rows,
+    /// The store's `time_updated` of the session when the plan was made (`None`: absent).
+    pub local_updated: Option<i64>,
 }
 
 /// What a restore did (or would do).
@@ -153,9 +159,13 @@ fn target_kind(location: &StoreLocation) -> Result<TargetKind> {
     )
 }
 
-/// Restores `archive` into the store of `ctx`.
-pub fn restore(ctx: &Ctx, archive: &Archive, options: &Options<'_>) -> Result<Report> {
-    let selected = select(archive, options.only)?;
+/// Restores `archive` into the store of `ctx`. The archived sessions' messages are moved
+/// into what is written, not copied: they are gone from `archive` afterwards.
+pub fn restore(ctx: &Ctx, archive: &mut Archive, options: &Options<'_>) -> Result<Report> {
+    let ids: Vec<String> = select(archive, options.only)?
+        .into_iter()
+        .map(|s| s.id.clone())
+        .collect();
     let location = &ctx.store_location;
     let kind = target_kind(location)?;
     let (rule, schema) = match kind {
@@ -171,25 +181,40 @@ pub fn restore(ctx: &Ctx, archive: &Archive, options: &Options<'_>) -> Result<Re
         TargetKind::Json => (IdRule::Legacy, None),
     };
     let home = Home::new(ctx, rule)?;
-    let wanted: BTreeSet<&str> = selected.iter().map(|s| s.id.as_str()).collect();
+    let mut docs = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let Archive {
+            sessions,
+            worktrees,
+            ..
+        } = &mut *archive;
+        let session = sessions.get_mut(id).expect("selected from the archive");
+        docs.push(rehome::rehome_taking_messages(session, worktrees, &home));
+    }
+    let archive = &*archive;
+    let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
     let want = match kind {
         TargetKind::Sqlite => StoreKind::Sqlite,
         TargetKind::Json => StoreKind::Json,
     };
-    let local = plan::local_sessions(location, want, &wanted)?;
+    let local = plan::LocalSessions::open(location, want, &wanted)?;
     let mut items = Vec::new();
-    for session in selected {
-        let doc = rehome(session, archive, &home);
-        let action = plan::action(
-            local.get(&session.id),
+    for (id, doc) in ids.iter().zip(docs) {
+        let session = &archive.sessions[id];
+        let copy = local.copy(id)?;
+        let local_updated = copy.as_ref().map(|c| c.updated);
+        let (action, rows) = plan::decide(
+            copy,
             session,
-            &doc,
+            doc,
+            archive.redacted,
             kind == TargetKind::Sqlite,
         );
         items.push(Item {
             session,
-            doc,
             action,
+            rows,
+            local_updated,
         });
     }
     let mut notes = Vec::new();
@@ -323,10 +348,12 @@ fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// `info` minus the given keys.
-fn without(obj: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
-    obj.iter()
-        .filter(|(k, _)| !keys.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+/// An object minus the given keys, serialized without copying the rest (a part can be
+/// hundreds of MB).
+struct Without<'a>(&'a Map<String, Value>, &'a [&'a str]);
+
+impl serde::Serialize for Without<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().filter(|(k, _)| !self.1.contains(&k.as_str())))
+    }
 }

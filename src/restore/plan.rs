@@ -3,11 +3,14 @@
 //! ([`compare`]). Both compare content ([`content_key`]) and, for v2 sessions, the rows only
 //! their extra record holds ([`v2_row_ids`]).
 
+use super::merge::{LocalCopy, Rows};
 use crate::archive::{Archive, ArchivedSession};
 use crate::membership::Member;
+use crate::redact::Redactor;
 use crate::store::{Session, Store, StoreKind, StoreLocation};
 use anyhow::Result;
 use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
 
 /// What restore does with one archived session.
@@ -16,41 +19,57 @@ use std::collections::{BTreeSet, HashMap};
 pub enum Action {
     /// Not in the store: added.
     Add,
-    /// In the store, as old or older and different: updated (messages and parts upserted).
+    /// In the store, as old or older: what the store lacks is added, and what the archive
+    /// holds newer is updated.
     Update,
     /// In the store with the same content: nothing to do.
     Unchanged,
     /// In the store and newer there: left alone.
     KeepLocal,
+    /// In the store, as new as the archived copy, with other content and nothing the store
+    /// lacks: left alone.
+    KeepDiverged,
 }
 
-/// What restore does with `session` (its re-homed document `doc`), given the store's copy.
+/// What restore does with `session` (its re-homed document `doc`) and which rows it writes,
+/// given the store's copy. `redacted`: the archive holds placeholders for secrets;
 /// `with_v2_rows`: the target store keeps v2 rows, so they count as content.
-pub(super) fn action(
-    local: Option<&LocalSession>,
+pub(super) fn decide(
+    local: Option<LocalCopy>,
     session: &ArchivedSession,
-    doc: &Value,
+    doc: Value,
+    redacted: bool,
     with_v2_rows: bool,
-) -> Action {
-    match local {
-        None => Action::Add,
-        Some(l) if l.updated > session.time_updated() => Action::KeepLocal,
-        Some(l)
-            if l.key == content_key(doc)
-                && (!with_v2_rows || v2_row_ids(&session.extra).is_subset(&l.v2_rows)) =>
-        {
-            Action::Unchanged
-        }
-        Some(_) => Action::Update,
+) -> (Action, Rows) {
+    let Some(local) = local else {
+        return (Action::Add, Rows::all(doc, &session.extra, with_v2_rows));
+    };
+    let updated = session.time_updated();
+    if local.updated > updated {
+        return (Action::KeepLocal, Rows::default());
     }
-}
-
-/// What decides the action for a session the store holds already.
-pub(super) struct LocalSession {
-    updated: i64,
-    key: Vec<u8>,
-    /// [`v2_row_ids`] of the local copy.
-    v2_rows: BTreeSet<String>,
+    let rows = Rows::merge(
+        &doc,
+        &session.extra,
+        updated,
+        &local,
+        redacted,
+        with_v2_rows,
+    );
+    if !rows.is_empty() {
+        return (Action::Update, rows);
+    }
+    let mut local_doc = local.doc;
+    if redacted {
+        Redactor::new().redact_value(&mut local_doc);
+    }
+    let same = content_key(&doc) == content_key(&local_doc);
+    let action = if same {
+        Action::Unchanged
+    } else {
+        Action::KeepDiverged
+    };
+    (action, rows)
 }
 
 /// The v2 rows of a session's extra record (`session_message`, `session_input`,
@@ -77,34 +96,50 @@ pub fn v2_row_ids(extra: &Map<String, Value>) -> BTreeSet<String> {
     ids
 }
 
-/// The sessions of `wanted` already in the target store (of the target's kind), with their
-/// change key.
-pub(super) fn local_sessions(
-    location: &StoreLocation,
-    want: StoreKind,
-    wanted: &BTreeSet<&str>,
-) -> Result<HashMap<String, LocalSession>> {
-    let mut out = HashMap::new();
-    if want == StoreKind::Json && !location.data_dir.join("storage/session").is_dir() {
-        return Ok(out);
+/// The target store's copies of the sessions a restore meets, read one at a time (a
+/// session's document can be large).
+pub(super) struct LocalSessions {
+    store: Option<Store>,
+    sessions: HashMap<String, Session>,
+}
+
+impl LocalSessions {
+    /// The sessions of `wanted` in the store at `location` (of the target's kind).
+    pub(super) fn open(
+        location: &StoreLocation,
+        want: StoreKind,
+        wanted: &BTreeSet<&str>,
+    ) -> Result<LocalSessions> {
+        if want == StoreKind::Json && !location.data_dir.join("storage/session").is_dir() {
+            return Ok(LocalSessions {
+                store: None,
+                sessions: HashMap::new(),
+            });
+        }
+        let store = Store::open(location.clone())?;
+        let sessions = store
+            .sessions()?
+            .into_iter()
+            .filter(|s| s.kind == want && wanted.contains(s.id.as_str()))
+            .map(|s| (s.id.clone(), s))
+            .collect();
+        Ok(LocalSessions {
+            store: Some(store),
+            sessions,
+        })
     }
-    let store = Store::open(location.clone())?;
-    for session in store
-        .sessions()?
-        .into_iter()
-        .filter(|s| s.kind == want && wanted.contains(s.id.as_str()))
-    {
-        let doc = store.export_document(&session)?;
-        out.insert(
-            session.id.clone(),
-            LocalSession {
-                updated: session.time_updated,
-                key: content_key(&doc),
-                v2_rows: v2_row_ids(&store.extra(&session)?),
-            },
-        );
+
+    /// The store's copy of session `id`, if it holds one.
+    pub(super) fn copy(&self, id: &str) -> Result<Option<LocalCopy>> {
+        let (Some(store), Some(session)) = (&self.store, self.sessions.get(id)) else {
+            return Ok(None);
+        };
+        Ok(Some(LocalCopy {
+            updated: session.time_updated,
+            doc: store.export_document(session)?,
+            extra: store.extra(session)?,
+        }))
     }
-    Ok(out)
 }
 
 /// How one session compares between an archive and the store.
@@ -153,7 +188,11 @@ pub fn compare(store: &Store, members: &[Member], archive: &Archive) -> Result<V
         let (state, newer) = match all.get(id) {
             None => (State::Missing, None),
             Some(local) => {
-                let doc = store.export_document(local)?;
+                let mut doc = store.export_document(local)?;
+                // A redacted archive holds what redaction makes of the store's copy.
+                if archive.redacted {
+                    Redactor::new().redact_value(&mut doc);
+                }
                 // A v2 session's turns are only in its extra rows, not in the document.
                 if content_key(&doc) == content_key(&archived.doc)
                     && v2_row_ids(&store.extra(local)?) == v2_row_ids(&archived.extra)
@@ -191,23 +230,50 @@ pub fn compare(store: &Store, members: &[Member], archive: &Archive) -> Result<V
 
 /// What decides whether two copies of a session differ: title, `time.updated`, and every
 /// message and part, ignoring where the session lives (project, directory, `path`, the
-/// assistant messages' `path`), key order and number spelling.
+/// assistant messages' `path`, the checkout in patch parts' `files`), key order and number
+/// spelling. A digest of their canonical JSON, computed as it is written: a session can be
+/// hundreds of megabytes.
 pub fn content_key(doc: &Value) -> Vec<u8> {
-    let mut messages = doc.get("messages").cloned().unwrap_or(Value::Null);
-    if let Some(list) = messages.as_array_mut() {
-        for message in list {
-            if let Some(info) = message.get_mut("info").and_then(Value::as_object_mut) {
-                info.remove("path");
+    let info = &doc["info"];
+    let root = super::rehome::session_root(info);
+    let mut key = Digest::default();
+    key.value(info.get("title").unwrap_or(&Value::Null));
+    key.value(
+        info.get("time")
+            .and_then(|t| t.get("updated"))
+            .unwrap_or(&Value::Null),
+    );
+    for message in doc["messages"].as_array().into_iter().flatten() {
+        // Each message starts with a mark no JSON value starts with.
+        key.0.update(b"m\n");
+        let mut message_info = message.get("info").cloned().unwrap_or(Value::Null);
+        if let Some(obj) = message_info.as_object_mut() {
+            obj.remove("path");
+        }
+        key.value(&message_info);
+        for part in message["parts"].as_array().into_iter().flatten() {
+            if part.get("type").and_then(Value::as_str) == Some("patch") {
+                let mut part = part.clone();
+                super::rehome::move_patch_files(&mut part, &root, "");
+                key.value(&part);
+            } else {
+                key.value(part);
             }
         }
     }
-    let info = &doc["info"];
-    let key = serde_json::json!({
-        "title": info.get("title"),
-        "updated": info.get("time").and_then(|t| t.get("updated")),
-        "messages": messages,
-    });
-    crate::json::canonical(&key)
+    key.0.finalize().to_vec()
+}
+
+/// SHA-256 of canonical JSON values, each ended by a newline (which canonical JSON never
+/// holds).
+#[derive(Default)]
+struct Digest(Sha256);
+
+impl Digest {
+    fn value(&mut self, value: &Value) {
+        crate::json::write_canonical(&mut self.0, value).expect("hashing cannot fail");
+        self.0.update(b"\n");
+    }
 }
 
 #[cfg(test)]
@@ -223,5 +289,18 @@ mod tests {
             serde_json::from_str(r#"{"info":{"title":"t","time":{"updated":6}},"messages":[]}"#)
                 .unwrap();
         assert_ne!(content_key(&a), content_key(&c));
+        // Patch parts name files of the checkout the session lives in.
+        let patch = |dir: &str, file: &str| {
+            serde_json::json!({"info":{"title":"t","directory":dir,"path":"","time":{"updated":5}},
+                "messages":[{"info":{"id":"m"},"parts":[{"id":"p","type":"patch","files":[file]}]}]})
+        };
+        assert_eq!(
+            content_key(&patch("/a", "/a/x.rs")),
+            content_key(&patch("/b", "/b/x.rs"))
+        );
+        assert_ne!(
+            content_key(&patch("/a", "/a/x.rs")),
+            content_key(&patch("/b", "/b/y.rs"))
+        );
     }
 }

@@ -1,26 +1,38 @@
-//! Moving an archived session to this checkout: project ID, directory, `path`, and the
-//! assistant messages' working directory.
+//! Moving an archived session to this checkout: project ID, directory, `path`, the
+//! assistant messages' working directory and the files patch parts name.
 
 use super::{Archive, ArchivedSession, Home};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Where an archived session's checkout was: the archived project's worktree when the
 /// session's directory is inside it, else the directory minus `info.path`, else the
 /// directory itself.
-fn archived_root(session: &ArchivedSession, archive: &Archive) -> String {
+fn archived_root(session: &ArchivedSession, worktrees: &HashMap<String, String>) -> String {
     let info = session.info();
     let directory = info
         .get("directory")
         .and_then(Value::as_str)
         .unwrap_or("")
         .trim_end_matches('/');
-    if let Some(worktree) = archive.worktrees.get(session.project_id()) {
+    if let Some(worktree) = worktrees.get(session.project_id()) {
         let worktree = worktree.trim_end_matches('/');
         if !worktree.is_empty() && under(directory, worktree).is_some() {
             return worktree.to_owned();
         }
     }
+    session_root(&session.doc["info"])
+}
+
+/// The checkout a session's `info` says it ran in: its directory minus its `path` (the
+/// subdirectory), else the directory itself.
+pub(super) fn session_root(info: &Value) -> String {
+    let directory = info
+        .get("directory")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim_end_matches('/');
     if let Some(path) = info.get("path").and_then(Value::as_str) {
         let path = path.trim_matches('/');
         if !path.is_empty() {
@@ -37,6 +49,27 @@ fn archived_root(session: &ArchivedSession, archive: &Archive) -> String {
     directory.to_owned()
 }
 
+/// Moves the files a `patch` part names from the checkout `from` to `to` (an empty `to`
+/// leaves them relative to the checkout); files elsewhere stay as they are.
+pub(super) fn move_patch_files(part: &mut Value, from: &str, to: &str) {
+    if part.get("type").and_then(Value::as_str) != Some("patch") {
+        return;
+    }
+    let files = part.get_mut("files").and_then(Value::as_array_mut);
+    for file in files.into_iter().flatten() {
+        let moved = file
+            .as_str()
+            .and_then(|f| under(f.trim_end_matches('/'), from))
+            .map(|rest| match to {
+                "" => rest.to_owned(),
+                to => join_str(to, rest),
+            });
+        if let Some(moved) = moved {
+            *file = Value::String(moved);
+        }
+    }
+}
+
 /// `Some(rest)` when `path` is `root` or inside it (`rest` without a leading slash).
 fn under<'a>(path: &'a str, root: &str) -> Option<&'a str> {
     if path == root {
@@ -49,9 +82,12 @@ fn under<'a>(path: &'a str, root: &str) -> Option<&'a str> {
 }
 
 fn join(base: &Path, rel: &str) -> String {
-    let base = base.to_string_lossy().replace('\\', "/");
+    join_str(&base.to_string_lossy().replace('\\', "/"), rel)
+}
+
+fn join_str(base: &str, rel: &str) -> String {
     if rel.is_empty() {
-        base
+        base.to_owned()
     } else {
         format!("{}/{rel}", base.trim_end_matches('/'))
     }
@@ -61,8 +97,27 @@ fn join(base: &Path, rel: &str) -> String {
 /// rewritten (keeping the subdirectory), `workspaceID` dropped (workspaces are local), and the
 /// assistant messages' `path.cwd`/`path.root` moved along.
 pub fn rehome(session: &ArchivedSession, archive: &Archive, home: &Home) -> Value {
-    let old_root = archived_root(session, archive);
+    let old_root = archived_root(session, &archive.worktrees);
     let mut doc = session.doc.clone();
+    move_doc(&mut doc, &old_root, home);
+    doc
+}
+
+/// Like [`rehome`], moving the messages out of `session` rather than copying them (they
+/// can be hundreds of MB); `session` keeps its `info` and extra record.
+pub(super) fn rehome_taking_messages(
+    session: &mut ArchivedSession,
+    worktrees: &HashMap<String, String>,
+    home: &Home,
+) -> Value {
+    let old_root = archived_root(session, worktrees);
+    let messages = std::mem::take(&mut session.doc["messages"]);
+    let mut doc = serde_json::json!({ "info": session.doc["info"].clone(), "messages": messages });
+    move_doc(&mut doc, &old_root, home);
+    doc
+}
+
+fn move_doc(doc: &mut Value, old_root: &str, home: &Home) {
     let info = doc["info"].as_object_mut().expect("validated on load");
     let directory = info
         .get("directory")
@@ -70,7 +125,7 @@ pub fn rehome(session: &ArchivedSession, archive: &Archive, home: &Home) -> Valu
         .unwrap_or("")
         .trim_end_matches('/')
         .to_owned();
-    let rel = under(&directory, &old_root).unwrap_or("").to_owned();
+    let rel = under(&directory, old_root).unwrap_or("").to_owned();
     info.insert("projectID".into(), Value::String(home.project_id.clone()));
     info.insert(
         "directory".into(),
@@ -81,10 +136,16 @@ pub fn rehome(session: &ArchivedSession, archive: &Archive, home: &Home) -> Valu
     }
     info.remove("workspaceID");
     let move_path = |p: &str| -> Option<String> {
-        under(p.trim_end_matches('/'), &old_root).map(|rest| join(&home.checkout, rest))
+        under(p.trim_end_matches('/'), old_root).map(|rest| join(&home.checkout, rest))
     };
+    let new_root = join(&home.checkout, "");
     if let Some(messages) = doc["messages"].as_array_mut() {
         for message in messages {
+            // Notes attribute commits to sessions by the files their patch parts name.
+            let parts = message.get_mut("parts").and_then(Value::as_array_mut);
+            for part in parts.into_iter().flatten() {
+                move_patch_files(part, old_root, &new_root);
+            }
             let Some(path) = message["info"]
                 .get_mut("path")
                 .and_then(Value::as_object_mut)
@@ -98,7 +159,6 @@ pub fn rehome(session: &ArchivedSession, archive: &Archive, home: &Home) -> Valu
             }
         }
     }
-    doc
 }
 
 #[cfg(test)]
@@ -145,7 +205,8 @@ mod tests {
         let s = archived(json!({
             "info": {"id": "ses_1", "projectID": "p1", "directory": "/old/repo/sub/dir", "path": "sub/dir",
                      "workspaceID": "w", "time": {"created": 1, "updated": 2}},
-            "messages": [{"info": {"id": "m", "sessionID": "ses_1", "path": {"cwd": "/old/repo/sub/dir", "root": "/old/repo"}}, "parts": []},
+            "messages": [{"info": {"id": "m", "sessionID": "ses_1", "path": {"cwd": "/old/repo/sub/dir", "root": "/old/repo"}},
+                          "parts": [{"id": "p", "type": "patch", "hash": "h", "files": ["/old/repo/sub/a.rs", "/elsewhere/b.rs"]}]},
                          {"info": {"id": "n", "sessionID": "ses_1", "path": {"cwd": "/elsewhere", "root": "/old/repo"}}, "parts": []}]
         }));
         for a in [archive(&[("p1", "/old/repo")]), archive(&[])] {
@@ -159,6 +220,10 @@ mod tests {
                 "/new/clone/sub/dir"
             );
             assert_eq!(doc["messages"][0]["info"]["path"]["root"], "/new/clone");
+            assert_eq!(
+                doc["messages"][0]["parts"][0]["files"],
+                json!(["/new/clone/sub/a.rs", "/elsewhere/b.rs"])
+            );
             assert_eq!(doc["messages"][1]["info"]["path"]["cwd"], "/elsewhere");
         }
         // JSON-era sessions have no `path`: the project's worktree decides.

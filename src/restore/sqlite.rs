@@ -7,7 +7,7 @@
 //! backup API.
 
 use super::schema::Schema;
-use super::{backup_path, now_ms, without, Action, Home, Item};
+use super::{backup_path, now_ms, Action, Home, Item, Without};
 use crate::error::UserError;
 use crate::json;
 use anyhow::{bail, Context, Result};
@@ -116,13 +116,10 @@ fn write_all(
                 e => Err(e),
             })
             .with_context(|| format!("failed to read session {id}"))?;
-        match local {
-            Some(t) if t > item.session.time_updated() => {
-                item.action = Action::KeepLocal;
-                continue;
-            }
-            Some(_) => item.action = Action::Update,
-            None => item.action = Action::Add,
+        // Changed since the plan was made (OpenCode wrote it meanwhile): keep the store's.
+        if local != item.local_updated {
+            item.action = Action::KeepLocal;
+            continue;
         }
         write_session(tx, schema, item).with_context(|| {
             format!(
@@ -190,21 +187,22 @@ fn ensure_project(tx: &Connection, schema: &Schema, home: &Home, now: i64) -> Re
 }
 
 fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()> {
-    let info = item.doc["info"].as_object().expect("validated on load");
     let id = item.session.id.as_str();
-    write_row(
-        tx,
-        schema,
-        "session",
-        &session_row(info),
-        Conflict::Upsert {
-            keys: &["id"],
-            only_if: None,
-        },
-    )?;
+    if let Some(info) = &item.rows.info {
+        write_row(
+            tx,
+            schema,
+            "session",
+            &session_row(info),
+            Conflict::Upsert {
+                keys: &["id"],
+                only_if: None,
+            },
+        )?;
+    }
     let session_created = item.session.time_created();
-    for message in item.doc["messages"].as_array().into_iter().flatten() {
-        let minfo = message["info"].as_object().expect("validated on load");
+    for message in &item.rows.messages {
+        let minfo = &message.info;
         let mid = minfo["id"].as_str().expect("validated on load");
         let created = time(minfo, "created").unwrap_or(session_created);
         let updated = time(minfo, "completed").unwrap_or(created).max(created);
@@ -215,24 +213,22 @@ fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()
             ("time_updated", Sql::Integer(updated)),
             (
                 "data",
-                Sql::Text(json::compact(&Value::Object(without(
-                    minfo,
-                    &["id", "sessionID"],
-                )))),
+                Sql::Text(json::compact(&Without(minfo, &["id", "sessionID"]))),
             ),
         ];
-        write_row(
-            tx,
-            schema,
-            "message",
-            &row,
-            Conflict::Upsert {
-                keys: &["id"],
-                only_if: Some("message.session_id = excluded.session_id"),
-            },
-        )?;
-        for part in message["parts"].as_array().into_iter().flatten() {
-            let part = part.as_object().expect("validated on load");
+        if message.write_info {
+            write_row(
+                tx,
+                schema,
+                "message",
+                &row,
+                Conflict::Upsert {
+                    keys: &["id"],
+                    only_if: Some("message.session_id = excluded.session_id"),
+                },
+            )?;
+        }
+        for part in &message.parts {
             let pid = part["id"].as_str().expect("validated on load");
             let start = part
                 .get("time")
@@ -251,10 +247,10 @@ fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()
                 ),
                 (
                     "data",
-                    Sql::Text(json::compact(&Value::Object(without(
+                    Sql::Text(json::compact(&Without(
                         part,
                         &["id", "sessionID", "messageID"],
-                    )))),
+                    ))),
                 ),
             ];
             write_row(
@@ -270,10 +266,7 @@ fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()
         }
     }
     let extra = &item.session.extra;
-    if let (Some(todos), true) = (
-        extra.get("todos").and_then(Value::as_array),
-        schema.has("todo"),
-    ) {
+    if let (Some(todos), true) = (&item.rows.todos, schema.has("todo")) {
         // A todo list is one snapshot: the archived (newer) list replaces the local one.
         tx.execute("DELETE FROM todo WHERE session_id = ?1", [id])?;
         let updated = item.session.time_updated();

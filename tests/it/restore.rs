@@ -18,15 +18,27 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// An export document without the fields a restore re-homes: `info.projectID`,
-/// `info.directory`, `info.path` and the messages' `path` (cwd, root).
+/// `info.directory`, `info.path` and the messages' `path` (cwd, root); the files of patch
+/// parts are made relative to the session's directory.
 pub fn without_home(doc: &Value) -> Value {
     let mut doc = doc.clone();
     let info = doc["info"].as_object_mut().unwrap();
+    let directory = format!("{}/", info["directory"].as_str().unwrap());
     for key in ["projectID", "directory", "path"] {
         info.remove(key);
     }
     for message in doc["messages"].as_array_mut().unwrap() {
         message["info"].as_object_mut().unwrap().remove("path");
+        for part in message["parts"].as_array_mut().unwrap() {
+            if part["type"] != "patch" {
+                continue;
+            }
+            for file in part["files"].as_array_mut().unwrap() {
+                if let Some(rel) = file.as_str().unwrap().strip_prefix(&directory) {
+                    *file = Value::String(rel.to_owned());
+                }
+            }
+        }
     }
     doc
 }
@@ -133,6 +145,7 @@ fn restore_into_an_empty_store_and_another_checkout() {
         "the clone has its own project ID"
     );
 
+    let mut patch_files = 0;
     for id in store.sessions() {
         let theirs: Value = serde_json::from_slice(&original.export(&env.repo.path, id)).unwrap();
         let back: Value = serde_json::from_slice(&fresh.export(&clone.path, id)).unwrap();
@@ -147,8 +160,17 @@ fn restore_into_an_empty_store_and_another_checkout() {
             if let Some(cwd) = message["info"]["path"]["cwd"].as_str() {
                 assert_eq!(cwd, clone.path.to_str().unwrap(), "path.cwd of {id}");
             }
+            // Notes attribute commits of this clone to the session by these files.
+            for part in message["parts"].as_array().unwrap() {
+                for file in part["files"].as_array().into_iter().flatten() {
+                    let file = Path::new(file.as_str().unwrap());
+                    assert!(file.starts_with(&clone.path), "patch file {file:?} of {id}");
+                    patch_files += 1;
+                }
+            }
         }
     }
+    assert!(patch_files > 0, "no patch part names a file");
     let conn = fresh.open_db();
     let parent: Option<String> = query_one(
         &conn,
@@ -234,7 +256,7 @@ fn restore_from_an_archive_branch_commit() {
     }
     integrity_ok(&fresh.db_path());
 
-    let again = ours(&fresh, &clone.path, &["restore", "-q", &commit]).success();
+    let again = ours(&fresh, &clone.path, &["restore", &commit]).success();
     assert!(
         again.stdout().contains("0 added, 0 updated, 5 unchanged"),
         "{again}"
@@ -1162,4 +1184,202 @@ fn set_central_sizes(data: &mut [u8], size: u32) {
             i += 1;
         }
     }
+}
+
+const ARCHIVE_BRANCH: &str = "refs/heads/opencode/sessions";
+
+/// `value` with every number as a float, so that `1` and `1.0` compare equal.
+fn numbers_as_floats(value: &Value) -> Value {
+    match value {
+        Value::Number(n) => json!(n.as_f64()),
+        Value::Array(items) => Value::Array(items.iter().map(numbers_as_floats).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), numbers_as_floats(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// A fake API key: redaction replaces it in everything `push-sessions` writes.
+const FAKE_KEY: &str = "ghp_Zx9Kq2Lm4Np6Rs8Tv0Wy1Ab3Cd5Ef7Gh9Ij1K";
+
+/// A session with a secret, archived (redacted) by `push-sessions`: verify finds the archive
+/// complete, and restoring the branch over the store that holds the original never puts the
+/// `[REDACTED:…]` placeholders in place of the user's text, whether the archived copy is as
+/// new as the local one (nothing to do) or newer (only what the store lacks comes back).
+#[test]
+fn redacted_archive_verifies_and_restore_keeps_local_secrets() {
+    let mut env = rich_store().copy_env();
+    let llm = env.start_llm();
+    let oc = env.opencode.as_ref().unwrap();
+    let repo = env.repo.path.clone();
+    let secret = oc.run(
+        &repo,
+        &format!(
+            "use my token {FAKE_KEY} please\n{}",
+            script(&[
+                Step::bash(&format!("echo token={FAKE_KEY}"), "echo the token"),
+                Step::reply("done with the token")
+            ])
+        ),
+        &[],
+    );
+    drop(llm);
+    let id = secret.session_id.as_str();
+    let original = oc.export(&repo, id);
+    assert!(String::from_utf8_lossy(&original).contains(FAKE_KEY));
+    env.run(&["push-sessions", "-q"]).success();
+    let files = env.git(&["ls-tree", "-r", "--name-only", ARCHIVE_BRANCH]);
+    let path = files
+        .lines()
+        .find(|f| f.ends_with(&format!("{id}/session.json")))
+        .unwrap_or_else(|| panic!("{id} is not in the archive:\n{files}"));
+    let archived = env.git(&["show", &format!("{ARCHIVE_BRANCH}:{path}")]);
+    assert!(archived.contains("[REDACTED:github-token]") && !archived.contains(FAKE_KEY));
+
+    let scrub = Scrub::of(rich_store()).session(id, "secret");
+    insta::assert_snapshot!(scrub.apply(env.run(&["verify"]).success()), @"
+    archive: refs/heads/opencode/sessions (6 sessions; stored in git)
+    store:   $TEST_ENV/opencode/data/opencode/opencode.db (6 sessions of this repository)
+    complete: all 6 archived sessions match the store
+    [EOF]
+    [exit status: 0]
+    ");
+
+    // As new as the store's copy: nothing is written.
+    let out = env
+        .run(&["restore", "--session", id, ARCHIVE_BRANCH])
+        .success();
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    unchanged    [SESSION:secret]  Mock title
+    note: this archive was redacted: secret-shaped strings are placeholders
+    restored into $TEST_ENV/opencode/data/opencode/opencode.db (project a76aebe1bac55953ccb1f217d023da9cd3a522a0, $TEST_ENV/repo): 0 added, 0 updated, 1 unchanged, 0 kept (newer locally)
+    [EOF]
+    [exit status: 0]
+    ");
+    assert_eq!(
+        oc.export(&repo, id),
+        original,
+        "restore changed the session"
+    );
+
+    // Older in the store, with its last message lost: the archived copy is newer, so the
+    // message comes back, and the parts holding the key stay as they are.
+    let db = oc.db_path();
+    let last: String = {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        let last: String = query_one(
+            &conn,
+            "SELECT id FROM message WHERE session_id = ?1 ORDER BY time_created DESC, id DESC LIMIT 1",
+            id,
+        );
+        conn.execute("DELETE FROM message WHERE id = ?1", [&last])
+            .unwrap();
+        conn.execute(
+            "UPDATE session SET time_updated = time_updated - 1000 WHERE id = ?1",
+            [id],
+        )
+        .unwrap();
+        last
+    };
+    let out = env
+        .run(&["restore", "--session", id, ARCHIVE_BRANCH])
+        .success();
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    updated      [SESSION:secret]  Mock title
+    note: this archive was redacted: secret-shaped strings are placeholders
+    backup: $TEST_ENV/opencode/data/opencode/opencode.db.git-opencode-backup-[TIME]
+    restored into $TEST_ENV/opencode/data/opencode/opencode.db (project a76aebe1bac55953ccb1f217d023da9cd3a522a0, $TEST_ENV/repo): 0 added, 1 updated, 0 unchanged, 0 kept (newer locally)
+    [EOF]
+    [exit status: 0]
+    ");
+    let restored: Value = serde_json::from_slice(&oc.export(&repo, id)).unwrap();
+    let original: Value = serde_json::from_slice(&original).unwrap();
+    assert!(
+        message_ids(&restored).contains(&last),
+        "the lost message is back"
+    );
+    assert_eq!(
+        numbers_as_floats(&restored),
+        numbers_as_floats(&original),
+        "the restored session differs from the original"
+    );
+    assert!(!restored.to_string().contains("[REDACTED"));
+    env.run(&["verify"]).success();
+
+    // -q: nothing on success.
+    let quiet = env.run(&["restore", "-q", ARCHIVE_BRANCH]).success();
+    insta::assert_snapshot!(quiet, @"[exit status: 0]");
+}
+
+/// A pack written in another repository (no root commit in common, no origin) is refused with
+/// its name and root commit, so that its sessions are not filed under this repository
+/// unnoticed; `--dry-run` and `--force` warn and go on.
+#[test]
+fn restore_refuses_another_repositorys_pack_without_force() {
+    let env = rich_store().copy_env();
+    let zip = pack(&env, "sessions.zip");
+    let zip_arg = zip.to_str().unwrap();
+    let llm = FakeLlm::start();
+    let oc = OpencodeHome::new(CURRENT, &llm);
+    let other = TestEnv::new();
+    // Its own first commit: the fixture's repository starts from the same one as TestEnv's.
+    other
+        .repo
+        .git(&["commit", "--amend", "-q", "-m", "another project"]);
+    oc.session_list_json(&other.repo.path);
+    let db = oc.db_path();
+    let before = file_sha256(&db);
+
+    let scrub = Scrub::new().literal(other.repo.git(&["rev-parse", "HEAD"]).trim(), "[ROOT]");
+    let out = ours(&oc, &other.repo.path, &["restore", zip_arg]).failure();
+    insta::assert_snapshot!(out, @"
+    [stderr]
+    error: $TEST_ENV/sessions.zip was written in another repository, repo (root commit a76aebe1bac55953ccb1f217d023da9cd3a522a0)
+    hint: restore files its sessions under this repository's project; pass --force to do that anyway
+    [EOF]
+    [exit status: 1]
+    ");
+    assert_eq!(
+        file_sha256(&db),
+        before,
+        "a refused restore changed the store"
+    );
+
+    let dry = ours(
+        &oc,
+        &other.repo.path,
+        &["restore", "--dry-run", "-q", zip_arg],
+    )
+    .success();
+    insta::assert_snapshot!(scrub.apply(&dry), @"
+    dry run: 5 to add, 0 to update, 0 unchanged, 0 to keep (newer locally) into $OC_HOME/data/opencode/opencode.db (project [ROOT], $TEST_ENV/repo); nothing was changed
+    [EOF]
+    [stderr]
+    warning: $TEST_ENV/sessions.zip was written in another repository, repo (root commit a76aebe1bac55953ccb1f217d023da9cd3a522a0); restore files its sessions under this repository
+    [EOF]
+    [exit status: 0]
+    ");
+    assert_eq!(file_sha256(&db), before, "--dry-run changed the store");
+
+    let forced = ours(
+        &oc,
+        &other.repo.path,
+        &["restore", "--force", "-q", zip_arg],
+    )
+    .success();
+    insta::assert_snapshot!(forced, @"
+    [stderr]
+    warning: $TEST_ENV/sessions.zip was written in another repository, repo (root commit a76aebe1bac55953ccb1f217d023da9cd3a522a0); restore files its sessions under this repository
+    [EOF]
+    [exit status: 0]
+    ");
+    assert_eq!(
+        session_ids(&oc.session_list_json(&other.repo.path)).len(),
+        rich_store().roots().len()
+    );
+    drop(llm);
 }
