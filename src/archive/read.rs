@@ -9,7 +9,7 @@
 
 use super::{branch, pack, RepositoryInfo, DEFAULT_REF, MANIFEST};
 use crate::error::UserError;
-use crate::git::Repo;
+use crate::git::{Oid, Repo};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -110,10 +110,25 @@ pub enum Checksums {
 /// Opens `spec`: a ref of the archive branch when git resolves `spec` as a ref, else a zip
 /// file when such a file exists, else a commit of the archive branch in `repo`.
 pub fn open(repo: &Repo, spec: &str, checksums: Checksums) -> Result<Archive> {
+    match locate(repo, spec)? {
+        Location::Zip(path) => pack::read(path, checksums),
+        Location::Commit(id) => branch::read(repo, spec, id),
+    }
+}
+
+/// Where an archive named on the command line is: see [`open`].
+enum Location<'a> {
+    Zip(&'a Path),
+    Commit(Oid),
+}
+
+/// The one decision between a zip file and a ref or commit, for [`open`] and
+/// [`source_repository`]: a name git resolves as a ref is that ref, whatever files exist.
+fn locate<'a>(repo: &Repo, spec: &'a str) -> Result<Location<'a>> {
     let path = Path::new(spec);
     let names_ref = repo.existing_ref(spec).is_some();
     if !names_ref && path.is_file() {
-        return pack::read(path, checksums);
+        return Ok(Location::Zip(path));
     }
     if !names_ref && path.is_dir() {
         bail!(UserError::new(format!(
@@ -124,7 +139,7 @@ pub fn open(repo: &Repo, spec: &str, checksums: Checksums) -> Result<Archive> {
         )));
     }
     match repo.rev_parse(spec) {
-        Some(id) => branch::read(repo, spec, id),
+        Some(id) => Ok(Location::Commit(id)),
         None if looks_like_path(spec) => bail!(UserError::new(format!("no such file: {spec}"))
             .hint(format!(
                 "pass a zip written by `git opencode pack`, or a ref such as {DEFAULT_REF}"
@@ -178,17 +193,14 @@ pub fn open_sessions(
 /// The repository the archive `spec` (as [`open`] takes it) says it was written from; `None`
 /// when its manifest does not say (or it has none, as a notes ref).
 pub fn source_repository(repo: &Repo, spec: &str) -> Result<Option<RepositoryInfo>> {
-    let path = Path::new(spec);
-    let manifest = if path.is_file() {
-        pack::read_manifest(path)?
-    } else {
-        match repo.rev_parse(spec) {
-            Some(id) => {
-                let tree = repo.peel_to_tree(id, spec)?;
-                repo.read_blob_at(tree, MANIFEST)?
-            }
-            None => None,
+    // What cannot be located is left for `open` to report.
+    let manifest = match locate(repo, spec) {
+        Ok(Location::Zip(path)) => pack::read_manifest(path)?,
+        Ok(Location::Commit(id)) => {
+            let tree = repo.peel_to_tree(id, spec)?;
+            repo.read_blob_at(tree, MANIFEST)?
         }
+        Err(_) => None,
     };
     let Some(manifest) = manifest else {
         return Ok(None);
@@ -197,7 +209,8 @@ pub fn source_repository(repo: &Repo, spec: &str) -> Result<Option<RepositoryInf
     struct Source {
         repository: Option<RepositoryInfo>,
     }
-    let source: Source = serde_json::from_slice(&manifest)
+    let source: Source = crate::json::parse_slice(&manifest)
+        .and_then(serde_json::from_value)
         .with_context(|| format!("malformed {MANIFEST} in {spec}"))?;
     Ok(source.repository)
 }
