@@ -294,6 +294,13 @@ fn snapshot(
         let newer_copy = || -> Result<Option<Documents>> {
             let mut read = None;
             let order = match (previous, &tip) {
+                // Rendered by another version or mode: a digest under other rules (new secret
+                // formats, say) says nothing, so a copy as new as the held one is rendered again.
+                (Some(held), Some(_)) if !same_mode => match stamp.changed.cmp(&held.last_change())
+                {
+                    Ordering::Less => Ordering::Less,
+                    _ => Ordering::Greater,
+                },
                 (Some(held), Some(tip)) => {
                     freshness::compare(stamp.changed, held.last_change(), || {
                         let docs = read_documents(store, session, options.redactor)?;

@@ -241,6 +241,55 @@ fn new_secret_formats_and_text_attachments_stay_out_of_archives_and_transcripts(
     ]);
     assert!(grep.contains("transcript.md"), "{grep}");
 
+    // An archive an older version wrote holds these secrets verbatim (its rules did not know
+    // them): this version renders the session again although it has not changed since. Which
+    // of two same-time copies wins a tie depends on their digests, so several older copies
+    // (differing in a field of no meaning) are tried: each must be rendered again.
+    let exported_json = ours(oc, &env.repo.path, &["export", &id]).success();
+    let manifest = env.git(&["show", "opencode/sessions:manifest.json"]);
+    let ours_version = format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(manifest.contains(&ours_version), "{manifest}");
+    let older = env.root.join("manifest.json");
+    std::fs::write(
+        &older,
+        manifest.replace(&ours_version, "\"version\": \"0.1.0\""),
+    )
+    .unwrap();
+    let index = env.root.join("older-index");
+    let in_older_index = |args: &[&str]| {
+        let out = git_command(&env.repo.path)
+            .env("GIT_INDEX_FILE", &index)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    for variant in 0..4 {
+        let mut copy: Value = exported_json.json();
+        copy["info"]["renderedBy"] = json!(format!("0.1.0 #{variant}"));
+        let verbatim = env.root.join("verbatim.json");
+        std::fs::write(&verbatim, serde_json::to_vec_pretty(&copy).unwrap()).unwrap();
+        let tip = env.git(&["rev-parse", "opencode/sessions"]);
+        in_older_index(&["read-tree", tip.trim()]);
+        for (file, at) in [(&verbatim, path.as_str()), (&older, "manifest.json")] {
+            let blob = env.git(&["hash-object", "-w", file.to_str().unwrap()]);
+            let entry = format!("100644,{},{at}", blob.trim());
+            in_older_index(&["update-index", "--cacheinfo", &entry]);
+        }
+        let tree = in_older_index(&["write-tree"]);
+        let commit = env.git(&["commit-tree", "-p", tip.trim(), "-m", "by 0.1.0", &tree]);
+        env.git(&["update-ref", "refs/heads/opencode/sessions", commit.trim()]);
+        ours(oc, &env.repo.path, &["push-sessions"]).success();
+        let rendered = env.git(&["show", &format!("opencode/sessions:{path}")]);
+        for (name, secret) in &secrets {
+            assert!(
+                !rendered.contains(secret.as_str()),
+                "{name} stayed in the archive an older version wrote (copy #{variant})"
+            );
+        }
+    }
+
     // `pack --redact`: nothing in the zip's bytes or its entries; deterministic; marked.
     let packed = |name: &str, extra: &[&str]| {
         let zip = env.root.join(name);
