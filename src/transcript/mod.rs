@@ -1,8 +1,11 @@
 //! A session as readable Markdown: `export --format markdown` and the archive's `transcript.md`.
 //!
-//! The input is the export document `{info, messages:[{info, parts}]}` plus the session's extra
-//! records (todos, session diff, share, v2 rows). The output is CommonMark as git forges render
-//! it, and it is deterministic: it depends only on the input (no clock, no hash-map order).
+//! The input is an export document plus the session's extra records (todos, session diff,
+//! share, v2 rows). Two generations of documents are rendered by the one renderer: OpenCode
+//! 1.x's `{info, messages:[{info, parts}]}` and OpenCode 2.x's `{info, messages}` with flat typed
+//! messages (see [`flat`]); [`is_gen2`] tells them apart by shape, since an archived document
+//! carries no generation of its own. The output is CommonMark as git forges render it, and it is
+//! deterministic: it depends only on the input (no clock, no hash-map order).
 //!
 //! Promises:
 //! - every text and reasoning part's text appears verbatim: as Markdown when it cannot break
@@ -12,8 +15,10 @@
 //! - a fence is always longer than any backtick run it encloses;
 //! - part types this module does not know are shown generically, never dropped silently.
 
+mod flat;
 mod md;
 mod parts;
+mod tool_item;
 
 use md::{code, fenced, group, html_escape, inline, is_safe_markdown, link_to, shorten};
 use parts::json;
@@ -56,7 +61,7 @@ pub fn render_linked(
     let messages: &[Value] = doc["messages"].as_array().map_or(&[], Vec::as_slice);
     let mut r = Renderer {
         out: String::with_capacity(16 * 1024),
-        directory: info["directory"].as_str().unwrap_or_default().to_owned(),
+        directory: directory(info).unwrap_or_default().to_owned(),
         children,
     };
     r.header(info, messages, extra, parent);
@@ -65,6 +70,9 @@ pub fn render_linked(
     r.session_diff(extra.get("session_diff"));
     let v2 = extra.get("session_message").and_then(Value::as_array);
     match v2 {
+        // A 2.x extra record's `session_message` rows are the unsettled ones the document
+        // leaves out, not 1.18's v2-engine rows.
+        _ if is_gen2(doc) => r.gen2_conversation(messages, v2.map_or(&[], Vec::as_slice)),
         Some(rows) if messages.is_empty() && !rows.is_empty() => {
             r.heading(2, "Conversation");
             for row in rows {
@@ -191,8 +199,11 @@ impl Renderer<'_> {
             (None, Some(id)) => item("Parent", code(id)),
             (None, None) => {}
         }
-        if let Some(dir) = info["directory"].as_str() {
+        if let Some(dir) = directory(info) {
             item("Directory", code(dir));
+        }
+        if let Some(source) = info["fork"]["sessionID"].as_str() {
+            item("Forked from", code(source));
         }
         for (key, label) in [
             ("created", "Created"),
@@ -203,13 +214,18 @@ impl Renderer<'_> {
                 item(label, t);
             }
         }
-        if let Some(version) = info["version"].as_str() {
+        // A 2.x `info` has no version: its `session_v2` row (in the extra record) does.
+        let session_v2 = extra.get("session_v2").unwrap_or(&Value::Null);
+        if let Some(version) = info["version"].as_str().or(session_v2["version"].as_str()) {
             item("OpenCode", inline(version));
+        }
+        if let Some(outcome) = info["outcome"].as_str() {
+            item("Outcome", inline(outcome));
         }
         let agents = match info["agent"].as_str() {
             Some(agent) => vec![agent.to_owned()],
             None => distinct(messages.iter().filter_map(|m| {
-                let i = &m["info"];
+                let i = message_info(m);
                 i["agent"].as_str().or(i["mode"].as_str()).map(String::from)
             })),
         };
@@ -218,7 +234,11 @@ impl Renderer<'_> {
         }
         let models = match model_name(&info["model"]) {
             Some(model) => vec![model],
-            None => distinct(messages.iter().filter_map(|m| message_model(&m["info"]))),
+            None => distinct(
+                messages
+                    .iter()
+                    .filter_map(|m| message_model(message_info(m))),
+            ),
         };
         if !models.is_empty() {
             item("Model", join_code(&models));
@@ -226,8 +246,8 @@ impl Renderer<'_> {
         let assistants = || {
             messages
                 .iter()
-                .map(|m| &m["info"])
-                .filter(|i| i["role"] == "assistant")
+                .filter(|m| m["info"]["role"] == "assistant" || m["type"] == "assistant")
+                .map(message_info)
         };
         // Sessions of OpenCode ≤ 1.1 have no totals: sum their assistant messages.
         let costs: Vec<f64> = match info["cost"].as_f64() {
@@ -264,7 +284,8 @@ impl Renderer<'_> {
         }
         let share = info["share"]["url"]
             .as_str()
-            .or_else(|| extra.get("share").and_then(|s| s["url"].as_str()));
+            .or_else(|| extra.get("share").and_then(|s| s["url"].as_str()))
+            .or(session_v2["share_url"].as_str());
         if let Some(url) = share {
             item("Shared", format!("<{}>", url.replace(['<', '>', ' '], "")));
         }
@@ -452,6 +473,32 @@ impl Renderer<'_> {
     }
 }
 
+/// Whether `doc` is an OpenCode 2.x export document: its `info` has a `location` (1.x has a
+/// `directory`), or its messages are flat (`type` inline, no `info`).
+pub fn is_gen2(doc: &Value) -> bool {
+    doc["info"]["location"].is_object()
+        || doc["messages"].as_array().is_some_and(|messages| {
+            messages
+                .iter()
+                .any(|m| m["type"].is_string() && m.get("info").is_none())
+        })
+}
+
+/// The session's directory: 1.x `info.directory`, 2.x `info.location.directory`.
+fn directory(info: &Value) -> Option<&str> {
+    info["directory"]
+        .as_str()
+        .or(info["location"]["directory"].as_str())
+}
+
+/// What describes a message: a 1.x message's `info`, or a flat 2.x message itself.
+fn message_info(message: &Value) -> &Value {
+    match message.get("info") {
+        Some(info) => info,
+        None => message,
+    }
+}
+
 /// Token counts `{input, output, reasoning, cache:{read, write}}`.
 #[derive(Default)]
 struct Tokens {
@@ -558,3 +605,5 @@ fn utc(ms: &Value) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_gen2;

@@ -6,9 +6,12 @@ use super::{message_model, Renderer};
 use serde_json::Value;
 
 impl Renderer<'_> {
-    /// An error object `{name, data:{message}}` (message or part).
+    /// An error object: 1.x `{name, data:{message}}` (message or part), 2.x `{type, message}`.
     pub(super) fn error(&mut self, error: &Value) {
-        let name = error["name"].as_str().unwrap_or("Error");
+        let name = error["name"]
+            .as_str()
+            .or(error["type"].as_str())
+            .unwrap_or("Error");
         let message = error["data"]["message"]
             .as_str()
             .or(error["message"].as_str());
@@ -128,11 +131,7 @@ impl Renderer<'_> {
             self.fence_cut("json", &json(input));
         }
         if let Some(child) = state["metadata"]["sessionId"].as_str() {
-            let target = match self.children.iter().find(|c| c.id == child) {
-                Some(link) => format!("{} ({})", link_to(&link.title, &link.href), code(child)),
-                None => code(child),
-            };
-            self.para(&format!("Subagent session: {target}"));
+            self.subagent_link(child);
         }
         if let Some(attachments) = state["attachments"].as_array() {
             for file in attachments {
@@ -152,6 +151,15 @@ impl Renderer<'_> {
             other => self.output("Error", &json(other)),
         }
         true
+    }
+
+    /// The line naming a subagent (child) session, linked to its transcript when known.
+    pub(super) fn subagent_link(&mut self, child: &str) {
+        let target = match self.children.iter().find(|c| c.id == child) {
+            Some(link) => format!("{} ({})", link_to(&link.title, &link.href), code(child)),
+            None => code(child),
+        };
+        self.para(&format!("Subagent session: {target}"));
     }
 
     pub(super) fn file(&mut self, part: &Value) -> bool {
@@ -235,7 +243,7 @@ impl Renderer<'_> {
         true
     }
 
-    fn unknown(&mut self, part: &Value) {
+    pub(super) fn unknown(&mut self, part: &Value) {
         let kind = part["type"].as_str().unwrap_or("unknown");
         self.para(&format!("**Part** {}", code(kind)));
         let mut shown = part.clone();
@@ -250,7 +258,7 @@ impl Renderer<'_> {
 
 /// The text items of a v2 tool result (`[{type:"text", text}]`), joined; `None` when it has
 /// none.
-fn v2_tool_output(content: &Value) -> Option<String> {
+pub(super) fn v2_tool_output(content: &Value) -> Option<String> {
     let texts: Vec<&str> = content
         .as_array()?
         .iter()
@@ -260,7 +268,7 @@ fn v2_tool_output(content: &Value) -> Option<String> {
     (!texts.is_empty()).then(|| texts.join("\n"))
 }
 
-fn duration(ms: f64) -> String {
+pub(super) fn duration(ms: f64) -> String {
     if ms < 1000.0 {
         format!("{} ms", ms.max(0.0).round())
     } else {
