@@ -1,8 +1,11 @@
 //! Notes mode: a git note on each commit naming the OpenCode sessions that produced it.
 //!
-//! A session produced a commit when one of its `patch` parts (the files a step changed)
-//! names a file the commit changed, and the step happened in the commit's time window:
-//! after its parent was committed and before it was (with a minute of slack either way).
+//! A session produced a commit when one of its steps that changed files (a 1.x `patch` part,
+//! a 2.x file-changing tool item: see [`touched`]) names a file the commit changed, and the
+//! step happened in the commit's time window: after its parent was committed and before it
+//! was (with a minute of slack either way).
+
+mod touched;
 
 use crate::archive::{self, Archive};
 use crate::config::{self, Ctx};
@@ -44,35 +47,18 @@ const SLACK_SECONDS: i64 = 60;
 pub struct Patch {
     pub session_id: String,
     pub files: Vec<String>,
-    /// When the step's message was created (Unix seconds).
+    /// When the step happened (Unix seconds): its 1.x message was created, or its 2.x tool
+    /// call completed.
     pub time: i64,
 }
 
-/// Every `patch` part of `members`, with the time of its message.
+/// Every step of `members` that changed files (see [`touched`]), with its time.
 pub fn patches(store: &Store, members: &[Member]) -> Result<Vec<Patch>> {
     let mut out = Vec::new();
     for m in members {
-        for message in store.messages(&m.session)? {
-            let time = message["info"]["time"]["created"].as_i64().unwrap_or(0) / 1000;
-            for part in message["parts"].as_array().into_iter().flatten() {
-                if part["type"] != "patch" {
-                    continue;
-                }
-                let files = part["files"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|f| f.as_str().map(String::from))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.push(Patch {
-                    session_id: m.session.id.clone(),
-                    files,
-                    time,
-                });
-            }
-        }
+        let messages = store.messages(&m.session)?;
+        let s = &m.session;
+        out.extend(touched::patches_of(&s.id, &s.directory, &messages));
     }
     Ok(out)
 }
