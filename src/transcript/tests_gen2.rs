@@ -575,3 +575,29 @@ fn a_rich_2x_session() {
     The `bash` tool is now `shell` and must be called by that name.
     "##);
 }
+
+/// Markdown export redacts the document and its extra record before rendering (as for 1.x):
+/// a secret in a 2.x tool input, a shell row's output or an unsettled row's JSON text never
+/// reaches the transcript.
+#[test]
+fn redaction_reaches_every_2x_field_shown() {
+    let token = format!("ghp_{}", "A1b2".repeat(9));
+    let mut doc = json!({"info": info(), "messages": [
+        msg("msg_1", "assistant", assistant(json!([tool("c1", "shell", json!({
+            "status": "completed", "input": {"command": format!("gh auth login --with-token {token}")},
+            "content": [{"type": "text", "text": format!("token {token} ok")}]}))]))),
+        msg("msg_2", "shell", json!({"shellID": "sh_1", "command": "env", "status": "exited",
+            "exit": 0, "output": {"output": format!("GH_TOKEN={token}"), "cursor": 1, "size": 1,
+            "truncated": false}, "time": {"created": 20, "completed": 30}}))
+    ]});
+    let mut extra = json!({"session_message": [{"id": "msg_3", "type": "user", "seq": 9,
+        "time_created": 1, "time_updated": 1,
+        "data": format!("{{\"time\":{{\"created\":1}},\"text\":\"use {token}\",\"files\":[]}}")}]});
+    let redactor = crate::redact::Redactor::new();
+    assert!(redactor.redact_value(&mut doc) >= 3);
+    assert_eq!(redactor.redact_value(&mut extra), 1);
+    let out = render_linked(&doc, extra.as_object(), None, &[]);
+    assert!(!out.contains(&token), "{out}");
+    assert!(out.contains("GH_TOKEN=[REDACTED:github-token]"), "{out}");
+    assert!(out.contains("use [REDACTED:github-token]"), "{out}");
+}
