@@ -6,10 +6,9 @@
 //! `idle`, the end of a turn) are one short line each, because they carry one fact. A type this
 //! module does not know is shown generically, never dropped.
 
-use super::md::{code, inline};
+use super::md::{code, group, inline};
 use super::parts::json;
 use super::{capitalize, model_name, utc, Renderer, Tokens};
-use crate::transcript::md::group;
 use serde_json::{Map, Value};
 
 impl Renderer<'_> {
@@ -90,14 +89,17 @@ impl Renderer<'_> {
         for file in m["files"].as_array().into_iter().flatten() {
             self.flat_file(file);
         }
-        for (key, label) in [("agents", "Agent"), ("skills", "Skill")] {
+        // Agents are mentioned as `@name`, as the prompt wrote them; skills by name.
+        for (key, label, at) in [("agents", "Agent", "@"), ("skills", "Skill", "")] {
             for named in m[key].as_array().into_iter().flatten() {
                 let name = named
                     .as_str()
                     .or(named["name"].as_str())
                     .or(named["id"].as_str());
                 match name {
-                    Some(name) => self.para(&format!("**{label}** {}", code(&format!("@{name}")))),
+                    Some(name) => {
+                        self.para(&format!("**{label}** {}", code(&format!("{at}{name}"))))
+                    }
                     None => self.fence_cut("json", &json(named)),
                 }
             }

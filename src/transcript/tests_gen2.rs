@@ -161,6 +161,17 @@ fn rich() -> Value {
             "idle",
             json!({"time": {"created": 1791319649882_i64}, "outcome": "succeeded"}),
         ),
+        // shape: the importer's user row with an inline file (§4.2); the agent mention's
+        // fields are a guess (the schema names only `agents?`)
+        msg(
+            "msg_112f8ae5c101PPPPPPPPPPPPPP",
+            "user",
+            json!(
+            {"time": {"created": 1791500493000_i64}, "text": "Now @explore the notes",
+             "files": [{"data": "aGVsbG8=", "mime": "text/plain", "name": "notes.txt",
+                        "source": {"type": "file", "path": "/tmp/chatstrata-oc2-throwaway/notes.txt"}}],
+             "agents": [{"name": "explore"}]}),
+        ),
         // capture 2.0.26 (the reminder text is trimmed in the fact sheet)
         msg(
             "msg_112f8ae5d001EEEEEEEEEEEEEE",
@@ -486,6 +497,16 @@ fn a_rich_2x_session() {
     ```
 
     *Turn ended: succeeded* · <sub>2026-10-06 20:47:29 UTC</sub>
+
+    ### User
+
+    <sub>2026-10-08 23:01:33 UTC</sub>
+
+    Now @explore the notes
+
+    **File** `notes.txt` · text/plain · inline data, 5 bytes
+
+    **Agent** `@explore`
 
     ### Synthetic
 
