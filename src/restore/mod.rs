@@ -15,6 +15,7 @@ mod plan;
 mod rehome;
 mod schema;
 mod sqlite;
+pub mod upgrade;
 
 pub use merge::{MessageRows, Rows};
 pub use plan::{compare, content_key, v2_row_ids, Action, Difference, Newer, State};
