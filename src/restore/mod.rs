@@ -9,6 +9,7 @@
 //! (`sqlite.rs`) inside one transaction after an online backup, or the legacy JSON tree
 //! (`json.rs`) after copying every file that will be overwritten.
 
+pub mod gen2_write;
 mod json;
 mod merge;
 mod plan;
