@@ -43,7 +43,7 @@ fn session(id: &str, parent: Option<&str>) -> V2Session {
                   "id": format!("msg_{id}_2"), "sessionID": id},
          "parts": [{"type": "tool", "tool": "bash", "callID": "c1", "id": "prt_2", "state": {"status": "completed",
                     "input": {"command": "ls"}, "output": "a", "title": "", "metadata": {}, "time": {"start": 121, "end": 122}}}]}
-    ]}))
+    ]}), &Map::new())
     .unwrap()
 }
 

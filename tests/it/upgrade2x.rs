@@ -7,7 +7,7 @@ use crate::common::fixtures::{legacy_store, parts_store, rich_store, Fixture};
 use crate::common::shapes2::check_message;
 use crate::common::upgrade2::upgrade_to_2x;
 use crate::common::v2::v2_store;
-use git_opencode::restore::upgrade::{convert, RowTimes, V2Session};
+use git_opencode::restore::upgrade::{convert, transform_session, RowTimes, V2Session};
 use git_opencode::store::{Store, StoreLocation};
 use rusqlite::Connection;
 use serde_json::Value;
@@ -193,6 +193,39 @@ fn real_compaction_subtask_and_reasoning_transform_into_valid_2x_rows() {
     });
     assert!(has_subtask, "the fixture has a subtask marker");
     assert!(!sessions[&parts.subtask_child].messages.is_empty());
+}
+
+#[test]
+fn real_1_18_engine_rows_are_carried_into_valid_2x_rows() {
+    // 2.x's import leaves this session empty (see the upgrade test below); a restore
+    // carries its v2-engine rows over from the archive's extra record.
+    let engine = v2_store();
+    let data_dir = engine.home().data_dir();
+    let store = Store::open(StoreLocation {
+        db: data_dir.join("opencode.db"),
+        data_dir,
+    })
+    .unwrap();
+    let listed = store.sessions().unwrap();
+    let session = listed.iter().find(|s| s.id == engine.session).unwrap();
+    let doc = store.export_document(session).unwrap();
+    let extra = store.extra(session).unwrap();
+    let rows = extra["session_message"].as_array().unwrap().len();
+    assert!(rows >= 4, "{rows}");
+    let converted = transform_session(&doc, &extra).unwrap();
+    assert_eq!(converted.messages.len(), rows);
+    let kinds = kinds(&converted);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "user").count(),
+        2,
+        "{kinds:?}"
+    );
+    for m in &converted.messages {
+        check_message(&m.kind, &Value::Object(m.data.clone()))
+            .unwrap_or_else(|e| panic!("{} {}: {e}\n{:#?}", m.kind, m.id, m.data));
+    }
+    assert!(converted.messages.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(tool_names(&converted).contains(&"write"));
 }
 
 #[test]

@@ -12,9 +12,12 @@
 
 mod content;
 mod decode;
+mod engine;
 mod session;
 #[cfg(test)]
 mod tests;
+
+pub use engine::carry_engine_rows;
 
 use anyhow::{bail, Result};
 use decode::{obj_of, part_type, str_of, truthy, Message};
@@ -99,9 +102,13 @@ pub struct Converted {
     pub warnings: Vec<Warning>,
 }
 
-/// [`convert`] without row times, warnings dropped: a 1.x export document as 2.x rows.
-pub fn transform_session(doc: &Value) -> Result<V2Session> {
-    Ok(convert(doc, &RowTimes::new())?.session)
+/// A 1.x session as 2.x rows, for a restore: [`convert`] of its export document (without
+/// row times, warnings dropped), then the 1.18 v2-engine rows of its extra record carried
+/// over ([`carry_engine_rows`]), which 2.x's own import loses.
+pub fn transform_session(doc: &Value, extra: &Map<String, Value>) -> Result<V2Session> {
+    let mut session = convert(doc, &RowTimes::new())?.session;
+    carry_engine_rows(&mut session, extra);
+    Ok(session)
 }
 
 /// Transforms the 1.x export document `doc` (`{info, messages:[{info, parts}]}`) into the

@@ -93,7 +93,7 @@ fn session_keeps_its_own_agent_and_model() {
     let mut d = doc(vec![user_msg("msg_1", 200, vec![text("prt_1", "hi")])]);
     d["info"]["agent"] = "plan".into();
     d["info"]["model"] = json!({"id": "m", "providerID": "p", "variant": "high"});
-    let row = transform_session(&d).unwrap().row;
+    let row = transform_session(&d, &Map::new()).unwrap().row;
     assert_eq!(row["agent"], "plan");
     assert_eq!(
         row["model"],
@@ -594,10 +594,10 @@ fn messages_of_opencode_1_0_get_agent_and_model_from_their_reply() {
 
 #[test]
 fn not_an_export_document_is_an_error() {
-    assert!(transform_session(&json!({"messages": []})).is_err());
+    assert!(transform_session(&json!({"messages": []}), &Map::new()).is_err());
     let mut d = doc(vec![]);
     d["info"].as_object_mut().unwrap().remove("version");
-    let err = transform_session(&d).unwrap_err().to_string();
+    let err = transform_session(&d, &Map::new()).unwrap_err().to_string();
     assert!(err.contains("has no version"), "{err}");
 }
 
@@ -611,4 +611,70 @@ fn base64_round_trips_and_decodes_leniently() {
     // URL-safe digits, whitespace and missing padding, as Node's Buffer accepts them.
     assert_eq!(content::base64_decode("aGVsbG8g\nd29y bGQ"), b"hello world");
     assert_eq!(content::base64_decode("-_8"), [0xfb, 0xff]);
+}
+
+/// `session_message` rows as the 1.x extra record keeps them, shaped as the real 1.18.34 v2
+/// engine wrote them (tests/it/common/v2.rs; trimmed).
+fn engine_extra() -> Map<String, Value> {
+    let row = |id: &str, kind: &str, seq: i64, t: i64, data: Value| {
+        json!({"id": id, "session_id": SES, "type": kind, "seq": seq, "time_created": t,
+               "time_updated": t, "data": crate::json::compact(&data)})
+    };
+    object(json!({"session_message": [
+        row("msg_2", "assistant", 3, 20, json!({"time": {"created": 20, "completed": 30}, "agent": "build",
+            "model": {"id": "mock-1", "providerID": "mock"},
+            "content": [{"type": "tool", "id": "call_1", "name": "write", "provider": {"executed": false},
+                "state": {"status": "completed", "input": {"path": "a.md", "content": "x"},
+                          "content": [{"type": "text", "text": "Created file successfully: a.md"}],
+                          "outputPaths": [], "structured": {"operation": "write", "resource": "a.md", "existed": false}},
+                "time": {"created": 21, "ran": 22, "completed": 23}}],
+            "snapshot": {"start": "a6", "end": "b0", "files": ["a.md"]}, "finish": "tool-calls", "cost": 0,
+            "tokens": {"input": 120, "output": 17, "reasoning": 0, "cache": {"read": 0, "write": 0}}})),
+        row("msg_1", "user", 2, 10, json!({"time": {"created": 10}, "text": "Write the notes"})),
+        row("msg_3", "assistant", 9, 40, json!({"time": {"created": 40, "completed": 50}, "agent": "build",
+            "model": {"id": "mock-1", "providerID": "mock"},
+            "content": [{"type": "reasoning", "id": "reasoning-0", "text": "hm", "time": {"created": 41, "completed": 42}},
+                        {"type": "text", "id": "text-0", "text": "Done"}],
+            "finish": "stop", "cost": 0, "tokens": {"input": 1, "output": 2, "reasoning": 0, "cache": {"read": 0, "write": 0}}})),
+    ]}))
+}
+
+#[test]
+fn engine_rows_of_1_18_are_carried_into_an_empty_session() {
+    let session = transform_session(&doc(vec![]), &engine_extra()).unwrap();
+    let rows: Vec<_> = session
+        .messages
+        .iter()
+        .map(|m| (m.id.as_str(), m.kind.as_str(), m.seq))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("msg_1", "user", 2),
+            ("msg_2", "assistant", 3),
+            ("msg_3", "assistant", 9)
+        ]
+    );
+    assert_eq!(
+        session.messages[1].data["content"][0],
+        json!({"type": "tool", "id": "call_1", "name": "write",
+               "state": {"status": "completed", "input": {"path": "a.md", "content": "x"},
+                         "content": [{"type": "text", "text": "Created file successfully: a.md"}],
+                         "metadata": {"outputPaths": [], "structured": {"operation": "write", "resource": "a.md", "existed": false}}},
+               "time": {"created": 21, "ran": 22, "completed": 23}, "executed": false})
+    );
+    assert_eq!(
+        session.messages[2].data["content"],
+        json!([{"type": "reasoning", "text": "hm", "time": {"created": 41, "completed": 42}},
+               {"type": "text", "text": "Done"}])
+    );
+    // A session with v1 messages keeps only those; 2.x's own import carries nothing.
+    let with_v1 =
+        transform_session(&doc(vec![user_msg("msg_9", 5, vec![])]), &engine_extra()).unwrap();
+    assert_eq!(with_v1.messages.len(), 1);
+    assert!(convert(&doc(vec![]), &RowTimes::new())
+        .unwrap()
+        .session
+        .messages
+        .is_empty());
 }
