@@ -95,7 +95,6 @@ pub fn write_session(
     check_seqs(session)?;
     let project_id = session.row.get("project_id").and_then(Value::as_str);
     let project_id = project_id.with_context(|| format!("session {id} has no project_id"))?;
-    let project_created = ensure_project(conn, project_id, project, id)?;
     let exists: bool = conn
         .query_row("SELECT 1 FROM session_v2 WHERE id = ?1", [id], |_| Ok(()))
         .optional()?
@@ -132,6 +131,8 @@ pub fn write_session(
         ))
         .hint("upgrade git-opencode"));
     }
+    // Every check is done: from here on the store is written.
+    let project_created = ensure_project(conn, project_id, project, id)?;
     let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
     let params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
     if exists {

@@ -190,6 +190,11 @@ fn an_unknown_required_column_is_refused_and_a_missing_one_reported() {
         err.to_string().contains("requires column lineage"),
         "{err:#}"
     );
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM project"),
+        0,
+        "nothing written"
+    );
     // An older 2.x without the idle columns: a value for them is reported, not written.
     let conn = store();
     conn.execute_batch(
