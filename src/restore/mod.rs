@@ -9,12 +9,14 @@
 //! (`sqlite.rs`) inside one transaction after an online backup, or the legacy JSON tree
 //! (`json.rs`) after copying every file that will be overwritten.
 
+pub mod gen2_write;
 mod json;
 mod merge;
 mod plan;
 mod rehome;
 mod schema;
 mod sqlite;
+pub mod upgrade;
 
 pub use merge::{MessageRows, Rows};
 pub use plan::{compare, content_key, v2_row_ids, Action, Difference, Newer, State};

@@ -11,5 +11,6 @@ mod restore;
 mod secrets;
 mod sync;
 mod transcript;
+mod upgrade2x;
 mod v2;
 mod verify;

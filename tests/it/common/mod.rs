@@ -25,6 +25,8 @@ pub mod opencode;
 pub mod output;
 pub mod process;
 pub mod serve;
+pub mod shapes2;
+pub mod upgrade2;
 pub mod v2;
 
 // The perf bench includes this module too and does not use it.
