@@ -476,14 +476,14 @@ impl HeldForm<'_> {
     /// archive's form.
     fn digest(&self, store: &Store, session: &Session, docs: &Documents) -> Result<ContentDigest> {
         if self.redacted == self.ours.is_some() {
-            return Ok(ContentDigest::of(&docs.doc, &docs.extra));
+            return Ok(ContentDigest::of(&docs.doc, Some(&docs.extra)));
         }
         let redactor = self.redacted.then(|| {
             self.ours
                 .unwrap_or_else(|| self.fallback.get_or_init(Redactor::new))
         });
         let other = read_documents(store, session, redactor)?;
-        Ok(ContentDigest::of(&other.doc, &other.extra))
+        Ok(ContentDigest::of(&other.doc, Some(&other.extra)))
     }
 }
 
