@@ -376,7 +376,11 @@ fn a_damaged_legacy_session_file() {
     [exit status: 1]
     ");
     let out = env
-        .run(&["verify", "--json", env.root.join("all.zip").to_str().unwrap()])
+        .run(&[
+            "verify",
+            "--json",
+            env.root.join("all.zip").to_str().unwrap(),
+        ])
         .failure();
     let report = out.json();
     assert_eq!(report["missing"], serde_json::json!([]));
