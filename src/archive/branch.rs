@@ -15,6 +15,7 @@
 //! that holds an older copy (a clone whose archive got a teammate's newer one) never moves
 //! it back.
 
+use super::documents::Documents;
 use super::freshness::{self, ContentDigest};
 use super::read::{parse_session, MAX_ENTRY, MAX_TOTAL};
 use super::{
@@ -30,7 +31,6 @@ use crate::store::{ChangeStamp, Session, Store, Unreadable};
 use crate::transcript;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::cell::OnceCell;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -434,31 +434,15 @@ struct SessionFiles {
     transcript: Vec<u8>,
 }
 
-/// A session's export document and extra record as read from the store, redacted when a
-/// redactor is given.
-struct Documents {
-    doc: Value,
-    extra: Map<String, Value>,
-}
-
+/// A session's documents for the branch; a failure names the session (the text the
+/// skipped-session reasons and the hook log have always shown).
 fn read_documents(
     store: &Store,
     session: &Session,
     redactor: Option<&Redactor>,
 ) -> Result<Documents> {
-    let mut doc = store
-        .export_document(session)
-        .with_context(|| format!("failed to read session {}", session.id))?;
-    let mut extra = Value::Object(store.extra(session)?);
-    if let Some(r) = redactor {
-        r.redact_value(&mut doc);
-        r.redact_value(&mut extra);
-    }
-    let extra = match extra {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
-    Ok(Documents { doc, extra })
+    Documents::read(store, session, redactor)
+        .with_context(|| format!("failed to read session {}", session.id))
 }
 
 /// The form the archive holds its copies in, for comparing a store's copy with them: the
@@ -476,14 +460,14 @@ impl HeldForm<'_> {
     /// archive's form.
     fn digest(&self, store: &Store, session: &Session, docs: &Documents) -> Result<ContentDigest> {
         if self.redacted == self.ours.is_some() {
-            return Ok(ContentDigest::of(&docs.doc, &docs.extra));
+            return Ok(ContentDigest::of(&docs.doc, Some(&docs.extra)));
         }
         let redactor = self.redacted.then(|| {
             self.ours
                 .unwrap_or_else(|| self.fallback.get_or_init(Redactor::new))
         });
         let other = read_documents(store, session, redactor)?;
-        Ok(ContentDigest::of(&other.doc, &other.extra))
+        Ok(ContentDigest::of(&other.doc, Some(&other.extra)))
     }
 }
 

@@ -5,22 +5,32 @@ use crate::store::{Session, Store};
 use anyhow::Result;
 use serde_json::{Map, Value};
 
-/// The exact bytes `opencode export <id>` prints: `JSON.stringify(doc, null, 2)` and a newline.
-pub fn session_json(store: &Store, session: &Session) -> Result<Vec<u8>> {
-    session_json_redacted(store, session, None)
+/// A session's export document and extra record as read from the store, redacted when a
+/// redactor is given: what both archive forms write for it.
+pub struct Documents {
+    pub doc: Value,
+    pub extra: Map<String, Value>,
 }
 
-/// Like [`session_json`], with secret-shaped strings replaced when `redactor` is given.
-pub fn session_json_redacted(
-    store: &Store,
-    session: &Session,
-    redactor: Option<&Redactor>,
-) -> Result<Vec<u8>> {
-    let mut doc = store.export_document(session)?;
-    if let Some(r) = redactor {
-        r.redact_value(&mut doc);
+impl Documents {
+    /// Reads `session` from `store`; errors are the store's own (they name the row or file).
+    pub fn read(store: &Store, session: &Session, redactor: Option<&Redactor>) -> Result<Self> {
+        let mut doc = store.export_document(session)?;
+        let mut extra = Value::Object(store.extra(session)?);
+        if let Some(r) = redactor {
+            r.redact_value(&mut doc);
+            r.redact_value(&mut extra);
+        }
+        let Value::Object(extra) = extra else {
+            unreachable!("redaction keeps an object an object")
+        };
+        Ok(Documents { doc, extra })
     }
-    Ok(crate::json::pretty_line(&doc))
+}
+
+/// The exact bytes `opencode export <id>` prints: `JSON.stringify(doc, null, 2)` and a newline.
+pub fn session_json(store: &Store, session: &Session) -> Result<Vec<u8>> {
+    Ok(crate::json::pretty_line(&store.export_document(session)?))
 }
 
 /// The extra record of session `id` (todos, diffs, v2 rows, share URL) as a file, with the

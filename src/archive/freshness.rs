@@ -33,11 +33,16 @@ pub fn compare(
     }
 }
 
-/// A digest of what a session holds, wherever it lives: the export document without the
-/// fields that say where the session ran (the project ID, `directory` and `path` of the
-/// session, the `path` of its messages: restore rewrites them for the checkout it restores
-/// to), and the extra record (todos, diffs, v2 rows). Key order and number spelling do not
-/// count.
+/// A digest of what a session holds, wherever it ran: the one answer to "same content?" for
+/// the archive's tie-break, restore and verify. It covers the session's title and
+/// `time.updated`, every message and part, and, where asked, the extra record (todos,
+/// diffs, v2 rows). Key order and number spelling do not count, nor does where the session
+/// ran: restore rewrites that for the checkout it restores to (the project ID, `directory`
+/// and `path` of the session, the `path` of its messages, and the checkout in the files
+/// patch parts name, which are read relative to the checkout). The rest of `info` does not
+/// count either: restore writes it through the target store's own columns (defaults filled
+/// in, the local `workspaceID` dropped), so a restored copy and its original are the same
+/// content.
 ///
 /// Both copies must be in the same form: the archive holds redacted text unless written with
 /// `--no-redact`, so a store's copy is digested as the archive would hold it.
@@ -49,25 +54,51 @@ impl ContentDigest {
     /// copy never wins a tie.
     pub const UNREADABLE: ContentDigest = ContentDigest([0; 32]);
 
-    /// The digest of an export document and its extra record (without `sessionID`).
-    pub fn of(doc: &Value, extra: &Map<String, Value>) -> ContentDigest {
-        let mut doc = doc.clone();
-        if let Some(info) = doc.get_mut("info").and_then(Value::as_object_mut) {
-            for key in ["projectID", "directory", "path"] {
-                info.remove(key);
+    /// The digest of an export document and, when given, its extra record (without
+    /// `sessionID`).
+    ///
+    /// The archive passes the extra record: it holds one per session, so a copy with other
+    /// todos or v2 rows is other content. Restore and verify pass `None`: they compare v2
+    /// rows by ID and merge todos row by row, and restore never writes share records back, so
+    /// a restored copy's extra record differs from the archived one by design.
+    ///
+    /// Hashed as it is walked, without copying the document: a session can be hundreds of MB.
+    pub fn of(doc: &Value, extra: Option<&Map<String, Value>>) -> ContentDigest {
+        let info = &doc["info"];
+        let root = super::checkout::session_root(info);
+        let mut hasher = Hasher::default();
+        hasher.value(info.get("title").unwrap_or(&Value::Null));
+        let updated = info.get("time").and_then(|t| t.get("updated"));
+        hasher.value(updated.unwrap_or(&Value::Null));
+        for message in doc["messages"].as_array().into_iter().flatten() {
+            // Each message and the extra record start with a mark no JSON value starts with.
+            hasher.mark(b"m\n");
+            let mut message_info = message.get("info").cloned().unwrap_or(Value::Null);
+            if let Some(obj) = message_info.as_object_mut() {
+                obj.remove("path");
+            }
+            hasher.value(&message_info);
+            for part in message["parts"].as_array().into_iter().flatten() {
+                if part.get("type").and_then(Value::as_str) == Some("patch") {
+                    let mut part = part.clone();
+                    super::checkout::move_patch_files(&mut part, &root, "");
+                    hasher.value(&part);
+                } else {
+                    hasher.value(part);
+                }
             }
         }
-        let messages = doc.get_mut("messages").and_then(Value::as_array_mut);
-        for message in messages.into_iter().flatten() {
-            if let Some(info) = message.get_mut("info").and_then(Value::as_object_mut) {
-                info.remove("path");
+        if let Some(extra) = extra {
+            hasher.mark(b"x\n");
+            // Entry by entry in key order: the record is not copied into one value.
+            let mut keys: Vec<&String> = extra.keys().collect();
+            keys.sort();
+            for key in keys {
+                hasher.value(&Value::String(key.clone()));
+                hasher.value(&extra[key]);
             }
         }
-        let mut hasher = Sha256::new();
-        hasher.update(crate::json::canonical(&doc));
-        hasher.update(b"\n");
-        hasher.update(crate::json::canonical(&Value::Object(extra.clone())));
-        ContentDigest(hasher.finalize().into())
+        ContentDigest(hasher.0.finalize().into())
     }
 
     /// The digest of a session as an archive holds it: the bytes of its `session.json` and,
@@ -83,7 +114,23 @@ impl ContentDigest {
             None => Map::new(),
         };
         extra.remove("sessionID");
-        Ok(ContentDigest::of(&doc, &extra))
+        Ok(ContentDigest::of(&doc, Some(&extra)))
+    }
+}
+
+/// SHA-256 of canonical JSON values, each ended by a newline (which canonical JSON never
+/// holds), written into the hash as they are produced.
+#[derive(Default)]
+struct Hasher(Sha256);
+
+impl Hasher {
+    fn value(&mut self, value: &Value) {
+        crate::json::write_canonical(&mut self.0, value).expect("hashing cannot fail");
+        self.0.update(b"\n");
+    }
+
+    fn mark(&mut self, mark: &[u8]) {
+        self.0.update(mark);
     }
 }
 
@@ -102,7 +149,7 @@ mod tests {
     }
 
     fn digest(doc: &Value) -> ContentDigest {
-        ContentDigest::of(doc, &Map::new())
+        ContentDigest::of(doc, Some(&Map::new()))
     }
 
     #[test]
@@ -128,7 +175,7 @@ mod tests {
         assert_eq!(digest(&doc("/a", "one")), digest(&doc("/b", "one")));
         let extra = Map::from_iter([("todos".to_owned(), json!([{"content": "x"}]))]);
         assert_ne!(
-            ContentDigest::of(&doc("/a", "one"), &extra),
+            ContentDigest::of(&doc("/a", "one"), Some(&extra)),
             digest(&doc("/a", "one"))
         );
     }
@@ -140,7 +187,7 @@ mod tests {
         let session_json = crate::json::pretty_line(&doc);
         let extra_json = crate::archive::documents::extra_json("ses_1", extra.clone()).unwrap();
         let archived = ContentDigest::of_files(&session_json, Some(&extra_json), "ses_1").unwrap();
-        assert_eq!(archived, ContentDigest::of(&doc, &extra));
+        assert_eq!(archived, ContentDigest::of(&doc, Some(&extra)));
         assert!(ContentDigest::of_files(b"{", None, "ses_1").is_err());
     }
 }

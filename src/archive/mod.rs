@@ -10,6 +10,7 @@
 //! reads either form back, checked whole, for restore and verify.
 
 pub mod branch;
+pub mod checkout;
 pub mod documents;
 pub mod freshness;
 pub mod pack;

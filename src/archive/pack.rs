@@ -11,10 +11,11 @@
 //! fixed permissions and the Unix "made by" system, so nothing depends on the clock or the
 //! host. Each entry's size and SHA-256 are recorded in the manifest, which comes last.
 
+use super::documents::{self, Documents};
 use super::read::{check_entry_name, check_session, MAX_ENTRY, MAX_TOTAL};
 use super::{
-    documents, Archive, Checksums, ManifestHeader, ProjectEntry, RepositoryInfo, SourceKind, Tool,
-    MANIFEST, PACK_FORMAT, VERSION,
+    Archive, Checksums, ManifestHeader, ProjectEntry, RepositoryInfo, SourceKind, Tool, MANIFEST,
+    PACK_FORMAT, VERSION,
 };
 use crate::error::UserError;
 use crate::git::RepoFacts;
@@ -127,10 +128,8 @@ pub fn write<W: Write + Seek>(
     for member in members {
         let session = &member.session;
         progress.tick();
-        let read = documents::session_json_redacted(store, session, redactor)
-            .and_then(|doc| Ok((doc, store.extra(session)?)));
-        let (doc, extra) = match read {
-            Ok(read) => read,
+        let docs = match Documents::read(store, session, redactor) {
+            Ok(docs) => docs,
             Err(e) => {
                 skipped.push(super::unreadable(session, &e));
                 continue;
@@ -139,15 +138,10 @@ pub fn write<W: Write + Seek>(
         if let Some(v) = &session.summary.version {
             versions.insert(v.clone());
         }
+        let doc = crate::json::pretty_line(&docs.doc);
+        drop(docs.doc);
         zip.add(&format!("sessions/{}.json", session.id), &doc)?;
-        let mut extra = Value::Object(extra);
-        if let Some(r) = redactor {
-            r.redact_value(&mut extra);
-        }
-        let Value::Object(extra) = extra else {
-            unreachable!("redaction keeps an object an object")
-        };
-        if let Some(extra) = documents::extra_json(&session.id, extra) {
+        if let Some(extra) = documents::extra_json(&session.id, docs.extra) {
             zip.add(&format!("sessions/{}.extra.json", session.id), &extra)?;
         }
         packed.insert(session.id.as_str());

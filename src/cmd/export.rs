@@ -4,7 +4,7 @@
 //! Transcripts are for reading and sharing, so secret-shaped strings are redacted in them
 //! unless `--no-redact`; the JSON is for `opencode import` and stays byte for byte.
 
-use crate::archive::documents;
+use crate::archive::documents::{self, Documents};
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
@@ -13,7 +13,6 @@ use crate::redact::Redactor;
 use crate::store::{Session, Store};
 use crate::transcript::{self, SessionLink};
 use anyhow::{bail, Context, Result};
-use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
 
@@ -130,15 +129,7 @@ fn markdown(
         .collect();
     children.sort_by(|a, b| (a.time_created, &a.id).cmp(&(b.time_created, &b.id)));
     let children: Vec<SessionLink> = children.into_iter().map(link).collect();
-    let mut doc = store.export_document(session)?;
-    let mut extra = Value::Object(store.extra(session)?);
-    if let Some(r) = redactor {
-        r.redact_value(&mut doc);
-        r.redact_value(&mut extra);
-    }
-    let Value::Object(extra) = extra else {
-        unreachable!("redaction keeps an object an object")
-    };
+    let Documents { doc, extra } = Documents::read(store, session, redactor)?;
     let text = transcript::render_linked(
         &doc,
         (!extra.is_empty()).then_some(&extra),

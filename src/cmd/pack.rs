@@ -30,9 +30,14 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
         ))
         .hint("`git opencode list -v` explains which sessions belong here; --store <path> reads another store"));
     }
+    let packer = Packer {
+        ctx,
+        args,
+        store: &store,
+        sessions: (&ids, &members),
+    };
     if to_stdout {
-        let mut file = write_to_tempfile(ctx, args, &store, (&ids, &members), &mut skipped)?;
-        std::io::copy(&mut file, out).context("failed to write the zip to standard output")?;
+        packer.write_stream(|| Ok(&mut *out), "the zip to standard output", &mut skipped)?;
         return report(&skipped, "the zip on standard output");
     }
     let (path, target) = match explicit {
@@ -44,32 +49,22 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
         OutputTarget::File(real) => {
             let temp = temp_beside(&real)?;
             let file = temp.reopen().with_context(failed)?;
-            let written = write(
-                ctx,
-                args,
-                &store,
-                (&ids, &members),
-                BufWriter::new(file),
-                &mut skipped,
-            )
-            .with_context(failed)?;
-            written
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .and_then(|f| f.sync_all())
+            packer
+                .write_file(file, &mut skipped)
+                .and_then(|f| Ok(f.sync_all()?))
                 .with_context(failed)?;
             persist(temp, &real)?;
         }
         OutputTarget::Stream(device) => {
             // Written through in place: what `> /dev/null` or a named pipe expects.
-            let mut file = write_to_tempfile(ctx, args, &store, (&ids, &members), &mut skipped)?;
-            let mut sink = OpenOptions::new()
-                .write(true)
-                .open(&device)
-                .with_context(failed)?;
-            std::io::copy(&mut file, &mut sink)
-                .and_then(|_| sink.flush())
-                .with_context(failed)?;
+            let open = || {
+                OpenOptions::new()
+                    .write(true)
+                    .open(&device)
+                    .with_context(failed)
+            };
+            let what = path.display().to_string();
+            packer.write_stream(open, &what, &mut skipped)?;
         }
     }
     writeln!(out, "{}", path.display())?;
@@ -89,22 +84,6 @@ fn destination(ctx: &Ctx, path: &Path) -> Result<(PathBuf, OutputTarget)> {
     let target = output_target(path)?;
     super::refuse_output_in_store(ctx, path, target.path())?;
     Ok((path.to_path_buf(), target))
-}
-
-/// The pack in an anonymous temporary file, rewound: a zip needs a seekable file, and
-/// standard output, a pipe or a device is not one.
-fn write_to_tempfile(
-    ctx: &Ctx,
-    args: &PackArgs,
-    store: &Store,
-    sessions: (&ProjectIds, &[Member]),
-    skipped: &mut Vec<Unreadable>,
-) -> Result<File> {
-    let file = tempfile::tempfile().context("failed to create a temporary file")?;
-    let written = write(ctx, args, store, sessions, BufWriter::new(file), skipped)?;
-    let mut file = written.into_inner().map_err(|e| e.into_error())?;
-    file.seek(SeekFrom::Start(0))?;
-    Ok(file)
 }
 
 fn default_name(ctx: &Ctx, ids: &ProjectIds) -> String {
@@ -136,20 +115,50 @@ fn default_name(ctx: &Ctx, ids: &ProjectIds) -> String {
     )
 }
 
-/// Writes the pack of this repository's sessions into `sink`.
-fn write<W: Write + Seek>(
-    ctx: &Ctx,
-    args: &PackArgs,
-    store: &Store,
-    sessions: (&ProjectIds, &[Member]),
-    sink: W,
-    skipped: &mut Vec<Unreadable>,
-) -> Result<W> {
-    let show_progress = ctx.verbosity != Verbosity::Quiet;
-    let redactor = args.redact.then(Redactor::new);
-    let options = pack::Options {
-        show_progress,
-        redactor: redactor.as_ref(),
-    };
-    pack::write(&ctx.facts, store, sessions, &options, sink, skipped)
+/// This repository's sessions and how to pack them: all a pack needs but where it goes.
+struct Packer<'a> {
+    ctx: &'a Ctx,
+    args: &'a PackArgs,
+    store: &'a Store,
+    sessions: (&'a ProjectIds, &'a [Member]),
+}
+
+impl Packer<'_> {
+    /// Writes the pack into `file` and hands the file back, every byte written.
+    fn write_file(&self, file: File, skipped: &mut Vec<Unreadable>) -> Result<File> {
+        let redactor = self.args.redact.then(Redactor::new);
+        let options = pack::Options {
+            show_progress: self.ctx.verbosity != Verbosity::Quiet,
+            redactor: redactor.as_ref(),
+        };
+        let sink = BufWriter::new(file);
+        let written = pack::write(
+            &self.ctx.facts,
+            self.store,
+            self.sessions,
+            &options,
+            sink,
+            skipped,
+        )?;
+        Ok(written.into_inner().map_err(|e| e.into_error())?)
+    }
+
+    /// Writes the pack to the sink `open` gives (`what` names it in errors), opened once the
+    /// pack is written, through an anonymous temporary file: a zip needs a seekable file, and
+    /// standard output, a pipe or a device is not one.
+    fn write_stream<W: Write>(
+        &self,
+        open: impl FnOnce() -> Result<W>,
+        what: &str,
+        skipped: &mut Vec<Unreadable>,
+    ) -> Result<()> {
+        let file = tempfile::tempfile().context("failed to create a temporary file")?;
+        let mut file = self.write_file(file, skipped)?;
+        file.seek(SeekFrom::Start(0))?;
+        let mut sink = open()?;
+        std::io::copy(&mut file, &mut sink)
+            .and_then(|_| sink.flush())
+            .with_context(|| format!("failed to write {what}"))?;
+        Ok(())
+    }
 }

@@ -91,13 +91,21 @@ fn print_report(report: &Report, dry_run: bool, quiet: bool, out: &mut dyn Write
             writeln!(out, "backup: {}", backup.display())?;
         }
     }
-    let counts = format!(
+    let mut counts = format!(
         "{} added, {} updated, {} unchanged, {} kept (newer locally)",
         report.count(Action::Add),
         report.count(Action::Update),
         report.count(Action::Unchanged),
-        report.count(Action::KeepLocal) + report.count(Action::KeepDiverged),
+        report.count(Action::KeepLocal),
     );
+    // A local copy as new as the archived one, with other content, is kept too, but it is
+    // not newer: counted apart, and named only when there is one (the usual line stays).
+    let diverged = report.count(Action::KeepDiverged);
+    if diverged > 0 {
+        counts.push_str(&format!(
+            ", {diverged} kept (as new locally, with other content)"
+        ));
+    }
     if dry_run {
         writeln!(
             out,
@@ -124,4 +132,43 @@ fn print_report(report: &Report, dry_run: bool, quiet: bool, out: &mut dyn Write
 
 fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_as_new_locally_are_not_counted_as_newer() {
+        let report = Report {
+            sessions: vec![
+                ("ses_a".into(), "a".into(), Action::KeepLocal),
+                ("ses_b".into(), "b".into(), Action::KeepDiverged),
+                ("ses_c".into(), "c".into(), Action::Unchanged),
+            ],
+            backup: None,
+            target: "/s/opencode.db".into(),
+            project_id: "p".into(),
+            checkout: "/r".into(),
+            notes: Vec::new(),
+        };
+        let summary = |dry_run: bool| {
+            let mut out = Vec::new();
+            print_report(&report, dry_run, true, &mut out).unwrap();
+            print_report(&report, dry_run, false, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            summary(false),
+            "kept         ses_a  a (the local copy is newer)\n\
+             kept         ses_b  b (the local copy is as new, with other content)\n\
+             unchanged    ses_c  c\n\
+             restored into /s/opencode.db (project p, /r): 0 added, 0 updated, 1 unchanged, \
+             1 kept (newer locally), 1 kept (as new locally, with other content)\n"
+        );
+        assert!(summary(true).starts_with(
+            "dry run: 0 to add, 0 to update, 1 unchanged, 1 to keep (newer locally), \
+             1 to keep (as new locally, with other content) into /s/opencode.db"
+        ));
+    }
 }

@@ -6,6 +6,7 @@ use crate::cli::VerifyArgs;
 use crate::config::Ctx;
 use crate::error::UserError;
 use crate::restore::{self, Difference, Newer, State};
+use crate::store::Unreadable;
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -17,20 +18,36 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs, out: &mut dyn Write) -> Result<()> {
     };
     let archive = super::open_archive(&ctx.repo, &spec, Checksums::Report)?;
     let store = ctx.open_store()?;
-    let (_, members) = ctx.members(&store)?;
+    let (ids, members) = ctx.members(&store)?;
     let rows = restore::compare(&store, &members, &archive)?;
+    // Sessions of this repository or of the archive that the store cannot read are reported
+    // as unreadable (like pack and push-sessions do), not as missing from the store.
+    let unreadable: Vec<Unreadable> = store
+        .unreadable()
+        .into_iter()
+        .filter(|u| {
+            ids.ids.contains_key(&u.project_id) || archive.sessions.contains_key(&u.session_id)
+        })
+        .collect();
+    let rows: Vec<Difference> = rows
+        .into_iter()
+        .filter(|r| !unreadable.iter().any(|u| u.session_id == r.id))
+        .collect();
     let count = |s: State| rows.iter().filter(|r| r.state == s).count();
     let (missing, changed, extra) = (
         count(State::Missing),
         count(State::Changed),
         count(State::Extra),
     );
-    let complete = archive.checksum_failures.is_empty() && missing + changed + extra == 0;
+    let complete = archive.checksum_failures.is_empty()
+        && missing + changed + extra == 0
+        && unreadable.is_empty();
     let report = Report {
         archive: &archive,
         db: &store.location().db,
         members: members.len(),
         rows: &rows,
+        unreadable: &unreadable,
         complete,
     };
     if args.json {
@@ -58,6 +75,9 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs, out: &mut dyn Write) -> Result<()> {
         ));
     }
     let label = &archive.label;
+    if missing + changed + extra == 0 {
+        return Err(archive::skipped_error(&unreadable, "the comparison"));
+    }
     bail!(UserError::new(format!(
         "{label} does not match the store: {changed} changed, {missing} missing, {extra} extra"
     ))
@@ -87,6 +107,8 @@ struct Report<'a> {
     /// How many of the store's sessions belong to this repository.
     members: usize,
     rows: &'a [Difference],
+    /// Sessions the store cannot read (a damaged row or file).
+    unreadable: &'a [Unreadable],
     complete: bool,
 }
 
@@ -142,6 +164,13 @@ impl Report<'_> {
                 row.title.replace(['\n', '\r'], " ")
             )?;
         }
+        for u in self.unreadable {
+            writeln!(
+                out,
+                "unread   {}  (cannot be read: {})",
+                u.session_id, u.reason
+            )?;
+        }
         if self.complete {
             writeln!(
                 out,
@@ -187,6 +216,9 @@ impl Report<'_> {
             "missing": list(State::Missing),
             "changed": list(State::Changed),
             "extra": list(State::Extra),
+            "unreadable": self.unreadable.iter()
+                .map(|u| json!({ "id": u.session_id, "reason": u.reason }))
+                .collect::<Vec<Value>>(),
         });
         out.write_all(&crate::json::pretty_line(&json))?;
         Ok(())

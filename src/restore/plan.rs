@@ -4,13 +4,13 @@
 //! their extra record holds ([`v2_row_ids`]).
 
 use super::merge::{LocalCopy, Rows};
+use crate::archive::freshness::ContentDigest;
 use crate::archive::{Archive, ArchivedSession};
 use crate::membership::Member;
 use crate::redact::Redactor;
 use crate::store::{Session, Store, StoreKind, StoreLocation};
 use anyhow::Result;
 use serde_json::{Map, Value};
-use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
 
 /// What restore does with one archived session.
@@ -228,52 +228,11 @@ pub fn compare(store: &Store, members: &[Member], archive: &Archive) -> Result<V
     Ok(rows)
 }
 
-/// What decides whether two copies of a session differ: title, `time.updated`, and every
-/// message and part, ignoring where the session lives (project, directory, `path`, the
-/// assistant messages' `path`, the checkout in patch parts' `files`), key order and number
-/// spelling. A digest of their canonical JSON, computed as it is written: a session can be
-/// hundreds of megabytes.
-pub fn content_key(doc: &Value) -> Vec<u8> {
-    let info = &doc["info"];
-    let root = super::rehome::session_root(info);
-    let mut key = Digest::default();
-    key.value(info.get("title").unwrap_or(&Value::Null));
-    key.value(
-        info.get("time")
-            .and_then(|t| t.get("updated"))
-            .unwrap_or(&Value::Null),
-    );
-    for message in doc["messages"].as_array().into_iter().flatten() {
-        // Each message starts with a mark no JSON value starts with.
-        key.0.update(b"m\n");
-        let mut message_info = message.get("info").cloned().unwrap_or(Value::Null);
-        if let Some(obj) = message_info.as_object_mut() {
-            obj.remove("path");
-        }
-        key.value(&message_info);
-        for part in message["parts"].as_array().into_iter().flatten() {
-            if part.get("type").and_then(Value::as_str) == Some("patch") {
-                let mut part = part.clone();
-                super::rehome::move_patch_files(&mut part, &root, "");
-                key.value(&part);
-            } else {
-                key.value(part);
-            }
-        }
-    }
-    key.0.finalize().to_vec()
-}
-
-/// SHA-256 of canonical JSON values, each ended by a newline (which canonical JSON never
-/// holds).
-#[derive(Default)]
-struct Digest(Sha256);
-
-impl Digest {
-    fn value(&mut self, value: &Value) {
-        crate::json::write_canonical(&mut self.0, value).expect("hashing cannot fail");
-        self.0.update(b"\n");
-    }
+/// What decides whether two copies of a session differ for restore and verify: the one
+/// content digest every command uses, without the extra record (v2 rows are compared by
+/// [`v2_row_ids`], todos are merged row by row, and share records are not restored).
+pub fn content_key(doc: &Value) -> ContentDigest {
+    ContentDigest::of(doc, None)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! assistant messages' working directory and the files patch parts name.
 
 use super::{Archive, ArchivedSession, Home};
+use crate::archive::checkout::{join_str, move_patch_files, session_root, under};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,72 +26,8 @@ fn archived_root(session: &ArchivedSession, worktrees: &HashMap<String, String>)
     session_root(&session.doc["info"])
 }
 
-/// The checkout a session's `info` says it ran in: its directory minus its `path` (the
-/// subdirectory), else the directory itself.
-pub(super) fn session_root(info: &Value) -> String {
-    let directory = info
-        .get("directory")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .trim_end_matches('/');
-    if let Some(path) = info.get("path").and_then(Value::as_str) {
-        let path = path.trim_matches('/');
-        if !path.is_empty() {
-            if let Some(root) = directory
-                .strip_suffix(path)
-                .and_then(|r| r.strip_suffix('/'))
-            {
-                if !root.is_empty() {
-                    return root.to_owned();
-                }
-            }
-        }
-    }
-    directory.to_owned()
-}
-
-/// Moves the files a `patch` part names from the checkout `from` to `to` (an empty `to`
-/// leaves them relative to the checkout); files elsewhere stay as they are.
-pub(super) fn move_patch_files(part: &mut Value, from: &str, to: &str) {
-    if part.get("type").and_then(Value::as_str) != Some("patch") {
-        return;
-    }
-    let files = part.get_mut("files").and_then(Value::as_array_mut);
-    for file in files.into_iter().flatten() {
-        let moved = file
-            .as_str()
-            .and_then(|f| under(f.trim_end_matches('/'), from))
-            .map(|rest| match to {
-                "" => rest.to_owned(),
-                to => join_str(to, rest),
-            });
-        if let Some(moved) = moved {
-            *file = Value::String(moved);
-        }
-    }
-}
-
-/// `Some(rest)` when `path` is `root` or inside it (`rest` without a leading slash).
-fn under<'a>(path: &'a str, root: &str) -> Option<&'a str> {
-    if path == root {
-        return Some("");
-    }
-    if root == "/" {
-        return path.strip_prefix('/');
-    }
-    path.strip_prefix(root)?.strip_prefix('/')
-}
-
 fn join(base: &Path, rel: &str) -> String {
     join_str(&base.to_string_lossy().replace('\\', "/"), rel)
-}
-
-fn join_str(base: &str, rel: &str) -> String {
-    if rel.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{}/{rel}", base.trim_end_matches('/'))
-    }
 }
 
 /// The export document of `session` moved to `home`: `projectID`, `directory` and `path`
@@ -239,5 +176,31 @@ mod tests {
         let doc = rehome(&global, &archive(&[("global", "/")]), &home());
         assert_eq!(doc["info"]["directory"], "/new/clone");
         assert_eq!(doc["info"]["path"], "");
+    }
+
+    #[test]
+    fn a_restored_copy_is_the_same_content_as_its_original() {
+        use crate::archive::freshness::{compare, ContentDigest};
+        let original = archived(json!({
+            "info": {"id": "ses_1", "projectID": "p1", "directory": "/old/repo/sub", "path": "sub",
+                     "workspaceID": "w", "title": "t", "time": {"created": 1, "updated": 2}},
+            "messages": [{"info": {"id": "m", "sessionID": "ses_1", "path": {"cwd": "/old/repo/sub", "root": "/old/repo"}},
+                          "parts": [{"id": "p", "type": "patch", "hash": "h", "files": ["/old/repo/a.rs", "/elsewhere/b.rs"]}]}]
+        }));
+        let extra = Map::from_iter([("todos".to_owned(), json!([{"content": "x"}]))]);
+        let restored = rehome(&original, &archive(&[("p1", "/old/repo")]), &home());
+        let digest = |doc: &Value| ContentDigest::of(doc, Some(&extra));
+        // Pushed from the clone it was restored to, the copy ties with the archived one and
+        // leaves it in place, and verify calls it the same.
+        let tie = compare(2, 2, || Ok((digest(&restored), digest(&original.doc)))).unwrap();
+        assert_eq!(tie, std::cmp::Ordering::Equal);
+        assert_eq!(
+            crate::restore::content_key(&restored),
+            crate::restore::content_key(&original.doc)
+        );
+        // Files outside the checkout are not moved, so they still count.
+        let mut elsewhere = restored.clone();
+        elsewhere["messages"][0]["parts"][0]["files"][1] = json!("/other/b.rs");
+        assert_ne!(digest(&elsewhere), digest(&original.doc));
     }
 }

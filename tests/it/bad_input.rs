@@ -360,6 +360,32 @@ fn a_damaged_legacy_session_file() {
         .failure();
     insta::assert_snapshot!(scrub.apply(out.error()), @"error: 1 session of this repository could not be read and was left out of $TEST_ENV/some.zip: session [SESSION:attachment] (malformed JSON in $TEST_ENV/opencode/data/opencode/storage/session/[PROJECT]/[SESSION:attachment].json: key must be a string at line 1 column 3)");
     assert!(zip.is_file());
+
+    // verify names the damaged session and fails, whether the archive lacks it (a pack
+    // written after the damage) or holds it (one written before: not "missing").
+    let out = env.run(&["verify", zip.to_str().unwrap()]).failure();
+    insta::assert_snapshot!(scrub.apply(out.to_string()), @"
+    archive: $TEST_ENV/some.zip (3 sessions; checksums of 7 entries ok)
+    store:   $TEST_ENV/opencode/data/opencode/opencode.db (3 sessions of this repository)
+    unread   [SESSION:attachment]  (cannot be read: malformed JSON in $TEST_ENV/opencode/data/opencode/storage/session/[PROJECT]/[SESSION:attachment].json: key must be a string at line 1 column 3)
+    [EOF]
+    [stderr]
+    error: 1 session of this repository could not be read and was left out of the comparison: session [SESSION:attachment] (malformed JSON in $TEST_ENV/opencode/data/opencode/storage/session/[PROJECT]/[SESSION:attachment].json: key must be a string at line 1 column 3)
+    hint: the store has a damaged row or file, named above; every other session was archived
+    [EOF]
+    [exit status: 1]
+    ");
+    let out = env
+        .run(&[
+            "verify",
+            "--json",
+            env.root.join("all.zip").to_str().unwrap(),
+        ])
+        .failure();
+    let report = out.json();
+    assert_eq!(report["missing"], serde_json::json!([]));
+    assert_eq!(report["unreadable"][0]["id"], store.attachment.as_str());
+    assert_eq!(report["complete"], false);
 }
 
 #[test]

@@ -47,7 +47,8 @@ fn verify_reports_complete_changed_extra_and_tampered() {
       "matching": 5,
       "missing": [],
       "changed": [],
-      "extra": []
+      "extra": [],
+      "unreadable": []
     }
     [EOF]
     [exit status: 0]
@@ -125,7 +126,8 @@ fn verify_reports_complete_changed_extra_and_tampered() {
           "id": "[SESSION:new]",
           "title": "Mock title"
         }
-      ]
+      ],
+      "unreadable": []
     }
     [EOF]
     [stderr]

@@ -1,0 +1,71 @@
+//! Where a session ran: the checkout its `info` names, and the files its `patch` parts name
+//! inside it. Restore moves these to the checkout it restores to; the content digest
+//! ([`super::freshness::ContentDigest`]) reads them relative to the checkout, so a session
+//! is the same content wherever it was restored.
+
+use serde_json::Value;
+
+/// The checkout a session's `info` says it ran in: its directory minus its `path` (the
+/// subdirectory), else the directory itself.
+pub fn session_root(info: &Value) -> String {
+    let directory = info
+        .get("directory")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim_end_matches('/');
+    if let Some(path) = info.get("path").and_then(Value::as_str) {
+        let path = path.trim_matches('/');
+        if !path.is_empty() {
+            if let Some(root) = directory
+                .strip_suffix(path)
+                .and_then(|r| r.strip_suffix('/'))
+            {
+                if !root.is_empty() {
+                    return root.to_owned();
+                }
+            }
+        }
+    }
+    directory.to_owned()
+}
+
+/// Moves the files a `patch` part names from the checkout `from` to `to` (an empty `to`
+/// leaves them relative to the checkout); files elsewhere stay as they are.
+pub fn move_patch_files(part: &mut Value, from: &str, to: &str) {
+    if part.get("type").and_then(Value::as_str) != Some("patch") {
+        return;
+    }
+    let files = part.get_mut("files").and_then(Value::as_array_mut);
+    for file in files.into_iter().flatten() {
+        let moved = file
+            .as_str()
+            .and_then(|f| under(f.trim_end_matches('/'), from))
+            .map(|rest| match to {
+                "" => rest.to_owned(),
+                to => join_str(to, rest),
+            });
+        if let Some(moved) = moved {
+            *file = Value::String(moved);
+        }
+    }
+}
+
+/// `Some(rest)` when `path` is `root` or inside it (`rest` without a leading slash).
+pub fn under<'a>(path: &'a str, root: &str) -> Option<&'a str> {
+    if path == root {
+        return Some("");
+    }
+    if root == "/" {
+        return path.strip_prefix('/');
+    }
+    path.strip_prefix(root)?.strip_prefix('/')
+}
+
+/// `base` and the relative path `rel` joined by one slash (`base` itself when `rel` is empty).
+pub fn join_str(base: &str, rel: &str) -> String {
+    if rel.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{}/{rel}", base.trim_end_matches('/'))
+    }
+}
