@@ -246,7 +246,11 @@ pub fn content_key(doc: &Value) -> Vec<u8> {
     for message in doc["messages"].as_array().into_iter().flatten() {
         // Each message starts with a mark no JSON value starts with.
         key.0.update(b"m\n");
-        let mut message_info = message.get("info").cloned().unwrap_or(Value::Null);
+        // A 2.x message is flat (no `info`, no parts): the whole message is its content.
+        let mut message_info = message
+            .get("info")
+            .cloned()
+            .unwrap_or_else(|| message.clone());
         if let Some(obj) = message_info.as_object_mut() {
             obj.remove("path");
         }
