@@ -293,6 +293,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn directory_projects_are_told_by_their_id_and_missing_vcs() {
+        let project = |id: &str, vcs: Option<&str>| Project {
+            id: id.into(),
+            worktree: "/home/u/notes".into(),
+            sandboxes: Vec::new(),
+            directories: Vec::new(),
+            vcs: vcs.map(String::from),
+        };
+        // sha1("directory:/home/u/notes"), as OpenCode 2.x's Project.resolve computes it.
+        let id = crate::git::sha1_hex(b"directory:/home/u/notes");
+        assert!(is_directory_project(&project(&id, None)));
+        assert!(!is_directory_project(&project(&id, Some("git"))));
+        assert!(!is_directory_project(&project("global", None)));
+    }
+
+    #[test]
     fn remote_ids_match_opencode() {
         let want = remote_project_id("https://github.com/Foo/Bar.git").unwrap();
         // sha1("git-remote:github.com/Foo/Bar"), recorded by OpenCode 1.18.34 (97c1d40d…).
