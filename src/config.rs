@@ -3,7 +3,7 @@
 
 use crate::git::{self, Repo, RepoFacts};
 use crate::membership::{self, Member, ProjectIds};
-use crate::store::{location::StoreEnv, Store, StoreLocation, Unreadable};
+use crate::store::{location::StoreEnv, HiddenReason, Migration, Store, StoreLocation, Unreadable};
 use anyhow::Result;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -110,7 +110,36 @@ impl Ctx {
     pub fn members(&self, store: &Store) -> Result<(ProjectIds, Vec<Member>)> {
         let ids = ProjectIds::resolve(&self.facts, &store.projects()?);
         let members = membership::members(&self.facts, &ids, store.sessions()?);
+        // Archiving goes on (the 1.x copies are read as live, which they are until 2.x
+        // imports them), but the user should know why 2.x does not show them yet.
+        if store.migration()? == Migration::InProgress && self.verbosity != Verbosity::Quiet {
+            eprintln!(
+                "warning: OpenCode 2.x has not finished importing the 1.x sessions of {}; \
+                 their 1.x copies are read as they are",
+                store.location().db.display()
+            );
+            eprintln!("hint: start OpenCode 2.x once and let it finish, then archive again");
+        }
         Ok((ids, members))
+    }
+
+    /// The sessions of this repository that the store holds but does not list as live (see
+    /// [`Store::hidden`]), each with the rule that would have matched it. Call after
+    /// [`Ctx::members`].
+    pub fn hidden_members(&self, store: &Store, ids: &ProjectIds) -> Vec<(Member, HiddenReason)> {
+        let hidden = store.hidden();
+        let reasons: std::collections::HashMap<String, HiddenReason> = hidden
+            .iter()
+            .map(|h| (h.session.id.clone(), h.reason))
+            .collect();
+        let sessions = hidden.into_iter().map(|h| h.session).collect();
+        membership::members(&self.facts, ids, sessions)
+            .into_iter()
+            .map(|m| {
+                let reason = reasons[&m.session.id];
+                (m, reason)
+            })
+            .collect()
     }
 
     /// The sessions filed under this repository's project IDs `ids` that `store` could not

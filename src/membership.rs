@@ -6,13 +6,16 @@
 //!    first root commit of HEAD);
 //! 2. the IDs older versions computed (cache file; sorted first root of all refs, or of HEAD);
 //! 3. projects whose worktree, sandboxes or project directories name a checkout of this repo;
-//! 4. sessions in the `global` project whose directory is inside a checkout.
+//! 4. sessions in the `global` project whose directory is inside a checkout;
+//! 5. sessions in an OpenCode 2.x markerless `directory:` project (a directory without `.git`
+//!    when the session started: `vcs` NULL, ID `sha1("directory:" + dir)`) whose directory is
+//!    inside a checkout: sessions started before `git init`.
 //!
 //! Child (subagent) sessions of a member are members too.
 
 use crate::git::RepoFacts;
 use crate::store::{Project, Session};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Why a session or project belongs to this repository.
@@ -27,6 +30,8 @@ pub enum Rule {
     Checkout,
     /// A `global` session whose directory is inside a checkout.
     Global,
+    /// A session of a 2.x `directory:` project whose directory is inside a checkout.
+    Directory,
     /// A subagent session whose parent belongs here.
     Parent,
 }
@@ -38,6 +43,7 @@ impl Rule {
             Rule::Legacy => "legacy",
             Rule::Checkout => "checkout",
             Rule::Global => "global",
+            Rule::Directory => "directory",
             Rule::Parent => "parent",
         }
     }
@@ -50,6 +56,8 @@ pub const GLOBAL: &str = "global";
 #[derive(Debug, Clone, Default)]
 pub struct ProjectIds {
     pub ids: BTreeMap<String, Rule>,
+    /// 2.x `directory:` projects: their sessions belong here when inside a checkout.
+    pub directory_projects: BTreeSet<String>,
 }
 
 impl ProjectIds {
@@ -76,8 +84,23 @@ impl ProjectIds {
                 add(Some(&project.id), Rule::Checkout);
             }
         }
-        ProjectIds { ids }
+        let directory_projects = projects
+            .iter()
+            .filter(|p| is_directory_project(p))
+            .map(|p| p.id.clone())
+            .collect();
+        ProjectIds {
+            ids,
+            directory_projects,
+        }
     }
+}
+
+/// A project OpenCode 2.x made for a directory without a repository marker: no `vcs`, and
+/// the ID is `sha1("directory:" + worktree)` (opencode-2x.md §5).
+pub fn is_directory_project(project: &Project) -> bool {
+    project.vcs.is_none()
+        && project.id == crate::git::sha1_hex(format!("directory:{}", project.worktree).as_bytes())
 }
 
 /// The ID OpenCode 1.18 resolves: remote ?? cache ?? first sorted root of HEAD.
@@ -224,6 +247,11 @@ pub fn members(facts: &RepoFacts, ids: &ProjectIds, all: Vec<Session>) -> Vec<Me
         let rule = match ids.ids.get(&s.project_id) {
             Some(rule) => Some(*rule),
             None if s.project_id == GLOBAL && inside_checkout(&s.directory) => Some(Rule::Global),
+            None if ids.directory_projects.contains(&s.project_id)
+                && inside_checkout(&s.directory) =>
+            {
+                Some(Rule::Directory)
+            }
             None => None,
         };
         if let Some(rule) = rule {
@@ -263,6 +291,22 @@ pub fn members(facts: &RepoFacts, ids: &ProjectIds, all: Vec<Session>) -> Vec<Me
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directory_projects_are_told_by_their_id_and_missing_vcs() {
+        let project = |id: &str, vcs: Option<&str>| Project {
+            id: id.into(),
+            worktree: "/home/u/notes".into(),
+            sandboxes: Vec::new(),
+            directories: Vec::new(),
+            vcs: vcs.map(String::from),
+        };
+        // sha1("directory:/home/u/notes"), as OpenCode 2.x's Project.resolve computes it.
+        let id = crate::git::sha1_hex(b"directory:/home/u/notes");
+        assert!(is_directory_project(&project(&id, None)));
+        assert!(!is_directory_project(&project(&id, Some("git"))));
+        assert!(!is_directory_project(&project("global", None)));
+    }
 
     #[test]
     fn remote_ids_match_opencode() {

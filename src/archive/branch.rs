@@ -27,7 +27,7 @@ use crate::error::UserError;
 use crate::git::{Edit, Oid, Repo};
 use crate::membership::{Member, ProjectIds};
 use crate::redact::Redactor;
-use crate::store::{ChangeStamp, Session, Store, Unreadable};
+use crate::store::{ChangeStamp, Generation, Session, Store, Unreadable};
 use crate::transcript;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -75,6 +75,10 @@ pub struct IndexEntry {
     /// before it was recorded have only `updated`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed: Option<i64>,
+    /// The generation of the archived document (absent in archives written before OpenCode
+    /// 2.x support: those are all 1).
+    #[serde(default)]
+    pub generation: Generation,
 }
 
 impl IndexEntry {
@@ -566,6 +570,7 @@ fn index_entry(member: &Member, dir: &str, stamp: &ChangeStamp, title: &str) -> 
         rule: member.rule.as_str().to_owned(),
         stamp: stamp.text.clone(),
         changed: Some(stamp.changed),
+        generation: s.generation,
     }
 }
 

@@ -73,7 +73,11 @@ impl ContentDigest {
         for message in doc["messages"].as_array().into_iter().flatten() {
             // Each message and the extra record start with a mark no JSON value starts with.
             hasher.mark(b"m\n");
-            let mut message_info = message.get("info").cloned().unwrap_or(Value::Null);
+            // A 2.x message is flat (no `info`, no parts): the whole message is its content.
+            let mut message_info = message
+                .get("info")
+                .cloned()
+                .unwrap_or_else(|| message.clone());
             if let Some(obj) = message_info.as_object_mut() {
                 obj.remove("path");
             }

@@ -22,7 +22,7 @@ use crate::git::RepoFacts;
 use crate::membership::{Member, ProjectIds, Rule};
 use crate::progress::Progress;
 use crate::redact::Redactor;
-use crate::store::{Store, StoreKind, Unreadable};
+use crate::store::{Generation, Store, StoreKind, Unreadable};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use serde_json::Value;
@@ -57,6 +57,8 @@ pub struct PackManifest<'a> {
 #[derive(Debug, Serialize)]
 pub struct StoreInfo<'a> {
     pub kinds: Vec<StoreKind>,
+    /// The session generations the database holds (1: OpenCode 1.x tables, 2: `session_v2`).
+    pub generations: Vec<Generation>,
     /// The OpenCode versions that created the sessions.
     #[serde(rename = "opencodeVersions")]
     pub opencode_versions: &'a BTreeSet<String>,
@@ -73,6 +75,9 @@ pub struct PackSession<'a> {
     pub title: Cow<'a, str>,
     pub updated: i64,
     pub rule: Rule,
+    /// Which generation's document `sessions/<id>.json` is: 1 (`{info, messages:[{info,
+    /// parts}]}`) or 2 (OpenCode 2.x's `{info, messages}` of flat typed messages).
+    pub generation: Generation,
 }
 
 /// How a pack is written.
@@ -162,6 +167,7 @@ pub fn write<W: Write + Seek>(
         projects: ProjectEntry::list(ids),
         store: StoreInfo {
             kinds: store.kinds(),
+            generations: store.generations(),
             opencode_versions: &versions,
         },
         sessions: members
@@ -177,6 +183,7 @@ pub fn write<W: Write + Seek>(
                 },
                 updated: m.session.time_updated,
                 rule: m.rule,
+                generation: m.session.generation,
             })
             .collect(),
         entries: &entries,

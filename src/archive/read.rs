@@ -10,6 +10,7 @@
 use super::{branch, pack, RepositoryInfo, DEFAULT_REF, MANIFEST};
 use crate::error::UserError;
 use crate::git::{Oid, Repo};
+use crate::store::Generation;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -70,6 +71,12 @@ impl ArchivedSession {
     /// `info.time.updated`, else `created`.
     pub fn time_updated(&self) -> i64 {
         time_of(self.info(), "updated").unwrap_or_else(|| self.time_created())
+    }
+
+    /// Which generation's document this is: OpenCode 2.x's `info` has a `location` object
+    /// where 1.x's has `directory`.
+    pub fn generation(&self) -> Generation {
+        generation_of(&self.doc)
     }
 
     pub fn messages(&self) -> &[Value] {
@@ -311,6 +318,7 @@ pub(super) fn check_session(
             return Err(bad("info.parentID is not a valid session ID".into()));
         }
     }
+    let v2 = info.get("location").is_some_and(Value::is_object);
     if !obj.contains_key("messages") {
         obj.insert("messages".into(), Value::Array(Vec::new()));
     }
@@ -319,7 +327,21 @@ pub(super) fn check_session(
         .and_then(Value::as_array_mut)
         .ok_or_else(|| bad("messages is not a list".into()))?;
     let mut seen = HashSet::new();
-    for message in messages.iter_mut() {
+    // A 2.x document's messages are flat: `{id, type, ...}` with no parts.
+    for message in messages.iter_mut().filter(|_| v2) {
+        let mid = message
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|m| is_safe_id(m))
+            .ok_or_else(|| bad("a message has no valid id".into()))?;
+        if !message.get("type").is_some_and(Value::is_string) {
+            return Err(bad(format!("message {mid} has no type")));
+        }
+        if !seen.insert(mid.to_owned()) {
+            return Err(bad(format!("message {mid} appears twice")));
+        }
+    }
+    for message in messages.iter_mut().filter(|_| !v2) {
         let message = message
             .as_object_mut()
             .ok_or_else(|| bad("a message is not an object".into()))?;
@@ -381,6 +403,15 @@ pub(super) fn check_session(
         extra,
         origin: origin.to_owned(),
     })
+}
+
+/// The generation of an export document (see [`ArchivedSession::generation`]).
+pub fn generation_of(doc: &Value) -> Generation {
+    if doc["info"].get("location").is_some_and(Value::is_object) {
+        Generation::V2
+    } else {
+        Generation::V1
+    }
 }
 
 /// `key` must be `owner` (it is added when missing).

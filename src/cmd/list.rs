@@ -3,7 +3,7 @@
 use crate::cli::ListArgs;
 use crate::config::{Ctx, Verbosity};
 use crate::membership::Member;
-use crate::store::Store;
+use crate::store::{Session, Store};
 use anyhow::Result;
 use serde_json::json;
 use std::io::Write;
@@ -12,6 +12,19 @@ pub fn run(ctx: &Ctx, args: &ListArgs, out: &mut dyn Write) -> Result<()> {
     let store = ctx.open_store()?;
     let (ids, members) = ctx.members(&store)?;
     show(ctx, args, &store, &members, out)?;
+    if ctx.verbosity == Verbosity::Verbose && !args.json {
+        // Sessions the store holds but OpenCode no longer shows: say why they are left out.
+        for (m, reason) in ctx.hidden_members(&store, &ids) {
+            writeln!(
+                out,
+                "hidden: {} ({}, rule {}): {}",
+                m.session.id,
+                m.session.title.replace(['\n', '\r', '\t'], " "),
+                m.rule.as_str(),
+                reason.describe()
+            )?;
+        }
+    }
     // Damaged sessions of this repository fail the run after the others are listed.
     let unreadable = ctx.unreadable_members(&store, &ids);
     if !unreadable.is_empty() {
@@ -51,6 +64,7 @@ fn show(
         ];
         if verbose {
             row.push(m.rule.as_str().to_owned());
+            row.push(generation(s));
             row.push(s.project_id.clone());
         }
         row.push(s.title.replace(['\n', '\r', '\t'], " "));
@@ -58,7 +72,7 @@ fn show(
     }
     let mut header = vec!["ID", "UPDATED (UTC)", "MSGS", "PARENT"];
     if verbose {
-        header.extend(["RULE", "PROJECT"]);
+        header.extend(["RULE", "GEN", "PROJECT"]);
     }
     header.push("TITLE");
     let header: Vec<String> = header.into_iter().map(String::from).collect();
@@ -83,6 +97,15 @@ fn show(
     Ok(())
 }
 
+/// The generation column: `1`, `2`, or `2+1` for a 2.x session whose 1.x copy 1.x changed
+/// after the import (both copies are archived).
+fn generation(s: &Session) -> String {
+    match (s.generation.number(), s.divergent) {
+        (n, false) => n.to_string(),
+        (n, true) => format!("{n}+1"),
+    }
+}
+
 fn write_json(store: &Store, members: &[Member], out: &mut dyn Write) -> Result<()> {
     let mut list = Vec::with_capacity(members.len());
     for m in members {
@@ -98,6 +121,8 @@ fn write_json(store: &Store, members: &[Member], out: &mut dyn Write) -> Result<
             "messages": store.message_count(s)?,
             "rule": m.rule,
             "store": s.kind,
+            "generation": s.generation,
+            "divergent": s.divergent,
         }));
     }
     serde_json::to_writer_pretty(&mut *out, &list)?;

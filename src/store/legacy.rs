@@ -51,6 +51,7 @@ impl LegacyStore {
                 worktree: value["worktree"].as_str().unwrap_or_default().to_owned(),
                 sandboxes: strings("sandboxes"),
                 directories: Vec::new(),
+                vcs: value["vcs"].as_str().map(String::from),
                 id,
             });
         }
@@ -98,6 +99,8 @@ impl LegacyStore {
                     time_created: time("created").unwrap_or(0),
                     time_updated: time("updated").or(time("created")).unwrap_or(0),
                     kind: StoreKind::Json,
+                    generation: super::Generation::V1,
+                    divergent: false,
                     summary: SessionSummary::of(&info),
                 });
             }

@@ -4,11 +4,19 @@
 //! (`storage/`, OpenCode ≤ 1.1). A user who upgraded has both; [`Store`] reads both and keeps
 //! one copy per session ID, preferring SQLite (1.2's migration copied the JSON files in and
 //! left them behind). Everything here is read-only.
+//!
+//! The database holds one of two [`Generation`]s of sessions, or both: OpenCode 2.x upgrades
+//! the file in place, adds `session_v2` and keeps the 1.x tables frozen beside it. Which copy
+//! of a session counts is decided in [`authority`].
 
+pub mod authority;
+pub mod gen2;
 mod legacy;
 pub mod location;
 mod sqlite;
 
+pub use authority::{Hidden, HiddenReason};
+pub use gen2::Migration;
 pub use location::StoreLocation;
 pub use sqlite::{open_read_only, REQUIRED_COLUMNS};
 
@@ -26,6 +34,49 @@ pub enum StoreKind {
     Json,
 }
 
+/// Which OpenCode generation's tables a session is stored in; archives record it as
+/// `"generation": 1` or `2` (absent means 1: archives from before 2.x support).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Generation {
+    /// OpenCode ≤ 1.x: the JSON tree, or SQLite `session`/`message`/`part` (with 1.18's
+    /// v2-engine `session_message` rows kept in the extra record).
+    #[default]
+    V1,
+    /// OpenCode 2.x: `session_v2` and its `session_message` rows.
+    V2,
+}
+
+impl Generation {
+    pub fn number(self) -> u8 {
+        match self {
+            Generation::V1 => 1,
+            Generation::V2 => 2,
+        }
+    }
+
+    pub fn from_number(n: u64) -> Option<Generation> {
+        match n {
+            1 => Some(Generation::V1),
+            2 => Some(Generation::V2),
+            _ => None,
+        }
+    }
+}
+
+impl serde::Serialize for Generation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.number())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Generation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Generation, D::Error> {
+        let n = <u64 as serde::Deserialize>::deserialize(d)?;
+        Generation::from_number(n)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown store generation {n}")))
+    }
+}
+
 /// A project row, reduced to what decides membership.
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -33,7 +84,11 @@ pub struct Project {
     pub worktree: String,
     pub sandboxes: Vec<String>,
     /// `project_directory` rows (OpenCode ≥ 1.15): every checkout seen for this project.
+    /// `project_directory` (OpenCode 1.15–1.18) and `worktree` (2.x) rows: every checkout
+    /// seen for this project.
     pub directories: Vec<String>,
+    /// `git`, `hg`, or `None` for `global` and 2.x's markerless `directory:` projects.
+    pub vcs: Option<String>,
 }
 
 /// One session as listed: the columns that decide membership and listing, and a summary.
@@ -51,6 +106,10 @@ pub struct Session {
     pub time_created: i64,
     pub time_updated: i64,
     pub kind: StoreKind,
+    pub generation: Generation,
+    /// A 2.x session whose 1.x copy 1.x changed after the import: that copy is kept in the
+    /// session's extra record as `legacy` (see [`authority::resolve`]).
+    pub divergent: bool,
     pub summary: SessionSummary,
 }
 
@@ -142,6 +201,8 @@ pub struct Store {
     legacy: Option<legacy::LegacyStore>,
     /// The sessions the last [`Store::sessions`] could not read.
     unreadable: RefCell<Vec<Unreadable>>,
+    /// The 1.x copies the last [`Store::sessions`] did not list as live.
+    hidden: RefCell<Vec<Hidden>>,
 }
 
 impl Store {
@@ -173,6 +234,7 @@ impl Store {
             sqlite,
             legacy,
             unreadable: RefCell::new(Vec::new()),
+            hidden: RefCell::new(Vec::new()),
         })
     }
 
@@ -210,13 +272,27 @@ impl Store {
         let mut sessions = Vec::new();
         let mut unreadable = Vec::new();
         let mut seen = HashSet::new();
+        let mut hidden = Vec::new();
         if let Some(db) = &self.sqlite {
-            let (readable, damaged) = db.sessions()?;
+            let (mut readable, damaged) = db.sessions()?;
+            unreadable.extend(damaged);
+            if db.is_v2() {
+                let gen2 = db.gen2();
+                let migration = self.migration()?;
+                let imported_at = match migration {
+                    Migration::Completed { at } => Some(at),
+                    _ => None,
+                };
+                let (v2, damaged) = gen2.sessions(imported_at)?;
+                unreadable.extend(damaged);
+                (readable, hidden) = authority::resolve(readable, v2, migration);
+                // A JSON-tree copy of a hidden session is no more alive than its SQLite one.
+                seen.extend(hidden.iter().map(|h| h.session.id.clone()));
+            }
             for s in readable {
                 seen.insert(s.id.clone());
                 sessions.push(s);
             }
-            unreadable.extend(damaged);
         }
         if let Some(json) = &self.legacy {
             let (readable, damaged) = json.sessions()?;
@@ -233,7 +309,39 @@ impl Store {
         }
         sessions.sort_by(|a, b| a.id.cmp(&b.id));
         *self.unreadable.borrow_mut() = unreadable;
+        *self.hidden.borrow_mut() = hidden;
         Ok(sessions)
+    }
+
+    /// The 1.x copies the last [`Store::sessions`] left out of the live list, and why.
+    pub fn hidden(&self) -> Vec<Hidden> {
+        self.hidden.borrow().clone()
+    }
+
+    /// The generations of sessions the database holds: `[V1]`, `[V2]` (a fresh 2.x file) or
+    /// `[V1, V2]` (upgraded); a JSON tree alone is `[V1]`.
+    pub fn generations(&self) -> Vec<Generation> {
+        let mut out = Vec::new();
+        let v1 = self.legacy.is_some()
+            || self
+                .sqlite
+                .as_ref()
+                .is_some_and(|db| db.has_table("session"));
+        if v1 {
+            out.push(Generation::V1);
+        }
+        if self.sqlite.as_ref().is_some_and(|db| db.is_v2()) {
+            out.push(Generation::V2);
+        }
+        out
+    }
+
+    /// How far OpenCode 2.x's import of the 1.x sessions got (`NotStarted` on a 1.x store).
+    pub fn migration(&self) -> Result<Migration> {
+        match &self.sqlite {
+            Some(db) if db.is_v2() => db.gen2().migration(db.has_table("kv")),
+            _ => Ok(Migration::NotStarted),
+        }
     }
 
     /// The sessions the last [`Store::sessions`] left out because they cannot be read.
@@ -243,6 +351,9 @@ impl Store {
 
     /// The number of messages of a session (v1 `message` or v2 `session_message` rows).
     pub fn message_count(&self, session: &Session) -> Result<usize> {
+        if session.generation == Generation::V2 {
+            return self.sqlite().gen2().message_count(&session.id);
+        }
         match session.kind {
             StoreKind::Sqlite => self.sqlite().message_count(&session.id),
             StoreKind::Json => self.legacy().message_count(&session.id),
@@ -261,12 +372,33 @@ impl Store {
         }
         if let Some(db) = &self.sqlite {
             stamps.extend(db.change_stamps()?);
+            if db.is_v2() {
+                // A 2.x session's stamp includes its 1.x copy's: a divergent session's
+                // archived `legacy` copy changes when 1.x goes on writing it.
+                for (id, v2) in db.gen2().change_stamps()? {
+                    let stamp = match stamps.remove(&id) {
+                        Some(v1) => ChangeStamp {
+                            text: format!("{}/v1/{}", v2.text, v1.text),
+                            changed: v2.changed.max(v1.changed),
+                        },
+                        None => v2,
+                    };
+                    stamps.insert(id, stamp);
+                }
+            }
         }
         Ok(stamps)
     }
 
     /// The messages of a session, oldest first, each `{info, parts}` as `opencode export` has them.
     pub fn messages(&self, session: &Session) -> Result<Vec<Value>> {
+        if session.generation == Generation::V2 {
+            let doc = self.sqlite().gen2().export_document(&session.id)?;
+            return Ok(match doc.get("messages") {
+                Some(Value::Array(messages)) => messages.clone(),
+                _ => Vec::new(),
+            });
+        }
         match session.kind {
             StoreKind::Sqlite => self.sqlite().messages(&session.id),
             StoreKind::Json => self.legacy().messages(&session.id),
@@ -276,6 +408,9 @@ impl Store {
     /// What a session has beyond the export document (todos, diffs, v2 rows, share URL), as a
     /// JSON object; empty when there is nothing.
     pub fn extra(&self, session: &Session) -> Result<Map<String, Value>> {
+        if session.generation == Generation::V2 {
+            return self.extra_v2(session);
+        }
         let mut extra = match session.kind {
             StoreKind::Sqlite => self.sqlite().extra(&session.id)?,
             StoreKind::Json => self.legacy().extra(&session.id)?,
@@ -306,6 +441,9 @@ impl Store {
 
     /// The `info` document of a session followed by its messages: the `opencode export` shape.
     pub fn export_document(&self, session: &Session) -> Result<Value> {
+        if session.generation == Generation::V2 {
+            return self.sqlite().gen2().export_document(&session.id);
+        }
         let mut doc = Map::new();
         let info = match session.kind {
             StoreKind::Sqlite => self.sqlite().session_info(&session.id)?,
@@ -314,6 +452,24 @@ impl Store {
         doc.insert("info".into(), Value::Object(info));
         doc.insert("messages".into(), Value::Array(self.messages(session)?));
         Ok(Value::Object(doc))
+    }
+
+    /// The 2.x extra record: the `session_v2` row, unsettled `session_message` rows, and a
+    /// divergent session's 1.x copy as `legacy: {document, extra}`.
+    fn extra_v2(&self, session: &Session) -> Result<Map<String, Value>> {
+        let mut extra = self.sqlite().gen2().extra(&session.id)?;
+        if session.divergent {
+            let legacy = Session {
+                generation: Generation::V1,
+                divergent: false,
+                ..session.clone()
+            };
+            let mut copy = Map::new();
+            copy.insert("document".into(), self.export_document(&legacy)?);
+            copy.insert("extra".into(), Value::Object(self.extra(&legacy)?));
+            extra.insert("legacy".into(), Value::Object(copy));
+        }
+        Ok(extra)
     }
 
     fn sqlite(&self) -> &sqlite::SqliteStore {

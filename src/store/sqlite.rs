@@ -3,7 +3,7 @@
 //! Columns are always selected by name: upgraded databases have a different column order
 //! than fresh ones, 1.2.x lacks columns that 1.18 has, and newer versions may add more.
 
-use super::{ChangeStamp, Project, Session, SessionSummary, StoreKind, Unreadable};
+use super::{ChangeStamp, Generation, Project, Session, SessionSummary, StoreKind, Unreadable};
 use crate::error::UserError;
 use anyhow::{bail, Context, Result};
 use rusqlite::types::ValueRef;
@@ -61,14 +61,24 @@ impl SqliteStore {
                 columns.entry(table).or_default().insert(column);
             }
         }
-        if !columns.contains_key("session") {
+        // The generation is told by the schema, never by a version: 2.x has `session_v2`
+        // (an upgraded file keeps the 1.x `session` beside it), 1.x only `session`.
+        let (v1, v2) = (
+            columns.contains_key("session"),
+            columns.contains_key("session_v2"),
+        );
+        if !v1 && !v2 {
             bail!(UserError::new(format!(
                 "{} is not an OpenCode database (it has no session table)",
                 path.display()
             ))
             .hint("point --store at OpenCode's data directory or opencode.db"));
         }
-        for (table, needed) in REQUIRED_COLUMNS {
+        if v2 {
+            super::gen2::check_schema(path, &columns)?;
+        }
+        let legacy_tables: &[(&str, &[&str])] = if v1 { REQUIRED_COLUMNS } else { &[] };
+        for (table, needed) in legacy_tables {
             let Some(have) = columns.get(*table) else {
                 bail!("OpenCode database {} has no {table} table", path.display());
             };
@@ -87,8 +97,28 @@ impl SqliteStore {
         })
     }
 
-    fn has_table(&self, table: &str) -> bool {
+    pub(super) fn has_table(&self, table: &str) -> bool {
         self.columns.contains_key(table)
+    }
+
+    /// Whether OpenCode 2.x has opened this file (fresh or upgraded): from then on
+    /// `session_message` belongs to `session_v2`, and the 1.x tables are frozen.
+    pub fn is_v2(&self) -> bool {
+        self.has_table("session_v2")
+    }
+
+    /// The 2.x tables of this file (see [`SqliteStore::is_v2`]).
+    pub fn gen2(&self) -> super::gen2::Gen2<'_> {
+        super::gen2::Gen2 {
+            conn: &self.conn,
+            path: &self.path,
+        }
+    }
+
+    /// `session_message` rows of a 1.x session: 1.18's v2 engine writes them; in a file
+    /// 2.x has opened the table is 2.x's own (its 1.18 rows were dropped by the upgrade).
+    fn has_v1_session_messages(&self) -> bool {
+        self.has_table("session_message") && !self.is_v2()
     }
 
     fn context(&self, what: &str) -> String {
@@ -97,15 +127,22 @@ impl SqliteStore {
 
     pub fn projects(&self) -> Result<Vec<Project>> {
         let mut directories: HashMap<String, Vec<String>> = HashMap::new();
-        if self.has_table("project_directory") {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT project_id, directory FROM project_directory ORDER BY project_id, directory")?;
+        // `project_directory` (1.15–1.18) and 2.x's `worktree`: every checkout seen.
+        for table in ["project_directory", "worktree"] {
+            if !self.has_table(table) {
+                continue;
+            }
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT project_id, directory FROM \"{table}\" ORDER BY project_id, directory"
+            ))?;
             let rows =
                 stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             for row in rows {
                 let (project, dir) = row.with_context(|| self.context("project directories"))?;
-                directories.entry(project).or_default().push(dir);
+                let dirs = directories.entry(project).or_default();
+                if !dirs.contains(&dir) {
+                    dirs.push(dir);
+                }
             }
         }
         let sandboxes = if self.columns["project"].contains("sandboxes") {
@@ -113,19 +150,25 @@ impl SqliteStore {
         } else {
             "NULL"
         };
+        let vcs = if self.columns["project"].contains("vcs") {
+            "vcs"
+        } else {
+            "NULL"
+        };
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, worktree, {sandboxes} FROM project ORDER BY id"
+            "SELECT id, worktree, {sandboxes}, {vcs} FROM project ORDER BY id"
         ))?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
             ))
         })?;
         let mut projects = Vec::new();
         for row in rows {
-            let (id, worktree, sandboxes) = row.with_context(|| self.context("projects"))?;
+            let (id, worktree, sandboxes, vcs) = row.with_context(|| self.context("projects"))?;
             let sandboxes = match sandboxes {
                 Some(text) => crate::json::parse(&text)
                     .and_then(serde_json::from_value::<Vec<String>>)
@@ -142,6 +185,7 @@ impl SqliteStore {
                 id,
                 worktree,
                 sandboxes,
+                vcs,
             });
         }
         Ok(projects)
@@ -149,6 +193,9 @@ impl SqliteStore {
 
     /// The readable sessions, and the rows that cannot be read.
     pub fn sessions(&self) -> Result<(Vec<Session>, Vec<Unreadable>)> {
+        if !self.has_table("session") {
+            return Ok((Vec::new(), Vec::new()));
+        }
         let mut stmt = self.conn.prepare("SELECT * FROM session ORDER BY id")?;
         let names: Vec<String> = stmt.column_names().map(String::from).collect();
         let mut rows = stmt.query([])?;
@@ -180,6 +227,8 @@ impl SqliteStore {
                 time_created: cols.int("time_created"),
                 time_updated: cols.int("time_updated"),
                 kind: StoreKind::Sqlite,
+                generation: Generation::V1,
+                divergent: false,
                 summary: SessionSummary::of(&info),
             });
         }
@@ -210,6 +259,9 @@ impl SqliteStore {
     /// `session.time_updated` when a v2 turn adds messages, so without their count and newest
     /// update a v2 session would look unchanged after its first archive.
     pub fn change_stamps(&self) -> Result<HashMap<String, ChangeStamp>> {
+        if !self.has_table("session") {
+            return Ok(HashMap::new());
+        }
         let mut stmt = self.conn.prepare(
             "SELECT s.id, s.time_updated, count(m.id), max(m.time_updated) \
              FROM session s LEFT JOIN message m ON m.session_id = s.id GROUP BY s.id",
@@ -231,7 +283,7 @@ impl SqliteStore {
             };
             stamps.insert(id, stamp);
         }
-        if self.has_table("session_message") {
+        if self.has_v1_session_messages() {
             // Only sessions with v2 rows get the suffix: v1 stamps stay as they were.
             let mut stmt = self.conn.prepare(
                 "SELECT session_id, count(*), max(time_updated) FROM session_message GROUP BY session_id",
@@ -259,7 +311,7 @@ impl SqliteStore {
     /// has one kind or the other).
     pub fn message_count(&self, session_id: &str) -> Result<usize> {
         let mut tables = vec!["message"];
-        if self.has_table("session_message") {
+        if self.has_v1_session_messages() {
             tables.push("session_message");
         }
         let mut total = 0;
@@ -373,7 +425,7 @@ impl SqliteStore {
             ),
         ];
         for (key, table, order) in tables {
-            if !self.has_table(table) {
+            if !self.has_table(table) || (*table == "session_message" && self.is_v2()) {
                 continue;
             }
             let rows = self.rows_of(table, "session_id", session_id, order)?;
@@ -411,7 +463,7 @@ impl SqliteStore {
         };
         let mut record = Map::new();
         record.insert("project".into(), row);
-        for table in ["project_directory", "permission"] {
+        for table in ["project_directory", "worktree", "permission"] {
             if self.has_table(table) && self.columns[table].contains("project_id") {
                 let rows = self.rows_of(table, "project_id", project_id, "rowid")?;
                 record.insert(table.into(), Value::Array(rows));

@@ -85,12 +85,12 @@ fn list_shows_every_session_of_the_project_including_children() {
     ");
     let verbose = env.run(&["list", "-v"]).success();
     insta::assert_snapshot!(scrub.clone().aligned().apply(&verbose), @"
-    ID                              UPDATED (UTC)     MSGS  PARENT                          RULE     PROJECT                                   TITLE
-    [SESSION:plain]                 [TIME]            2     -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Mock title
-    [SESSION:attachment]            [TIME]            2     -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Attachment 📎
-    [SESSION:task_child]            [TIME]            3     [SESSION:task_parent]           current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  delegate 委任 (@general subagent)
-    [SESSION:task_parent]           [TIME]            3     -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Task parent 🤝
-    [SESSION:tools]                 [TIME]            10    -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Tools ✍️ session
+    ID                              UPDATED (UTC)     MSGS  PARENT                          RULE     GEN  PROJECT                                   TITLE
+    [SESSION:plain]                 [TIME]            2     -                               current  1    a76aebe1bac55953ccb1f217d023da9cd3a522a0  Mock title
+    [SESSION:attachment]            [TIME]            2     -                               current  1    a76aebe1bac55953ccb1f217d023da9cd3a522a0  Attachment 📎
+    [SESSION:task_child]            [TIME]            3     [SESSION:task_parent]           current  1    a76aebe1bac55953ccb1f217d023da9cd3a522a0  delegate 委任 (@general subagent)
+    [SESSION:task_parent]           [TIME]            3     -                               current  1    a76aebe1bac55953ccb1f217d023da9cd3a522a0  Task parent 🤝
+    [SESSION:tools]                 [TIME]            10    -                               current  1    a76aebe1bac55953ccb1f217d023da9cd3a522a0  Tools ✍️ session
     [EOF]
     [exit status: 0]
     ");
@@ -106,7 +106,9 @@ fn list_shows_every_session_of_the_project_including_children() {
         "updated": [TIME_MS],
         "messages": 2,
         "rule": "current",
-        "store": "sqlite"
+        "store": "sqlite",
+        "generation": 1,
+        "divergent": false
       },
       {
         "id": "[SESSION:attachment]",
@@ -118,7 +120,9 @@ fn list_shows_every_session_of_the_project_including_children() {
         "updated": [TIME_MS],
         "messages": 2,
         "rule": "current",
-        "store": "sqlite"
+        "store": "sqlite",
+        "generation": 1,
+        "divergent": false
       },
       {
         "id": "[SESSION:task_child]",
@@ -130,7 +134,9 @@ fn list_shows_every_session_of_the_project_including_children() {
         "updated": [TIME_MS],
         "messages": 3,
         "rule": "current",
-        "store": "sqlite"
+        "store": "sqlite",
+        "generation": 1,
+        "divergent": false
       },
       {
         "id": "[SESSION:task_parent]",
@@ -142,7 +148,9 @@ fn list_shows_every_session_of_the_project_including_children() {
         "updated": [TIME_MS],
         "messages": 3,
         "rule": "current",
-        "store": "sqlite"
+        "store": "sqlite",
+        "generation": 1,
+        "divergent": false
       },
       {
         "id": "[SESSION:tools]",
@@ -154,7 +162,9 @@ fn list_shows_every_session_of_the_project_including_children() {
         "updated": [TIME_MS],
         "messages": 10,
         "rule": "current",
-        "store": "sqlite"
+        "store": "sqlite",
+        "generation": 1,
+        "divergent": false
       }
     ]
     [EOF]
@@ -505,11 +515,11 @@ fn legacy_json_store_is_read_completely() {
     assert!(list.iter().all(|s| s["store"] == "json"));
     let table = env.run(&["list", "-v"]).success();
     insta::assert_snapshot!(Scrub::of(store).aligned().apply(table), @"
-    ID                              UPDATED (UTC)     MSGS  PARENT                          RULE     PROJECT                                   TITLE
-    [SESSION:attachment]            [TIME]            2     -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Legacy attachment
-    [SESSION:task_child]            [TIME]            3     [SESSION:task_parent]           current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  delegate (@general subagent)
-    [SESSION:task_parent]           [TIME]            3     -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Legacy task
-    [SESSION:tools]                 [TIME]            9     -                               current  a76aebe1bac55953ccb1f217d023da9cd3a522a0  Legacy tools
+    ID                              UPDATED (UTC)     MSGS  PARENT                          RULE     GEN  PROJECT                                   TITLE
+    [SESSION:attachment]            [TIME]            2     -                               current  1    a76aebe1bac55953ccb1f217d023da9cd3a522a0  Legacy attachment
+    [SESSION:task_child]            [TIME]            3     [SESSION:task_parent]           current  1    a76aebe1bac55953ccb1f217d023da9cd3a522a0  delegate (@general subagent)
+    [SESSION:task_parent]           [TIME]            3     -                               current  1    a76aebe1bac55953ccb1f217d023da9cd3a522a0  Legacy task
+    [SESSION:tools]                 [TIME]            9     -                               current  1    a76aebe1bac55953ccb1f217d023da9cd3a522a0  Legacy tools
     [EOF]
     [exit status: 0]
     ");

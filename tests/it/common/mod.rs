@@ -19,6 +19,7 @@
 pub mod archive;
 pub mod fake_llm;
 pub mod fixtures;
+pub mod gen2;
 pub mod git;
 pub mod normalize;
 pub mod opencode;

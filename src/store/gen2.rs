@@ -1,0 +1,576 @@
+//! OpenCode 2.x sessions: `session_v2` and its `session_message` rows, read from the same
+//! `opencode.db` the 1.x reader opens (2.x upgrades that file in place and keeps the frozen
+//! 1.x tables beside the new ones; a fresh 2.x file has only the new ones).
+//!
+//! Facts and their sources are in `opencode-2x.md`: the DDL (§1), the row shapes (§2), the
+//! export document (§6). Columns are selected by name: an upgraded file has the columns 2.x
+//! added at the end of `session_v2`, a fresh one has them in the middle.
+
+use super::sqlite::sql_to_json;
+use super::{ChangeStamp, Generation, Session, SessionSummary, StoreKind, Unreadable};
+use crate::error::UserError;
+use anyhow::{bail, Context, Result};
+use rusqlite::{Connection, Row};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// Columns without which 2.x sessions cannot be read: a file that lacks one was written by a
+/// 2.x release this version does not know.
+pub const REQUIRED_V2_COLUMNS: &[(&str, &[&str])] = &[
+    (
+        "session_v2",
+        &[
+            "id",
+            "project_id",
+            "slug",
+            "directory",
+            "version",
+            "time_created",
+            "time_updated",
+        ],
+    ),
+    (
+        "session_message",
+        &[
+            "id",
+            "session_id",
+            "type",
+            "seq",
+            "time_created",
+            "time_updated",
+            "data",
+        ],
+    ),
+];
+
+/// The message types the V1→V2 import writes (opencode-2x.md §4.2). A row of any other type
+/// in a session, or one written after the import completed, is 2.x's own activity.
+const IMPORTED_TYPES: &str = "'user','assistant','synthetic','compaction','system'";
+
+/// Fails with one `error:` and a `hint:` when a 2.x table lacks a column 2.0.25 has.
+pub fn check_schema(path: &Path, columns: &HashMap<String, HashSet<String>>) -> Result<()> {
+    for (table, needed) in REQUIRED_V2_COLUMNS {
+        let have = columns.get(*table);
+        let missing = match have {
+            None => Some(None),
+            Some(have) => needed.iter().find(|c| !have.contains(**c)).map(Some),
+        };
+        if let Some(missing) = missing {
+            let what = match missing {
+                Some(column) => format!("table {table} has no column {column}"),
+                None => format!("it has session_v2 but no {table} table"),
+            };
+            bail!(UserError::new(format!(
+                "OpenCode database {} has an unknown OpenCode 2.x schema: {what}",
+                path.display()
+            ))
+            .hint("this store was written by an OpenCode 2.x release git-opencode does not know; upgrade git-opencode"));
+        }
+    }
+    Ok(())
+}
+
+/// How far OpenCode 2.x's one-shot import of the 1.x sessions got: the `kv` row
+/// `migration.v1-v2` (opencode-2x.md §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migration {
+    /// No row: the import has not started (or the file has no `kv` table).
+    NotStarted,
+    /// `{"phase":"sessions"}`: started and not finished; it resumes on 2.x's next start.
+    InProgress,
+    /// `{"phase":"completed"}`, stamped (`time_updated`, ms) when it finished.
+    Completed { at: i64 },
+}
+
+/// A 2.x session as listed, with what the authority rule needs to know of its transcript.
+pub struct V2Listed {
+    pub session: Session,
+    /// The transcript has rows 2.x wrote itself (not the import's): see [`IMPORTED_TYPES`].
+    pub native_activity: bool,
+}
+
+/// The 2.x half of an opened database.
+pub struct Gen2<'a> {
+    pub conn: &'a Connection,
+    pub path: &'a Path,
+}
+
+impl Gen2<'_> {
+    fn context(&self, what: &str) -> String {
+        format!("failed to read {what} from {}", self.path.display())
+    }
+
+    /// The `migration.v1-v2` row; a value that is not the JSON 2.x writes reads as
+    /// [`Migration::InProgress`] (2.x itself would run the import again).
+    pub fn migration(&self, has_kv: bool) -> Result<Migration> {
+        if !has_kv {
+            return Ok(Migration::NotStarted);
+        }
+        let row = self
+            .conn
+            .query_row(
+                "SELECT value, time_updated FROM kv WHERE key = 'migration.v1-v2'",
+                [],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })
+            .with_context(|| self.context("the 2.x migration state"))?;
+        Ok(match row {
+            None => Migration::NotStarted,
+            Some((value, at)) => {
+                let phase = crate::json::parse(&value)
+                    .ok()
+                    .and_then(|v| v.get("phase").and_then(Value::as_str).map(String::from));
+                match phase.as_deref() {
+                    Some("completed") => Migration::Completed { at },
+                    _ => Migration::InProgress,
+                }
+            }
+        })
+    }
+
+    /// Every `session_v2` row, and the rows that cannot be read. `imported_at` is when the
+    /// V1→V2 import completed: a message created after it is 2.x's own activity.
+    pub fn sessions(&self, imported_at: Option<i64>) -> Result<(Vec<V2Listed>, Vec<Unreadable>)> {
+        let mut activity: HashMap<String, (bool, i64)> = HashMap::new();
+        {
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT session_id, max(type NOT IN ({IMPORTED_TYPES})), max(time_created) \
+                 FROM session_message GROUP BY session_id"
+            ))?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<bool>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, other_type, newest) = row.with_context(|| self.context("2.x messages"))?;
+                activity.insert(id, (other_type.unwrap_or(false), newest.unwrap_or(0)));
+            }
+        }
+        let mut stmt = self.conn.prepare("SELECT * FROM session_v2 ORDER BY id")?;
+        let names: Vec<String> = stmt.column_names().map(String::from).collect();
+        let mut rows = stmt.query([])?;
+        let (mut sessions, mut unreadable) = (Vec::new(), Vec::new());
+        while let Some(row) = rows.next().with_context(|| self.context("2.x sessions"))? {
+            let cols = V2Row::read(row, &names)?;
+            let (id, project_id) = (cols.text("id"), cols.text("project_id"));
+            let model = match cols.json("model") {
+                Ok(model) => model,
+                Err(e) => {
+                    unreadable.push(Unreadable {
+                        session_id: id.clone(),
+                        project_id,
+                        reason: format!(
+                            "malformed session_v2 row {id} in {}: {}",
+                            self.path.display(),
+                            crate::error::message(&e)
+                        ),
+                    });
+                    continue;
+                }
+            };
+            let model_field = |k: &str| model.get(k).and_then(Value::as_str);
+            let (other_type, newest) = activity.get(&id).copied().unwrap_or((false, 0));
+            let native_activity = other_type || imported_at.is_some_and(|t| newest > t);
+            sessions.push(V2Listed {
+                session: Session {
+                    parent_id: cols.opt_text("parent_id"),
+                    title: cols.text("title"),
+                    directory: cols.text("directory"),
+                    time_created: cols.int("time_created"),
+                    time_updated: cols.int("time_updated"),
+                    kind: StoreKind::Sqlite,
+                    generation: Generation::V2,
+                    divergent: false,
+                    summary: SessionSummary {
+                        version: cols.opt_text("version"),
+                        model: model_field("providerID")
+                            .zip(model_field("id"))
+                            .map(|(p, m)| format!("{p}/{m}")),
+                        tokens_input: cols.int("tokens_input"),
+                        tokens_output: cols.int("tokens_output"),
+                    },
+                    id,
+                    project_id,
+                },
+                native_activity,
+            });
+        }
+        Ok((sessions, unreadable))
+    }
+
+    /// The `session_message` rows of a session.
+    pub fn message_count(&self, session_id: &str) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM session_message WHERE session_id = ?1",
+                [session_id],
+                |r| r.get(0),
+            )
+            .with_context(|| self.context("2.x messages"))?;
+        Ok(n as usize)
+    }
+
+    /// Per session: `session_v2.time_updated`, the message count and the newest message
+    /// update. 2.x updates assistant, shell and compaction rows in place, so the count alone
+    /// would miss a streamed turn.
+    pub fn change_stamps(&self) -> Result<HashMap<String, ChangeStamp>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.id, s.time_updated, count(m.id), max(m.time_updated) \
+             FROM session_v2 s LEFT JOIN session_message m ON m.session_id = s.id GROUP BY s.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+            ))
+        })?;
+        let mut stamps = HashMap::new();
+        for row in rows {
+            let (id, updated, count, newest) = row.with_context(|| self.context("2.x sessions"))?;
+            let newest = newest.unwrap_or(0);
+            stamps.insert(
+                id,
+                ChangeStamp {
+                    text: format!("v2/{updated}/{count}/{newest}"),
+                    changed: updated.max(newest),
+                },
+            );
+        }
+        Ok(stamps)
+    }
+
+    /// The `session_v2` row of a session, every column by name.
+    fn row(&self, session_id: &str) -> Result<V2Row> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT * FROM session_v2 WHERE id = ?1")?;
+        let names: Vec<String> = stmt.column_names().map(String::from).collect();
+        let mut rows = stmt.query([session_id])?;
+        let row = rows
+            .next()
+            .with_context(|| self.context("2.x sessions"))?
+            .with_context(|| {
+                format!(
+                    "session {session_id} is no longer in {}",
+                    self.path.display()
+                )
+            })?;
+        V2Row::read(row, &names)
+    }
+
+    /// The document `opencode session export` prints (opencode-2x.md §6): `{info, messages}`,
+    /// settled messages only, each `{id, type, ...data}` in `seq` order.
+    pub fn export_document(&self, session_id: &str) -> Result<Value> {
+        let info = self.row(session_id)?.info().with_context(|| {
+            format!("malformed session {session_id} in {}", self.path.display())
+        })?;
+        let messages = self
+            .messages(session_id)?
+            .into_iter()
+            .filter(|m| m.settled)
+            .map(|m| m.exported)
+            .collect();
+        let mut doc = Map::new();
+        doc.insert("info".into(), Value::Object(info));
+        doc.insert("messages".into(), Value::Array(messages));
+        Ok(Value::Object(doc))
+    }
+
+    /// What the export leaves out, so that a restore needs nothing else: the `session_v2` row
+    /// (JSON columns kept as the text 2.x stored) and the unsettled `session_message` rows.
+    pub fn extra(&self, session_id: &str) -> Result<Map<String, Value>> {
+        let mut extra = Map::new();
+        extra.insert("session_v2".into(), Value::Object(self.row(session_id)?.0));
+        let unsettled: Vec<Value> = self
+            .messages(session_id)?
+            .into_iter()
+            .filter(|m| !m.settled)
+            .map(|m| m.raw)
+            .collect();
+        if !unsettled.is_empty() {
+            extra.insert("session_message".into(), Value::Array(unsettled));
+        }
+        Ok(extra)
+    }
+
+    /// Every `session_message` row of a session in `seq` order; a row whose `data` is not a
+    /// JSON object fails naming the session and the row.
+    fn messages(&self, session_id: &str) -> Result<Vec<V2Message>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, type, seq, time_created, time_updated, data FROM session_message \
+             WHERE session_id = ?1 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([session_id])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().with_context(|| self.context("2.x messages"))? {
+            let id: String = row.get(0)?;
+            let kind: String = row.get(1)?;
+            let seq: i64 = row.get(2)?;
+            let what = || {
+                format!(
+                    "malformed session_message row {id} (seq {seq}) of session {session_id} in {}",
+                    self.path.display()
+                )
+            };
+            let text = match std::str::from_utf8(row.get_ref(5)?.as_bytes()?) {
+                Ok(text) => text.to_owned(),
+                Err(_) => bail!("{}: data is not valid UTF-8", what()),
+            };
+            let data = match crate::json::parse(&text) {
+                Ok(Value::Object(map)) => map,
+                Ok(_) => bail!("{}: data is not a JSON object", what()),
+                Err(e) => bail!("{}: {e}", what()),
+            };
+            let settled = is_settled(&kind, &data);
+            let mut exported = Map::new();
+            exported.insert("id".into(), Value::String(id.clone()));
+            exported.insert("type".into(), Value::String(kind.clone()));
+            for (k, v) in data {
+                if k != "id" && k != "type" {
+                    exported.insert(k, v);
+                }
+            }
+            let raw = serde_json::json!({
+                "id": id,
+                "type": kind,
+                "seq": seq,
+                "time_created": sql_to_json(row.get_ref(3)?),
+                "time_updated": sql_to_json(row.get_ref(4)?),
+                "data": text,
+            });
+            out.push(V2Message {
+                settled,
+                exported: Value::Object(exported),
+                raw,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// One `session_message` row, as exported and as stored.
+struct V2Message {
+    settled: bool,
+    /// `{id, type, ...data}`.
+    exported: Value,
+    /// `{id, type, seq, time_created, time_updated, data}` with `data` as stored text.
+    raw: Value,
+}
+
+/// Whether `opencode session export` includes a row (opencode-2x.md §6): an assistant still
+/// streaming (no `time.completed`) and a `running` shell or compaction are left out.
+fn is_settled(kind: &str, data: &Map<String, Value>) -> bool {
+    match kind {
+        "assistant" => data
+            .get("time")
+            .and_then(|t| t.get("completed"))
+            .is_some_and(|c| !c.is_null()),
+        "shell" | "compaction" => data.get("status").and_then(Value::as_str) != Some("running"),
+        _ => true,
+    }
+}
+
+/// One `session_v2` row by column name.
+struct V2Row(Map<String, Value>);
+
+impl V2Row {
+    fn read(row: &Row<'_>, names: &[String]) -> Result<V2Row> {
+        let mut map = Map::new();
+        for (i, name) in names.iter().enumerate() {
+            map.insert(name.clone(), sql_to_json(row.get_ref(i)?));
+        }
+        Ok(V2Row(map))
+    }
+
+    fn get(&self, name: &str) -> &Value {
+        self.0.get(name).unwrap_or(&Value::Null)
+    }
+
+    fn text(&self, name: &str) -> String {
+        self.opt_text(name).unwrap_or_default()
+    }
+
+    fn opt_text(&self, name: &str) -> Option<String> {
+        self.get(name).as_str().map(String::from)
+    }
+
+    fn int(&self, name: &str) -> i64 {
+        self.get(name).as_i64().unwrap_or(0)
+    }
+
+    fn present(&self, name: &str) -> Option<Value> {
+        Some(self.get(name).clone()).filter(|v| !v.is_null())
+    }
+
+    fn number_or_zero(&self, name: &str) -> Value {
+        self.present(name).unwrap_or_else(|| Value::from(0))
+    }
+
+    /// A JSON-text column, parsed; NULL stays `Null`.
+    fn json(&self, name: &str) -> Result<Value> {
+        match self.get(name) {
+            Value::String(text) => {
+                crate::json::parse(text).with_context(|| format!("malformed JSON in column {name}"))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// `Session.Info` as 2.0.25 encodes it (opencode-2x.md §6), keys in the order that
+    /// section lists them, unset ones left out. `slug`, `version`, `share_url` and the diff
+    /// summary are not part of it; they stay in the extra record's `session_v2` row.
+    fn info(&self) -> Result<Map<String, Value>> {
+        let mut info = Map::new();
+        info.insert("id".into(), self.get("id").clone());
+        if let Some(parent) = self.present("parent_id") {
+            info.insert("parentID".into(), parent);
+        }
+        if let Some(fork) = self.present("fork_session_id") {
+            let mut f = Map::new();
+            f.insert("sessionID".into(), fork);
+            let boundary = self.json("fork_boundary")?;
+            if !boundary.is_null() {
+                f.insert("boundary".into(), boundary);
+            }
+            info.insert("fork".into(), Value::Object(f));
+        }
+        info.insert("projectID".into(), self.get("project_id").clone());
+        let mut location = Map::new();
+        location.insert("directory".into(), self.get("directory").clone());
+        if let Some(ws) = self.present("workspace_id") {
+            location.insert("workspaceID".into(), ws);
+        }
+        info.insert("location".into(), Value::Object(location));
+        if let Some(path) = self.present("path") {
+            info.insert("subpath".into(), path);
+        }
+        if let Some(title) = self.present("title") {
+            info.insert("title".into(), title);
+        }
+        let metadata = self.json("metadata")?;
+        if !metadata.is_null() {
+            info.insert("metadata".into(), metadata);
+        }
+        info.insert("cost".into(), self.number_or_zero("cost"));
+        info.insert(
+            "tokens".into(),
+            serde_json::json!({
+                "input": self.number_or_zero("tokens_input"),
+                "output": self.number_or_zero("tokens_output"),
+                "reasoning": self.number_or_zero("tokens_reasoning"),
+                "cache": {
+                    "read": self.number_or_zero("tokens_cache_read"),
+                    "write": self.number_or_zero("tokens_cache_write"),
+                },
+            }),
+        );
+        let revert = self.json("revert")?;
+        if !revert.is_null() {
+            info.insert("revert".into(), revert);
+        }
+        let permission = self.json("permission")?;
+        if !permission.is_null() {
+            info.insert("permissions".into(), permission);
+        }
+        if let Some(agent) = self.present("agent") {
+            info.insert("agent".into(), agent);
+        }
+        let model = self.json("model")?;
+        if let Value::Object(m) = &model {
+            let mut out = Map::new();
+            for key in ["id", "providerID"] {
+                if let Some(v) = m.get(key) {
+                    out.insert(key.into(), v.clone());
+                }
+            }
+            let variant = m
+                .get("variant")
+                .filter(|v| !v.is_null())
+                .cloned()
+                .unwrap_or_else(|| Value::from("default"));
+            out.insert("variant".into(), variant);
+            info.insert("model".into(), Value::Object(out));
+        }
+        let mut time = Map::new();
+        time.insert("created".into(), self.get("time_created").clone());
+        time.insert("updated".into(), self.get("time_updated").clone());
+        for (key, column) in [("idle", "time_idle"), ("viewed", "time_viewed")] {
+            if let Some(v) = self.present(column) {
+                time.insert(key.into(), v);
+            }
+        }
+        // 0 is how 2.x writes "not archived".
+        if let Some(v) = self
+            .present("time_archived")
+            .filter(|v| v.as_i64() != Some(0))
+        {
+            time.insert("archived".into(), v);
+        }
+        info.insert("time".into(), Value::Object(time));
+        if let Some(outcome) = self.present("idle_outcome") {
+            info.insert("outcome".into(), outcome);
+        }
+        Ok(info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn unsettled_rows_are_the_streaming_and_running_ones() {
+        let done = obj(json!({"time": {"created": 1, "completed": 2}}));
+        let streaming = obj(json!({"time": {"created": 1, "streamed": 2}}));
+        assert!(is_settled("assistant", &done));
+        assert!(!is_settled("assistant", &streaming));
+        assert!(!is_settled("shell", &obj(json!({"status": "running"}))));
+        assert!(is_settled("shell", &obj(json!({"status": "exited"}))));
+        assert!(!is_settled(
+            "compaction",
+            &obj(json!({"status": "running"}))
+        ));
+        assert!(is_settled("compaction", &obj(json!({"status": "failed"}))));
+        assert!(is_settled("idle", &obj(json!({"outcome": "succeeded"}))));
+    }
+
+    #[test]
+    fn info_follows_the_2_0_25_shape() {
+        let row = V2Row(obj(json!({
+            "id": "ses_a", "project_id": "p", "workspace_id": null, "parent_id": null,
+            "fork_session_id": null, "fork_boundary": null, "slug": "s", "directory": "/r",
+            "path": null, "title": "T", "version": "2.0.25", "share_url": null,
+            "metadata": null, "cost": 0.5, "tokens_input": 3, "tokens_output": 4,
+            "tokens_reasoning": 0, "tokens_cache_read": 1, "tokens_cache_write": 0,
+            "revert": null, "permission": null, "agent": null,
+            "model": "{\"id\":\"m1\",\"providerID\":\"fake\"}",
+            "time_created": 10, "time_updated": 20, "time_idle": 19, "time_viewed": null,
+            "idle_outcome": "succeeded", "time_archived": 0,
+        })));
+        let info = row.info().unwrap();
+        assert_eq!(
+            serde_json::to_string(&info).unwrap(),
+            r#"{"id":"ses_a","projectID":"p","location":{"directory":"/r"},"title":"T","cost":0.5,"tokens":{"input":3,"output":4,"reasoning":0,"cache":{"read":1,"write":0}},"model":{"id":"m1","providerID":"fake","variant":"default"},"time":{"created":10,"updated":20,"idle":19},"outcome":"succeeded"}"#
+        );
+    }
+}
