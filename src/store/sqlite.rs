@@ -588,8 +588,9 @@ pub(crate) fn sql_to_json(value: ValueRef<'_>) -> Value {
     }
 }
 
-/// One `session` row by column name; columns an older schema lacks read as OpenCode 1.18's
-/// migrations would fill them (NULL, or 0 for cost and tokens).
+/// One `session` row by column name; a column an older schema lacks reads as NULL, and the
+/// keys that only exist with their columns (`cost`, `tokens`) are left out, as that
+/// schema's OpenCode prints them.
 struct SessionColumns(HashMap<String, Value>);
 
 impl SessionColumns {
@@ -599,6 +600,11 @@ impl SessionColumns {
             map.insert(name.clone(), sql_to_json(row.get_ref(i)?));
         }
         Ok(SessionColumns(map))
+    }
+
+    /// Whether the row has column `name` at all (NULL or not).
+    fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
     }
 
     fn get(&self, name: &str) -> &Value {
@@ -671,18 +677,25 @@ impl SessionColumns {
             }
             put("summary", Some(Value::Object(summary)));
         }
-        put("cost", Some(self.number_or_zero("cost")));
+        // `cost` and `tokens` only where the schema has them (1.2 and 1.3 have neither, and
+        // their `opencode export` prints neither): never a field the store lacks.
+        put(
+            "cost",
+            self.has("cost").then(|| self.number_or_zero("cost")),
+        );
         put(
             "tokens",
-            Some(serde_json::json!({
-                "input": self.number_or_zero("tokens_input"),
-                "output": self.number_or_zero("tokens_output"),
-                "reasoning": self.number_or_zero("tokens_reasoning"),
-                "cache": {
-                    "read": self.number_or_zero("tokens_cache_read"),
-                    "write": self.number_or_zero("tokens_cache_write"),
-                },
-            })),
+            self.has("tokens_input").then(|| {
+                serde_json::json!({
+                    "input": self.number_or_zero("tokens_input"),
+                    "output": self.number_or_zero("tokens_output"),
+                    "reasoning": self.number_or_zero("tokens_reasoning"),
+                    "cache": {
+                        "read": self.number_or_zero("tokens_cache_read"),
+                        "write": self.number_or_zero("tokens_cache_write"),
+                    },
+                })
+            }),
         );
         let share = self.get("share_url");
         put(
@@ -775,6 +788,43 @@ mod tests {
         drop(conn);
         let store = SqliteStore::open(&path).unwrap();
         (dir, store)
+    }
+
+    fn keys(info: &Map<String, Value>) -> Vec<&str> {
+        info.keys().map(String::as_str).collect()
+    }
+
+    /// 1.2 and 1.3 have no cost or token columns, and their export prints no such keys.
+    #[test]
+    fn info_has_no_cost_or_tokens_where_the_schema_has_none() {
+        let (_dir, store) = store("", "");
+        let info = store.session_info("ses_1").unwrap();
+        assert_eq!(
+            keys(&info),
+            [
+                "id",
+                "slug",
+                "projectID",
+                "directory",
+                "title",
+                "version",
+                "time"
+            ]
+        );
+    }
+
+    #[test]
+    fn info_has_cost_and_tokens_where_the_schema_has_them() {
+        let columns = ", cost real DEFAULT 0 NOT NULL, tokens_input integer DEFAULT 0 NOT NULL, \
+             tokens_output integer DEFAULT 0 NOT NULL, tokens_reasoning integer DEFAULT 0 NOT NULL, \
+             tokens_cache_read integer DEFAULT 0 NOT NULL, tokens_cache_write integer DEFAULT 0 NOT NULL";
+        let (_dir, store) = store(columns, "");
+        let info = store.session_info("ses_1").unwrap();
+        assert_eq!(info["cost"].as_f64(), Some(0.0));
+        assert_eq!(
+            info["tokens"],
+            serde_json::json!({"input": 0, "output": 0, "reasoning": 0, "cache": {"read": 0, "write": 0}})
+        );
     }
 
     fn message_ids(store: &SqliteStore) -> Vec<String> {
