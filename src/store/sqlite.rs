@@ -414,21 +414,30 @@ impl SqliteStore {
     /// Todos, share URL and v2 rows of a session; keys only for what exists.
     pub fn extra(&self, session_id: &str) -> Result<Map<String, Value>> {
         let mut extra = Map::new();
-        let tables: &[(&str, &str, &str)] = &[
-            ("todos", "todo", "position"),
-            ("session_message", "session_message", "seq"),
-            ("session_input", "session_input", "admitted_seq"),
+        // Each table's rows in the order OpenCode reads them, by the first choice of columns
+        // the table has: `session_message.seq` came with 1.17 (migration
+        // `session_message_projection_order`); 1.15 has no `seq` and reads its rows by
+        // `time_created`, then `id`.
+        let tables: &[(&str, &str, &[&[&str]])] = &[
+            ("todos", "todo", &[&["position"]]),
+            (
+                "session_message",
+                "session_message",
+                &[&["seq"], &["time_created", "id"]],
+            ),
+            ("session_input", "session_input", &[&["admitted_seq"]]),
             (
                 "session_context_epoch",
                 "session_context_epoch",
-                "session_id",
+                &[&["session_id"]],
             ),
         ];
-        for (key, table, order) in tables {
+        for (key, table, orders) in tables {
             if !self.has_table(table) || (*table == "session_message" && self.is_v2()) {
                 continue;
             }
-            let rows = self.rows_of(table, "session_id", session_id, order)?;
+            let order = self.order_by(table, orders);
+            let rows = self.rows_of(table, "session_id", session_id, &order)?;
             if !rows.is_empty() {
                 extra.insert((*key).into(), Value::Array(rows));
             }
@@ -453,6 +462,22 @@ impl SqliteStore {
             }
         }
         Ok(extra)
+    }
+
+    /// The first of `choices` whose columns `table` all has, as an `ORDER BY` list; else
+    /// `rowid` (insertion order), so that an unknown schema still reads deterministically.
+    fn order_by(&self, table: &str, choices: &[&[&str]]) -> String {
+        let have = &self.columns[table];
+        choices
+            .iter()
+            .find(|cols| cols.iter().all(|c| have.contains(*c)))
+            .map_or_else(
+                || "rowid".to_owned(),
+                |cols| {
+                    let quoted: Vec<String> = cols.iter().map(|c| format!("\"{c}\"")).collect();
+                    quoted.join(", ")
+                },
+            )
     }
 
     /// The project row with its `project_directory` and `permission` rows.
@@ -615,8 +640,9 @@ pub(crate) fn sql_to_json(value: ValueRef<'_>) -> Value {
     }
 }
 
-/// One `session` row by column name; columns an older schema lacks read as OpenCode 1.18's
-/// migrations would fill them (NULL, or 0 for cost and tokens).
+/// One `session` row by column name; a column an older schema lacks reads as NULL, and the
+/// keys that only exist with their columns (`cost`, `tokens`) are left out, as that
+/// schema's OpenCode prints them.
 struct SessionColumns(HashMap<String, Value>);
 
 impl SessionColumns {
@@ -626,6 +652,11 @@ impl SessionColumns {
             map.insert(name.clone(), sql_to_json(row.get_ref(i)?));
         }
         Ok(SessionColumns(map))
+    }
+
+    /// Whether the row has column `name` at all (NULL or not).
+    fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
     }
 
     fn get(&self, name: &str) -> &Value {
@@ -698,18 +729,25 @@ impl SessionColumns {
             }
             put("summary", Some(Value::Object(summary)));
         }
-        put("cost", Some(self.number_or_zero("cost")));
+        // `cost` and `tokens` only where the schema has them (1.2 and 1.3 have neither, and
+        // their `opencode export` prints neither): never a field the store lacks.
+        put(
+            "cost",
+            self.has("cost").then(|| self.number_or_zero("cost")),
+        );
         put(
             "tokens",
-            Some(serde_json::json!({
-                "input": self.number_or_zero("tokens_input"),
-                "output": self.number_or_zero("tokens_output"),
-                "reasoning": self.number_or_zero("tokens_reasoning"),
-                "cache": {
-                    "read": self.number_or_zero("tokens_cache_read"),
-                    "write": self.number_or_zero("tokens_cache_write"),
-                },
-            })),
+            self.has("tokens_input").then(|| {
+                serde_json::json!({
+                    "input": self.number_or_zero("tokens_input"),
+                    "output": self.number_or_zero("tokens_output"),
+                    "reasoning": self.number_or_zero("tokens_reasoning"),
+                    "cache": {
+                        "read": self.number_or_zero("tokens_cache_read"),
+                        "write": self.number_or_zero("tokens_cache_write"),
+                    },
+                })
+            }),
         );
         let share = self.get("share_url");
         put(
@@ -771,4 +809,109 @@ fn pick(v: &Value, keys: &[&str]) -> Value {
         }
     }
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store with the columns every release has, `session_columns` more in `session`
+    /// and the extra tables of `more_tables`; one session `ses_1`.
+    fn store(session_columns: &str, more_tables: &str) -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("opencode.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TABLE project (id text PRIMARY KEY, worktree text NOT NULL);
+             CREATE TABLE session (id text PRIMARY KEY, project_id text NOT NULL, parent_id text,
+               slug text NOT NULL, directory text NOT NULL, title text NOT NULL,
+               version text NOT NULL, time_created integer NOT NULL,
+               time_updated integer NOT NULL{session_columns});
+             CREATE TABLE message (id text PRIMARY KEY, session_id text NOT NULL,
+               time_created integer NOT NULL, time_updated integer NOT NULL, data text NOT NULL);
+             CREATE TABLE part (id text PRIMARY KEY, message_id text NOT NULL,
+               session_id text NOT NULL, data text NOT NULL);
+             {more_tables}
+             INSERT INTO project VALUES ('p', '/r');
+             INSERT INTO session (id, project_id, slug, directory, title, version,
+               time_created, time_updated) VALUES ('ses_1', 'p', 's', '/r', 't', '1.2.1', 1, 2);"
+        ))
+        .unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        (dir, store)
+    }
+
+    fn keys(info: &Map<String, Value>) -> Vec<&str> {
+        info.keys().map(String::as_str).collect()
+    }
+
+    /// 1.2 and 1.3 have no cost or token columns, and their export prints no such keys.
+    #[test]
+    fn info_has_no_cost_or_tokens_where_the_schema_has_none() {
+        let (_dir, store) = store("", "");
+        let info = store.session_info("ses_1").unwrap();
+        assert_eq!(
+            keys(&info),
+            [
+                "id",
+                "slug",
+                "projectID",
+                "directory",
+                "title",
+                "version",
+                "time"
+            ]
+        );
+    }
+
+    #[test]
+    fn info_has_cost_and_tokens_where_the_schema_has_them() {
+        let columns = ", cost real DEFAULT 0 NOT NULL, tokens_input integer DEFAULT 0 NOT NULL, \
+             tokens_output integer DEFAULT 0 NOT NULL, tokens_reasoning integer DEFAULT 0 NOT NULL, \
+             tokens_cache_read integer DEFAULT 0 NOT NULL, tokens_cache_write integer DEFAULT 0 NOT NULL";
+        let (_dir, store) = store(columns, "");
+        let info = store.session_info("ses_1").unwrap();
+        assert_eq!(info["cost"].as_f64(), Some(0.0));
+        assert_eq!(
+            info["tokens"],
+            serde_json::json!({"input": 0, "output": 0, "reasoning": 0, "cache": {"read": 0, "write": 0}})
+        );
+    }
+
+    fn message_ids(store: &SqliteStore) -> Vec<String> {
+        let extra = store.extra("ses_1").unwrap();
+        extra["session_message"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// 1.15 has `session_message` without `seq`, and reads it by creation time, then ID.
+    #[test]
+    fn session_messages_without_seq_are_read_by_time_then_id() {
+        let table = "CREATE TABLE session_message (id text PRIMARY KEY, session_id text NOT NULL,
+               type text NOT NULL, time_created integer NOT NULL, time_updated integer NOT NULL,
+               data text NOT NULL);
+             INSERT INTO session_message VALUES
+               ('m_a', 'ses_1', 'user', 2, 2, '{}'),
+               ('m_c', 'ses_1', 'user', 1, 1, '{}'),
+               ('m_b', 'ses_1', 'user', 1, 1, '{}');";
+        let (_dir, store) = store("", table);
+        assert_eq!(message_ids(&store), ["m_b", "m_c", "m_a"]);
+    }
+
+    #[test]
+    fn session_messages_with_seq_are_read_by_seq() {
+        let table = "CREATE TABLE session_message (id text PRIMARY KEY, session_id text NOT NULL,
+               type text NOT NULL, time_created integer NOT NULL, time_updated integer NOT NULL,
+               data text NOT NULL, seq integer NOT NULL);
+             INSERT INTO session_message VALUES
+               ('m_a', 'ses_1', 'user', 1, 1, '{}', 3),
+               ('m_b', 'ses_1', 'user', 2, 2, '{}', 1);";
+        let (_dir, store) = store("", table);
+        assert_eq!(message_ids(&store), ["m_b", "m_a"]);
+    }
 }

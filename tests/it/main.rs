@@ -8,6 +8,7 @@ mod identity;
 mod names;
 mod push;
 mod read_side;
+mod releases;
 mod restore;
 mod secrets;
 mod sync;

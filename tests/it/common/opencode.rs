@@ -378,10 +378,23 @@ impl OpencodeHome {
     pub fn session_list_json(&self, dir: &Path) -> Value {
         let out = self.exec_ok(dir, &["session", "list", "--format", "json"]);
         let text = String::from_utf8_lossy(&out.stdout);
-        if text.trim().is_empty() {
+        // 1.2.x reports its one-time migration of the JSON store on stdout, on the first
+        // start in a home, before the list: the JSON starts at the first line that opens it.
+        let start = text
+            .lines()
+            .position(|l| l.starts_with('['))
+            .map_or(text.len(), |n| {
+                text.split_inclusive('\n').take(n).map(str::len).sum()
+            });
+        let (progress, list) = text.split_at(start);
+        assert!(
+            !progress.contains(['[', '{']),
+            "session list printed JSON that is not a list:\n{text}"
+        );
+        if list.trim().is_empty() {
             return json!([]);
         }
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("session list JSON: {e}\n{text}"))
+        serde_json::from_str(list).unwrap_or_else(|e| panic!("session list JSON: {e}\n{text}"))
     }
 
     /// The SQLite store `<data_dir>/opencode.db` (1.2 and later; release builds use the
