@@ -39,13 +39,17 @@ fn list_shows_native_sessions_by_every_membership_rule() {
     [exit status: 0]
     ");
     let verbose = env.run(&["list", "-v"]).success();
+    let verbose = Scrub::new()
+        .literal(&ids.dir_project, "[DIR_PROJECT]")
+        .aligned()
+        .apply(&verbose);
     insta::assert_snapshot!(verbose, @"
     ID                              UPDATED (UTC)     MSGS  PARENT                          RULE       GEN  PROJECT                                   TITLE
-    ses_ee23f0000001AAAAAAAAAAAAAA  2026-10-08 23:01  11    -                               current    2    a76aebe1bac55953ccb1f217d023da9cd3a522a0  Print hi
-    ses_ee23f0000002AAAAAAAAAAAAAA  2026-10-08 23:01  3     -                               current    2    a76aebe1bac55953ccb1f217d023da9cd3a522a0  Look around
-    ses_ee23f0000003AAAAAAAAAAAAAA  2026-10-08 23:01  3     ses_ee23f0000002AAAAAAAAAAAAAA  current    2    a76aebe1bac55953ccb1f217d023da9cd3a522a0  Look around (@general subagent)
-    ses_ee23f0000004AAAAAAAAAAAAAA  2026-10-08 23:01  1     -                               global     2    global                                    In global
-    ses_ee23f0000005AAAAAAAAAAAAAA  2026-10-08 23:01  1     -                               directory  2    9beb25de3e881612f652a8c549cea1d0883c437c  Before git init
+    [SESSION_ID]                    [TIME]            11    -                               current    2    a76aebe1bac55953ccb1f217d023da9cd3a522a0  Print hi
+    [SESSION_ID]                    [TIME]            3     -                               current    2    a76aebe1bac55953ccb1f217d023da9cd3a522a0  Look around
+    [SESSION_ID]                    [TIME]            3     [SESSION_ID]                    current    2    a76aebe1bac55953ccb1f217d023da9cd3a522a0  Look around (@general subagent)
+    [SESSION_ID]                    [TIME]            1     -                               global     2    global                                    In global
+    [SESSION_ID]                    [TIME]            1     -                               directory  2    [DIR_PROJECT]                             Before git init
     [EOF]
     [exit status: 0]
     ");

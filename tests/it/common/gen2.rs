@@ -236,6 +236,8 @@ impl V2Db {
 /// The IDs of the native 2.x sessions [`native_store`] writes.
 pub struct Native {
     pub project: String,
+    /// The `directory:` project of `<repo>/notes` (its ID depends on the temp path).
+    pub dir_project: String,
     /// user (`files:[]`), assistant with a `shell` tool, reasoning, idle, synthetic,
     /// model-switched, a failed assistant, and two unsettled rows (a streaming assistant, a
     /// running shell).
@@ -256,8 +258,9 @@ pub const T0: i64 = 1791500491000;
 /// Writes a fresh 2.x `opencode.db` at `db` for the git checkout `repo` (whose project ID,
 /// with no remote and no cache file, is `project`): the sessions of [`Native`].
 pub fn native_store(db: &Path, repo: &Path, project: &str) -> Native {
-    let ids = Native {
+    let mut ids = Native {
         project: project.to_owned(),
+        dir_project: String::new(),
         turns: "ses_ee23f0000001AAAAAAAAAAAAAA",
         parent: "ses_ee23f0000002AAAAAAAAAAAAAA",
         child: "ses_ee23f0000003AAAAAAAAAAAAAA",
@@ -271,6 +274,7 @@ pub fn native_store(db: &Path, repo: &Path, project: &str) -> Native {
     v2.worktree(project, dir, None);
     v2.project("global", "/", None);
     let notes_dir = format!("{dir}/notes");
+    ids.dir_project = sha1_hex(&format!("directory:{notes_dir}"));
     let src_dir = format!("{dir}/src");
     let dir_project = sha1_hex(&format!("directory:{notes_dir}"));
     v2.project(&dir_project, &notes_dir, None);
