@@ -248,7 +248,8 @@ fn verify_defaults_to_the_archive_branch() {
         }
       ],
       "changed": [],
-      "extra": []
+      "extra": [],
+      "unreadable": []
     }
     [EOF]
     [stderr]
