@@ -9,14 +9,14 @@ use anyhow::{bail, Result};
 use std::io::Write;
 
 pub fn run(ctx: &Ctx, args: &RestoreArgs, out: &mut dyn Write) -> Result<()> {
-    let mut archive = super::open_archive(&ctx.repo, &args.source, Checksums::Enforce)?;
+    let archive = super::open_archive(&ctx.repo, &args.source, Checksums::Enforce)?;
     if archive.sessions.is_empty() {
         bail!("{} holds no sessions; nothing to restore", archive.label);
     }
     check_source(ctx, args, &archive.label)?;
     let report = restore::restore(
         ctx,
-        &mut archive,
+        &archive,
         &Options {
             dry_run: args.dry_run,
             only: &args.sessions,
