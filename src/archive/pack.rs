@@ -640,3 +640,84 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
         source: Source::Zip(path.to_owned()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a pack of sessions `(id, title)` to `path`, as `write` lays one out.
+    fn write_pack(path: &Path, sessions: &[(&str, &str)]) {
+        let file = std::fs::File::create(path).unwrap();
+        let mut zip = PackWriter::new(file, time::OffsetDateTime::UNIX_EPOCH).unwrap();
+        for (id, title) in sessions {
+            let doc = serde_json::json!({
+                "info": {"id": id, "title": title, "time": {"created": 1, "updated": 2}},
+                "messages": [{"info": {"id": format!("msg_{id}")},
+                              "parts": [{"id": format!("prt_{id}"), "type": "text", "text": title}]}]
+            });
+            zip.add(
+                &format!("sessions/{id}.json"),
+                &crate::json::pretty_line(&doc),
+            )
+            .unwrap();
+        }
+        let manifest = serde_json::json!({
+            "format": PACK_FORMAT, "version": VERSION, "entries": zip.entries(),
+        });
+        zip.add(MANIFEST, &crate::json::pretty_line(&manifest))
+            .unwrap();
+        zip.finish().unwrap();
+    }
+
+    #[test]
+    fn sessions_are_read_one_at_a_time_after_the_whole_zip_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.zip");
+        write_pack(&path, &[("ses_1", "one"), ("ses_2", "two")]);
+        let archive = read(&path, Checksums::Enforce).unwrap();
+        // Opening lists the sessions and keeps no document.
+        let titles: Vec<&str> = archive
+            .sessions
+            .values()
+            .map(|l| l.title.as_str())
+            .collect();
+        assert_eq!(titles, ["one", "two"]);
+
+        // Each session is read when the visitor gets to it, not before: the visitor owns
+        // the first before the second is read. A session changed after the zip was checked
+        // is refused rather than handed over unchecked.
+        write_pack(&path, &[("ses_1", "one"), ("ses_2", "changed")]);
+        let mut seen = Vec::new();
+        let err = archive
+            .for_each(None, |session| {
+                seen.push((
+                    session.id.clone(),
+                    session.messages()[0]["parts"][0]["text"].clone(),
+                ));
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(seen, [("ses_1".to_owned(), Value::from("one"))]);
+        let message = crate::error::message(&err);
+        assert!(
+            message.contains("entry sessions/ses_2.json of"),
+            "{message}"
+        );
+        assert!(
+            message.contains("changed while it was being read"),
+            "{message}"
+        );
+
+        // Only the sessions asked for are read.
+        write_pack(&path, &[("ses_1", "one"), ("ses_2", "two")]);
+        let mut seen = Vec::new();
+        let only = BTreeSet::from(["ses_2".to_owned()]);
+        archive
+            .for_each(Some(&only), |session| {
+                seen.push(session.id);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, ["ses_2"]);
+    }
+}
