@@ -292,7 +292,7 @@ impl SqliteStore {
             let message_id: String = row.get(1)?;
             let part_session: String = row.get(2)?;
             let data = self.text_at(row, 3, || format!("part {id} of session {session_id}"))?;
-            let mut part = self.parse_object(&data, "part", &id, session_id)?;
+            let mut part = self.parse_object(data, "part", &id, session_id)?;
             part.insert("id".into(), Value::String(id));
             part.insert("sessionID".into(), Value::String(part_session));
             part.insert("messageID".into(), Value::String(message_id.clone()));
@@ -309,7 +309,7 @@ impl SqliteStore {
         while let Some(row) = rows.next().with_context(|| self.context("messages"))? {
             let id: String = row.get(0)?;
             let data = self.text_at(row, 2, || format!("message {id} of session {session_id}"))?;
-            let mut info = self.parse_object(&data, "message", &id, session_id)?;
+            let mut info = self.parse_object(data, "message", &id, session_id)?;
             // `{...data, id, sessionID}`: a key already in data keeps its place (IndexMap
             // insert does the same), new keys go last.
             info.insert("id".into(), Value::String(id.clone()));
@@ -325,11 +325,18 @@ impl SqliteStore {
         Ok(messages)
     }
 
-    /// Column `i` of `row` as text; text that is not UTF-8 fails naming its row (`what`).
-    fn text_at(&self, row: &Row<'_>, i: usize, what: impl Fn() -> String) -> Result<String> {
+    /// Column `i` of `row` as text, borrowed from SQLite (a part can be hundreds of MB: it
+    /// is parsed where SQLite holds it, not copied first); text that is not UTF-8 fails
+    /// naming its row (`what`).
+    fn text_at<'r>(
+        &self,
+        row: &'r Row<'_>,
+        i: usize,
+        what: impl Fn() -> String,
+    ) -> Result<&'r str> {
         let bytes = row.get_ref(i)?.as_bytes()?;
         match std::str::from_utf8(bytes) {
-            Ok(text) => Ok(text.to_owned()),
+            Ok(text) => Ok(text),
             Err(e) => bail!(
                 "{} in {}: data is not valid UTF-8 (invalid byte at offset {})",
                 what(),
