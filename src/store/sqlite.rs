@@ -12,6 +12,9 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+/// Parts whose data is larger than this (bytes) are parsed as they are read from the table.
+const LARGE_PART: i64 = 1 << 20;
+
 /// Columns without which a table cannot be read (or written back) at all.
 pub const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
     (
@@ -282,17 +285,23 @@ impl SqliteStore {
     /// ordered by part ID.
     pub fn messages(&self, session_id: &str) -> Result<Vec<Value>> {
         let mut parts: HashMap<String, Vec<Value>> = HashMap::new();
+        // A large part's data is left out of the row (SQLite would assemble it in memory)
+        // and parsed as it is read from the table ([`Self::parse_large`]).
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, message_id, session_id, data FROM part \
+            "SELECT id, message_id, session_id, \
+             CASE WHEN octet_length(data) > ?2 THEN NULL ELSE data END, rowid FROM part \
              WHERE message_id IN (SELECT id FROM message WHERE session_id = ?1) ORDER BY message_id, id",
         )?;
-        let mut rows = stmt.query([session_id])?;
+        let mut rows = stmt.query(rusqlite::params![session_id, LARGE_PART])?;
         while let Some(row) = rows.next().with_context(|| self.context("parts"))? {
             let id: String = row.get(0)?;
             let message_id: String = row.get(1)?;
             let part_session: String = row.get(2)?;
-            let data = self.text_at(row, 3, || format!("part {id} of session {session_id}"))?;
-            let mut part = self.parse_object(data, "part", &id, session_id)?;
+            let what = || format!("part {id} of session {session_id}");
+            let mut part = match row.get_ref(3)? {
+                ValueRef::Null => self.parse_large(row.get(4)?, &id, session_id, what)?,
+                _ => self.parse_object(self.text_at(row, 3, what)?, "part", &id, session_id)?,
+            };
             part.insert("id".into(), Value::String(id));
             part.insert("sessionID".into(), Value::String(part_session));
             part.insert("messageID".into(), Value::String(message_id.clone()));
@@ -323,6 +332,42 @@ impl SqliteStore {
             messages.push(Value::Object(message));
         }
         Ok(messages)
+    }
+
+    /// The data of the part at `rowid` (larger than [`LARGE_PART`]) parsed as it is read
+    /// from the table, so that its text is never in memory twice (SQLite's copy and the
+    /// parsed one). Data the streaming parser refuses (lone surrogate escapes, say) is read
+    /// whole and parsed, or reported, the way every other row is.
+    fn parse_large(
+        &self,
+        rowid: i64,
+        id: &str,
+        session_id: &str,
+        what: impl Fn() -> String,
+    ) -> Result<Map<String, Value>> {
+        let open = || {
+            self.conn
+                .blob_open(rusqlite::MAIN_DB, "part", "data", rowid, true)
+                .with_context(|| self.context("parts"))
+        };
+        let streamed: serde_json::Result<Value> =
+            serde_json::from_reader(std::io::BufReader::new(open()?));
+        if let Ok(Value::Object(map)) = streamed {
+            return Ok(map);
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut open()?, &mut bytes)
+            .with_context(|| self.context("parts"))?;
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text,
+            Err(e) => bail!(
+                "{} in {}: data is not valid UTF-8 (invalid byte at offset {})",
+                what(),
+                self.path.display(),
+                e.valid_up_to()
+            ),
+        };
+        self.parse_object(text, "part", id, session_id)
     }
 
     /// Column `i` of `row` as text, borrowed from SQLite (a part can be hundreds of MB: it
