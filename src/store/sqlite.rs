@@ -772,3 +772,77 @@ fn pick(v: &Value, keys: &[&str]) -> Value {
     }
     Value::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_parts_read_as_they_are_streamed_like_small_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("opencode.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE session (id TEXT PRIMARY KEY, project_id TEXT, slug TEXT, directory TEXT,
+                title TEXT, version TEXT, time_created INTEGER, time_updated INTEGER);
+             CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT, time_created INTEGER, data TEXT);
+             CREATE TABLE part (id TEXT PRIMARY KEY, message_id TEXT, session_id TEXT, data TEXT);
+             CREATE TABLE project (id TEXT PRIMARY KEY, worktree TEXT);
+             INSERT INTO message VALUES ('msg_1', 'ses_1', 1, '{\"role\":\"user\"}');",
+        )
+        .unwrap();
+        // Escapes, a lone surrogate (the streaming parser refuses it), and a small part.
+        let big = "line \u{e9}\t\"quoted\"\n".repeat(100_000);
+        let parts = [
+            (
+                "prt_1",
+                serde_json::json!({"type": "text", "text": big}).to_string(),
+            ),
+            (
+                "prt_2",
+                format!(
+                    r#"{{"type":"text","text":"{}\ud800"}}"#,
+                    "x".repeat(1 << 21)
+                ),
+            ),
+            ("prt_3", r#"{"type":"text","text":"small"}"#.to_owned()),
+            ("prt_4", format!("[{}]", "1,".repeat(1 << 20) + "1")),
+        ];
+        for (id, data) in &parts[..3] {
+            conn.execute(
+                "INSERT INTO part VALUES (?1, 'msg_1', 'ses_1', ?2)",
+                [id, data.as_str()],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        let messages = store.messages("ses_1").unwrap();
+        let read = messages[0]["parts"].as_array().unwrap();
+        assert_eq!(read.len(), 3);
+        for ((id, data), part) in parts.iter().zip(read) {
+            let mut want = crate::json::parse(data).unwrap();
+            want["id"] = Value::from(*id);
+            want["sessionID"] = Value::from("ses_1");
+            want["messageID"] = Value::from("msg_1");
+            assert!(part == &want, "{id} differs");
+        }
+
+        // A large part that is not an object fails as a small one does.
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO part VALUES ('prt_4', 'msg_1', 'ses_1', ?1)",
+            [&parts[3].1],
+        )
+        .unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        let err = store.messages("ses_1").unwrap_err().to_string();
+        assert!(
+            err.starts_with("malformed part prt_4 of session ses_1 in")
+                && err.ends_with("data is not a JSON object"),
+            "{err}"
+        );
+    }
+}
