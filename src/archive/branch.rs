@@ -17,10 +17,10 @@
 
 use super::documents::Documents;
 use super::freshness::{self, ContentDigest};
-use super::read::{parse_session, MAX_ENTRY, MAX_TOTAL};
+use super::read::{parse_session, Listed, Place, Source, MAX_ENTRY, MAX_TOTAL};
 use super::{
-    documents, Archive, ManifestHeader, ProjectEntry, RepositoryInfo, SourceKind, Tool,
-    BRANCH_FORMAT, DEFAULT_REF, MANIFEST, PACK_FORMAT, VERSION,
+    documents, Archive, ArchivedSession, ManifestHeader, ProjectEntry, RepositoryInfo, SourceKind,
+    Tool, BRANCH_FORMAT, DEFAULT_REF, MANIFEST, PACK_FORMAT, VERSION,
 };
 use crate::config::Ctx;
 use crate::error::UserError;
@@ -753,6 +753,8 @@ pub(super) fn read(repo: &Repo, spec: &str, id: Oid) -> Result<Archive> {
             ));
         }
     }
+    // Every session is read and checked now, one at a time, and only listed: nothing is
+    // written anywhere before the whole archive has been checked.
     let mut sessions = BTreeMap::new();
     let mut total: u64 = 0;
     for (path, id, files) in dirs {
@@ -762,27 +764,33 @@ pub(super) fn read(repo: &Repo, spec: &str, id: Oid) -> Result<Archive> {
         else {
             continue;
         };
-        let doc_bytes = read_blob_capped(
+        let extra = files.iter().find(|e| e.name == "extra.json" && !e.is_tree);
+        check_blob_size(
             repo,
             doc.id,
             &format!("{path}/session.json in {spec}"),
             &mut total,
         )?;
-        let extra_bytes = match files.iter().find(|e| e.name == "extra.json" && !e.is_tree) {
-            Some(e) => Some(read_blob_capped(
+        if let Some(e) = extra {
+            check_blob_size(
                 repo,
                 e.id,
                 &format!("{path}/extra.json in {spec}"),
                 &mut total,
-            )?),
-            None => None,
-        };
-        let origin = format!("{path}/session.json in {spec}");
-        let extra = extra_bytes
-            .as_deref()
-            .map(|d| (format!("{path}/extra.json"), d));
-        let session = parse_session(&id, &origin, &doc_bytes, extra, &label)?;
-        if sessions.insert(id.clone(), session).is_some() {
+            )?;
+        }
+        let extra = extra.map(|e| e.id);
+        let session = read_session(repo, &label, &id, &path, doc.id, extra)?;
+        let listed = Listed::new(
+            &session,
+            Place::Blob {
+                dir: path,
+                doc: doc.id,
+                extra,
+            },
+        );
+        drop(session);
+        if sessions.insert(id.clone(), listed).is_some() {
             bail!("{spec} holds session {id} twice");
         }
     }
@@ -794,10 +802,33 @@ pub(super) fn read(repo: &Repo, spec: &str, id: Oid) -> Result<Archive> {
         checksum_failures: Vec::new(),
         checked: 0,
         redacted,
+        source: Source::Git(Box::new(repo.clone())),
     })
 }
 
-fn read_blob_capped(repo: &Repo, id: Oid, what: &str, total: &mut u64) -> Result<Vec<u8>> {
+/// Session `id` of the archive `label`, from the blobs of its directory `dir`: parsed and
+/// checked ([`parse_session`]). The bytes of a blob are dropped once it is parsed.
+pub(super) fn read_session(
+    repo: &Repo,
+    label: &str,
+    id: &str,
+    dir: &str,
+    doc: Oid,
+    extra: Option<Oid>,
+) -> Result<ArchivedSession> {
+    let extra = match extra {
+        Some(blob) => Some(repo.read_blob(blob, &format!("{dir}/extra.json in {label}"))?),
+        None => None,
+    };
+    let origin = format!("{dir}/session.json in {label}");
+    let doc = repo.read_blob(doc, &origin)?;
+    let extra = extra.as_deref().map(|d| (format!("{dir}/extra.json"), d));
+    parse_session(id, &origin, &doc, extra, label)
+}
+
+/// Fails when blob `id` is larger than [`MAX_ENTRY`], or when it takes the archive's
+/// `total` past [`MAX_TOTAL`].
+fn check_blob_size(repo: &Repo, id: Oid, what: &str, total: &mut u64) -> Result<()> {
     let size = repo.object_size(id, what)?;
     if size > MAX_ENTRY {
         bail!(
@@ -809,5 +840,5 @@ fn read_blob_capped(repo: &Repo, id: Oid, what: &str, total: &mut u64) -> Result
     if *total > MAX_TOTAL {
         bail!("the archive holds more than {} GiB", MAX_TOTAL >> 30);
     }
-    repo.read_blob(id, what)
+    Ok(())
 }

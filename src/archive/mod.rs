@@ -7,7 +7,8 @@
 //!
 //! Both hold every session as the document `opencode export` prints plus an extra record
 //! ([`documents`]), and a `manifest.json` of the types below naming the format. [`open`]
-//! reads either form back, checked whole, for restore and verify.
+//! checks either form whole, one session at a time, for restore and verify, which then read
+//! the sessions again one at a time ([`Archive::for_each`]).
 
 pub mod branch;
 pub mod checkout;
@@ -18,7 +19,7 @@ mod read;
 
 pub use read::{
     is_safe_id, open, open_sessions, source_repository, Archive, ArchivedSession, Checksums,
-    SourceKind,
+    Listed, SourceKind,
 };
 
 use crate::config;

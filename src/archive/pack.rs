@@ -12,10 +12,10 @@
 //! host. Each entry's size and SHA-256 are recorded in the manifest, which comes last.
 
 use super::documents::{self, Documents};
-use super::read::{check_entry_name, check_session, MAX_ENTRY, MAX_TOTAL};
+use super::read::{check_entry_name, check_session, Listed, Place, Source, MAX_ENTRY, MAX_TOTAL};
 use super::{
-    Archive, Checksums, ManifestHeader, ProjectEntry, RepositoryInfo, SourceKind, Tool, MANIFEST,
-    PACK_FORMAT, VERSION,
+    Archive, ArchivedSession, Checksums, ManifestHeader, ProjectEntry, RepositoryInfo, SourceKind,
+    Tool, MANIFEST, PACK_FORMAT, VERSION,
 };
 use crate::error::UserError;
 use crate::git::RepoFacts;
@@ -290,17 +290,13 @@ pub(super) fn read_manifest(path: &Path) -> Result<Option<Vec<u8>>> {
     Ok(Some(data))
 }
 
-/// One entry of a zip being read.
+/// One entry of a zip being read: its size and SHA-256, and its bytes when it is small
+/// metadata (the manifest, a project record). Session entries are only hashed here; they
+/// are parsed one at a time afterwards.
 struct Entry {
     size: u64,
     sha256: String,
-    content: Content,
-}
-
-enum Content {
-    /// A session document or extra record, parsed as it was read.
-    Parsed(serde_json::Result<Value>),
-    Bytes(Vec<u8>),
+    data: Option<Vec<u8>>,
 }
 
 /// A reader that counts and hashes what passes through it, and keeps its error (the zip
@@ -345,35 +341,107 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-/// Entry `index` of `zip` read whole and parsed with [`crate::json::parse_slice`].
-fn parse_again<R: Read + Seek>(
-    zip: &mut zip::ZipArchive<R>,
-    index: usize,
-) -> serde_json::Result<Value> {
-    let mut data = Vec::new();
-    zip.by_index(index)
-        .map_err(std::io::Error::other)
-        .and_then(|mut entry| entry.read_to_end(&mut data))
-        .map_err(serde_json::Error::io)?;
-    crate::json::parse_slice(&data)
+/// Anything wrong with a zip's structure: say so, and how to get a good one.
+fn corrupt(message: String) -> UserError {
+    UserError::new(message)
+        .hint("the file may be truncated or corrupted; write it again with `git opencode pack`")
 }
 
-/// Reads and checks a pack zip: entry names, declared sizes, every checksum, every session.
+/// Whether entry `name` holds a session document or extra record.
+fn is_session_entry(name: &str) -> bool {
+    name.starts_with("sessions/") && name.ends_with(".json")
+}
+
+/// An open pack zip, for reading its session entries one at a time.
+pub(super) struct Reader {
+    zip: zip::ZipArchive<std::io::BufReader<std::fs::File>>,
+    label: String,
+}
+
+impl Reader {
+    pub(super) fn open(path: &Path, label: &str) -> Result<Reader> {
+        let file = std::fs::File::open(path).with_context(|| format!("failed to open {label}"))?;
+        let zip = zip::ZipArchive::new(std::io::BufReader::new(file))
+            .map_err(|e| corrupt(format!("{label} is not a readable zip")).because(e))?;
+        Ok(Reader {
+            zip,
+            label: label.to_owned(),
+        })
+    }
+
+    /// Session `id` from its document entry and extra record, each `(name, SHA-256)`:
+    /// parsed as it is read and checked ([`check_session`]).
+    pub(super) fn session(
+        &mut self,
+        id: &str,
+        doc: &(String, String),
+        extra: Option<&(String, String)>,
+    ) -> Result<ArchivedSession> {
+        let label = self.label.clone();
+        let value = self.parse_entry(&doc.0, &doc.1)?;
+        let extra = match extra {
+            Some((name, sha)) => Some((name.clone(), self.parse_entry(name, sha)?)),
+            None => None,
+        };
+        check_session(id, &format!("{} of {label}", doc.0), value, extra, &label)
+    }
+
+    /// Entry `name` parsed as it is read (never held as bytes and parsed at once: an entry
+    /// can be hundreds of MB). Its SHA-256 must still be `sha256`: the one checked when the
+    /// archive was opened.
+    fn parse_entry(&mut self, name: &str, sha256: &str) -> Result<Value> {
+        let label = self.label.clone();
+        let failed = |e: &dyn std::fmt::Display| {
+            corrupt(format!("failed to read entry {name} of {label}")).because(e.to_string())
+        };
+        let entry = self.zip.by_name(name).map_err(|e| failed(&e))?;
+        let size = entry.size();
+        let mut reader = Hashing::new(entry.take(size + 1));
+        let parsed: serde_json::Result<Value> =
+            serde_json::from_reader(std::io::BufReader::new(&mut reader));
+        // What the parser left unread (after an error) still counts for the checksum.
+        std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| failed(&e))?;
+        if let Some(e) = reader.error.take() {
+            return Err(failed(&e).into());
+        }
+        let (_, sha) = reader.finish();
+        if sha != sha256 {
+            bail!(UserError::new(format!(
+                "entry {name} of {label} changed while it was being read"
+            ))
+            .hint("another program is writing the zip; run the command again when it is done"));
+        }
+        let parsed = match parsed {
+            Ok(value) => Ok(value),
+            // serde_json refuses the lone surrogate escapes `JSON.stringify` writes; such an
+            // entry (rare) is read again whole and parsed the way the store's rows are.
+            Err(_) => self.parse_again(name),
+        };
+        parsed.with_context(|| format!("malformed JSON in {name} of {label}"))
+    }
+
+    /// Entry `name` read whole and parsed with [`crate::json::parse_slice`].
+    fn parse_again(&mut self, name: &str) -> serde_json::Result<Value> {
+        let mut data = Vec::new();
+        self.zip
+            .by_name(name)
+            .map_err(std::io::Error::other)
+            .and_then(|mut entry| entry.read_to_end(&mut data))
+            .map_err(serde_json::Error::io)?;
+        crate::json::parse_slice(&data)
+    }
+}
+
+/// Reads and checks a pack zip: entry names, declared sizes, every checksum, every session
+/// (each read, checked and dropped in turn; see [`Archive::for_each`]).
 pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
     let label = path.display().to_string();
-    let file = std::fs::File::open(path).with_context(|| format!("failed to open {label}"))?;
-    // Anything wrong with the zip's structure: say so, and how to get a good one.
-    let corrupt = |message: String| {
-        UserError::new(message)
-            .hint("the file may be truncated or corrupted; write it again with `git opencode pack`")
-    };
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
-        .map_err(|e| corrupt(format!("{label} is not a readable zip")).because(e))?;
+    let mut reader = Reader::open(path, &label)?;
+    let zip = &mut reader.zip;
     if zip.has_duplicate_names() {
         bail!(corrupt(format!("{label} has duplicate entries")));
     }
-    // Entries are hashed as they are read, and session documents parsed as they are read,
-    // so that no entry is held twice (as bytes and parsed): an entry can be hundreds of MB.
+    // Every entry is hashed as it is read; only the small metadata entries are kept.
     let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
     let mut total: u64 = 0;
     for index in 0..zip.len() {
@@ -410,20 +478,15 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
             )));
         }
         let mut reader = Hashing::new(entry.take(size + 1));
-        let content = if name.starts_with("sessions/") && name.ends_with(".json") {
-            let parsed = serde_json::from_reader(std::io::BufReader::new(&mut reader));
-            // What the parser left unread (after an error) still counts for the checksum.
-            std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| {
-                corrupt(format!("failed to read entry {name} of {label}")).because(e)
-            })?;
-            Content::Parsed(parsed)
-        } else {
+        let keep = name == MANIFEST || name.starts_with("project/");
+        let data = if keep {
             let mut data = Vec::new();
-            reader.read_to_end(&mut data).map_err(|e| {
-                corrupt(format!("failed to read entry {name} of {label}")).because(e)
-            })?;
-            Content::Bytes(data)
+            reader.read_to_end(&mut data).map(|_| Some(data))
+        } else {
+            std::io::copy(&mut reader, &mut std::io::sink()).map(|_| None)
         };
+        let data = data
+            .map_err(|e| corrupt(format!("failed to read entry {name} of {label}")).because(e))?;
         if let Some(e) = reader.error.take() {
             return Err(corrupt(format!("failed to read entry {name} of {label}"))
                 .because(e)
@@ -435,25 +498,19 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
                 "entry {name} of {label} has {read} bytes where its header says {size}"
             )));
         }
-        let content = match content {
-            // serde_json refuses the lone surrogate escapes `JSON.stringify` writes; such an
-            // entry (rare) is read again whole and parsed the way the store's rows are.
-            Content::Parsed(Err(_)) => Content::Parsed(parse_again(&mut zip, index)),
-            content => content,
-        };
         let entry = Entry {
             size: read,
             sha256,
-            content,
+            data,
         };
         if entries.insert(name.clone(), entry).is_some() {
             bail!(corrupt(format!("{label} has the entry {name} twice")));
         }
     }
 
-    let manifest_bytes = match entries.get(MANIFEST).map(|e| &e.content) {
-        Some(Content::Bytes(data)) => data,
-        _ => bail!(UserError::new(format!("{label} has no {MANIFEST}"))
+    let manifest_bytes = match entries.get(MANIFEST).and_then(|e| e.data.as_ref()) {
+        Some(data) => data,
+        None => bail!(UserError::new(format!("{label} has no {MANIFEST}"))
             .hint("pass a zip written by `git opencode pack`")),
     };
     let manifest: Value = crate::json::parse_slice(manifest_bytes)
@@ -524,44 +581,47 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
     let mut docs = BTreeMap::new();
     let mut extras = BTreeMap::new();
     let mut worktrees = HashMap::new();
-    for (name, entry) in entries {
+    for (name, entry) in &entries {
         if bad.contains(name.as_str()) {
             continue;
         }
-        let data = match entry.content {
-            Content::Parsed(parsed) => {
-                let value =
-                    parsed.with_context(|| format!("malformed JSON in {name} of {label}"))?;
-                let rest = name.strip_prefix("sessions/").unwrap_or(&name);
-                if let Some(id) = rest.strip_suffix(".extra.json") {
-                    extras.insert(id.to_owned(), (name.clone(), value));
-                } else if let Some(id) = rest.strip_suffix(".json") {
-                    docs.insert(id.to_owned(), (name.clone(), value));
-                }
-                continue;
+        if is_session_entry(name) {
+            let rest = name.strip_prefix("sessions/").unwrap_or(name);
+            let place = (name.clone(), entry.sha256.clone());
+            if let Some(id) = rest.strip_suffix(".extra.json") {
+                extras.insert(id.to_owned(), place);
+            } else if let Some(id) = rest.strip_suffix(".json") {
+                docs.insert(id.to_owned(), place);
             }
-            Content::Bytes(data) => data,
+            continue;
+        }
+        let (Some(id), Some(data)) = (
+            name.strip_prefix("project/")
+                .and_then(|r| r.strip_suffix(".json")),
+            &entry.data,
+        ) else {
+            continue;
         };
-        if let Some(id) = name
-            .strip_prefix("project/")
-            .and_then(|r| r.strip_suffix(".json"))
+        let record: Value = crate::json::parse_slice(data)
+            .with_context(|| format!("malformed JSON in {name} of {label}"))?;
+        if let Some(worktree) = record
+            .get("project")
+            .and_then(|p| p.get("worktree"))
+            .and_then(Value::as_str)
         {
-            let record: Value = crate::json::parse_slice(&data)
-                .with_context(|| format!("malformed JSON in {name} of {label}"))?;
-            if let Some(worktree) = record
-                .get("project")
-                .and_then(|p| p.get("worktree"))
-                .and_then(Value::as_str)
-            {
-                worktrees.insert(id.to_owned(), worktree.to_owned());
-            }
+            worktrees.insert(id.to_owned(), worktree.to_owned());
         }
     }
+    drop(entries);
+    // Every session is read and checked now, one at a time, and only listed: nothing is
+    // written anywhere before the whole archive has been checked.
     let mut sessions = BTreeMap::new();
-    for (id, (name, doc)) in docs {
+    for (id, doc) in docs {
         let extra = extras.remove(&id);
-        let session = check_session(&id, &format!("{name} of {label}"), doc, extra, &label)?;
-        sessions.insert(id, session);
+        let session = reader.session(&id, &doc, extra.as_ref())?;
+        let listed = Listed::new(&session, Place::Zip { doc, extra });
+        drop(session);
+        sessions.insert(id, listed);
     }
     // An extra record whose session document failed its checksum is already reported.
     if let Some((id, (name, _))) = extras
@@ -578,5 +638,87 @@ pub(super) fn read(path: &Path, checksums: Checksums) -> Result<Archive> {
         checksum_failures: failures,
         checked,
         redacted: header.is_redacted(),
+        source: Source::Zip(path.to_owned()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a pack of sessions `(id, title)` to `path`, as `write` lays one out.
+    fn write_pack(path: &Path, sessions: &[(&str, &str)]) {
+        let file = std::fs::File::create(path).unwrap();
+        let mut zip = PackWriter::new(file, time::OffsetDateTime::UNIX_EPOCH).unwrap();
+        for (id, title) in sessions {
+            let doc = serde_json::json!({
+                "info": {"id": id, "title": title, "time": {"created": 1, "updated": 2}},
+                "messages": [{"info": {"id": format!("msg_{id}")},
+                              "parts": [{"id": format!("prt_{id}"), "type": "text", "text": title}]}]
+            });
+            zip.add(
+                &format!("sessions/{id}.json"),
+                &crate::json::pretty_line(&doc),
+            )
+            .unwrap();
+        }
+        let manifest = serde_json::json!({
+            "format": PACK_FORMAT, "version": VERSION, "entries": zip.entries(),
+        });
+        zip.add(MANIFEST, &crate::json::pretty_line(&manifest))
+            .unwrap();
+        zip.finish().unwrap();
+    }
+
+    #[test]
+    fn sessions_are_read_one_at_a_time_after_the_whole_zip_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.zip");
+        write_pack(&path, &[("ses_1", "one"), ("ses_2", "two")]);
+        let archive = read(&path, Checksums::Enforce).unwrap();
+        // Opening lists the sessions and keeps no document.
+        let titles: Vec<&str> = archive
+            .sessions
+            .values()
+            .map(|l| l.title.as_str())
+            .collect();
+        assert_eq!(titles, ["one", "two"]);
+
+        // Each session is read when the visitor gets to it, not before: the visitor owns
+        // the first before the second is read. A session changed after the zip was checked
+        // is refused rather than handed over unchecked.
+        write_pack(&path, &[("ses_1", "one"), ("ses_2", "changed")]);
+        let mut seen = Vec::new();
+        let err = archive
+            .for_each(None, |session| {
+                seen.push((
+                    session.id.clone(),
+                    session.messages()[0]["parts"][0]["text"].clone(),
+                ));
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(seen, [("ses_1".to_owned(), Value::from("one"))]);
+        let message = crate::error::message(&err);
+        assert!(
+            message.contains("entry sessions/ses_2.json of"),
+            "{message}"
+        );
+        assert!(
+            message.contains("changed while it was being read"),
+            "{message}"
+        );
+
+        // Only the sessions asked for are read.
+        write_pack(&path, &[("ses_1", "one"), ("ses_2", "two")]);
+        let mut seen = Vec::new();
+        let only = BTreeSet::from(["ses_2".to_owned()]);
+        archive
+            .for_each(Some(&only), |session| {
+                seen.push(session.id);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, ["ses_2"]);
+    }
 }

@@ -5,7 +5,9 @@
 //! Everything is read and checked before anything is written anywhere: entry names (no `..`,
 //! no absolute paths, no duplicates), declared sizes (capped), the manifest's SHA-256 of
 //! every entry (zip), and the shape of every session document (IDs that are safe as file
-//! names and consistent with each other).
+//! names and consistent with each other). Sessions are checked one at a time and only
+//! listed ([`Listed`]); [`Archive::for_each`] reads them again, one at a time, for the
+//! command to compare or write, so that no two are ever held at once.
 
 use super::{branch, pack, RepositoryInfo, DEFAULT_REF, MANIFEST};
 use crate::error::UserError;
@@ -87,14 +89,60 @@ impl ArchivedSession {
     }
 }
 
-/// A whole archive, read and checked.
+/// One session of an archive as [`open`] found it: what listings and the choice of
+/// sessions need, and where to read it again. Its document is not kept: a session can be
+/// hundreds of MB, so [`Archive::for_each`] reads each again when it is needed.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub id: String,
+    /// `info.title`.
+    pub title: String,
+    /// `info.parentID`.
+    pub parent_id: Option<String>,
+    /// Which OpenCode generation's document it is.
+    pub generation: Generation,
+    pub(super) place: Place,
+}
+
+/// Where a session's files are in its archive.
+#[derive(Debug, Clone)]
+pub(super) enum Place {
+    /// Entries of the zip: the document and the extra record, with the SHA-256 each had
+    /// when [`open`] read it.
+    Zip {
+        doc: (String, String),
+        extra: Option<(String, String)>,
+    },
+    /// Blobs of the archive tree: `dir` is the session's directory.
+    Blob {
+        dir: String,
+        doc: Oid,
+        extra: Option<Oid>,
+    },
+}
+
+impl Listed {
+    pub(super) fn new(session: &ArchivedSession, place: Place) -> Listed {
+        Listed {
+            id: session.id.clone(),
+            title: session.title().to_owned(),
+            parent_id: session.parent_id().map(str::to_owned),
+            generation: session.generation(),
+            place,
+        }
+    }
+}
+
+/// An archive, opened and checked whole: every entry name, size and checksum, and every
+/// session document, each read, checked and dropped in turn. Sessions are read again, one
+/// at a time, by [`Archive::for_each`].
 #[derive(Debug)]
 pub struct Archive {
     /// The path or ref as given, for messages.
     pub label: String,
     pub kind: SourceKind,
     /// By session ID.
-    pub sessions: BTreeMap<String, ArchivedSession>,
+    pub sessions: BTreeMap<String, Listed>,
     /// The archived project rows' worktrees, by project ID (zip only).
     pub worktrees: HashMap<String, String>,
     /// Entries whose content does not match the manifest (zip only), each with the problem.
@@ -103,6 +151,48 @@ pub struct Archive {
     pub checked: usize,
     /// Secret-shaped strings were replaced by placeholders when this was written.
     pub redacted: bool,
+    /// Where to read the sessions again.
+    pub(super) source: Source,
+}
+
+/// Where an [`Archive`]'s sessions are read again from.
+#[derive(Debug)]
+pub(super) enum Source {
+    Zip(std::path::PathBuf),
+    Git(Box<Repo>),
+}
+
+impl Archive {
+    /// Reads the sessions `ids` (all when `None`) again, in ID order, and hands each to
+    /// `visit`, which owns it: no two sessions are held at once. A zip entry that changed
+    /// since [`open`] checked it is an error.
+    pub fn for_each(
+        &self,
+        ids: Option<&BTreeSet<String>>,
+        mut visit: impl FnMut(ArchivedSession) -> Result<()>,
+    ) -> Result<()> {
+        let (mut zip, repo) = match &self.source {
+            Source::Zip(path) => (Some(pack::Reader::open(path, &self.label)?), None),
+            Source::Git(repo) => (None, Some(repo)),
+        };
+        for listed in self.sessions.values() {
+            if ids.is_some_and(|ids| !ids.contains(&listed.id)) {
+                continue;
+            }
+            let session = match (&listed.place, zip.as_mut()) {
+                (Place::Zip { doc, extra }, Some(zip)) => {
+                    zip.session(&listed.id, doc, extra.as_ref())?
+                }
+                (Place::Blob { dir, doc, extra }, _) => {
+                    let repo = repo.expect("a branch archive keeps its repository");
+                    branch::read_session(repo, &self.label, &listed.id, dir, *doc, *extra)?
+                }
+                (Place::Zip { .. }, None) => unreachable!("a zip archive has its path"),
+            };
+            visit(session)?;
+        }
+        Ok(())
+    }
 }
 
 /// How strictly to treat checksum failures.
@@ -183,7 +273,7 @@ pub fn open_sessions(
         let children: Vec<String> = archive
             .sessions
             .values()
-            .filter(|s| s.parent_id().is_some_and(|p| wanted.contains(p)))
+            .filter(|s| s.parent_id.as_ref().is_some_and(|p| wanted.contains(p)))
             .map(|s| s.id.clone())
             .filter(|id| !wanted.contains(id))
             .collect();

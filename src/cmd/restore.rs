@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use std::io::Write;
 
 pub fn run(ctx: &Ctx, args: &RestoreArgs, out: &mut dyn Write) -> Result<()> {
-    let mut archive = super::open_archive(&ctx.repo, &args.source, Checksums::Enforce)?;
+    let archive = super::open_archive(&ctx.repo, &args.source, Checksums::Enforce)?;
     if archive.sessions.is_empty() {
         bail!("{} holds no sessions; nothing to restore", archive.label);
     }
@@ -17,7 +17,7 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs, out: &mut dyn Write) -> Result<()> {
     refuse_v2_sessions(&archive)?;
     let report = restore::restore(
         ctx,
-        &mut archive,
+        &archive,
         &Options {
             dry_run: args.dry_run,
             only: &args.sessions,
@@ -59,7 +59,7 @@ fn refuse_v2_sessions(archive: &archive::Archive) -> Result<()> {
     let v2: Vec<&str> = archive
         .sessions
         .values()
-        .filter(|s| s.generation() == crate::store::Generation::V2)
+        .filter(|s| s.generation == crate::store::Generation::V2)
         .map(|s| s.id.as_str())
         .collect();
     if let Some(first) = v2.first() {

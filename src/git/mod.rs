@@ -28,9 +28,17 @@ use std::path::{Path, PathBuf};
 /// A git object ID (SHA-1).
 pub use gix::ObjectId as Oid;
 
-/// An open repository.
+/// An open repository. A clone shares its object store (an archive read from the branch
+/// keeps one to read its sessions again).
+#[derive(Clone)]
 pub struct Repo {
     repo: gix::Repository,
+}
+
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Repo")
+    }
 }
 
 impl Repo {

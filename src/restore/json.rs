@@ -48,59 +48,86 @@ impl FileBackup {
     }
 }
 
-pub fn apply(storage: &Path, home: &Home, items: &[Item<'_>]) -> Result<Applied> {
-    let mut backup = FileBackup {
-        storage: storage.to_path_buf(),
-        dir: None,
-    };
-    let now = now_ms();
-    let project = storage
-        .join("project")
-        .join(format!("{}.json", home.project_id));
-    if !project.exists() {
-        let worktree = if home.is_global() {
-            "/".to_owned()
-        } else {
-            home.main_worktree.to_string_lossy().into_owned()
+/// The JSON tree open for writing sessions into, one at a time.
+pub struct Writer<'a> {
+    storage: &'a Path,
+    home: &'a Home,
+    backup: FileBackup,
+    /// A written session had v2 rows (which have no place here).
+    skipped_v2: bool,
+    /// A written session had a share record.
+    shared: bool,
+}
+
+impl<'a> Writer<'a> {
+    /// Adds this checkout's project file when missing.
+    pub fn begin(storage: &'a Path, home: &'a Home) -> Result<Writer<'a>> {
+        let mut backup = FileBackup {
+            storage: storage.to_path_buf(),
+            dir: None,
         };
-        let record = json!({
-            "id": home.project_id,
-            "worktree": worktree,
-            "vcs": "git",
-            "sandboxes": [],
-            "time": { "created": now, "updated": now },
-        });
-        write_file(&project, &record, &mut backup)?;
+        let now = now_ms();
+        let project = storage
+            .join("project")
+            .join(format!("{}.json", home.project_id));
+        if !project.exists() {
+            let worktree = if home.is_global() {
+                "/".to_owned()
+            } else {
+                home.main_worktree.to_string_lossy().into_owned()
+            };
+            let record = json!({
+                "id": home.project_id,
+                "worktree": worktree,
+                "vcs": "git",
+                "sandboxes": [],
+                "time": { "created": now, "updated": now },
+            });
+            write_file(&project, &record, &mut backup)?;
+        }
+        Ok(Writer {
+            storage,
+            home,
+            backup,
+            skipped_v2: false,
+            shared: false,
+        })
     }
-    let mut skipped_v2 = false;
-    let mut shared = false;
-    for item in items {
+
+    /// Writes `item` when it adds or updates.
+    pub fn write(&mut self, item: &Item<'_>) -> Result<()> {
         if !matches!(item.action, Action::Add | Action::Update) {
-            continue;
+            return Ok(());
         }
         let id = item.session.id.as_str();
-        write_session(storage, home, item, &mut backup).with_context(|| {
+        write_session(self.storage, self.home, item, &mut self.backup).with_context(|| {
             format!(
                 "failed to restore session {id} (from {})",
                 item.session.origin
             )
         })?;
-        skipped_v2 |= ["session_message", "session_input", "session_context_epoch"]
+        self.skipped_v2 |= ["session_message", "session_input", "session_context_epoch"]
             .iter()
             .any(|k| item.session.extra.contains_key(*k));
-        shared |= item.session.extra.contains_key("share");
+        self.shared |= item.session.extra.contains_key("share");
+        Ok(())
     }
-    let mut notes = Vec::new();
-    if skipped_v2 {
-        notes.push("OpenCode v2 records (session_message, session_input, session_context_epoch) have no place in a JSON store and were not restored".to_owned());
+
+    pub fn finish(self) -> Applied {
+        let mut notes = Vec::new();
+        if self.skipped_v2 {
+            notes.push("OpenCode v2 records (session_message, session_input, session_context_epoch) have no place in a JSON store and were not restored".to_owned());
+        }
+        if self.shared {
+            notes.push(
+                "share records were not restored (their secret is never archived)".to_owned(),
+            );
+        }
+        Applied {
+            backup: self.backup.dir,
+            notes,
+        }
     }
-    if shared {
-        notes.push("share records were not restored (their secret is never archived)".to_owned());
-    }
-    Ok(Applied {
-        backup: backup.dir,
-        notes,
-    })
 }
 
 fn write_session(

@@ -5,9 +5,10 @@
 //! local copy that is as old or older than the archived one, leave a newer local copy
 //! alone, and skip identical ones. An update writes only the rows the store lacks or the
 //! archive holds newer, never a redacted row over the store's (`merge.rs`). Only then is the
-//! store changed: the SQLite store
-//! (`sqlite.rs`) inside one transaction after an online backup, or the legacy JSON tree
-//! (`json.rs`) after copying every file that will be overwritten.
+//! store changed: the SQLite store (`sqlite.rs`) inside one transaction after an online
+//! backup, or the legacy JSON tree (`json.rs`) after copying every file that will be
+//! overwritten. Planning and writing each read the archive's sessions one at a time
+//! ([`crate::archive::Archive::for_each`]): a session can be hundreds of MB.
 
 pub mod gen2_write;
 mod json;
@@ -29,7 +30,7 @@ use crate::membership;
 use crate::store::{StoreKind, StoreLocation};
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// The checkout restored sessions are moved to.
@@ -161,13 +162,12 @@ fn target_kind(location: &StoreLocation) -> Result<TargetKind> {
     )
 }
 
-/// Restores `archive` into the store of `ctx`. The archived sessions' messages are moved
-/// into what is written, not copied: they are gone from `archive` afterwards.
-pub fn restore(ctx: &Ctx, archive: &mut Archive, options: &Options<'_>) -> Result<Report> {
-    let ids: Vec<String> = select(archive, options.only)?
-        .into_iter()
-        .map(|s| s.id.clone())
-        .collect();
+/// Restores `archive` into the store of `ctx`, in two passes over the archive, each reading
+/// one session at a time (a session can be hundreds of MB): the plan decides for every
+/// session before anything is written, then the sessions to add or update are read again
+/// and written.
+pub fn restore(ctx: &Ctx, archive: &Archive, options: &Options<'_>) -> Result<Report> {
+    let ids = select(archive, options.only)?;
     let location = &ctx.store_location;
     let kind = target_kind(location)?;
     let (rule, schema) = match kind {
@@ -183,42 +183,33 @@ pub fn restore(ctx: &Ctx, archive: &mut Archive, options: &Options<'_>) -> Resul
         TargetKind::Json => (IdRule::Legacy, None),
     };
     let home = Home::new(ctx, rule)?;
-    let mut docs = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let Archive {
-            sessions,
-            worktrees,
-            ..
-        } = &mut *archive;
-        let session = sessions.get_mut(id).expect("selected from the archive");
-        docs.push(rehome::rehome_taking_messages(session, worktrees, &home));
-    }
-    let archive = &*archive;
     let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
     let want = match kind {
         TargetKind::Sqlite => StoreKind::Sqlite,
         TargetKind::Json => StoreKind::Json,
     };
     let local = plan::LocalSessions::open(location, want, &wanted)?;
-    let mut items = Vec::new();
-    for (id, doc) in ids.iter().zip(docs) {
-        let session = &archive.sessions[id];
-        let copy = local.copy(id)?;
-        let local_updated = copy.as_ref().map(|c| c.updated);
-        let (action, rows) = plan::decide(
-            copy,
-            session,
-            doc,
-            archive.redacted,
-            kind == TargetKind::Sqlite,
+    let planner = Planner {
+        local: &local,
+        worktrees: &archive.worktrees,
+        home: &home,
+        redacted: archive.redacted,
+        with_v2_rows: kind == TargetKind::Sqlite,
+    };
+    // The plan: only the decision of each session is kept.
+    let mut planned: BTreeMap<String, Planned> = BTreeMap::new();
+    archive.for_each(Some(&ids), |mut session| {
+        let (action, _, local_updated) = planner.decide(&mut session)?;
+        planned.insert(
+            session.id.clone(),
+            Planned {
+                title: session.title().to_owned(),
+                action,
+                local_updated,
+            },
         );
-        items.push(Item {
-            session,
-            action,
-            rows,
-            local_updated,
-        });
-    }
+        Ok(())
+    })?;
     let mut notes = Vec::new();
     if archive.redacted {
         notes.push("this archive was redacted: secret-shaped strings are placeholders".to_owned());
@@ -234,36 +225,114 @@ pub fn restore(ctx: &Ctx, archive: &mut Archive, options: &Options<'_>) -> Resul
         checkout: home.checkout.clone(),
         notes,
     };
-    let writes = items
+    let writes: BTreeSet<String> = planned
         .iter()
-        .any(|i| matches!(i.action, Action::Add | Action::Update));
-    if !options.dry_run && writes {
-        match (kind, schema) {
+        .filter(|(_, p)| p.writes())
+        .map(|(id, _)| id.clone())
+        .collect();
+    if !options.dry_run && !writes.is_empty() {
+        let storage = location.data_dir.join("storage");
+        let mut writer = match (kind, &schema) {
             (TargetKind::Sqlite, Some(schema)) => {
-                let done = sqlite::apply(&location.db, &schema, &home, &mut items)?;
-                report.backup = Some(done.backup);
-                report.notes.extend(done.notes);
+                Writer::Sqlite(sqlite::Writer::begin(&location.db, schema, &home)?)
             }
-            _ => {
-                let done = json::apply(&location.data_dir.join("storage"), &home, &items)?;
-                report.backup = done.backup;
-                report.notes.extend(done.notes);
+            _ => Writer::Json(json::Writer::begin(&storage, &home)?),
+        };
+        let mut diffs = Vec::new();
+        archive.for_each(Some(&writes), |mut session| {
+            let plan = planned
+                .get_mut(&session.id)
+                .expect("planned from the same archive");
+            // Decided again on the same copies (the store's is checked once more when it
+            // is written): the rows are not kept from the plan, so no two sessions are
+            // held at once.
+            let (action, rows, _) = planner.decide(&mut session)?;
+            let mut item = Item {
+                session: &session,
+                action,
+                rows,
+                local_updated: plan.local_updated,
+            };
+            match &mut writer {
+                Writer::Sqlite(w) => w.write(&mut item)?,
+                Writer::Json(w) => w.write(&item)?,
             }
-        }
-        write_session_diffs(&location.data_dir, &items)?;
+            plan.action = item.action;
+            drop(item);
+            if plan.writes() {
+                if let Some(diff) = session.extra.remove("session_diff") {
+                    diffs.push((session.id.clone(), diff));
+                }
+            }
+            Ok(())
+        })?;
+        let done = match writer {
+            Writer::Sqlite(w) => {
+                let done = w.commit()?;
+                (Some(done.backup), done.notes)
+            }
+            Writer::Json(w) => {
+                let done = w.finish();
+                (done.backup, done.notes)
+            }
+        };
+        report.backup = done.0;
+        report.notes.extend(done.1);
+        write_session_diffs(&location.data_dir, &diffs)?;
     }
-    report.sessions = items
-        .iter()
-        .map(|i| (i.session.id.clone(), i.session.title().to_owned(), i.action))
+    report.sessions = planned
+        .into_iter()
+        .map(|(id, p)| (id, p.title, p.action))
         .collect();
     Ok(report)
 }
 
-/// The archived sessions named in `only` and all their descendants; every session when
-/// `only` is empty.
-fn select<'a>(archive: &'a Archive, only: &[String]) -> Result<Vec<&'a ArchivedSession>> {
+/// What the plan decided for one session.
+struct Planned {
+    title: String,
+    action: Action,
+    /// The store's `time_updated` of the session when the plan was made (`None`: absent).
+    local_updated: Option<i64>,
+}
+
+impl Planned {
+    fn writes(&self) -> bool {
+        matches!(self.action, Action::Add | Action::Update)
+    }
+}
+
+/// The store a restore writes, open for writing.
+enum Writer<'a> {
+    Sqlite(sqlite::Writer<'a>),
+    Json(json::Writer<'a>),
+}
+
+/// What is needed to decide for one archived session.
+struct Planner<'a> {
+    local: &'a plan::LocalSessions,
+    worktrees: &'a HashMap<String, String>,
+    home: &'a Home,
+    redacted: bool,
+    with_v2_rows: bool,
+}
+
+impl Planner<'_> {
+    /// What to do with `session` and the rows to write, given the store's copy now, and
+    /// that copy's `time_updated`. The session's messages are moved into the rows.
+    fn decide(&self, session: &mut ArchivedSession) -> Result<(Action, Rows, Option<i64>)> {
+        let doc = rehome::rehome_taking_messages(session, self.worktrees, self.home);
+        let copy = self.local.copy(&session.id)?;
+        let local_updated = copy.as_ref().map(|c| c.updated);
+        let (action, rows) = plan::decide(copy, session, doc, self.redacted, self.with_v2_rows);
+        Ok((action, rows, local_updated))
+    }
+}
+
+/// The IDs of the archived sessions named in `only` and all their descendants; every
+/// session when `only` is empty.
+fn select(archive: &Archive, only: &[String]) -> Result<BTreeSet<String>> {
     if only.is_empty() {
-        return Ok(archive.sessions.values().collect());
+        return Ok(archive.sessions.keys().cloned().collect());
     }
     let mut wanted: BTreeSet<&str> = BTreeSet::new();
     for id in only {
@@ -280,7 +349,7 @@ fn select<'a>(archive: &'a Archive, only: &[String]) -> Result<Vec<&'a ArchivedS
     loop {
         let before = wanted.len();
         for s in archive.sessions.values() {
-            if s.parent_id().is_some_and(|p| wanted.contains(p)) {
+            if s.parent_id.as_deref().is_some_and(|p| wanted.contains(p)) {
                 wanted.insert(s.id.as_str());
             }
         }
@@ -288,24 +357,15 @@ fn select<'a>(archive: &'a Archive, only: &[String]) -> Result<Vec<&'a ArchivedS
             break;
         }
     }
-    Ok(archive
-        .sessions
-        .values()
-        .filter(|s| wanted.contains(s.id.as_str()))
-        .collect())
+    Ok(wanted.into_iter().map(str::to_owned).collect())
 }
 
-/// `<data>/storage/session_diff/<id>.json` for restored sessions, only where none exists.
-fn write_session_diffs(data_dir: &Path, items: &[Item<'_>]) -> Result<()> {
-    for item in items {
-        if !matches!(item.action, Action::Add | Action::Update) {
-            continue;
-        }
-        let Some(diff) = item.session.extra.get("session_diff") else {
-            continue;
-        };
+/// `<data>/storage/session_diff/<id>.json` for restored sessions (`(id, diff)`), only
+/// where none exists; written after the store, so a failed restore leaves none.
+fn write_session_diffs(data_dir: &Path, diffs: &[(String, Value)]) -> Result<()> {
+    for (id, diff) in diffs {
         let dir = data_dir.join("storage").join("session_diff");
-        let path = dir.join(format!("{}.json", item.session.id));
+        let path = dir.join(format!("{id}.json"));
         if path.exists() {
             continue;
         }

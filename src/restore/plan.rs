@@ -176,7 +176,9 @@ pub struct Difference {
 }
 
 /// Compares every archived session with the store's copy (looked up in the whole store),
-/// then lists `members`, this repository's sessions, that the archive lacks.
+/// then lists `members`, this repository's sessions, that the archive lacks. Sessions are
+/// read one at a time, and each copy is reduced to its digest before the other is read: a
+/// session can be hundreds of MB.
 pub fn compare(store: &Store, members: &[Member], archive: &Archive) -> Result<Vec<Difference>> {
     let all: HashMap<String, Session> = store
         .sessions()?
@@ -184,22 +186,27 @@ pub fn compare(store: &Store, members: &[Member], archive: &Archive) -> Result<V
         .map(|s| (s.id.clone(), s))
         .collect();
     let mut rows = Vec::new();
-    for (id, archived) in &archive.sessions {
-        let (state, newer) = match all.get(id) {
+    archive.for_each(None, |archived| {
+        let title = archived.title().to_owned();
+        let (state, newer) = match all.get(&archived.id) {
             None => (State::Missing, None),
             Some(local) => {
+                let updated = archived.time_updated();
+                let (archived_key, archived_v2) =
+                    (content_key(&archived.doc), v2_row_ids(&archived.extra));
+                drop(archived.doc);
                 let mut doc = store.export_document(local)?;
                 // A redacted archive holds what redaction makes of the store's copy.
                 if archive.redacted {
                     Redactor::new().redact_value(&mut doc);
                 }
+                let key = content_key(&doc);
+                drop(doc);
                 // A v2 session's turns are only in its extra rows, not in the document.
-                if content_key(&doc) == content_key(&archived.doc)
-                    && v2_row_ids(&store.extra(local)?) == v2_row_ids(&archived.extra)
-                {
+                if key == archived_key && v2_row_ids(&store.extra(local)?) == archived_v2 {
                     (State::Same, None)
                 } else {
-                    let newer = match local.time_updated.cmp(&archived.time_updated()) {
+                    let newer = match local.time_updated.cmp(&updated) {
                         std::cmp::Ordering::Greater => Newer::Store,
                         std::cmp::Ordering::Less => Newer::Archive,
                         std::cmp::Ordering::Equal => Newer::Neither,
@@ -209,12 +216,13 @@ pub fn compare(store: &Store, members: &[Member], archive: &Archive) -> Result<V
             }
         };
         rows.push(Difference {
-            id: id.clone(),
-            title: archived.title().to_owned(),
+            id: archived.id,
+            title,
             state,
             newer,
         });
-    }
+        Ok(())
+    })?;
     for member in members {
         if !archive.sessions.contains_key(&member.session.id) {
             rows.push(Difference {

@@ -1,7 +1,7 @@
 //! Moving an archived session to this checkout: project ID, directory, `path`, the
 //! assistant messages' working directory and the files patch parts name.
 
-use super::{Archive, ArchivedSession, Home};
+use super::{ArchivedSession, Home};
 use crate::archive::checkout::{join_str, move_patch_files, session_root, under};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -33,8 +33,13 @@ fn join(base: &Path, rel: &str) -> String {
 /// The export document of `session` moved to `home`: `projectID`, `directory` and `path`
 /// rewritten (keeping the subdirectory), `workspaceID` dropped (workspaces are local), and the
 /// assistant messages' `path.cwd`/`path.root` moved along.
-pub fn rehome(session: &ArchivedSession, archive: &Archive, home: &Home) -> Value {
-    let old_root = archived_root(session, &archive.worktrees);
+/// `worktrees` are the archived project rows' worktrees ([`crate::archive::Archive::worktrees`]).
+pub fn rehome(
+    session: &ArchivedSession,
+    worktrees: &HashMap<String, String>,
+    home: &Home,
+) -> Value {
+    let old_root = archived_root(session, worktrees);
     let mut doc = session.doc.clone();
     move_doc(&mut doc, &old_root, home);
     doc
@@ -101,7 +106,6 @@ fn move_doc(doc: &mut Value, old_root: &str, home: &Home) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::SourceKind;
     use serde_json::{json, Map};
     use std::path::PathBuf;
 
@@ -114,19 +118,12 @@ mod tests {
         }
     }
 
-    fn archive(worktrees: &[(&str, &str)]) -> Archive {
-        Archive {
-            label: "test.zip".into(),
-            kind: SourceKind::Zip,
-            sessions: Default::default(),
-            worktrees: worktrees
-                .iter()
-                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-                .collect(),
-            checksum_failures: Vec::new(),
-            checked: 0,
-            redacted: false,
-        }
+    /// The worktrees of an archive's project rows.
+    fn archive(worktrees: &[(&str, &str)]) -> HashMap<String, String> {
+        worktrees
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
     }
 
     fn home() -> Home {

@@ -4,7 +4,7 @@
 //! 1.18's); which schemas can be written at all is [`super::schema`]'s to decide.
 //! Everything happens in one `BEGIN IMMEDIATE` transaction with `foreign_keys=ON` and a
 //! 5 s busy timeout, after a consistent copy of the database made with SQLite's online
-//! backup API.
+//! backup API; sessions are written into it one at a time ([`Writer`]).
 
 use super::schema::Schema;
 use super::{backup_path, now_ms, Action, Home, Item, Without};
@@ -12,7 +12,7 @@ use crate::error::UserError;
 use crate::json;
 use anyhow::{bail, Context, Result};
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,86 +23,97 @@ pub struct Applied {
     pub notes: Vec<String>,
 }
 
-/// Writes the sessions of `items` to add or update; re-checks each against the store inside
-/// the transaction (a session that became newer locally meanwhile is kept).
-pub fn apply(db: &Path, schema: &Schema, home: &Home, items: &mut [Item<'_>]) -> Result<Applied> {
-    let mut conn = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .with_context(|| {
-        format!(
-            "failed to open OpenCode database {} for writing",
-            db.display()
-        )
-    })?;
-    let fail = |what: &str, e: rusqlite::Error| -> anyhow::Error {
-        let busy = matches!(
-            e.sqlite_error_code(),
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        );
-        let error = UserError::new(format!("failed to {what} {}", db.display())).because(e);
-        if busy {
-            error
-                .hint("another program holds the database; close running opencode sessions or try again")
-                .into()
-        } else {
-            error.into()
-        }
-    };
-    conn.busy_timeout(Duration::from_secs(5))
-        .map_err(|e| fail("configure", e))?;
-    conn.pragma_update(None, "foreign_keys", true)
-        .map_err(|e| fail("configure", e))?;
-    // The schema could have changed since the read-only check (an OpenCode upgrade).
-    let current = Schema::read(&conn, db)?;
-    if current.table_count() != schema.table_count() {
-        bail!(UserError::new(format!(
-            "the schema of {} changed while restoring; nothing was restored",
-            db.display()
-        ))
-        .hint("run git opencode restore again"));
-    }
-    let backup = backup_path(db);
-    if let Err(e) = backup_to(&conn, &backup) {
-        let _ = std::fs::remove_file(&backup);
-        return Err(e.context(format!(
-            "failed to back up {} to {}; nothing was restored",
-            db.display(),
-            backup.display()
-        )));
-    }
-    let result = (|| -> Result<Vec<String>> {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| fail("lock", e))?;
-        let notes = write_all(&tx, &current, home, items)?;
-        tx.commit().map_err(|e| fail("commit to", e))?;
-        Ok(notes)
-    })();
-    match result {
-        Ok(notes) => Ok(Applied { backup, notes }),
-        Err(e) => {
-            // Nothing was changed: the backup is not needed.
-            let _ = std::fs::remove_file(&backup);
-            Err(e)
-        }
+/// The store open for writing: one `BEGIN IMMEDIATE` transaction, after a backup, that
+/// sessions are written into one at a time. Dropped without [`Writer::commit`], it rolls
+/// back and removes the backup (nothing was changed).
+pub struct Writer<'a> {
+    conn: Connection,
+    schema: Schema,
+    db: &'a Path,
+    backup: PathBuf,
+    /// A written session had a share record.
+    shared: bool,
+    open: bool,
+}
+
+/// An error of the database `db` while doing `what`, with a hint when it is busy.
+fn fail(db: &Path, what: &str, e: rusqlite::Error) -> anyhow::Error {
+    let busy = matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    );
+    let error = UserError::new(format!("failed to {what} {}", db.display())).because(e);
+    if busy {
+        error
+            .hint(
+                "another program holds the database; close running opencode sessions or try again",
+            )
+            .into()
+    } else {
+        error.into()
     }
 }
 
-fn write_all(
-    tx: &Connection,
-    schema: &Schema,
-    home: &Home,
-    items: &mut [Item<'_>],
-) -> Result<Vec<String>> {
-    let now = now_ms();
-    ensure_project(tx, schema, home, now)?;
-    let mut shared = false;
-    for item in items.iter_mut() {
-        if !matches!(item.action, Action::Add | Action::Update) {
-            continue;
+impl<'a> Writer<'a> {
+    /// Opens `db` (whose schema was checked as `schema`), backs it up, begins the
+    /// transaction and adds this checkout's project rows when missing.
+    pub fn begin(db: &'a Path, schema: &Schema, home: &Home) -> Result<Writer<'a>> {
+        let conn = Connection::open_with_flags(
+            db,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| {
+            format!(
+                "failed to open OpenCode database {} for writing",
+                db.display()
+            )
+        })?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(|e| fail(db, "configure", e))?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(|e| fail(db, "configure", e))?;
+        // The schema could have changed since the read-only check (an OpenCode upgrade).
+        let current = Schema::read(&conn, db)?;
+        if current.table_count() != schema.table_count() {
+            bail!(UserError::new(format!(
+                "the schema of {} changed while restoring; nothing was restored",
+                db.display()
+            ))
+            .hint("run git opencode restore again"));
         }
+        let backup = backup_path(db);
+        if let Err(e) = backup_to(&conn, &backup) {
+            let _ = std::fs::remove_file(&backup);
+            return Err(e.context(format!(
+                "failed to back up {} to {}; nothing was restored",
+                db.display(),
+                backup.display()
+            )));
+        }
+        let mut writer = Writer {
+            conn,
+            schema: current,
+            db,
+            backup,
+            shared: false,
+            open: false,
+        };
+        writer
+            .conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| fail(db, "lock", e))?;
+        writer.open = true;
+        ensure_project(&writer.conn, &writer.schema, home, now_ms())?;
+        Ok(writer)
+    }
+
+    /// Writes `item` when it adds or updates; re-checks it against the store inside the
+    /// transaction (a session that became newer locally meanwhile is kept).
+    pub fn write(&mut self, item: &mut Item<'_>) -> Result<()> {
+        if !matches!(item.action, Action::Add | Action::Update) {
+            return Ok(());
+        }
+        let tx = &self.conn;
         let id = item.session.id.as_str();
         let local: Option<i64> = tx
             .query_row(
@@ -119,24 +130,48 @@ fn write_all(
         // Changed since the plan was made (OpenCode wrote it meanwhile): keep the store's.
         if local != item.local_updated {
             item.action = Action::KeepLocal;
-            continue;
+            return Ok(());
         }
-        write_session(tx, schema, item).with_context(|| {
+        write_session(tx, &self.schema, item).with_context(|| {
             format!(
                 "failed to restore session {id} (from {})",
                 item.session.origin
             )
         })?;
-        shared |= item.session.extra.contains_key("share");
+        self.shared |= item.session.extra.contains_key("share");
+        Ok(())
     }
-    let mut notes = Vec::new();
-    if shared {
-        notes.push(
-            "share records were not restored (their secret is never archived); the share URL stays on the session"
-                .to_owned(),
-        );
+
+    /// Commits what was written.
+    pub fn commit(mut self) -> Result<Applied> {
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| fail(self.db, "commit to", e))?;
+        self.open = false;
+        let mut notes = Vec::new();
+        if self.shared {
+            notes.push(
+                "share records were not restored (their secret is never archived); the share URL stays on the session"
+                    .to_owned(),
+            );
+        }
+        Ok(Applied {
+            backup: std::mem::take(&mut self.backup),
+            notes,
+        })
     }
-    Ok(notes)
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        // Not committed: nothing was changed, and the backup is not needed.
+        if !self.backup.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.backup);
+        }
+    }
 }
 
 /// The project row (and this checkout's `project_directory` row) when missing.
@@ -162,7 +197,7 @@ fn ensure_project(tx: &Connection, schema: &Schema, home: &Home, now: i64) -> Re
             ("time_updated", Sql::Integer(now)),
             ("sandboxes", text("[]")),
         ];
-        write_row(tx, schema, "project", &row, Conflict::Ignore)
+        write_row(tx, schema, "project", row, Conflict::Ignore)
             .with_context(|| format!("failed to create project {}", home.project_id))?;
     }
     if !home.is_global() && schema.has("project_directory") {
@@ -180,20 +215,22 @@ fn ensure_project(tx: &Connection, schema: &Schema, home: &Home, now: i64) -> Re
             ("strategy", strategy),
             ("time_created", Sql::Integer(now)),
         ];
-        write_row(tx, schema, "project_directory", &row, Conflict::Ignore)
+        write_row(tx, schema, "project_directory", row, Conflict::Ignore)
             .context("failed to record this checkout in project_directory")?;
     }
     Ok(())
 }
 
-fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()> {
+/// Writes the rows of `item`; its parts are moved out and each dropped once it is bound
+/// (a part can be hundreds of MB).
+fn write_session(tx: &Connection, schema: &Schema, item: &mut Item<'_>) -> Result<()> {
     let id = item.session.id.as_str();
     if let Some(info) = &item.rows.info {
         write_row(
             tx,
             schema,
             "session",
-            &session_row(info),
+            session_row(info),
             Conflict::Upsert {
                 keys: &["id"],
                 only_if: None,
@@ -201,7 +238,7 @@ fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()
         )?;
     }
     let session_created = item.session.time_created();
-    for message in &item.rows.messages {
+    for message in &mut item.rows.messages {
         let minfo = &message.info;
         let mid = minfo["id"].as_str().expect("validated on load");
         let created = time(minfo, "created").unwrap_or(session_created);
@@ -221,14 +258,14 @@ fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()
                 tx,
                 schema,
                 "message",
-                &row,
+                row,
                 Conflict::Upsert {
                     keys: &["id"],
                     only_if: Some("message.session_id = excluded.session_id"),
                 },
             )?;
         }
-        for part in &message.parts {
+        for part in std::mem::take(&mut message.parts) {
             let pid = part["id"].as_str().expect("validated on load");
             let start = part
                 .get("time")
@@ -248,16 +285,17 @@ fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()
                 (
                     "data",
                     Sql::Text(json::compact(&Without(
-                        part,
+                        &part,
                         &["id", "sessionID", "messageID"],
                     ))),
                 ),
             ];
+            drop(part);
             write_row(
                 tx,
                 schema,
                 "part",
-                &row,
+                row,
                 Conflict::Upsert {
                     keys: &["id"],
                     only_if: Some("part.message_id = excluded.message_id"),
@@ -291,7 +329,7 @@ fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()
                     Sql::Integer(todo.get("time_updated").and_then(as_i64).unwrap_or(updated)),
                 ),
             ];
-            write_row(tx, schema, "todo", &row, Conflict::Ignore)?;
+            write_row(tx, schema, "todo", row, Conflict::Ignore)?;
         }
     }
     for table in ["session_message", "session_input", "session_context_epoch"] {
@@ -311,7 +349,7 @@ fn write_session(tx: &Connection, schema: &Schema, item: &Item<'_>) -> Result<()
                 .map(|(k, v)| (k.as_str(), json_to_sql(v)))
                 .collect();
             row.push(("session_id", text(id)));
-            write_row(tx, schema, table, &row, Conflict::Ignore)?;
+            write_row(tx, schema, table, row, Conflict::Ignore)?;
         }
     }
     advance_event_sequence(tx, schema, id, extra)
@@ -473,16 +511,17 @@ enum Conflict<'a> {
     Ignore,
 }
 
-/// Inserts `row`, keeping only the columns `table` has.
+/// Inserts `row`, keeping only the columns `table` has. Each value is dropped once SQLite
+/// holds its copy, before the row is written.
 fn write_row(
     tx: &Connection,
     schema: &Schema,
     table: &str,
-    row: &[(&str, Sql)],
+    row: Vec<(&str, Sql)>,
     conflict: Conflict<'_>,
 ) -> Result<()> {
-    let cols: Vec<&(&str, Sql)> = row
-        .iter()
+    let cols: Vec<(&str, Sql)> = row
+        .into_iter()
         .filter(|(name, _)| schema.has_column(table, name))
         .collect();
     if cols.is_empty() {
@@ -522,7 +561,11 @@ fn write_row(
     let mut stmt = tx
         .prepare_cached(&sql)
         .with_context(|| format!("failed to prepare a write to {table}"))?;
-    stmt.execute(rusqlite::params_from_iter(cols.iter().map(|(_, v)| v)))
+    for (index, (_, value)) in cols.into_iter().enumerate() {
+        stmt.raw_bind_parameter(index + 1, value)
+            .with_context(|| format!("failed to write to table {table}"))?;
+    }
+    stmt.raw_execute()
         .with_context(|| format!("failed to write to table {table}"))?;
     Ok(())
 }

@@ -12,6 +12,9 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+/// Parts whose data is larger than this (bytes) are parsed as they are read from the table.
+const LARGE_PART: i64 = 1 << 20;
+
 /// Columns without which a table cannot be read (or written back) at all.
 pub const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
     (
@@ -334,17 +337,23 @@ impl SqliteStore {
     /// ordered by part ID.
     pub fn messages(&self, session_id: &str) -> Result<Vec<Value>> {
         let mut parts: HashMap<String, Vec<Value>> = HashMap::new();
+        // A large part's data is left out of the row (SQLite would assemble it in memory)
+        // and parsed as it is read from the table ([`Self::parse_large`]).
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, message_id, session_id, data FROM part \
+            "SELECT id, message_id, session_id, \
+             CASE WHEN octet_length(data) > ?2 THEN NULL ELSE data END, rowid FROM part \
              WHERE message_id IN (SELECT id FROM message WHERE session_id = ?1) ORDER BY message_id, id",
         )?;
-        let mut rows = stmt.query([session_id])?;
+        let mut rows = stmt.query(rusqlite::params![session_id, LARGE_PART])?;
         while let Some(row) = rows.next().with_context(|| self.context("parts"))? {
             let id: String = row.get(0)?;
             let message_id: String = row.get(1)?;
             let part_session: String = row.get(2)?;
-            let data = self.text_at(row, 3, || format!("part {id} of session {session_id}"))?;
-            let mut part = self.parse_object(&data, "part", &id, session_id)?;
+            let what = || format!("part {id} of session {session_id}");
+            let mut part = match row.get_ref(3)? {
+                ValueRef::Null => self.parse_large(row.get(4)?, &id, session_id, what)?,
+                _ => self.parse_object(self.text_at(row, 3, what)?, "part", &id, session_id)?,
+            };
             part.insert("id".into(), Value::String(id));
             part.insert("sessionID".into(), Value::String(part_session));
             part.insert("messageID".into(), Value::String(message_id.clone()));
@@ -361,7 +370,7 @@ impl SqliteStore {
         while let Some(row) = rows.next().with_context(|| self.context("messages"))? {
             let id: String = row.get(0)?;
             let data = self.text_at(row, 2, || format!("message {id} of session {session_id}"))?;
-            let mut info = self.parse_object(&data, "message", &id, session_id)?;
+            let mut info = self.parse_object(data, "message", &id, session_id)?;
             // `{...data, id, sessionID}`: a key already in data keeps its place (IndexMap
             // insert does the same), new keys go last.
             info.insert("id".into(), Value::String(id.clone()));
@@ -377,11 +386,54 @@ impl SqliteStore {
         Ok(messages)
     }
 
-    /// Column `i` of `row` as text; text that is not UTF-8 fails naming its row (`what`).
-    fn text_at(&self, row: &Row<'_>, i: usize, what: impl Fn() -> String) -> Result<String> {
+    /// The data of the part at `rowid` (larger than [`LARGE_PART`]) parsed as it is read
+    /// from the table, so that its text is never in memory twice (SQLite's copy and the
+    /// parsed one). Data the streaming parser refuses (lone surrogate escapes, say) is read
+    /// whole and parsed, or reported, the way every other row is.
+    fn parse_large(
+        &self,
+        rowid: i64,
+        id: &str,
+        session_id: &str,
+        what: impl Fn() -> String,
+    ) -> Result<Map<String, Value>> {
+        let open = || {
+            self.conn
+                .blob_open(rusqlite::MAIN_DB, "part", "data", rowid, true)
+                .with_context(|| self.context("parts"))
+        };
+        let streamed: serde_json::Result<Value> =
+            serde_json::from_reader(std::io::BufReader::new(open()?));
+        if let Ok(Value::Object(map)) = streamed {
+            return Ok(map);
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut open()?, &mut bytes)
+            .with_context(|| self.context("parts"))?;
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text,
+            Err(e) => bail!(
+                "{} in {}: data is not valid UTF-8 (invalid byte at offset {})",
+                what(),
+                self.path.display(),
+                e.valid_up_to()
+            ),
+        };
+        self.parse_object(text, "part", id, session_id)
+    }
+
+    /// Column `i` of `row` as text, borrowed from SQLite (a part can be hundreds of MB: it
+    /// is parsed where SQLite holds it, not copied first); text that is not UTF-8 fails
+    /// naming its row (`what`).
+    fn text_at<'r>(
+        &self,
+        row: &'r Row<'_>,
+        i: usize,
+        what: impl Fn() -> String,
+    ) -> Result<&'r str> {
         let bytes = row.get_ref(i)?.as_bytes()?;
         match std::str::from_utf8(bytes) {
-            Ok(text) => Ok(text.to_owned()),
+            Ok(text) => Ok(text),
             Err(e) => bail!(
                 "{} in {}: data is not valid UTF-8 (invalid byte at offset {})",
                 what(),
@@ -913,5 +965,74 @@ mod tests {
                ('m_b', 'ses_1', 'user', 2, 2, '{}', 1);";
         let (_dir, store) = store("", table);
         assert_eq!(message_ids(&store), ["m_b", "m_a"]);
+    }
+
+    #[test]
+    fn large_parts_read_as_they_are_streamed_like_small_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("opencode.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE session (id TEXT PRIMARY KEY, project_id TEXT, slug TEXT, directory TEXT,
+                title TEXT, version TEXT, time_created INTEGER, time_updated INTEGER);
+             CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT, time_created INTEGER, data TEXT);
+             CREATE TABLE part (id TEXT PRIMARY KEY, message_id TEXT, session_id TEXT, data TEXT);
+             CREATE TABLE project (id TEXT PRIMARY KEY, worktree TEXT);
+             INSERT INTO message VALUES ('msg_1', 'ses_1', 1, '{\"role\":\"user\"}');",
+        )
+        .unwrap();
+        // Escapes, a lone surrogate (the streaming parser refuses it), and a small part.
+        let big = "line \u{e9}\t\"quoted\"\n".repeat(100_000);
+        let parts = [
+            (
+                "prt_1",
+                serde_json::json!({"type": "text", "text": big}).to_string(),
+            ),
+            (
+                "prt_2",
+                format!(
+                    r#"{{"type":"text","text":"{}\ud800"}}"#,
+                    "x".repeat(1 << 21)
+                ),
+            ),
+            ("prt_3", r#"{"type":"text","text":"small"}"#.to_owned()),
+            ("prt_4", format!("[{}]", "1,".repeat(1 << 20) + "1")),
+        ];
+        for (id, data) in &parts[..3] {
+            conn.execute(
+                "INSERT INTO part VALUES (?1, 'msg_1', 'ses_1', ?2)",
+                [id, data.as_str()],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        let messages = store.messages("ses_1").unwrap();
+        let read = messages[0]["parts"].as_array().unwrap();
+        assert_eq!(read.len(), 3);
+        for ((id, data), part) in parts.iter().zip(read) {
+            let mut want = crate::json::parse(data).unwrap();
+            want["id"] = Value::from(*id);
+            want["sessionID"] = Value::from("ses_1");
+            want["messageID"] = Value::from("msg_1");
+            assert!(part == &want, "{id} differs");
+        }
+
+        // A large part that is not an object fails as a small one does.
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO part VALUES ('prt_4', 'msg_1', 'ses_1', ?1)",
+            [&parts[3].1],
+        )
+        .unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        let err = store.messages("ses_1").unwrap_err().to_string();
+        assert!(
+            err.starts_with("malformed part prt_4 of session ses_1 in")
+                && err.ends_with("data is not a JSON object"),
+            "{err}"
+        );
     }
 }
