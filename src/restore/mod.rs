@@ -10,13 +10,17 @@
 //! (`json.rs`) after copying every file that will be overwritten.
 
 pub mod gen2_write;
+mod into2;
 mod json;
 mod merge;
 mod plan;
 mod rehome;
 mod schema;
+mod service;
 mod sqlite;
+mod sqlite2;
 pub mod upgrade;
+mod v2rows;
 
 pub use merge::{MessageRows, Rows};
 pub use plan::{compare, content_key, v2_row_ids, Action, Difference, Newer, State};
@@ -170,6 +174,11 @@ pub fn restore(ctx: &Ctx, archive: &mut Archive, options: &Options<'_>) -> Resul
         .collect();
     let location = &ctx.store_location;
     let kind = target_kind(location)?;
+    if kind == TargetKind::Sqlite && schema::is_v2(&location.db)? {
+        let home = Home::new(ctx, IdRule::Current)?;
+        return into2::restore(location, archive, &ids, options, &home);
+    }
+    refuse_v2_sessions(archive, &ids, location, kind)?;
     let (rule, schema) = match kind {
         TargetKind::Sqlite => {
             let schema = schema::Schema::check(&location.db)?;
@@ -257,6 +266,30 @@ pub fn restore(ctx: &Ctx, archive: &mut Archive, options: &Options<'_>) -> Resul
         .map(|i| (i.session.id.clone(), i.session.title().to_owned(), i.action))
         .collect();
     Ok(report)
+}
+
+/// A 1.x store cannot hold what OpenCode 2.x wrote: refused before anything is written.
+fn refuse_v2_sessions(
+    archive: &Archive,
+    ids: &[String],
+    location: &StoreLocation,
+    kind: TargetKind,
+) -> Result<()> {
+    let Some(id) = ids
+        .iter()
+        .find(|id| archive.sessions[*id].generation() == crate::store::Generation::V2)
+    else {
+        return Ok(());
+    };
+    let store = match kind {
+        TargetKind::Sqlite => location.db.clone(),
+        TargetKind::Json => location.data_dir.join("storage"),
+    };
+    bail!(UserError::new(format!(
+        "session {id} was written by OpenCode 2.x; the store at {} is OpenCode 1.x",
+        store.display()
+    ))
+    .hint("upgrade OpenCode to 2.x (it upgrades the store on its first start) and restore again, or restore into a 2.x store with --store; nothing was restored"))
 }
 
 /// The archived sessions named in `only` and all their descendants; every session when

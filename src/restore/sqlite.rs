@@ -26,34 +26,7 @@ pub struct Applied {
 /// Writes the sessions of `items` to add or update; re-checks each against the store inside
 /// the transaction (a session that became newer locally meanwhile is kept).
 pub fn apply(db: &Path, schema: &Schema, home: &Home, items: &mut [Item<'_>]) -> Result<Applied> {
-    let mut conn = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .with_context(|| {
-        format!(
-            "failed to open OpenCode database {} for writing",
-            db.display()
-        )
-    })?;
-    let fail = |what: &str, e: rusqlite::Error| -> anyhow::Error {
-        let busy = matches!(
-            e.sqlite_error_code(),
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        );
-        let error = UserError::new(format!("failed to {what} {}", db.display())).because(e);
-        if busy {
-            error
-                .hint("another program holds the database; close running opencode sessions or try again")
-                .into()
-        } else {
-            error.into()
-        }
-    };
-    conn.busy_timeout(Duration::from_secs(5))
-        .map_err(|e| fail("configure", e))?;
-    conn.pragma_update(None, "foreign_keys", true)
-        .map_err(|e| fail("configure", e))?;
+    let mut conn = open_for_writing(db)?;
     // The schema could have changed since the read-only check (an OpenCode upgrade).
     let current = Schema::read(&conn, db)?;
     if current.table_count() != schema.table_count() {
@@ -63,21 +36,13 @@ pub fn apply(db: &Path, schema: &Schema, home: &Home, items: &mut [Item<'_>]) ->
         ))
         .hint("run git opencode restore again"));
     }
-    let backup = backup_path(db);
-    if let Err(e) = backup_to(&conn, &backup) {
-        let _ = std::fs::remove_file(&backup);
-        return Err(e.context(format!(
-            "failed to back up {} to {}; nothing was restored",
-            db.display(),
-            backup.display()
-        )));
-    }
+    let backup = back_up(&conn, db)?;
     let result = (|| -> Result<Vec<String>> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| fail("lock", e))?;
+            .map_err(|e| sql_fail(db, "lock", e))?;
         let notes = write_all(&tx, &current, home, items)?;
-        tx.commit().map_err(|e| fail("commit to", e))?;
+        tx.commit().map_err(|e| sql_fail(db, "commit to", e))?;
         Ok(notes)
     })();
     match result {
@@ -529,6 +494,57 @@ fn write_row(
 
 /// A consistent copy of the whole database in one backup step (one read lock; writers in
 /// WAL mode are not blocked).
+/// `db` opened for a restore's writes: foreign keys on, a 5 s busy timeout.
+pub(super) fn open_for_writing(db: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| {
+        format!(
+            "failed to open OpenCode database {} for writing",
+            db.display()
+        )
+    })?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| sql_fail(db, "configure", e))?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(|e| sql_fail(db, "configure", e))?;
+    Ok(conn)
+}
+
+/// A failure to `what` the database, with a hint when another program holds it.
+pub(super) fn sql_fail(db: &Path, what: &str, e: rusqlite::Error) -> anyhow::Error {
+    let busy = matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    );
+    let error = UserError::new(format!("failed to {what} {}", db.display())).because(e);
+    if busy {
+        error
+            .hint(
+                "another program holds the database; close running opencode sessions or try again",
+            )
+            .into()
+    } else {
+        error.into()
+    }
+}
+
+/// A consistent copy of the database beside it (SQLite's online backup); its path.
+pub(super) fn back_up(conn: &Connection, db: &Path) -> Result<PathBuf> {
+    let backup = backup_path(db);
+    if let Err(e) = backup_to(conn, &backup) {
+        let _ = std::fs::remove_file(&backup);
+        return Err(e.context(format!(
+            "failed to back up {} to {}; nothing was restored",
+            db.display(),
+            backup.display()
+        )));
+    }
+    Ok(backup)
+}
+
 fn backup_to(conn: &Connection, path: &Path) -> Result<()> {
     use rusqlite::backup::{Backup, StepResult};
     let mut dst =
