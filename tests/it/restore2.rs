@@ -267,6 +267,8 @@ fn a_1x_archive_is_converted_into_a_2x_store() {
             .unwrap()
             .iter()
             .all(|s| s["generation"] == 2));
+        // verify compares the archived 1.x sessions as the 2.x rows they became.
+        env.run(&["verify", zip.to_str().unwrap()]).success();
         let again = env.run(&["restore", zip.to_str().unwrap()]).success();
         assert!(
             again
@@ -502,4 +504,51 @@ fn real_2x_binary_lists_and_exports_restored_sessions() {
     empty_2x_store(&env);
     env.run(&["restore", zip.to_str().unwrap()]).success();
     check(&env);
+}
+
+/// A redacted archive's placeholders never replace the store's text: replacing a strictly
+/// older 2.x copy, the store's secret stays where the archive holds its placeholder.
+#[test]
+fn a_redacted_archive_never_puts_placeholders_over_local_text() {
+    let (env, ids) = native_env();
+    let db = db_path(&env);
+    let fill: String = "FakeHuggingFace".chars().cycle().take(34).collect();
+    let secret = format!("hf_{fill}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let first = format!(
+        "(SELECT seq FROM session_message WHERE session_id = '{}' ORDER BY seq LIMIT 1)",
+        ids.parent
+    );
+    conn.execute(
+        &format!(
+            "UPDATE session_message SET data = json_set(data, '$.text', ?1) WHERE session_id = '{}' AND seq = {first}",
+            ids.parent
+        ),
+        [format!("use {secret} please")],
+    )
+    .unwrap();
+    drop(conn);
+    let zip = env.root.join("s.zip");
+    env.run(&["pack", "--redact", "-q", "-o", zip.to_str().unwrap()])
+        .success();
+    let docs = pack_docs(&zip);
+    let archived = docs[ids.parent]["messages"][0]["text"].as_str().unwrap();
+    assert!(!archived.contains(&secret), "{archived}");
+    // The store's copy is older and lacks its second row.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(&format!(
+        "UPDATE session_v2 SET time_updated = time_updated - 1000 WHERE id = '{p}';
+         DELETE FROM session_message WHERE session_id = '{p}' AND seq = (SELECT seq FROM session_message WHERE session_id = '{p}' ORDER BY seq LIMIT 1 OFFSET 1);",
+        p = ids.parent
+    ))
+    .unwrap();
+    drop(conn);
+    let out = env.run(&["restore", zip.to_str().unwrap()]).success();
+    assert!(out.stdout().contains("0 added, 1 updated"), "{out}");
+    let back = rows(&db, ids.parent);
+    assert_eq!(
+        back.len(),
+        docs[ids.parent]["messages"].as_array().unwrap().len()
+    );
+    assert!(back[0].2.contains(&secret), "{:?}", back[0]);
 }
