@@ -14,7 +14,6 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs, out: &mut dyn Write) -> Result<()> {
         bail!("{} holds no sessions; nothing to restore", archive.label);
     }
     check_source(ctx, args, &archive.label)?;
-    refuse_v2_sessions(&archive)?;
     let report = restore::restore(
         ctx,
         &archive,
@@ -51,26 +50,6 @@ fn check_source(ctx: &Ctx, args: &RestoreArgs, label: &str) -> Result<()> {
     bail!(UserError::new(what).hint(
         "restore files its sessions under this repository's project; pass --force to do that anyway"
     ))
-}
-
-/// Writing OpenCode 2.x sessions (into a 2.x store, or converted) is not built yet: refuse
-/// before anything is written rather than file a 2.x document as 1.x rows.
-fn refuse_v2_sessions(archive: &archive::Archive) -> Result<()> {
-    let v2: Vec<&str> = archive
-        .sessions
-        .values()
-        .filter(|s| s.generation == crate::store::Generation::V2)
-        .map(|s| s.id.as_str())
-        .collect();
-    if let Some(first) = v2.first() {
-        bail!(UserError::new(format!(
-            "{} holds {} OpenCode 2.x session(s) (first {first}), which this version cannot restore",
-            archive.label,
-            v2.len()
-        ))
-        .hint("`git opencode export` and `verify` read them; restore them with OpenCode 2.x's `opencode session import`"));
-    }
-    Ok(())
 }
 
 /// What a report line says was done (or would be) with a session.

@@ -101,10 +101,7 @@ pub fn write_session(
         .is_some();
     if exists {
         if let Some(reason) = busy_reason(conn, id)? {
-            bail!(UserError::new(format!(
-                "session {id} is busy in OpenCode ({reason}); nothing was written"
-            ))
-            .hint("let OpenCode finish the turn or stop it, then try again"));
+            bail!(busy_error(id, &reason));
         }
     }
     let columns = table_columns(conn, "session_v2")?;
@@ -245,6 +242,14 @@ fn ensure_project(
     conn.execute(&sql, params![seed.id, seed.worktree, seed.vcs, seed.time])
         .with_context(|| format!("failed to insert project {project_id}"))?;
     Ok(true)
+}
+
+/// The refusal to replace session `id` while OpenCode is busy with it for `reason`.
+pub fn busy_error(id: &str, reason: &str) -> UserError {
+    UserError::new(format!(
+        "session {id} is busy in OpenCode ({reason}); nothing was written"
+    ))
+    .hint("let OpenCode finish the turn or stop it, then try again")
 }
 
 /// Why OpenCode is using session `id` right now, or `None` (opencode-2x.md §7.2): a

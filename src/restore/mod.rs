@@ -11,13 +11,17 @@
 //! ([`crate::archive::Archive::for_each`]): a session can be hundreds of MB.
 
 pub mod gen2_write;
+mod into2;
 mod json;
 mod merge;
 mod plan;
 mod rehome;
 mod schema;
+mod service;
 mod sqlite;
+mod sqlite2;
 pub mod upgrade;
+mod v2rows;
 
 pub use merge::{MessageRows, Rows};
 pub use plan::{compare, content_key, v2_row_ids, Action, Difference, Newer, State};
@@ -170,6 +174,11 @@ pub fn restore(ctx: &Ctx, archive: &Archive, options: &Options<'_>) -> Result<Re
     let ids = select(archive, options.only)?;
     let location = &ctx.store_location;
     let kind = target_kind(location)?;
+    if kind == TargetKind::Sqlite && schema::is_v2(&location.db)? {
+        let home = Home::new(ctx, IdRule::Current)?;
+        return into2::restore(location, archive, &ids, options, &home);
+    }
+    refuse_v2_sessions(archive, &ids, location, kind)?;
     let (rule, schema) = match kind {
         TargetKind::Sqlite => {
             let schema = schema::Schema::check(&location.db)?;
@@ -326,6 +335,30 @@ impl Planner<'_> {
         let (action, rows) = plan::decide(copy, session, doc, self.redacted, self.with_v2_rows);
         Ok((action, rows, local_updated))
     }
+}
+
+/// A 1.x store cannot hold what OpenCode 2.x wrote: refused before anything is written.
+fn refuse_v2_sessions(
+    archive: &Archive,
+    ids: &BTreeSet<String>,
+    location: &StoreLocation,
+    kind: TargetKind,
+) -> Result<()> {
+    let Some(id) = ids
+        .iter()
+        .find(|id| archive.sessions[*id].generation == crate::store::Generation::V2)
+    else {
+        return Ok(());
+    };
+    let store = match kind {
+        TargetKind::Sqlite => location.db.clone(),
+        TargetKind::Json => location.data_dir.join("storage"),
+    };
+    bail!(UserError::new(format!(
+        "session {id} was written by OpenCode 2.x; the store at {} is OpenCode 1.x",
+        store.display()
+    ))
+    .hint("upgrade OpenCode to 2.x (it upgrades the store on its first start) and restore again, or restore into a 2.x store with --store; nothing was restored"))
 }
 
 /// The IDs of the archived sessions named in `only` and all their descendants; every

@@ -8,9 +8,10 @@ use crate::archive::freshness::ContentDigest;
 use crate::archive::{Archive, ArchivedSession};
 use crate::membership::Member;
 use crate::redact::Redactor;
-use crate::store::{Session, Store, StoreKind, StoreLocation};
+use crate::store::{Generation, Session, Store, StoreKind, StoreLocation};
 use anyhow::Result;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 /// What restore does with one archived session.
@@ -186,20 +187,36 @@ pub fn compare(store: &Store, members: &[Member], archive: &Archive) -> Result<V
         .map(|s| (s.id.clone(), s))
         .collect();
     let mut rows = Vec::new();
-    archive.for_each(None, |archived| {
+    archive.for_each(None, |mut archived| {
         let title = archived.title().to_owned();
         let (state, newer) = match all.get(&archived.id) {
             None => (State::Missing, None),
             Some(local) => {
                 let updated = archived.time_updated();
-                let (archived_key, archived_v2) =
-                    (content_key(&archived.doc), v2_row_ids(&archived.extra));
-                drop(archived.doc);
+                // A 1.x session restored into a 2.x store is kept there as converted rows:
+                // it is compared in that form, which needs the store's copy first.
+                let converted =
+                    local.generation == Generation::V2 && !super::v2rows::is_v2(&archived);
+                let mut archived_digest = None;
+                if !converted {
+                    // Reduced to its digest before the store's copy is read.
+                    archived_digest =
+                        Some((content_key(&archived.doc), v2_row_ids(&archived.extra)));
+                    drop(std::mem::take(&mut archived.doc));
+                }
                 let mut doc = store.export_document(local)?;
                 // A redacted archive holds what redaction makes of the store's copy.
                 if archive.redacted {
                     Redactor::new().redact_value(&mut doc);
                 }
+                let (archived_key, archived_v2) = match archived_digest {
+                    Some(digest) => digest,
+                    None => {
+                        let (archived_doc, archived_extra) =
+                            as_stored(&archived, archive, local.generation, &doc)?;
+                        (content_key(&archived_doc), v2_row_ids(&archived_extra))
+                    }
+                };
                 let key = content_key(&doc);
                 drop(doc);
                 // A v2 session's turns are only in its extra rows, not in the document.
@@ -234,6 +251,54 @@ pub fn compare(store: &Store, members: &[Member], archive: &Archive) -> Result<V
         }
     }
     Ok(rows)
+}
+
+/// An archived document and extra record, as they are or as the store keeps them.
+type Stored<'a> = (Cow<'a, Value>, Cow<'a, Map<String, Value>>);
+
+/// The archived session in the form the store keeps it: a 1.x session that restore
+/// converted into a 2.x store is compared as those 2.x rows, whose unsettled rows stand
+/// for the extra record's.
+///
+/// Restore converted the session after moving it to the checkout it went to (which moves
+/// the files patch parts name): so is it here, to where the store's copy (`local_doc`) is.
+fn as_stored<'a>(
+    archived: &'a ArchivedSession,
+    archive: &Archive,
+    generation: Generation,
+    local_doc: &Value,
+) -> Result<Stored<'a>> {
+    if generation != Generation::V2 || super::v2rows::is_v2(archived) {
+        return Ok((Cow::Borrowed(&archived.doc), Cow::Borrowed(&archived.extra)));
+    }
+    let info = &local_doc["info"];
+    let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+    let directory = text(&info["location"]["directory"]);
+    let subpath = text(&info["subpath"]);
+    let root = directory
+        .trim_end_matches('/')
+        .strip_suffix(subpath.trim_matches('/'))
+        .filter(|_| !subpath.is_empty())
+        .map_or(directory.clone(), |r| r.trim_end_matches('/').to_owned());
+    let home = super::Home {
+        project_id: text(&info["projectID"]),
+        checkout: root.clone().into(),
+        main_worktree: root.into(),
+    };
+    let doc = super::rehome(archived, &archive.worktrees, &home);
+    let rows = super::v2rows::from_v1(&doc, &archived.extra)?;
+    let mut extra = Map::new();
+    let unsettled: Vec<Value> = super::v2rows::unsettled_ids(&rows)
+        .into_iter()
+        .map(|id| serde_json::json!({ "id": id }))
+        .collect();
+    if !unsettled.is_empty() {
+        extra.insert("session_message".into(), Value::Array(unsettled));
+    }
+    Ok((
+        Cow::Owned(super::v2rows::export_document(&rows)?),
+        Cow::Owned(extra),
+    ))
 }
 
 /// What decides whether two copies of a session differ for restore and verify: the one

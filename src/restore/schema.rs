@@ -133,6 +133,19 @@ const KNOWN: &[(&str, &[&str])] = &[
     ("event_sequence", &["aggregate_id", "seq", "owner_id"]),
 ];
 
+/// Whether `db` is an OpenCode 2.x store: told by the schema (`session_v2` present), never
+/// by a version (opencode-2x.md §7.4).
+pub fn is_v2(db: &Path) -> Result<bool> {
+    let conn = open_read_only(db)
+        .with_context(|| format!("failed to open OpenCode database {}", db.display()))?;
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session_v2')",
+        [],
+        |r| r.get(0),
+    )
+    .with_context(|| format!("failed to read OpenCode database {}", db.display()))
+}
+
 #[derive(Debug, Clone)]
 struct Column {
     name: String,

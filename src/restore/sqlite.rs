@@ -36,42 +36,11 @@ pub struct Writer<'a> {
     open: bool,
 }
 
-/// An error of the database `db` while doing `what`, with a hint when it is busy.
-fn fail(db: &Path, what: &str, e: rusqlite::Error) -> anyhow::Error {
-    let busy = matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    );
-    let error = UserError::new(format!("failed to {what} {}", db.display())).because(e);
-    if busy {
-        error
-            .hint(
-                "another program holds the database; close running opencode sessions or try again",
-            )
-            .into()
-    } else {
-        error.into()
-    }
-}
-
 impl<'a> Writer<'a> {
     /// Opens `db` (whose schema was checked as `schema`), backs it up, begins the
     /// transaction and adds this checkout's project rows when missing.
     pub fn begin(db: &'a Path, schema: &Schema, home: &Home) -> Result<Writer<'a>> {
-        let conn = Connection::open_with_flags(
-            db,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .with_context(|| {
-            format!(
-                "failed to open OpenCode database {} for writing",
-                db.display()
-            )
-        })?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(|e| fail(db, "configure", e))?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(|e| fail(db, "configure", e))?;
+        let conn = open_for_writing(db)?;
         // The schema could have changed since the read-only check (an OpenCode upgrade).
         let current = Schema::read(&conn, db)?;
         if current.table_count() != schema.table_count() {
@@ -81,15 +50,7 @@ impl<'a> Writer<'a> {
             ))
             .hint("run git opencode restore again"));
         }
-        let backup = backup_path(db);
-        if let Err(e) = backup_to(&conn, &backup) {
-            let _ = std::fs::remove_file(&backup);
-            return Err(e.context(format!(
-                "failed to back up {} to {}; nothing was restored",
-                db.display(),
-                backup.display()
-            )));
-        }
+        let backup = back_up(&conn, db)?;
         let mut writer = Writer {
             conn,
             schema: current,
@@ -101,7 +62,7 @@ impl<'a> Writer<'a> {
         writer
             .conn
             .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| fail(db, "lock", e))?;
+            .map_err(|e| sql_fail(db, "lock", e))?;
         writer.open = true;
         ensure_project(&writer.conn, &writer.schema, home, now_ms())?;
         Ok(writer)
@@ -146,7 +107,7 @@ impl<'a> Writer<'a> {
     pub fn commit(mut self) -> Result<Applied> {
         self.conn
             .execute_batch("COMMIT")
-            .map_err(|e| fail(self.db, "commit to", e))?;
+            .map_err(|e| sql_fail(self.db, "commit to", e))?;
         self.open = false;
         let mut notes = Vec::new();
         if self.shared {
@@ -572,6 +533,57 @@ fn write_row(
 
 /// A consistent copy of the whole database in one backup step (one read lock; writers in
 /// WAL mode are not blocked).
+/// `db` opened for a restore's writes: foreign keys on, a 5 s busy timeout.
+pub(super) fn open_for_writing(db: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| {
+        format!(
+            "failed to open OpenCode database {} for writing",
+            db.display()
+        )
+    })?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| sql_fail(db, "configure", e))?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(|e| sql_fail(db, "configure", e))?;
+    Ok(conn)
+}
+
+/// A failure to `what` the database, with a hint when another program holds it.
+pub(super) fn sql_fail(db: &Path, what: &str, e: rusqlite::Error) -> anyhow::Error {
+    let busy = matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    );
+    let error = UserError::new(format!("failed to {what} {}", db.display())).because(e);
+    if busy {
+        error
+            .hint(
+                "another program holds the database; close running opencode sessions or try again",
+            )
+            .into()
+    } else {
+        error.into()
+    }
+}
+
+/// A consistent copy of the database beside it (SQLite's online backup); its path.
+pub(super) fn back_up(conn: &Connection, db: &Path) -> Result<PathBuf> {
+    let backup = backup_path(db);
+    if let Err(e) = backup_to(conn, &backup) {
+        let _ = std::fs::remove_file(&backup);
+        return Err(e.context(format!(
+            "failed to back up {} to {}; nothing was restored",
+            db.display(),
+            backup.display()
+        )));
+    }
+    Ok(backup)
+}
+
 fn backup_to(conn: &Connection, path: &Path) -> Result<()> {
     use rusqlite::backup::{Backup, StepResult};
     let mut dst =

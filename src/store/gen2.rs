@@ -371,7 +371,7 @@ struct V2Message {
 
 /// Whether `opencode session export` includes a row (opencode-2x.md §6): an assistant still
 /// streaming (no `time.completed`) and a `running` shell or compaction are left out.
-fn is_settled(kind: &str, data: &Map<String, Value>) -> bool {
+pub fn is_settled(kind: &str, data: &Map<String, Value>) -> bool {
     match kind {
         "assistant" => data
             .get("time")
@@ -380,6 +380,12 @@ fn is_settled(kind: &str, data: &Map<String, Value>) -> bool {
         "shell" | "compaction" => data.get("status").and_then(Value::as_str) != Some("running"),
         _ => true,
     }
+}
+
+/// `info` of the export document of a session whose `session_v2` row is `row` (by column
+/// name, JSON columns as text): what restore compares a row it is about to write with.
+pub fn info_of_row(row: &Map<String, Value>) -> Result<Map<String, Value>> {
+    V2Row(row.clone()).info()
 }
 
 /// One `session_v2` row by column name.

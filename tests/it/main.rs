@@ -10,6 +10,7 @@ mod push;
 mod read_side;
 mod releases;
 mod restore;
+mod restore2;
 mod secrets;
 mod sync;
 mod transcript;
