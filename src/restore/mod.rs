@@ -14,7 +14,9 @@ mod json;
 mod merge;
 mod plan;
 mod rehome;
+pub mod rescue;
 mod schema;
+pub mod service;
 mod sqlite;
 pub mod upgrade;
 

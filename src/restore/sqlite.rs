@@ -529,7 +529,7 @@ fn write_row(
 
 /// A consistent copy of the whole database in one backup step (one read lock; writers in
 /// WAL mode are not blocked).
-fn backup_to(conn: &Connection, path: &Path) -> Result<()> {
+pub(super) fn backup_to(conn: &Connection, path: &Path) -> Result<()> {
     use rusqlite::backup::{Backup, StepResult};
     let mut dst =
         Connection::open(path).with_context(|| format!("failed to create {}", path.display()))?;
