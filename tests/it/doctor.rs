@@ -215,7 +215,13 @@ fn assert_same(got: &BTreeMap<String, Vec<String>>, want: &BTreeMap<String, Vec<
 
 /// `dump` without the rows of `sessions` in the tables `doctor --fix` may write.
 fn dump_without(db: &Path, sessions: &[&str]) -> BTreeMap<String, Vec<String>> {
-    let mut d = dump(db);
+    without(dump(db), sessions)
+}
+
+fn without(
+    mut d: BTreeMap<String, Vec<String>>,
+    sessions: &[&str],
+) -> BTreeMap<String, Vec<String>> {
     for table in ["session_v2", "session_message", "event_sequence"] {
         if let Some(rows) = d.get_mut(table) {
             rows.retain(|r| !sessions.iter().any(|id| r.contains(id)));
@@ -345,7 +351,7 @@ fn an_upgraded_store_with_stranded_divergent_and_deleted_sessions_is_diagnosed_a
       pre-push: absent
       hint: git opencode hook install
 
-    archive-behind: 6 sessions the archive branch lacks these sessions or holds older copies
+    archive-behind: 6 sessions not in the archive branch, or newer in the store than there
       [SESSION:stranded]              [TIME]            Mock title
       [SESSION:divergent]             [TIME]            Mock title
       [SESSION:plain]                 [TIME]            Mock title
@@ -359,7 +365,172 @@ fn an_upgraded_store_with_stranded_divergent_and_deleted_sessions_is_diagnosed_a
     [exit status: 1]
     ");
     let json = env.run(&["doctor", "--json"]).json();
-    insta::assert_snapshot!(u.scrub.apply(serde_json::to_string_pretty(&json).unwrap()), @"");
+    insta::assert_snapshot!(u.scrub.apply(serde_json::to_string_pretty(&json).unwrap()), @r#"
+    {
+      "store": {
+        "path": "$TEST_ENV/opencode/data/opencode/opencode.db",
+        "generation": "upgraded-2x",
+        "import": {
+          "phase": "completed",
+          "completed": [TIME_MS]
+        }
+      },
+      "sessions": {
+        "total": 6,
+        "v2": 5,
+        "v1": 1
+      },
+      "versions": {
+        "1.18.34": 6
+      },
+      "hooks": [
+        {
+          "hook": "post-commit",
+          "state": "absent"
+        },
+        {
+          "hook": "pre-push",
+          "state": "absent"
+        }
+      ],
+      "archive": {
+        "ref": "refs/heads/opencode/sessions",
+        "exists": false,
+        "missing": [
+          "[SESSION:stranded]",
+          "[SESSION:divergent]",
+          "[SESSION:plain]",
+          "[SESSION:task_child]",
+          "[SESSION:task_parent]",
+          "[SESSION:tools]"
+        ],
+        "behind": []
+      },
+      "findings": [
+        {
+          "kind": "stranded",
+          "attention": true,
+          "fixable": true,
+          "message": "made or continued by OpenCode 1.x after 2.x imported the 1.x sessions: only in the 1.x tables, OpenCode 2.x cannot see them",
+          "hint": "git opencode doctor --fix (stop OpenCode first; the store is backed up)",
+          "sessions": [
+            {
+              "id": "[SESSION:stranded]",
+              "title": "Mock title",
+              "updated": [TIME_MS],
+              "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+              "directory": "$TEST_ENV/repo",
+              "version": "1.18.34"
+            }
+          ]
+        },
+        {
+          "kind": "divergent",
+          "attention": true,
+          "fixable": true,
+          "message": "continued by OpenCode 1.x after the import: 2.x shows the older copy it imported",
+          "hint": "git opencode doctor --fix (stop OpenCode first; the store is backed up)",
+          "sessions": [
+            {
+              "id": "[SESSION:divergent]",
+              "title": "Mock title",
+              "updated": [TIME_MS],
+              "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+              "directory": "$TEST_ENV/repo",
+              "version": "1.18.34"
+            }
+          ]
+        },
+        {
+          "kind": "deleted-in-2x",
+          "attention": false,
+          "fixable": false,
+          "message": "deleted in OpenCode 2.x; their 1.x copies are still in the 1.x tables (not lost, not shown)",
+          "hint": "nothing to do if you deleted them; the archive branch keeps what was archived before",
+          "sessions": [
+            {
+              "id": "[SESSION:attachment]",
+              "title": "Attachment 📎",
+              "updated": [TIME_MS],
+              "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+              "directory": "$FIXTURES/rich/repo",
+              "version": "1.18.34"
+            }
+          ]
+        },
+        {
+          "kind": "hooks",
+          "attention": true,
+          "fixable": false,
+          "message": "sessions are archived on commit and push only with both hooks installed",
+          "hint": "git opencode hook install",
+          "sessions": [],
+          "details": [
+            "post-commit: absent",
+            "pre-push: absent"
+          ]
+        },
+        {
+          "kind": "archive-behind",
+          "attention": true,
+          "fixable": false,
+          "message": "not in the archive branch, or newer in the store than there",
+          "hint": "git opencode push-sessions",
+          "sessions": [
+            {
+              "id": "[SESSION:stranded]",
+              "title": "Mock title",
+              "updated": [TIME_MS],
+              "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+              "directory": "$TEST_ENV/repo",
+              "version": "1.18.34"
+            },
+            {
+              "id": "[SESSION:divergent]",
+              "title": "Mock title",
+              "updated": [TIME_MS],
+              "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+              "directory": "$TEST_ENV/repo",
+              "version": "1.18.34"
+            },
+            {
+              "id": "[SESSION:plain]",
+              "title": "Mock title",
+              "updated": [TIME_MS],
+              "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+              "directory": "$FIXTURES/rich/repo",
+              "version": "1.18.34"
+            },
+            {
+              "id": "[SESSION:task_child]",
+              "title": "delegate 委任 (@general subagent)",
+              "updated": [TIME_MS],
+              "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+              "directory": "$FIXTURES/rich/repo",
+              "version": "1.18.34"
+            },
+            {
+              "id": "[SESSION:task_parent]",
+              "title": "Task parent 🤝",
+              "updated": [TIME_MS],
+              "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+              "directory": "$FIXTURES/rich/repo",
+              "version": "1.18.34"
+            },
+            {
+              "id": "[SESSION:tools]",
+              "title": "Tools ✍️ session",
+              "updated": [TIME_MS],
+              "projectID": "a76aebe1bac55953ccb1f217d023da9cd3a522a0",
+              "directory": "$FIXTURES/rich/repo",
+              "version": "1.18.34"
+            }
+          ]
+        }
+      ],
+      "attention": true
+    }
+    "#);
     assert_eq!(json["store"]["import"]["completed"], u.imported_at);
 
     // Refused while OpenCode's service runs: nothing written, no backup, no password shown.
@@ -408,15 +579,10 @@ fn an_upgraded_store_with_stranded_divergent_and_deleted_sessions_is_diagnosed_a
     assert_eq!(dump(&backups(&db)[0]), before);
     // Nothing but the two sessions' rows changed: other sessions, kv, event, projects.
     let touched = [u.stranded.as_str(), u.divergent.as_str()];
-    assert_same(&dump_without(&db, &touched), &{
-        let mut b = before.clone();
-        for table in ["session_v2", "session_message", "event_sequence"] {
-            if let Some(rows) = b.get_mut(table) {
-                rows.retain(|r| !touched.iter().any(|id| r.contains(id)));
-            }
-        }
-        b
-    });
+    assert_same(
+        &dump_without(&db, &touched),
+        &without(before.clone(), &touched),
+    );
     for (id, want) in [(&u.stranded, want_stranded), (&u.divergent, want_divergent)] {
         // Both as the exporter's bytes parse (a REAL 0 prints as `0`).
         let want: Value = serde_json::from_slice(&git_opencode::json::pretty(&want)).unwrap();
@@ -433,7 +599,22 @@ fn an_upgraded_store_with_stranded_divergent_and_deleted_sessions_is_diagnosed_a
     env.run(&["hook", "install"]).success();
     env.run(&["push-sessions"]).success();
     let out = env.run(&["doctor"]).success();
-    insta::assert_snapshot!(scrub.apply(&out), @"");
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    store: $TEST_ENV/opencode/data/opencode/opencode.db (OpenCode 2.x, upgraded from 1.x)
+    import of the 1.x sessions: completed [TIME]
+    sessions of this repository: 6 (6 read from OpenCode 2.x's tables, 0 from 1.x's)
+    written by OpenCode: 1.18.34 (6)
+    hooks: post-commit installed, pre-push installed
+    archive refs/heads/opencode/sessions: 0 not archived, 0 newer in the store
+
+    deleted-in-2x: 1 session deleted in OpenCode 2.x; their 1.x copies are still in the 1.x tables (not lost, not shown)
+      [SESSION:attachment]            [TIME]            Attachment 📎
+      hint: nothing to do if you deleted them; the archive branch keeps what was archived before
+
+    nothing needs attention
+    [EOF]
+    [exit status: 0]
+    ");
     assert!(out.stdout().contains(&u.deleted));
 }
 
@@ -533,12 +714,8 @@ fn misfiled_sessions_are_repointed_to_this_repository() {
     // The session outside the checkout stays in `global`; nothing else changed.
     assert_eq!(row(ids.elsewhere).0, "global");
     drop(conn);
-    assert_same(&dump_without(&db, &[ids.global, ids.directory]), &{
-        let mut b = before.clone();
-        let rows = b.get_mut("session_v2").unwrap();
-        rows.retain(|r| !r.contains(ids.global) && !r.contains(ids.directory));
-        b
-    });
+    let moved = [ids.global, ids.directory];
+    assert_same(&dump_without(&db, &moved), &without(before.clone(), &moved));
     assert_eq!(dump(&db)["session_message"], before["session_message"]);
     assert_eq!(backups(&db).len(), 1);
     let json = env.run(&["doctor", "--json"]).json();
