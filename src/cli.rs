@@ -54,6 +54,9 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Compare an archive with the live store: checksums, missing, changed and extra sessions
     Verify(VerifyArgs),
+    /// Why sessions seem gone (OpenCode 2.x upgrade, hooks, archive); --fix brings them back.
+    /// Exits 0 when nothing needs attention, 1 when something does
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +138,22 @@ pub struct VerifyArgs {
     /// Print a JSON report for scripts instead of a summary
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print one JSON object for scripts instead of the report
+    #[arg(long)]
+    pub json: bool,
+
+    /// Bring this repository's sessions OpenCode 2.x cannot see into session_v2 (stranded
+    /// and divergent 1.x copies; misfiled sessions re-pointed), after a backup of the store
+    #[arg(long)]
+    pub fix: bool,
+
+    /// With --fix: say what would be done, and change nothing
+    #[arg(long, requires = "fix")]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -59,6 +59,20 @@ impl StdError for UserError {
     }
 }
 
+/// A command's result that is no failure to report but must exit 1: `doctor` found
+/// something that needs attention (its report is already printed). `main` prints nothing
+/// for it.
+#[derive(Debug)]
+pub struct NeedsAttention;
+
+impl fmt::Display for NeedsAttention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("something needs attention")
+    }
+}
+
+impl StdError for NeedsAttention {}
+
 /// The one-line message of `err`: every context and cause, joined by `: `.
 pub fn message(err: &anyhow::Error) -> String {
     format!("{err:#}").replace('\n', " ")

@@ -22,6 +22,7 @@
 //!      (restore's plan, verify's report). The only module that writes to OpenCode's store.
 //!    - [`notes`]: linking commits to the sessions that produced them, as git notes.
 //!    - [`hooks`]: the post-commit and pre-push hooks: installing them and their runtime.
+//!    - [`doctor`]: why sessions seem gone (the 2.x upgrade, hooks, archive), and the rescue.
 //!    - [`transcript`]: Markdown transcripts; [`redact`]: secret-shaped strings out.
 //!    - [`config`]: every `git config opencode.*` key, and the [`config::Ctx`] a command
 //!      works on (repository, its facts, store location, verbosity), resolved once.
@@ -43,6 +44,7 @@ pub mod archive;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod fsutil;
 pub mod git;
@@ -85,6 +87,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Hook(args) => cmd::hook::run(options, args, out),
         Command::Restore(args) => cmd::restore::run(&Ctx::new(options)?, args, out),
         Command::Verify(args) => cmd::verify::run(&Ctx::new(options)?, args, out),
+        Command::Doctor(args) => cmd::doctor::run(&Ctx::new(options)?, args, out),
     };
     result?;
     out.flush()?;

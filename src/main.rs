@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     match git_opencode::run(cli, &mut out).and_then(|()| Ok(out.flush()?)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if err.downcast_ref::<error::NeedsAttention>().is_some() => ExitCode::from(1),
         Err(err) => {
             eprintln!("error: {}", error::message(&err));
             for hint in error::hints(&err) {

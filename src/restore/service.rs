@@ -7,6 +7,8 @@
 //! file is parsed into a struct that has no other field), and nothing of it is printed
 //! but its path and the pid.
 
+use crate::error::UserError;
+use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 
 /// A registered service whose process is alive.
@@ -53,6 +55,22 @@ pub fn running(dir: &Path) -> Option<Running> {
         let pid = serde_json::from_slice::<Registration>(&bytes).ok()?.pid?;
         alive(pid).then_some(Running { file, pid })
     })
+}
+
+/// Fails with one `error:` line while a service registered in `dir` is running; `what` says
+/// what was therefore not done.
+pub fn refuse_while_running(dir: Option<&Path>, what: &str) -> Result<()> {
+    let Some(running) = dir.and_then(running) else {
+        return Ok(());
+    };
+    bail!(UserError::new(format!(
+        "OpenCode's service is running (process {}, registered in {}); {what}",
+        running.pid,
+        running.file.display()
+    ))
+    .hint(
+        "stop OpenCode (every window, `opencode` CLI and the background service), then try again"
+    ))
 }
 
 /// Whether process `pid` exists (a signal-0 probe; "not permitted" means it exists).

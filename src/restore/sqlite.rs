@@ -584,7 +584,7 @@ pub(super) fn back_up(conn: &Connection, db: &Path) -> Result<PathBuf> {
     Ok(backup)
 }
 
-fn backup_to(conn: &Connection, path: &Path) -> Result<()> {
+pub(super) fn backup_to(conn: &Connection, path: &Path) -> Result<()> {
     use rusqlite::backup::{Backup, StepResult};
     let mut dst =
         Connection::open(path).with_context(|| format!("failed to create {}", path.display()))?;

@@ -13,6 +13,10 @@ pub enum HiddenReason {
     /// Only in the 1.x tables and no newer than the completed import: 2.x imported it and
     /// it was deleted in 2.x since (a 2.x delete leaves the 1.x rows).
     DeletedIn2x,
+    /// A 1.x copy newer than the session's 2.x copy, where 2.x has gone on with the session
+    /// too: the two histories forked, and the 2.x one is what 2.x shows and the archive
+    /// keeps. Reported (by `doctor`) so the 1.x continuation is not lost unnoticed.
+    ContinuedInBoth,
 }
 
 impl HiddenReason {
@@ -20,6 +24,9 @@ impl HiddenReason {
         match self {
             HiddenReason::DeletedIn2x => {
                 "1.x copy only, last changed before OpenCode 2.x imported the 1.x sessions: deleted in 2.x"
+            }
+            HiddenReason::ContinuedInBoth => {
+                "1.x copy continued after the import, but OpenCode 2.x continued its own copy too: the 2.x copy is kept"
             }
         }
     }
@@ -37,7 +44,8 @@ pub struct Hidden {
 /// - An ID in `session_v2` is read from there. Its 1.x copy is kept too (the session is
 ///   flagged `divergent`) when 1.x changed it after 2.x last did and the 2.x copy shows none
 ///   of 2.x's own activity: 1.x continued it after the import, and that continuation exists
-///   only in the 1.x tables.
+///   only in the 1.x tables. When 2.x has activity of its own as well, the 1.x copy is
+///   hidden as [`HiddenReason::ContinuedInBoth`].
 /// - A 1.x-only ID is live 1.x work when the import has not completed, or when it changed
 ///   after the import completed; otherwise 2.x deleted it.
 pub fn resolve(
@@ -48,17 +56,27 @@ pub fn resolve(
     let mut legacy: HashMap<String, Session> =
         legacy.into_iter().map(|s| (s.id.clone(), s)).collect();
     let mut live = Vec::with_capacity(v2.len() + legacy.len());
+    let mut forked = Vec::new();
     for V2Listed {
         mut session,
         native_activity,
     } in v2
     {
+        let mut hidden = None;
         if let Some(old) = legacy.remove(&session.id) {
-            session.divergent = old.time_updated > session.time_updated && !native_activity;
+            let newer = old.time_updated > session.time_updated;
+            session.divergent = newer && !native_activity;
+            if newer && native_activity {
+                hidden = Some(Hidden {
+                    session: old,
+                    reason: HiddenReason::ContinuedInBoth,
+                });
+            }
         }
         live.push(session);
+        forked.extend(hidden);
     }
-    let mut hidden = Vec::new();
+    let mut hidden = forked;
     for (_, session) in legacy {
         match migration {
             Migration::Completed { at }
@@ -142,9 +160,17 @@ mod tests {
                 ("touched".into(), V1, false),
             ]
         );
-        assert_eq!(hidden.len(), 1);
-        assert_eq!(hidden[0].session.id, "deleted");
-        assert_eq!(hidden[0].reason, HiddenReason::DeletedIn2x);
+        let hidden: Vec<_> = hidden
+            .iter()
+            .map(|h| (h.session.id.as_str(), h.session.generation, h.reason))
+            .collect();
+        assert_eq!(
+            hidden,
+            vec![
+                ("both", V1, HiddenReason::ContinuedInBoth),
+                ("deleted", V1, HiddenReason::DeletedIn2x),
+            ]
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 mod bad_input;
 mod common;
 mod discovery;
+mod doctor;
 mod gen2;
 mod harness;
 mod hooks;
