@@ -224,22 +224,10 @@ impl Gen2<'_> {
     /// update. 2.x updates assistant, shell and compaction rows in place, so the count alone
     /// would miss a streamed turn.
     pub fn change_stamps(&self) -> Result<HashMap<String, ChangeStamp>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT s.id, s.time_updated, count(m.id), max(m.time_updated) \
-             FROM session_v2 s LEFT JOIN session_message m ON m.session_id = s.id GROUP BY s.id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-            ))
-        })?;
         let mut stamps = HashMap::new();
-        for row in rows {
-            let (id, updated, count, newest) = row.with_context(|| self.context("2.x sessions"))?;
-            let newest = newest.unwrap_or(0);
+        let rows = super::sqlite::message_stamps(self.conn, "session_v2", "session_message")
+            .with_context(|| self.context("2.x sessions"))?;
+        for (id, updated, count, newest) in rows {
             stamps.insert(
                 id,
                 ChangeStamp {

@@ -265,24 +265,13 @@ impl SqliteStore {
         if !self.has_table("session") {
             return Ok(HashMap::new());
         }
-        let mut stmt = self.conn.prepare(
-            "SELECT s.id, s.time_updated, count(m.id), max(m.time_updated) \
-             FROM session s LEFT JOIN message m ON m.session_id = s.id GROUP BY s.id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-            ))
-        })?;
         let mut stamps = HashMap::new();
-        for row in rows {
-            let (id, updated, count, newest) = row.with_context(|| self.context("sessions"))?;
+        for (id, updated, count, newest) in message_stamps(&self.conn, "session", "message")
+            .with_context(|| self.context("sessions"))?
+        {
             let stamp = ChangeStamp {
-                text: format!("{updated}/{count}/{}", newest.unwrap_or(0)),
-                changed: updated.max(newest.unwrap_or(0)),
+                text: format!("{updated}/{count}/{newest}"),
+                changed: updated.max(newest),
             };
             stamps.insert(id, stamp);
         }
@@ -574,6 +563,29 @@ impl Drop for SqliteStore {
         // End the read transaction promptly: an open reader holds back WAL checkpoints.
         let _ = self.conn.execute_batch("COMMIT");
     }
+}
+
+/// Per row of `session_table`: its ID, its `time_updated`, and the number and newest
+/// `time_updated` (0 when none) of its rows in `message_table`. One aggregate query, for
+/// the change stamps of 1.x (`session`/`message`) and 2.x (`session_v2`/`session_message`).
+pub(super) fn message_stamps(
+    conn: &Connection,
+    session_table: &str,
+    message_table: &str,
+) -> rusqlite::Result<Vec<(String, i64, i64, i64)>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT s.id, s.time_updated, count(m.id), max(m.time_updated) \
+         FROM {session_table} s LEFT JOIN {message_table} m ON m.session_id = s.id GROUP BY s.id"
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+        ))
+    })?;
+    rows.collect()
 }
 
 /// Opens without ever writing, and without reading what a writer has not committed.
