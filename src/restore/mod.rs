@@ -242,6 +242,7 @@ pub fn restore(ctx: &Ctx, archive: &Archive, options: &Options<'_>) -> Result<Re
         .collect();
     if !options.dry_run && !writes.is_empty() {
         let storage = location.data_dir.join("storage");
+        local.end_snapshot()?;
         let mut writer = match (kind, &schema) {
             (TargetKind::Sqlite, Some(schema)) => {
                 Writer::Sqlite(sqlite::Writer::begin(&location.db, schema, &home)?)

@@ -130,6 +130,15 @@ impl LocalSessions {
         })
     }
 
+    /// Lets a writer commit to the store this reads (its snapshot would hold the lock in
+    /// rollback-journal mode); later copies are read from the store as it is then.
+    pub(super) fn end_snapshot(&self) -> Result<()> {
+        match &self.store {
+            Some(store) => store.end_snapshot(),
+            None => Ok(()),
+        }
+    }
+
     /// The store's copy of session `id`, if it holds one.
     pub(super) fn copy(&self, id: &str) -> Result<Option<LocalCopy>> {
         let (Some(store), Some(session)) = (&self.store, self.sessions.get(id)) else {

@@ -206,6 +206,15 @@ pub struct Store {
 }
 
 impl Store {
+    /// Ends the read snapshot of the SQLite store, so that a writer on the same file can
+    /// commit (see [`sqlite::SqliteStore::end_snapshot`]).
+    pub fn end_snapshot(&self) -> Result<()> {
+        match &self.sqlite {
+            Some(sqlite) => sqlite.end_snapshot(),
+            None => Ok(()),
+        }
+    }
+
     /// Opens whatever stores exist at `location`; fails when there is none.
     pub fn open(location: StoreLocation) -> Result<Store> {
         let sqlite = match std::fs::metadata(&location.db) {

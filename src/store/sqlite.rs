@@ -42,6 +42,18 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Ends the read transaction [`SqliteStore::open`] started; later queries each take
+    /// their own snapshot. A writer on the same file needs this in rollback-journal mode,
+    /// where an open read transaction keeps the lock its commit must take.
+    pub fn end_snapshot(&self) -> Result<()> {
+        if !self.conn.is_autocommit() {
+            self.conn
+                .execute_batch("COMMIT")
+                .map_err(|e| store_error(&self.path, e))?;
+        }
+        Ok(())
+    }
+
     /// Opens `path` read-only and starts the read transaction every later query shares.
     pub fn open(path: &Path) -> Result<SqliteStore> {
         let fail = |e: rusqlite::Error| store_error(path, e);

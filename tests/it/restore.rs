@@ -226,6 +226,33 @@ fn restore_into_an_empty_store_and_another_checkout() {
     drop(llm);
 }
 
+/// A store in rollback-journal mode (`journal_mode=DELETE`, as SQLite's default, no `-wal`):
+/// restore's own read of the store must not hold the lock its write needs to commit.
+#[test]
+fn restore_into_a_rollback_journal_store() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let zip = pack(&env, "sessions.zip");
+    let llm = FakeLlm::start();
+    let fresh = OpencodeHome::new(CURRENT, &llm);
+    let clone = clone_to(&env.repo, &env.root.join("elsewhere/clone"), None);
+    assert_eq!(fresh.session_list_json(&clone.path), json!([]));
+    let db = fresh.db_path();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete");
+    drop(conn);
+
+    let out = ours(&fresh, &clone.path, &["restore", zip.to_str().unwrap()]).success();
+    assert!(out.raw_stdout().contains(": 5 added, 0 updated"), "{out}");
+    integrity_ok(&db);
+    let roots: BTreeSet<String> = store.roots().into_iter().map(String::from).collect();
+    assert_eq!(session_ids(&fresh.session_list_json(&clone.path)), roots);
+    drop(llm);
+}
+
 /// Acceptance 2: restore from an archive-branch commit (built with real git from the pack's
 /// files), by ref name and by commit ID.
 #[test]
