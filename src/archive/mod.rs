@@ -51,9 +51,10 @@ pub fn unreadable(session: &Session, error: &anyhow::Error) -> Unreadable {
     }
 }
 
-/// The failure of a run that archived every session but `skipped` into `archived`: one
-/// line naming each skipped session with its damaged row and what is wrong with it.
-pub fn skipped_error(skipped: &[Unreadable], archived: &str) -> anyhow::Error {
+/// The failure of a run that took every session but `skipped` into `archived` (an archive,
+/// or a report such as "the list"): one line naming each skipped session with its damaged
+/// row and what is wrong with it. `done` says what happened to the others ("archived").
+pub fn skipped_error(skipped: &[Unreadable], archived: &str, done: &str) -> anyhow::Error {
     let list: Vec<String> = skipped
         .iter()
         .map(|u| format!("session {} ({})", u.session_id, u.reason))
@@ -67,7 +68,9 @@ pub fn skipped_error(skipped: &[Unreadable], archived: &str) -> anyhow::Error {
             "{count} of this repository could not be read and {verb} left out of {archived}: {}",
             list.join("; ")
         ))
-        .hint("the store has a damaged row or file, named above; every other session was archived"),
+        .hint(format!(
+            "the store has a damaged row or file, named above; every other session was {done}"
+        )),
     )
 }
 

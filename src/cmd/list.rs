@@ -28,7 +28,11 @@ pub fn run(ctx: &Ctx, args: &ListArgs, out: &mut dyn Write) -> Result<()> {
     // Damaged sessions of this repository fail the run after the others are listed.
     let unreadable = ctx.unreadable_members(&store, &ids);
     if !unreadable.is_empty() {
-        return Err(crate::archive::skipped_error(&unreadable, "the list"));
+        return Err(crate::archive::skipped_error(
+            &unreadable,
+            "the list",
+            "listed",
+        ));
     }
     Ok(())
 }

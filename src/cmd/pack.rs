@@ -76,7 +76,7 @@ fn report(skipped: &[Unreadable], zip: &str) -> Result<()> {
     if skipped.is_empty() {
         return Ok(());
     }
-    Err(archive::skipped_error(skipped, zip))
+    Err(archive::skipped_error(skipped, zip, "archived"))
 }
 
 /// `path` as given and where the zip really goes, refused inside the store's directories.

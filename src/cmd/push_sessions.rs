@@ -114,7 +114,11 @@ pub fn run(ctx: &Ctx, args: &PushSessionsArgs, out: &mut dyn Write) -> Result<()
         }
     }
     if !outcome.skipped().is_empty() {
-        return Err(archive::skipped_error(outcome.skipped(), &archive_ref));
+        return Err(archive::skipped_error(
+            outcome.skipped(),
+            &archive_ref,
+            "archived",
+        ));
     }
     Ok(())
 }

@@ -76,7 +76,11 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs, out: &mut dyn Write) -> Result<()> {
     }
     let label = &archive.label;
     if missing + changed + extra == 0 {
-        return Err(archive::skipped_error(&unreadable, "the comparison"));
+        return Err(archive::skipped_error(
+            &unreadable,
+            "the comparison",
+            "compared",
+        ));
     }
     bail!(UserError::new(format!(
         "{label} does not match the store: {changed} changed, {missing} missing, {extra} extra"
@@ -127,15 +131,15 @@ impl Report<'_> {
         };
         writeln!(
             out,
-            "archive: {} ({} sessions; {checks})",
+            "archive: {} ({}; {checks})",
             self.archive.label,
-            self.archive.sessions.len()
+            sessions(self.archive.sessions.len())
         )?;
         writeln!(
             out,
-            "store:   {} ({} sessions of this repository)",
+            "store:   {} ({} of this repository)",
             self.db.display(),
-            self.members
+            sessions(self.members)
         )?;
         for (entry, problem) in &self.archive.checksum_failures {
             writeln!(out, "bad      {entry}: {problem}")?;
@@ -222,5 +226,13 @@ impl Report<'_> {
         });
         out.write_all(&crate::json::pretty_line(&json))?;
         Ok(())
+    }
+}
+
+/// "1 session", "2 sessions".
+fn sessions(count: usize) -> String {
+    match count {
+        1 => "1 session".to_owned(),
+        n => format!("{n} sessions"),
     }
 }

@@ -217,7 +217,7 @@ fn post_commit(ctx: &Ctx, with_notes: bool, started: Instant) -> Result<String> 
         message.push_str(&format!("; {} note(s)", done.annotated.len()));
     }
     if !skipped.is_empty() {
-        return Err(archive::skipped_error(&skipped, &archive_ref).context(message));
+        return Err(archive::skipped_error(&skipped, &archive_ref, "archived").context(message));
     }
     Ok(message)
 }

@@ -371,7 +371,7 @@ fn a_damaged_legacy_session_file() {
     [EOF]
     [stderr]
     error: 1 session of this repository could not be read and was left out of the comparison: session [SESSION:attachment] (malformed JSON in $TEST_ENV/opencode/data/opencode/storage/session/[PROJECT]/[SESSION:attachment].json: key must be a string at line 1 column 3)
-    hint: the store has a damaged row or file, named above; every other session was archived
+    hint: the store has a damaged row or file, named above; every other session was compared
     [EOF]
     [exit status: 1]
     ");

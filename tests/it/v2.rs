@@ -398,8 +398,8 @@ fn restore_adds_the_turns_a_newer_archive_has() {
 
     let scrub = Scrub::of(store);
     insta::assert_snapshot!(scrub.apply(env.run(&["verify", older]).failure()), @"
-    archive: $TEST_ENV/older.zip (1 sessions; checksums of 3 entries ok)
-    store:   $TEST_ENV/opencode/data/opencode/opencode.db (1 sessions of this repository)
+    archive: $TEST_ENV/older.zip (1 session; checksums of 3 entries ok)
+    store:   $TEST_ENV/opencode/data/opencode/opencode.db (1 session of this repository)
     changed  [SESSION:v2]  New session - [TIME] (same update time, different content)
     [EOF]
     [stderr]
@@ -409,8 +409,8 @@ fn restore_adds_the_turns_a_newer_archive_has() {
     [exit status: 1]
     ");
     insta::assert_snapshot!(scrub.apply(env.run(&["verify", newer]).success()), @"
-    archive: $TEST_ENV/newer.zip (1 sessions; checksums of 3 entries ok)
-    store:   $TEST_ENV/opencode/data/opencode/opencode.db (1 sessions of this repository)
+    archive: $TEST_ENV/newer.zip (1 session; checksums of 3 entries ok)
+    store:   $TEST_ENV/opencode/data/opencode/opencode.db (1 session of this repository)
     complete: all 1 archived sessions match the store
     [EOF]
     [exit status: 0]
