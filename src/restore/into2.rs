@@ -71,6 +71,10 @@ pub(super) fn restore(
     })?;
     let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
     let store = Store::open(location.clone())?;
+    let unfinished_import = match refuse_unfinished_import(&store) {
+        Err(e) if !options.dry_run => return Err(e),
+        result => result.err(),
+    };
     // 2.x sees only `session_v2`: a 1.x copy in the frozen tables is not the store's copy.
     let local: HashMap<String, Session> = store
         .sessions()?
@@ -88,6 +92,9 @@ pub(super) fn restore(
     let mut notes = Vec::new();
     if redacted {
         notes.push("this archive was redacted: secret-shaped strings are placeholders".to_owned());
+    }
+    if let Some(e) = unfinished_import {
+        notes.push(format!("a restore would be refused: {e:#}"));
     }
     let converted = items
         .iter()
@@ -234,6 +241,20 @@ fn keep_local_text(
 
 /// The reasons not to write now, checked before anything is: OpenCode's service is running,
 /// or a session to be replaced is busy.
+/// An upgraded store whose one-shot import of the 1.x sessions has not finished: 2.x
+/// resumes the import on its next start and writes each legacy session into `session_v2`
+/// again, so a session restored now could be overwritten by an older 1.x copy.
+fn refuse_unfinished_import(store: &Store) -> Result<()> {
+    if !store.is_upgraded_2x() || matches!(store.migration()?, store::Migration::Completed { .. }) {
+        return Ok(());
+    }
+    anyhow::bail!(UserError::new(format!(
+        "cannot restore into {}: OpenCode 2.x has not finished importing its 1.x sessions (kv row migration.v1-v2); nothing was written",
+        store.location().db.display()
+    ))
+    .hint("start OpenCode 2.x once and let it finish its upgrade (git opencode doctor shows when it has), then run git opencode restore again"))
+}
+
 fn preflight(db: &std::path::Path, items: &[Item]) -> Result<()> {
     let first = items
         .iter()

@@ -345,6 +345,14 @@ impl Store {
         out
     }
 
+    /// A 2.x database upgraded in place from 1.x: it keeps the frozen 1.x `session` tables
+    /// that 2.x's one-shot import reads (a JSON tree beside it is not imported by 2.x).
+    pub fn is_upgraded_2x(&self) -> bool {
+        self.sqlite
+            .as_ref()
+            .is_some_and(|db| db.is_v2() && db.has_table("session"))
+    }
+
     /// How far OpenCode 2.x's import of the 1.x sessions got (`NotStarted` on a 1.x store).
     pub fn migration(&self) -> Result<Migration> {
         match &self.sqlite {

@@ -552,3 +552,52 @@ fn a_redacted_archive_never_puts_placeholders_over_local_text() {
     );
     assert!(back[0].2.contains(&secret), "{:?}", back[0]);
 }
+
+/// An upgraded store whose 1.x import has not finished: 2.x would import the legacy copies
+/// again on its next start, over what a restore writes, so restore refuses and writes
+/// nothing; `--dry-run` says so; once the import completed, the restore goes through.
+#[test]
+fn an_unfinished_import_refuses_a_restore() {
+    let env = rich_store().copy_env();
+    let zip = pack(&env, "s.zip");
+    let db = db_path(&env);
+    crate::common::upgrade2::upgrade_to_2x(&db);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        r#"UPDATE kv SET value = '{"phase":"sessions","cursor":"ses_z"}' WHERE key = 'migration.v1-v2'"#,
+        [],
+    )
+    .unwrap();
+    conn.execute("DELETE FROM session_v2 WHERE parent_id IS NULL", [])
+        .unwrap();
+    drop(conn);
+    let before = file_sha256(&db);
+    let out = env.run(&["restore", zip.to_str().unwrap()]).failure();
+    insta::assert_snapshot!(out, @"
+    [stderr]
+    error: cannot restore into $TEST_ENV/opencode/data/opencode/opencode.db: OpenCode 2.x has not finished importing its 1.x sessions (kv row migration.v1-v2); nothing was written
+    hint: start OpenCode 2.x once and let it finish its upgrade (git opencode doctor shows when it has), then run git opencode restore again
+    [EOF]
+    [exit status: 1]
+    ");
+    assert_eq!(file_sha256(&db), before);
+    let dry = env
+        .run(&["restore", "--dry-run", zip.to_str().unwrap()])
+        .success();
+    assert!(
+        dry.stdout()
+            .contains("a restore would be refused: cannot restore into"),
+        "{dry}"
+    );
+    assert_eq!(file_sha256(&db), before);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        r#"UPDATE kv SET value = '{"phase":"completed"}' WHERE key = 'migration.v1-v2'"#,
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let out = env.run(&["restore", zip.to_str().unwrap()]).success();
+    assert!(out.stdout().contains("added"), "{out}");
+}
