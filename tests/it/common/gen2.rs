@@ -492,3 +492,61 @@ pub fn native_store(db: &Path, repo: &Path, project: &str) -> Native {
     one_turn(ids.elsewhere, "msg_112f8f000001Xoi4Q9FR7Zqk4x", t(22000));
     ids
 }
+
+/// The store a [`TestEnv`](super::TestEnv) points OpenCode at.
+pub fn db_path(env: &super::TestEnv) -> std::path::PathBuf {
+    env.data_home.join("opencode/opencode.db")
+}
+
+/// A repository whose store is a fresh 2.x file holding [`Native`]'s sessions.
+pub fn native_env() -> (super::TestEnv, Native) {
+    let env = super::TestEnv::new();
+    let root = env.git(&["rev-list", "--max-parents=0", "HEAD"]);
+    let ids = native_store(&db_path(&env), &env.repo.path, root.trim());
+    (env, ids)
+}
+
+/// A real OpenCode 2.x binary named by `OPENCODE_2X_BIN`, for the opt-in checks marked
+/// `#[ignore]`: no 2.x binary is installable here, so they run only with
+/// `OPENCODE_2X_BIN=… cargo test -- --ignored real_2x`.
+pub struct Real2x(std::ffi::OsString);
+
+impl Real2x {
+    pub fn from_env() -> Real2x {
+        Real2x(
+            std::env::var_os("OPENCODE_2X_BIN")
+                .expect("OPENCODE_2X_BIN must name an OpenCode 2.x binary for this check"),
+        )
+    }
+
+    /// Runs the binary in `env`'s repository with `env`'s home and data directories; its
+    /// stdout, after asserting that it succeeded.
+    pub fn run(&self, env: &super::TestEnv, args: &[&str]) -> Vec<u8> {
+        let out = std::process::Command::new(&self.0)
+            .args(args)
+            .current_dir(&env.repo.path)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &env.home)
+            .env("XDG_DATA_HOME", &env.data_home)
+            .env("XDG_CONFIG_HOME", env.home.join(".config"))
+            .env("XDG_STATE_HOME", env.home.join(".state"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// `session list --format json`, parsed.
+    pub fn session_list(&self, env: &super::TestEnv) -> Value {
+        let listed = self.run(
+            env,
+            &["session", "list", "--standalone", "--format", "json"],
+        );
+        serde_json::from_slice(&listed).unwrap()
+    }
+}
