@@ -57,6 +57,9 @@ pub enum Command {
     /// Why sessions seem gone (OpenCode 2.x upgrade, hooks, archive); --fix brings them back.
     /// Exits 0 when nothing needs attention, 1 when something does
     Doctor(DoctorArgs),
+    /// Commits like `git log --oneline`, each with the sessions its notes link to it: ID,
+    /// title, agent, model, tokens, cost and duration
+    Log(LogArgs),
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +157,26 @@ pub struct DoctorArgs {
     /// With --fix: say what would be done, and change nothing
     #[arg(long, requires = "fix")]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Commits to show, as `git log` takes them (main..HEAD, a branch, a commit…)
+    /// [default: HEAD]
+    #[arg(value_name = "REVISION RANGE")]
+    pub revisions: Vec<String>,
+
+    /// Only commits that changed these paths (given after --)
+    #[arg(last = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Show at most this many commits
+    #[arg(short = 'n', long, value_name = "N")]
+    pub max_count: Option<usize>,
+
+    /// Print JSON for scripts: one object per commit, its linked sessions in `sessions`
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -48,6 +48,7 @@ pub mod doctor;
 pub mod error;
 pub mod fsutil;
 pub mod git;
+pub mod history;
 pub mod hooks;
 pub mod json;
 pub mod membership;
@@ -88,6 +89,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Restore(args) => cmd::restore::run(&Ctx::new(options)?, args, out),
         Command::Verify(args) => cmd::verify::run(&Ctx::new(options)?, args, out),
         Command::Doctor(args) => cmd::doctor::run(&Ctx::new(options)?, args, out),
+        Command::Log(args) => cmd::log::run(&Ctx::new(options)?, args, out),
     };
     result?;
     out.flush()?;

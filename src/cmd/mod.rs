@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod export;
 pub mod hook;
 pub mod list;
+pub mod log;
 pub mod pack;
 pub mod push_sessions;
 pub mod restore;

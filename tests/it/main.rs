@@ -4,6 +4,7 @@ mod discovery;
 mod doctor;
 mod gen2;
 mod harness;
+mod history;
 mod hooks;
 mod identity;
 mod names;

@@ -1,0 +1,298 @@
+//! Reading the history (`log`, `show`, `summary`) on sessions the real OpenCode 1.18.34 wrote
+//! and whose patches produced commits, from the store and from a clone that has only the
+//! archive branch and the notes (no OpenCode store at all).
+
+use crate::common::fake_llm::{script, FakeLlm, Step};
+use crate::common::fixtures::{fixture_dir, once, UNICODE};
+use crate::common::git::{git_command, git_in, Repo, GIT_ENV};
+use crate::common::opencode::{OpencodeHome, CURRENT};
+use crate::common::{ours, run, CommandOutput, Scrub, BIN};
+use regex::Regex;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// A token the redaction knows; planted in the first prompt.
+const FAKE_KEY: &str = "ghp_Zx9Kq2Lm4Np6Rs8Tv0Wy1Ab3Cd5Ef7Gh9Ij1K";
+
+/// A repository whose commits sessions produced, archived with notes, and a clone of it.
+struct History {
+    repo: Repo,
+    oc: OpencodeHome,
+    /// `git clone` of `repo` plus its notes: the archive only as `refs/remotes/origin/…`.
+    clone: PathBuf,
+    /// An empty directory, the HOME and XDG_DATA_HOME of runs in the clone: no store.
+    empty: PathBuf,
+    /// Wrote `feature.txt` (unicode prompt with a planted token; unicode title).
+    feature: String,
+    /// Wrote `docs.md`.
+    docs: String,
+    /// Short IDs: the feature commit, a commit by hand, the docs commit.
+    commits: [String; 3],
+}
+
+fn history() -> &'static History {
+    static CELL: OnceLock<Result<History, String>> = OnceLock::new();
+    once(&CELL, "history", generate)
+}
+
+fn generate() -> History {
+    let dir = fixture_dir("history");
+    let repo = Repo::init(&dir.join("repo"));
+    let llm = FakeLlm::start();
+    let oc = OpencodeHome::at(CURRENT, &dir.join("oc"), llm.port());
+    let feature = oc
+        .run(
+            &repo.path,
+            &format!(
+                "add the feature {UNICODE}, deploy with {FAKE_KEY}\n{}",
+                script(&[
+                    Step::write("feature.txt", &format!("{UNICODE}\n")),
+                    Step::reply(&format!("wrote it: {UNICODE}")),
+                ])
+            ),
+            &["--title", "Feature ünïcødé 🎉"],
+        )
+        .session_id;
+    commit_now(&repo, "feature.txt", None, "add the feature");
+    commit_now(&repo, "manual.txt", Some("by hand\n"), "manual change");
+    let docs = oc
+        .run(
+            &repo.path,
+            &script(&[
+                Step::write("docs.md", "# Docs\n"),
+                Step::reply("documented"),
+            ]),
+            &["--title", "Write the docs"],
+        )
+        .session_id;
+    commit_now(&repo, "docs.md", None, "document it");
+    drop(llm);
+    ours(
+        &oc,
+        &repo.path,
+        &["push-sessions", "--notes", "--range", "HEAD~3..HEAD"],
+    )
+    .success();
+    let clone = dir.join("clone");
+    git_in(&dir, &["clone", "-q", "repo", "clone"]);
+    git_in(
+        &clone,
+        &[
+            "fetch",
+            "-q",
+            "origin",
+            "refs/notes/opencode:refs/notes/opencode",
+        ],
+    );
+    let empty = dir.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let short = |rev: &str| repo.git(&["rev-parse", "--short", rev]).trim().to_owned();
+    History {
+        commits: [short("HEAD~2"), short("HEAD~1"), short("HEAD")],
+        repo,
+        oc,
+        clone,
+        empty,
+        feature,
+        docs,
+    }
+}
+
+/// Adds `file` (written with `content` when given) and commits it dated now, so that the
+/// commit's time window holds the session's patch.
+fn commit_now(repo: &Repo, file: &str, content: Option<&str>, message: &str) {
+    if let Some(content) = content {
+        std::fs::write(repo.path.join(file), content).unwrap();
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let now = format!("@{now} +0000");
+    for args in [&["add", file][..], &["commit", "-q", "-m", message]] {
+        let out = git_command(&repo.path)
+            .args(args)
+            .env("GIT_AUTHOR_DATE", &now)
+            .env("GIT_COMMITTER_DATE", &now)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl History {
+    /// `git opencode <args>` in the repository, against the OpenCode store.
+    fn run(&self, args: &[&str]) -> CommandOutput {
+        ours(&self.oc, &self.repo.path, args)
+    }
+
+    /// `git opencode <args>` in the clone, with an empty HOME: no OpenCode store anywhere.
+    fn run_in_clone(&self, args: &[&str]) -> CommandOutput {
+        run(self.clone_cmd(args))
+    }
+
+    fn clone_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .current_dir(&self.clone)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.empty)
+            .env("XDG_DATA_HOME", &self.empty)
+            .envs(GIT_ENV.iter().copied());
+        cmd
+    }
+
+    /// Session and commit IDs, and what varies from run to run (durations), as placeholders.
+    fn scrub(&self, text: impl std::fmt::Display) -> String {
+        let [c1, c2, c3] = &self.commits;
+        let text = Scrub::new()
+            .session(&self.feature, "feature")
+            .session(&self.docs, "docs")
+            .literal(c1, "[C1]")
+            .literal(c2, "[C2]")
+            .literal(c3, "[C3]")
+            .apply(text);
+        static DURATION: OnceLock<Regex> = OnceLock::new();
+        let re = DURATION.get_or_init(|| Regex::new(r"\b\d+(h \d{2}m|m \d{2}s|s)\b").unwrap());
+        re.replace_all(&text, "[DURATION]").into_owned()
+    }
+}
+
+/// `log` lists the commits as `git log --oneline` does, each with the sessions whose patches
+/// produced it (by note), and says "no note" for the commit made by hand; the same from a
+/// clone that has only the archive and the notes.
+#[test]
+fn log_links_each_commit_to_the_session_that_produced_it() {
+    let h = history();
+    let out = h.run(&["log"]).success();
+    insta::assert_snapshot!(h.scrub(&out), @"
+    [C3] document it
+        [SESSION:docs]  Write the docs  (build, mock/mock-1, 274 tokens, $0.0000, [DURATION])
+    [C2] manual change
+        no note
+    [C1] add the feature
+        [SESSION:feature]  Feature ünïcødé 🎉  (build, mock/mock-1, 274 tokens, $0.0000, [DURATION])
+    a76aebe initial commit
+        no note
+    [EOF]
+    [exit status: 0]
+    ");
+    // The clone has no store: the sessions come from refs/remotes/origin/opencode/sessions.
+    let cloned = h.run_in_clone(&["log"]).success();
+    assert_eq!(h.scrub(&cloned), h.scrub(&out));
+
+    // A range and a path limit the commits as in git.
+    let limited = h.run(&["log", "HEAD~2..HEAD", "--", "docs.md"]).success();
+    insta::assert_snapshot!(h.scrub(&limited), @"
+    [C3] document it
+        [SESSION:docs]  Write the docs  (build, mock/mock-1, 274 tokens, $0.0000, [DURATION])
+    [EOF]
+    [exit status: 0]
+    ");
+    let expected = h
+        .repo
+        .git(&["log", "--format=%h", "HEAD~2..HEAD", "--", "docs.md"]);
+    assert_eq!(expected.trim(), h.commits[2]);
+    assert_eq!(
+        h.run(&["log", "-n", "1"]).stdout().lines().next(),
+        out.stdout().lines().next()
+    );
+}
+
+/// `log --json`: one object per commit, its sessions an array.
+#[test]
+fn log_json_shape() {
+    let h = history();
+    let out = h.run(&["log", "--json", "HEAD~3..HEAD~1"]).success();
+    let json = out.json();
+    let commits = json.as_array().unwrap();
+    assert_eq!(commits.len(), 2, "{json:#}");
+    let feature = &commits[1];
+    assert_eq!(feature["abbrev"], h.commits[0].as_str());
+    assert_eq!(feature["commit"].as_str().unwrap().len(), 40);
+    assert_eq!(feature["noted"], true);
+    let session = &feature["sessions"][0];
+    assert_eq!(session["id"], h.feature.as_str());
+    assert_eq!(session["source"], "store");
+    assert!(
+        session["tokens"]["total"].as_f64().unwrap() > 0.0,
+        "{session:#}"
+    );
+    assert!(session["durationMs"].as_i64().unwrap() > 0, "{session:#}");
+    // What varies from run to run: the full commit ID (its date) and the duration.
+    let mut shown = commits.clone();
+    for entry in &mut shown {
+        entry["commit"] = "[FULL_COMMIT]".into();
+        for session in entry["sessions"].as_array_mut().unwrap() {
+            session["durationMs"] = "[DURATION]".into();
+        }
+    }
+    insta::assert_snapshot!(h.scrub(serde_json::to_string_pretty(&shown).unwrap()), @r#"
+    [
+      {
+        "commit": "[FULL_COMMIT]",
+        "abbrev": "[C2]",
+        "subject": "manual change",
+        "noted": false,
+        "sessions": []
+      },
+      {
+        "commit": "[FULL_COMMIT]",
+        "abbrev": "[C1]",
+        "subject": "add the feature",
+        "noted": true,
+        "sessions": [
+          {
+            "id": "[SESSION:feature]",
+            "title": "Feature ünïcødé 🎉",
+            "source": "store",
+            "agents": [
+              "build"
+            ],
+            "models": [
+              "mock/mock-1"
+            ],
+            "tokens": {
+              "input": 240,
+              "output": 34,
+              "reasoning": 0,
+              "cacheRead": 0,
+              "cacheWrite": 0,
+              "total": 274
+            },
+            "cost": 0.0,
+            "durationMs": "[DURATION]"
+          }
+        ]
+      }
+    ]
+    "#);
+    let cloned = h
+        .run_in_clone(&["log", "--json", "HEAD~3..HEAD~1"])
+        .success()
+        .json();
+    assert_eq!(
+        cloned[1]["sessions"][0]["source"],
+        "refs/remotes/origin/opencode/sessions"
+    );
+}
+
+/// Bad input: one `error:` line naming the revision, and a hint.
+#[test]
+fn log_bad_revision() {
+    let h = history();
+    let out = h.run(&["log", "no-such-branch"]).failure();
+    insta::assert_snapshot!(h.scrub(&out), @"
+    [stderr]
+    error: cannot list the commits of no-such-branch: bad revision 'no-such-branch'
+    hint: pass a revision range as `git log` takes it, such as main..HEAD
+    [EOF]
+    [exit status: 1]
+    ");
+}
