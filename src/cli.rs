@@ -60,6 +60,9 @@ pub enum Command {
     /// Commits like `git log --oneline`, each with the sessions its notes link to it: ID,
     /// title, agent, model, tokens, cost and duration
     Log(LogArgs),
+    /// The Markdown transcript of a session, or of every session a commit's note names,
+    /// through git's pager; from the store, else the archive branch
+    Show(ShowArgs),
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +180,21 @@ pub struct LogArgs {
     /// Print JSON for scripts: one object per commit, its linked sessions in `sessions`
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A session ID, or a commit whose git-opencode note names sessions
+    #[arg(value_name = "SESSION|COMMIT")]
+    pub target: String,
+
+    /// Write to standard output even on a terminal
+    #[arg(long)]
+    pub no_pager: bool,
+
+    /// Keep secret-shaped strings (API keys, tokens, private keys) instead of redacting them
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 #[derive(Debug, Args)]

@@ -53,6 +53,7 @@ pub mod hooks;
 pub mod json;
 pub mod membership;
 pub mod notes;
+pub mod pager;
 pub mod progress;
 pub mod redact;
 pub mod restore;
@@ -90,6 +91,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Verify(args) => cmd::verify::run(&Ctx::new(options)?, args, out),
         Command::Doctor(args) => cmd::doctor::run(&Ctx::new(options)?, args, out),
         Command::Log(args) => cmd::log::run(&Ctx::new(options)?, args, out),
+        Command::Show(args) => cmd::show::run(&Ctx::new(options)?, args, out),
     };
     result?;
     out.flush()?;

@@ -9,6 +9,7 @@ pub mod log;
 pub mod pack;
 pub mod push_sessions;
 pub mod restore;
+pub mod show;
 pub mod verify;
 
 use crate::archive::{self, Archive, Checksums};

@@ -125,7 +125,12 @@ impl Sources {
         self.store.is_none() && self.archives.is_empty()
     }
 
-    /// What was searched, for a message: `the OpenCode store <db> and <ref>`.
+    /// Whether an archive (local or fetched) is there to read.
+    pub fn has_archive(&self) -> bool {
+        !self.archives.is_empty()
+    }
+
+    /// What was searched, for a message: `the OpenCode store <db> or the archive <ref>`.
     pub fn searched(&self) -> String {
         let mut places = Vec::new();
         if let Some((store, _)) = &self.store {
@@ -134,10 +139,17 @@ impl Sources {
                 store.location().db.display()
             ));
         }
-        places.extend(self.archives.iter().map(|(name, _)| name.clone()));
-        match places.len() {
-            0 => format!("no OpenCode store and no archive {}", self.archive_ref),
-            _ => places.join(" and "),
+        let refs: Vec<&str> = self
+            .archives
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if !refs.is_empty() {
+            places.push(format!("the archive {}", refs.join(", ")));
+        }
+        match places.is_empty() {
+            true => format!("no OpenCode store nor archive {}", self.archive_ref),
+            false => places.join(" or "),
         }
     }
 

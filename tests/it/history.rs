@@ -296,3 +296,182 @@ fn log_bad_revision() {
     [exit status: 1]
     ");
 }
+
+/// `show` prints the session's transcript (the one `export --format markdown` writes, secrets
+/// redacted); the clone, with no store, shows the same from the archive branch.
+#[test]
+fn show_a_session_from_the_store_and_from_a_clone_without_one() {
+    let h = history();
+    let out = h.run(&["show", &h.docs]).success();
+    let export = h
+        .run(&["export", "--format", "markdown", &h.docs])
+        .success();
+    assert_eq!(out.stdout(), export.stdout());
+    insta::assert_snapshot!(h.scrub(&out), @r##"
+    # Write the docs
+
+    - **Session:** `[SESSION:docs]`
+    - **Directory:** `$FIXTURES/history/repo`
+    - **Created:** [TIME]
+    - **Updated:** [TIME]
+    - **OpenCode:** 1.18.34
+    - **Agent:** `build`
+    - **Model:** `mock/mock-1`
+    - **Cost:** $0.0000
+    - **Tokens:** 240 input, 34 output, 0 reasoning, 0 cache read, 0 cache write
+
+    ## Conversation
+
+    ### User
+
+    <sub>[TIME] · agent `build` · model `mock/mock-1`</sub>
+
+    "{{step:eyJ0b29sIjoid3JpdGUiLCJhcmdzIjp7ImZpbGVQYXRoIjoiZG9jcy5tZCIsImNvbnRlbnQiOiIjIERvY3NcbiJ9fQ}} {{reply:ZG9jdW1lbnRlZA}}"
+
+    Files changed in this turn:
+
+    - `docs.md` +1 −0 *(added)*
+
+    ### Assistant
+
+    <sub>[TIME] · agent `build` · model `mock/mock-1` · 137 tokens</sub>
+
+    **Tool** `write` · docs.md · completed · [DURATION]
+
+    ```json
+    {
+      "filePath": "docs.md",
+      "content": "# Docs\n"
+    }
+    ```
+
+    Output:
+
+    ```text
+    Wrote file successfully.
+    ```
+
+    **Patch** (snapshot `0130f15bb8`) changed:
+
+    - `docs.md`
+
+    ### Assistant
+
+    <sub>[TIME] · agent `build` · model `mock/mock-1` · 137 tokens</sub>
+
+    documented
+    [EOF]
+    [exit status: 0]
+    "##);
+    let cloned = h.run_in_clone(&["show", &h.docs]).success();
+    assert_eq!(cloned.stdout(), out.stdout());
+
+    // Unicode comes through whole, the planted token never does (unless asked for).
+    let feature = h.run(&["show", &h.feature]).success();
+    assert!(feature.stdout().contains(UNICODE), "{feature}");
+    assert!(!feature.stdout().contains(FAKE_KEY), "{feature}");
+    assert!(feature.stdout().contains("[REDACTED:"), "{feature}");
+    let cloned = h.run_in_clone(&["show", &h.feature]).success();
+    assert_eq!(cloned.stdout(), feature.stdout());
+    let raw = h.run(&["show", "--no-redact", &h.feature]).success();
+    assert!(raw.stdout().contains(FAKE_KEY));
+}
+
+/// A commit shows every session its note names; a commit without a note, or a name that is
+/// neither, fails with one error line and hints.
+#[test]
+fn show_a_commit_and_bad_input() {
+    let h = history();
+    let by_commit = h.run(&["show", "HEAD~2"]).success();
+    let by_id = h.run(&["show", &h.feature]).success();
+    assert_eq!(by_commit.stdout(), by_id.stdout());
+    let cloned = h.run_in_clone(&["show", &h.commits[0]]).success();
+    assert_eq!(cloned.stdout(), by_id.stdout());
+
+    let out = h.run(&["show", "HEAD~1"]).failure();
+    insta::assert_snapshot!(h.scrub(&out), @"
+    [stderr]
+    error: commit HEAD~1 has no git-opencode note naming its sessions
+    hint: `git opencode push-sessions --notes --range HEAD~1` writes one; in a clone, fetch them: git fetch origin refs/notes/opencode:refs/notes/opencode
+    [EOF]
+    [exit status: 1]
+    ");
+    let out = h.run_in_clone(&["show", "ses_nope"]).failure();
+    insta::assert_snapshot!(h.scrub(&out), @"
+    [stderr]
+    error: no session or commit ses_nope in the archive refs/remotes/origin/opencode/sessions
+    hint: `git opencode log` shows the sessions linked to commits, `git opencode list` those of the store
+    [EOF]
+    [exit status: 1]
+    ");
+}
+
+/// On a terminal, `show` pipes through the pager git would use (GIT_PAGER here), coloured;
+/// `--no-pager` writes straight to the terminal.
+#[test]
+fn show_pages_on_a_terminal() {
+    let h = history();
+    // `script` gives the command a terminal as its standard output.
+    let under_tty = |extra: &str, pager: &str| {
+        let command = format!("{BIN} show {extra} {}", h.docs);
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &command, "/dev/null"])
+            .current_dir(&h.repo.path)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &h.oc.home)
+            .env("XDG_DATA_HOME", &h.oc.data_home)
+            .env("GIT_PAGER", pager)
+            .env("TERM", "dumb")
+            .envs(GIT_ENV.iter().copied().filter(|(k, _)| *k != "NO_COLOR"));
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    };
+    let paged = under_tty("", "sed 's/^/paged: /'");
+    assert!(
+        paged.contains("paged: \u{1b}[1;33m# Write the docs\u{1b}[m"),
+        "{paged}"
+    );
+    let direct = under_tty("--no-pager", "sed 's/^/paged: /'");
+    assert!(!direct.contains("paged: "), "{direct}");
+    assert!(direct.contains("\u{1b}[1;33m# Write the docs"), "{direct}");
+    // `cat` means no pager, as in git.
+    let cat = under_tty("", "cat");
+    assert_eq!(cat, direct);
+}
+
+/// A clone that has not fetched the archive: `show` says where it looked and how to fetch.
+#[test]
+fn show_without_any_archive_says_how_to_get_one() {
+    let h = history();
+    let bare_clone = h.empty.parent().unwrap().join("code-only");
+    if !bare_clone.exists() {
+        git_in(
+            h.empty.parent().unwrap(),
+            &[
+                "clone",
+                "-q",
+                "--single-branch",
+                "--branch",
+                "main",
+                "repo",
+                "code-only",
+            ],
+        );
+    }
+    let mut cmd = h.clone_cmd(&["show", &h.feature]);
+    cmd.current_dir(&bare_clone);
+    insta::assert_snapshot!(h.scrub(run(cmd).failure()), @"
+    [stderr]
+    error: no session or commit [SESSION:feature]: there is no OpenCode store and no archive refs/heads/opencode/sessions
+    hint: `git opencode log` shows the sessions linked to commits, `git opencode list` those of the store
+    hint: in a clone, fetch the archive first: git fetch origin opencode/sessions
+    [EOF]
+    [exit status: 1]
+    ");
+}
