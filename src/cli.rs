@@ -63,6 +63,8 @@ pub enum Command {
     /// The Markdown transcript of a session, or of every session a commit's note names,
     /// through git's pager; from the store, else the archive branch
     Show(ShowArgs),
+    /// A Markdown summary of the sessions behind a range's commits, for a pull request
+    Summary(SummaryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -195,6 +197,17 @@ pub struct ShowArgs {
     /// Keep secret-shaped strings (API keys, tokens, private keys) instead of redacting them
     #[arg(long)]
     pub no_redact: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// Commits to summarize, as `git log` takes them (origin/main..HEAD, …)
+    #[arg(value_name = "REVISION RANGE", required = true)]
+    pub revisions: Vec<String>,
+
+    /// Append the summary to $GITHUB_STEP_SUMMARY (GitHub Actions) instead of printing it
+    #[arg(long)]
+    pub github: bool,
 }
 
 #[derive(Debug, Args)]

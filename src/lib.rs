@@ -92,6 +92,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Doctor(args) => cmd::doctor::run(&Ctx::new(options)?, args, out),
         Command::Log(args) => cmd::log::run(&Ctx::new(options)?, args, out),
         Command::Show(args) => cmd::show::run(&Ctx::new(options)?, args, out),
+        Command::Summary(args) => cmd::summary::run(&Ctx::new(options)?, args, out),
     };
     result?;
     out.flush()?;

@@ -10,6 +10,7 @@ pub mod pack;
 pub mod push_sessions;
 pub mod restore;
 pub mod show;
+pub mod summary;
 pub mod verify;
 
 use crate::archive::{self, Archive, Checksums};

@@ -4,6 +4,7 @@
 
 pub mod log;
 pub mod lookup;
+pub mod summary;
 
 /// `1,234,567`.
 pub fn thousands(n: f64) -> String {

@@ -160,7 +160,11 @@ impl History {
             .apply(text);
         static DURATION: OnceLock<Regex> = OnceLock::new();
         let re = DURATION.get_or_init(|| Regex::new(r"\b\d+(h \d{2}m|m \d{2}s|s)\b").unwrap());
-        re.replace_all(&text, "[DURATION]").into_owned()
+        let text = re.replace_all(&text, "[DURATION]");
+        // The archive's month directory is the month the fixture was made in.
+        static MONTH: OnceLock<Regex> = OnceLock::new();
+        let re = MONTH.get_or_init(|| Regex::new(r"sessions/\d{4}-\d{2}/").unwrap());
+        re.replace_all(&text, "sessions/[MONTH]/").into_owned()
     }
 }
 
@@ -471,6 +475,125 @@ fn show_without_any_archive_says_how_to_get_one() {
     error: no session or commit [SESSION:feature]: there is no OpenCode store and no archive refs/heads/opencode/sessions
     hint: `git opencode log` shows the sessions linked to commits, `git opencode list` those of the store
     hint: in a clone, fetch the archive first: git fetch origin opencode/sessions
+    [EOF]
+    [exit status: 1]
+    ");
+}
+
+/// `summary`: the sessions behind a range, each with its first prompt, files, tokens, cost
+/// and transcript path, and the totals; the planted token never appears, the unicode does;
+/// the clone with no store writes the same.
+#[test]
+fn summary_of_a_range_is_redacted_markdown() {
+    let h = history();
+    let out = h.run(&["summary", "HEAD~3..HEAD"]).success();
+    assert!(!out.stdout().contains(FAKE_KEY), "{out}");
+    assert!(out.stdout().contains("[REDACTED:"), "{out}");
+    assert!(out.stdout().contains(UNICODE), "{out}");
+    insta::assert_snapshot!(h.scrub(&out), @r#"
+    ## OpenCode sessions
+
+    `HEAD~3..HEAD`: 3 commits, 2 linked to sessions by git-opencode's notes.
+
+    | Session | Commits | Tokens | Cost | Duration |
+    |---|---|---:|---:|---:|
+    | Feature ünïcødé 🎉 | `[C1]` | 274 | $0.0000 | [DURATION] |
+    | Write the docs | `[C3]` | 274 | $0.0000 | [DURATION] |
+    | **Total:** 2 sessions | 2 | 548 | $0.0000 | [DURATION] |
+
+    ### Feature ünïcødé 🎉
+
+    - **Session:** `[SESSION:feature]`
+    - **Commits:** `[C1]` add the feature
+    - **Agent:** `build` · **Model:** `mock/mock-1`
+    - **Tokens:** 274 (240 in, 34 out) · **Cost:** $0.0000 · **Duration:** [DURATION]
+    - **Files changed:** `feature.txt`
+    - **Transcript:** `opencode/sessions:sessions/[MONTH]/[SESSION:feature]/transcript.md`
+
+    First prompt:
+
+    ```text
+    "add the feature héllo wörld 🎉 👩‍💻 🇺🇦 👍🏽 — 漢字かな交じり文 — 修复文件 — café ñ — שלום, deploy with [REDACTED:github-token]
+    {{step:eyJ0b29sIjoid3JpdGUiLCJhcmdzIjp7ImZpbGVQYXRoIjoiZmVhdHVyZS50eHQiLCJjb250ZW50IjoiaMOpbGxvIHfDtnJsZCDwn46JIPCfkanigI3wn5K7IPCfh7rwn4emIPCfkY3wn4-9IOKAlCDmvKLlrZfjgYvjgarkuqTjgZjjgormlocg4oCUIOS_ruWkjeaWh-S7tiDigJQgY2FmZcyBIG7MgyDigJQg16nXnNeV151cbiJ9fQ}} {{reply:d3JvdGUgaXQ6IGjDqWxsbyB3w7ZybGQg8J-OiSDwn5Gp4oCN8J-SuyDwn4e68J-HpiDwn5GN8J-PvSDigJQg5ryi5a2X44GL44Gq5Lqk44GY44KK5paHIOKAlCDkv67lpI3mlofku7Yg4oCUIGNhZmXMgSBuzIMg4oCUINep15zXlded}}"
+    ```
+
+    ### Write the docs
+
+    - **Session:** `[SESSION:docs]`
+    - **Commits:** `[C3]` document it
+    - **Agent:** `build` · **Model:** `mock/mock-1`
+    - **Tokens:** 274 (240 in, 34 out) · **Cost:** $0.0000 · **Duration:** [DURATION]
+    - **Files changed:** `docs.md`
+    - **Transcript:** `opencode/sessions:sessions/[MONTH]/[SESSION:docs]/transcript.md`
+
+    First prompt:
+
+    ```text
+    "{{step:eyJ0b29sIjoid3JpdGUiLCJhcmdzIjp7ImZpbGVQYXRoIjoiZG9jcy5tZCIsImNvbnRlbnQiOiIjIERvY3NcbiJ9fQ}} {{reply:ZG9jdW1lbnRlZA}}"
+    ```
+    [EOF]
+    [exit status: 0]
+    "#);
+    let cloned = h.run_in_clone(&["summary", "HEAD~3..HEAD"]).success();
+    assert_eq!(cloned.stdout(), out.stdout());
+
+    // No session behind the range.
+    let none = h.run(&["summary", "HEAD~2..HEAD~1"]).success();
+    insta::assert_snapshot!(h.scrub(&none), @"
+    ## OpenCode sessions
+
+    `HEAD~2..HEAD~1`: 1 commit, 0 linked to sessions by git-opencode's notes.
+
+    *No session is linked to these commits.*
+    [EOF]
+    [exit status: 0]
+    ");
+}
+
+/// `summary --github` appends to $GITHUB_STEP_SUMMARY, with links to the transcripts on
+/// GitHub; without the variable it fails before reading anything.
+#[test]
+fn summary_github_appends_to_the_job_summary() {
+    let h = history();
+    let file = h.empty.parent().unwrap().join("step-summary.md");
+    std::fs::write(&file, "# Earlier step\n").unwrap();
+    let mut cmd = crate::common::ours_cmd(
+        &h.oc,
+        &h.repo.path,
+        &["summary", "--github", "HEAD~1..HEAD"],
+    );
+    cmd.env("GITHUB_STEP_SUMMARY", &file)
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "owner/repo");
+    let out = run(cmd).success();
+    assert_eq!(out.stdout(), "");
+    let written = std::fs::read_to_string(&file).unwrap();
+    let printed = h.run(&["summary", "HEAD~1..HEAD"]).success();
+    let linked = printed.stdout().replace(
+        "- **Transcript:** `opencode/sessions:sessions/",
+        "- **Transcript:** [`opencode/sessions:sessions/",
+    );
+    assert!(
+        written.starts_with("# Earlier step\n## OpenCode sessions"),
+        "{written}"
+    );
+    let link = "/transcript.md`](https://github.com/owner/repo/blob/opencode/sessions/sessions/";
+    assert!(written.contains(link), "{written}");
+    assert!(
+        written.contains(&format!("/{}/transcript.md)\n", h.docs)),
+        "{written}"
+    );
+    assert_eq!(
+        written.lines().count(),
+        1 + linked.lines().count(),
+        "{written}"
+    );
+
+    let out = h.run(&["summary", "--github", "HEAD"]).failure();
+    insta::assert_snapshot!(h.scrub(&out), @"
+    [stderr]
+    error: --github appends to $GITHUB_STEP_SUMMARY, which is not set
+    hint: run it in a GitHub Actions step, or drop --github to print the summary
     [EOF]
     [exit status: 1]
     ");
