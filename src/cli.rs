@@ -65,6 +65,9 @@ pub enum Command {
     Show(ShowArgs),
     /// A Markdown summary of the sessions behind a range's commits, for a pull request
     Summary(SummaryArgs),
+    /// Print a shell completion script (bash and zsh: also for `git opencode` under git's own
+    /// completion)
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +211,19 @@ pub struct SummaryArgs {
     /// Append the summary to $GITHUB_STEP_SUMMARY (GitHub Actions) instead of printing it
     #[arg(long)]
     pub github: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Writes clap's completion script for `shell`, for the executable `git-opencode`.
+pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    use clap::CommandFactory;
+    clap_complete::generate(shell, &mut Cli::command(), "git-opencode", out);
 }
 
 #[derive(Debug, Args)]

@@ -93,6 +93,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Log(args) => cmd::log::run(&Ctx::new(options)?, args, out),
         Command::Show(args) => cmd::show::run(&Ctx::new(options)?, args, out),
         Command::Summary(args) => cmd::summary::run(&Ctx::new(options)?, args, out),
+        // Completions need no repository: they are installed once, from anywhere.
+        Command::Completions(args) => cmd::completions::run(args, out),
     };
     result?;
     out.flush()?;

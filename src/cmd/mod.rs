@@ -1,6 +1,7 @@
 //! One module per subcommand: each takes its clap args, does its work through the modules
 //! below, and prints the result.
 
+pub mod completions;
 pub mod doctor;
 pub mod export;
 pub mod hook;

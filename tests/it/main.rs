@@ -1,5 +1,6 @@
 mod bad_input;
 mod common;
+mod completions;
 mod discovery;
 mod doctor;
 mod gen2;
