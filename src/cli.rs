@@ -217,12 +217,30 @@ pub struct SummaryArgs {
 pub struct CompletionsArgs {
     /// The shell to complete in
     #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
+    pub shell: Shell,
+}
+
+/// A shell `completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
 }
 
 /// Writes clap's completion script for `shell`, for the executable `git-opencode`.
-pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+pub fn write_completions(shell: Shell, out: &mut dyn std::io::Write) {
     use clap::CommandFactory;
+    use clap_complete::Shell as S;
+    let shell = match shell {
+        Shell::Bash => S::Bash,
+        Shell::Zsh => S::Zsh,
+        Shell::Fish => S::Fish,
+        Shell::Powershell => S::PowerShell,
+        Shell::Elvish => S::Elvish,
+    };
     clap_complete::generate(shell, &mut Cli::command(), "git-opencode", out);
 }
 

@@ -24,11 +24,14 @@
 //!    - [`hooks`]: the post-commit and pre-push hooks: installing them and their runtime.
 //!    - [`doctor`]: why sessions seem gone (the 2.x upgrade, hooks, archive), and the rescue.
 //!    - [`transcript`]: Markdown transcripts; [`redact`]: secret-shaped strings out.
+//!    - [`history`]: reading the history back (`log`, `show`, `summary`): a session by ID
+//!      from the store or the archive branch, the sessions notes link to commits.
 //!    - [`config`]: every `git config opencode.*` key, and the [`config::Ctx`] a command
 //!      works on (repository, its facts, store location, verbosity), resolved once.
 //! 4. **Foundations**: [`git`], the only module that uses gix (repository facts, objects,
 //!    refs, notes trees, hooks directory, remotes) and hands out plain data; [`json`]
-//!    (JavaScript's `JSON.stringify` bytes); [`fsutil`] (atomic file writes); [`progress`].
+//!    (JavaScript's `JSON.stringify` bytes); [`fsutil`] (atomic file writes); [`progress`];
+//!    [`pager`] (git's pager and colour rules).
 //!
 //! Rules a change must keep:
 //! - gix is imported only under `git/`, rusqlite only under `store/` and `restore/`, zip only

@@ -1,9 +1,8 @@
 //! `git opencode completions <SHELL>`: clap's completion script for `git-opencode`, and for
 //! bash and zsh the glue that makes `git opencode <TAB>` complete under git's own completion.
 
-use crate::cli::{self, CompletionsArgs};
+use crate::cli::{self, CompletionsArgs, Shell};
 use anyhow::{Context, Result};
-use clap_complete::Shell;
 use std::io::Write;
 
 /// git-completion.bash completes `git <cmd>` for a command it does not know by calling

@@ -56,7 +56,7 @@ fn every_shell_gets_a_script_and_bash_parses_it() {
     insta::assert_snapshot!(env.run(&["completions", "nushell"]).usage_error(), @"
     [stderr]
     error: invalid value 'nushell' for '<SHELL>'
-      [possible values: bash, elvish, fish, powershell, zsh]
+      [possible values: bash, zsh, fish, powershell, elvish]
 
     For more information, try '--help'.
     [EOF]
