@@ -598,3 +598,30 @@ fn summary_github_appends_to_the_job_summary() {
     [exit status: 1]
     ");
 }
+
+/// A repository that fetched only the archive branch and the notes (no code, no store):
+/// `show` reads the local archive ref.
+#[test]
+fn show_in_a_repository_of_only_the_archive_and_notes() {
+    let h = history();
+    let dir = h.empty.parent().unwrap().join("archive-only");
+    if !dir.exists() {
+        let repo = Repo::init(&dir);
+        repo.git(&[
+            "fetch",
+            "-q",
+            h.repo.path.to_str().unwrap(),
+            "refs/heads/opencode/sessions:refs/heads/opencode/sessions",
+            "refs/notes/opencode:refs/notes/opencode",
+        ]);
+    }
+    let mut cmd = h.clone_cmd(&["show", &h.feature]);
+    cmd.current_dir(&dir);
+    let out = run(cmd).success();
+    let from_store = h.run(&["show", &h.feature]).success();
+    assert_eq!(out.stdout(), from_store.stdout());
+    let mut cmd = h.clone_cmd(&["log", "--json", "-n", "1"]);
+    cmd.current_dir(&dir);
+    let log = run(cmd).success().json();
+    assert_eq!(log[0]["noted"], false, "{log:#}");
+}
