@@ -28,12 +28,14 @@ _git_opencode() {
 }
 "#;
 
-/// git's zsh completion (`_git`) lists the `git-*` commands on `PATH` and completes one it
-/// does not know by calling `_git-<cmd>` with the words from the command on: clap's
-/// `_git-opencode`, autoloaded from a file of that name in `$fpath`, is what it calls.
+/// git's zsh completion (`_git`) completes a command it does not know by calling
+/// `_git-<cmd>` with the words from the command on: clap's `_git-opencode`, autoloaded from a
+/// file of that name in `$fpath`, is what it calls. Listing `opencode` among git's commands
+/// is the user's `user-commands` style, named in the comment.
 const ZSH_GIT: &str = "
 # `git opencode <TAB>`: git's _git calls _git-opencode (install this file as _git-opencode
-# in a directory of $fpath).
+# in a directory of $fpath). To list `opencode` among git's commands too:
+#   zstyle ':completion:*:*:git:*' user-commands opencode:'keep and read OpenCode sessions'
 ";
 
 pub fn run(args: &CompletionsArgs, out: &mut dyn Write) -> Result<()> {

@@ -6,7 +6,7 @@ use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{fixture_dir, once, UNICODE};
 use crate::common::git::{git_command, git_in, Repo, GIT_ENV};
 use crate::common::opencode::{OpencodeHome, CURRENT};
-use crate::common::{ours, run, CommandOutput, Scrub, BIN};
+use crate::common::{file_sha256, ours, run, CommandOutput, Scrub, BIN};
 use regex::Regex;
 use std::path::PathBuf;
 use std::process::Command;
@@ -624,4 +624,32 @@ fn show_in_a_repository_of_only_the_archive_and_notes() {
     cmd.current_dir(&dir);
     let log = run(cmd).success().json();
     assert_eq!(log[0]["noted"], false, "{log:#}");
+}
+
+/// Reading writes nothing: no ref moves, the store's files keep their bytes.
+#[test]
+fn reading_the_history_writes_nothing() {
+    let h = history();
+    let db = h.oc.data_dir().join("opencode.db");
+    let state = || {
+        let refs = h
+            .repo
+            .git(&["for-each-ref", "--format=%(refname) %(objectname)"]);
+        let files: Vec<String> = ["", "-wal", "-shm"]
+            .iter()
+            .map(|suffix| file_sha256(&PathBuf::from(format!("{}{suffix}", db.display()))))
+            .collect();
+        (refs, files)
+    };
+    let before = state();
+    for args in [
+        &["log"][..],
+        &["log", "--json"],
+        &["show", &h.feature],
+        &["show", "HEAD"],
+        &["summary", "HEAD~3..HEAD"],
+    ] {
+        h.run(args).success();
+    }
+    assert_eq!(state(), before);
 }
