@@ -54,8 +54,8 @@ fn resolve(ctx: &Ctx, sources: &Sources, target: &str) -> Result<Vec<Found>> {
         .hint("`git opencode log` shows the sessions linked to commits, `git opencode list` those of the store");
         if !sources.has_archive() {
             error = error.hint(format!(
-                "in a clone, fetch the archive first: git fetch origin {}",
-                sources.archive_ref.trim_start_matches("refs/heads/")
+                "in a clone, fetch the archive first: git fetch origin {0}:{0}",
+                sources.archive_ref
             ));
         }
         bail!(error);

@@ -449,35 +449,46 @@ fn show_pages_on_a_terminal() {
     assert_eq!(cat, direct);
 }
 
-/// A clone that has not fetched the archive: `show` says where it looked and how to fetch.
+/// A clone that has not fetched the archive: `show` says where it looked and how to fetch;
+/// after that fetch it shows the session.
 #[test]
 fn show_without_any_archive_says_how_to_get_one() {
     let h = history();
-    let bare_clone = h.empty.parent().unwrap().join("code-only");
-    if !bare_clone.exists() {
-        git_in(
-            h.empty.parent().unwrap(),
-            &[
-                "clone",
-                "-q",
-                "--single-branch",
-                "--branch",
-                "main",
-                "repo",
-                "code-only",
-            ],
-        );
+    let code_only = h.empty.parent().unwrap().join("code-only");
+    if code_only.exists() {
+        std::fs::remove_dir_all(&code_only).unwrap();
     }
-    let mut cmd = h.clone_cmd(&["show", &h.feature]);
-    cmd.current_dir(&bare_clone);
-    insta::assert_snapshot!(h.scrub(run(cmd).failure()), @"
+    git_in(
+        h.empty.parent().unwrap(),
+        &[
+            "clone",
+            "-q",
+            "--single-branch",
+            "--branch",
+            "main",
+            "repo",
+            "code-only",
+        ],
+    );
+    let show = || {
+        let mut cmd = h.clone_cmd(&["show", &h.feature]);
+        cmd.current_dir(&code_only);
+        run(cmd)
+    };
+    insta::assert_snapshot!(h.scrub(show().failure()), @"
     [stderr]
     error: no session or commit [SESSION:feature]: there is no OpenCode store and no archive refs/heads/opencode/sessions
     hint: `git opencode log` shows the sessions linked to commits, `git opencode list` those of the store
-    hint: in a clone, fetch the archive first: git fetch origin opencode/sessions
+    hint: in a clone, fetch the archive first: git fetch origin refs/heads/opencode/sessions:refs/heads/opencode/sessions
     [EOF]
     [exit status: 1]
     ");
+    let hinted = "refs/heads/opencode/sessions:refs/heads/opencode/sessions";
+    git_in(&code_only, &["fetch", "-q", "origin", hinted]);
+    assert_eq!(
+        show().success().stdout(),
+        h.run(&["show", &h.feature]).success().stdout()
+    );
 }
 
 /// `summary`: the sessions behind a range, each with its first prompt, files, tokens, cost
