@@ -57,6 +57,17 @@ pub enum Command {
     /// Why sessions seem gone (OpenCode 2.x upgrade, hooks, archive); --fix brings them back.
     /// Exits 0 when nothing needs attention, 1 when something does
     Doctor(DoctorArgs),
+    /// Commits like `git log --oneline`, each with the sessions its notes link to it: ID,
+    /// title, agent, model, tokens, cost and duration
+    Log(LogArgs),
+    /// The Markdown transcript of a session, or of every session a commit's note names,
+    /// through git's pager; from the store, else the archive branch
+    Show(ShowArgs),
+    /// A Markdown summary of the sessions behind a range's commits, for a pull request
+    Summary(SummaryArgs),
+    /// Print a shell completion script (bash and zsh: also for `git opencode` under git's own
+    /// completion)
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +165,83 @@ pub struct DoctorArgs {
     /// With --fix: say what would be done, and change nothing
     #[arg(long, requires = "fix")]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Commits to show, as `git log` takes them (main..HEAD, a branch, a commit…)
+    /// [default: HEAD]
+    #[arg(value_name = "REVISION RANGE")]
+    pub revisions: Vec<String>,
+
+    /// Only commits that changed these paths (given after --)
+    #[arg(last = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Show at most this many commits
+    #[arg(short = 'n', long, value_name = "N")]
+    pub max_count: Option<usize>,
+
+    /// Print JSON for scripts: one object per commit, its linked sessions in `sessions`
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A session ID, or a commit whose git-opencode note names sessions
+    #[arg(value_name = "SESSION|COMMIT")]
+    pub target: String,
+
+    /// Write to standard output even on a terminal
+    #[arg(long)]
+    pub no_pager: bool,
+
+    /// Keep secret-shaped strings (API keys, tokens, private keys) instead of redacting them
+    #[arg(long)]
+    pub no_redact: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// Commits to summarize, as `git log` takes them (origin/main..HEAD, …)
+    #[arg(value_name = "REVISION RANGE", required = true)]
+    pub revisions: Vec<String>,
+
+    /// Append the summary to $GITHUB_STEP_SUMMARY (GitHub Actions) instead of printing it
+    #[arg(long)]
+    pub github: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// A shell `completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}
+
+/// Writes clap's completion script for `shell`, for the executable `git-opencode`.
+pub fn write_completions(shell: Shell, out: &mut dyn std::io::Write) {
+    use clap::CommandFactory;
+    use clap_complete::Shell as S;
+    let shell = match shell {
+        Shell::Bash => S::Bash,
+        Shell::Zsh => S::Zsh,
+        Shell::Fish => S::Fish,
+        Shell::Powershell => S::PowerShell,
+        Shell::Elvish => S::Elvish,
+    };
+    clap_complete::generate(shell, &mut Cli::command(), "git-opencode", out);
 }
 
 #[derive(Debug, Args)]

@@ -24,11 +24,14 @@
 //!    - [`hooks`]: the post-commit and pre-push hooks: installing them and their runtime.
 //!    - [`doctor`]: why sessions seem gone (the 2.x upgrade, hooks, archive), and the rescue.
 //!    - [`transcript`]: Markdown transcripts; [`redact`]: secret-shaped strings out.
+//!    - [`history`]: reading the history back (`log`, `show`, `summary`): a session by ID
+//!      from the store or the archive branch, the sessions notes link to commits.
 //!    - [`config`]: every `git config opencode.*` key, and the [`config::Ctx`] a command
 //!      works on (repository, its facts, store location, verbosity), resolved once.
 //! 4. **Foundations**: [`git`], the only module that uses gix (repository facts, objects,
 //!    refs, notes trees, hooks directory, remotes) and hands out plain data; [`json`]
-//!    (JavaScript's `JSON.stringify` bytes); [`fsutil`] (atomic file writes); [`progress`].
+//!    (JavaScript's `JSON.stringify` bytes); [`fsutil`] (atomic file writes); [`progress`];
+//!    [`pager`] (git's pager and colour rules).
 //!
 //! Rules a change must keep:
 //! - gix is imported only under `git/`, rusqlite only under `store/` and `restore/`, zip only
@@ -48,10 +51,12 @@ pub mod doctor;
 pub mod error;
 pub mod fsutil;
 pub mod git;
+pub mod history;
 pub mod hooks;
 pub mod json;
 pub mod membership;
 pub mod notes;
+pub mod pager;
 pub mod progress;
 pub mod redact;
 pub mod restore;
@@ -88,6 +93,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Restore(args) => cmd::restore::run(&Ctx::new(options)?, args, out),
         Command::Verify(args) => cmd::verify::run(&Ctx::new(options)?, args, out),
         Command::Doctor(args) => cmd::doctor::run(&Ctx::new(options)?, args, out),
+        Command::Log(args) => cmd::log::run(&Ctx::new(options)?, args, out),
+        Command::Show(args) => cmd::show::run(&Ctx::new(options)?, args, out),
+        Command::Summary(args) => cmd::summary::run(&Ctx::new(options)?, args, out),
+        // Completions need no repository: they are installed once, from anywhere.
+        Command::Completions(args) => cmd::completions::run(args, out),
     };
     result?;
     out.flush()?;

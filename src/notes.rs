@@ -63,6 +63,27 @@ pub fn patches(store: &Store, members: &[Member]) -> Result<Vec<Patch>> {
     Ok(out)
 }
 
+/// The files a session's `messages` say it changed (see [`touched`]), sorted, each relative
+/// to `directory` (the checkout it ran in) when under it.
+pub fn files_changed(
+    session_id: &str,
+    directory: &str,
+    messages: &[serde_json::Value],
+) -> Vec<String> {
+    let root = Path::new(directory);
+    let mut files: Vec<String> = touched::patches_of(session_id, directory, messages)
+        .into_iter()
+        .flat_map(|p| p.files)
+        .map(|f| match Path::new(&f).strip_prefix(root) {
+            Ok(rel) if !directory.is_empty() => rel.to_string_lossy().into_owned(),
+            _ => f,
+        })
+        .collect();
+    files.sort();
+    files.dedup();
+    files
+}
+
 /// The sessions whose patches touched `changed` (paths relative to the repository root)
 /// within `(parent_time, commit_time]`, in order of first appearance.
 pub fn matching_sessions(
@@ -114,6 +135,39 @@ pub fn note_text(members: &[Member], sessions: &[String], archive_ref: &str) -> 
         ));
     }
     text
+}
+
+/// A session a git-opencode note names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Noted {
+    pub id: String,
+    /// The title the note gave it (redacted as the note was).
+    pub title: String,
+}
+
+/// The sessions our part of a note names (the `- <id> <title>` lines [`note_text`] writes
+/// after [`HEADER`]); empty when the note has no part of ours. Someone else's text before
+/// ours, as [`annotate`] keeps it, is skipped.
+pub fn noted_sessions(text: &str) -> Vec<Noted> {
+    let mut ours = false;
+    let mut noted: Vec<Noted> = Vec::new();
+    for line in text.lines() {
+        if line == HEADER {
+            ours = true;
+            continue;
+        }
+        let Some(rest) = line.strip_prefix("- ").filter(|_| ours) else {
+            continue;
+        };
+        let (id, title) = rest.split_once(' ').unwrap_or((rest, ""));
+        if !id.is_empty() && !noted.iter().any(|n| n.id == id) {
+            noted.push(Noted {
+                id: id.to_owned(),
+                title: title.to_owned(),
+            });
+        }
+    }
+    noted
 }
 
 /// The archive of the sessions the git-opencode notes of `spec` name (with their subagent
@@ -285,4 +339,25 @@ pub fn union(repo: &Repo, ours: Oid, theirs: Oid) -> Result<Vec<Edit>> {
 fn note_text_of(repo: &Repo, id: Oid) -> Result<String> {
     let bytes = repo.read_blob(id, &format!("note {id}"))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{noted_sessions, Noted, HEADER};
+
+    #[test]
+    fn notes_name_their_sessions_after_our_header_only() {
+        let text = format!(
+            "someone else's note\n- not_a_session here\n\n{HEADER}\n\
+             - ses_1 Fix the bug 🎉\n  model: mock/mock-1; tokens: 1 in, 2 out; archive: refs/heads/opencode/sessions:sessions/2026-11/ses_1/\n\
+             - ses_2\n- ses_1 Fix the bug 🎉\n"
+        );
+        let noted = noted_sessions(&text);
+        let expected = [("ses_1", "Fix the bug 🎉"), ("ses_2", "")].map(|(id, title)| Noted {
+            id: id.into(),
+            title: title.into(),
+        });
+        assert_eq!(noted, expected);
+        assert!(noted_sessions("- ses_1 not ours\n").is_empty());
+    }
 }

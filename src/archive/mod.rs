@@ -14,6 +14,7 @@ pub mod branch;
 pub mod checkout;
 pub mod documents;
 pub mod freshness;
+pub mod lookup;
 pub mod pack;
 mod read;
 

@@ -1,13 +1,17 @@
 //! One module per subcommand: each takes its clap args, does its work through the modules
 //! below, and prints the result.
 
+pub mod completions;
 pub mod doctor;
 pub mod export;
 pub mod hook;
 pub mod list;
+pub mod log;
 pub mod pack;
 pub mod push_sessions;
 pub mod restore;
+pub mod show;
+pub mod summary;
 pub mod verify;
 
 use crate::archive::{self, Archive, Checksums};

@@ -8,6 +8,7 @@
 //! IDs ([`Oid`]), strings, paths and the named types re-exported here, never a gix type.
 
 mod facts;
+mod history;
 mod hooks;
 mod notes;
 mod objects;
@@ -16,6 +17,7 @@ mod remote;
 mod roots;
 
 pub use facts::{RepoFacts, OWN_REF_PREFIXES};
+pub use history::LogCommit;
 pub use notes::annotated_object;
 pub use objects::{ChangedPaths, Edit, TreeEntry};
 pub use refs::{full_ref_name, is_valid_ref_name, RefMoved};

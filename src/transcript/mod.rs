@@ -15,11 +15,13 @@
 //! - a fence is always longer than any backtick run it encloses;
 //! - part types this module does not know are shown generically, never dropped silently.
 
+mod facts;
 mod flat;
 mod md;
 mod parts;
 mod tool_item;
 
+pub use facts::Facts;
 use md::{code, fenced, group, html_escape, inline, is_safe_markdown, link_to, shorten};
 use parts::json;
 use serde_json::{Map, Value};
@@ -222,53 +224,18 @@ impl Renderer<'_> {
         if let Some(outcome) = info["outcome"].as_str() {
             item("Outcome", inline(outcome));
         }
-        let agents = match info["agent"].as_str() {
-            Some(agent) => vec![agent.to_owned()],
-            None => distinct(messages.iter().filter_map(|m| {
-                let i = message_info(m);
-                i["agent"].as_str().or(i["mode"].as_str()).map(String::from)
-            })),
-        };
-        if !agents.is_empty() {
-            item("Agent", join_code(&agents));
+        let facts = Facts::of_parts(info, messages);
+        if !facts.agents.is_empty() {
+            item("Agent", join_code(&facts.agents));
         }
-        let models = match model_name(&info["model"]) {
-            Some(model) => vec![model],
-            None => distinct(
-                messages
-                    .iter()
-                    .filter_map(|m| message_model(message_info(m))),
-            ),
-        };
-        if !models.is_empty() {
-            item("Model", join_code(&models));
+        if !facts.models.is_empty() {
+            item("Model", join_code(&facts.models));
         }
-        let assistants = || {
-            messages
-                .iter()
-                .filter(|m| m["info"]["role"] == "assistant" || m["type"] == "assistant")
-                .map(message_info)
-        };
-        // Sessions of OpenCode ≤ 1.1 have no totals: sum their assistant messages.
-        let costs: Vec<f64> = match info["cost"].as_f64() {
-            Some(cost) => vec![cost],
-            None => assistants().filter_map(|i| i["cost"].as_f64()).collect(),
-        };
-        if !costs.is_empty() {
-            // `+ 0.0` turns the `-0.0` of an all-zero sum into `0`.
-            item("Cost", format!("${:.4}", costs.iter().sum::<f64>() + 0.0));
+        if let Some(cost) = facts.cost {
+            item("Cost", format!("${cost:.4}"));
         }
-        let tokens: Vec<Tokens> = if info["tokens"].is_object() {
-            vec![Tokens::of(&info["tokens"])]
-        } else {
-            assistants()
-                .filter(|i| i["tokens"].is_object())
-                .map(|i| Tokens::of(&i["tokens"]))
-                .collect()
-        };
-        if !tokens.is_empty() {
-            let total = tokens.iter().fold(Tokens::default(), |t, o| t.plus(o));
-            item("Tokens", total.describe());
+        if let Some(tokens) = &facts.tokens {
+            item("Tokens", tokens.describe());
         }
         let summary = &info["summary"];
         if summary["files"].as_f64().is_some_and(|n| n > 0.0) {
@@ -500,13 +467,13 @@ fn message_info(message: &Value) -> &Value {
 }
 
 /// Token counts `{input, output, reasoning, cache:{read, write}}`.
-#[derive(Default)]
-struct Tokens {
-    input: f64,
-    output: f64,
-    reasoning: f64,
-    cache_read: f64,
-    cache_write: f64,
+#[derive(Debug, Clone, Default)]
+pub struct Tokens {
+    pub input: f64,
+    pub output: f64,
+    pub reasoning: f64,
+    pub cache_read: f64,
+    pub cache_write: f64,
 }
 
 impl Tokens {
@@ -531,7 +498,7 @@ impl Tokens {
         }
     }
 
-    fn total(&self) -> f64 {
+    pub fn total(&self) -> f64 {
         self.input + self.output + self.reasoning + self.cache_read + self.cache_write
     }
 

@@ -1,9 +1,11 @@
 mod bad_input;
 mod common;
+mod completions;
 mod discovery;
 mod doctor;
 mod gen2;
 mod harness;
+mod history;
 mod hooks;
 mod identity;
 mod names;
