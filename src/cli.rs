@@ -48,7 +48,7 @@ pub enum Command {
     Pack(PackArgs),
     /// Commit the sessions to the archive branch (and notes), incrementally; sync with a remote
     PushSessions(PushSessionsArgs),
-    /// Install, remove or inspect the post-commit and pre-push hooks
+    /// Install, remove or inspect the post-commit, pre-push and post-rewrite hooks
     Hook(HookArgs),
     /// Put archived sessions back into the local OpenCode store, re-homed to this checkout
     Restore(RestoreArgs),
@@ -211,6 +211,10 @@ pub struct HookSelectArgs {
     /// Only the pre-push hook (push the archive with the code when opencode.pushWithCode is true)
     #[arg(long)]
     pub pre_push: bool,
+
+    /// Only the post-rewrite hook (carry the notes to amended and rebased commits)
+    #[arg(long)]
+    pub post_rewrite: bool,
 }
 
 #[derive(Debug, Args)]
@@ -218,7 +222,8 @@ pub struct HookInstallArgs {
     #[command(flatten)]
     pub select: HookSelectArgs,
 
-    /// Also note each new commit with the sessions that produced it
+    /// Also note each new commit with the sessions that produced it, and install the
+    /// post-rewrite hook that carries notes to amended and rebased commits
     #[arg(long)]
     pub notes: bool,
 }
@@ -227,6 +232,7 @@ pub struct HookInstallArgs {
 pub enum HookName {
     PostCommit,
     PrePush,
+    PostRewrite,
 }
 
 impl From<HookName> for crate::hooks::Hook {
@@ -234,6 +240,7 @@ impl From<HookName> for crate::hooks::Hook {
         match name {
             HookName::PostCommit => crate::hooks::Hook::PostCommit,
             HookName::PrePush => crate::hooks::Hook::PrePush,
+            HookName::PostRewrite => crate::hooks::Hook::PostRewrite,
         }
     }
 }
@@ -252,7 +259,7 @@ pub struct HookRunArgs {
     #[arg(long)]
     pub notes: bool,
 
-    /// The hook's own arguments (pre-push: remote name and URL)
+    /// The hook's own arguments (pre-push: remote name and URL; post-rewrite: amend or rebase)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
 }

@@ -7,6 +7,7 @@ mod harness;
 mod hooks;
 mod identity;
 mod names;
+mod notes_rewrite;
 mod push;
 mod read_side;
 mod releases;
