@@ -57,6 +57,16 @@ pub enum Command {
     /// Why sessions seem gone (OpenCode 2.x upgrade, hooks, archive); --fix brings them back.
     /// Exits 0 when nothing needs attention, 1 when something does
     Doctor(DoctorArgs),
+    /// Fetch the remote's archive branch and notes and merge them into yours (union by
+    /// session), without pushing
+    Fetch(FetchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The remote to fetch from [default: the current branch's remote, else origin]
+    #[arg(value_name = "REMOTE")]
+    pub remote: Option<String>,
 }
 
 #[derive(Debug, Args)]

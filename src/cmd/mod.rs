@@ -3,6 +3,7 @@
 
 pub mod doctor;
 pub mod export;
+pub mod fetch;
 pub mod hook;
 pub mod list;
 pub mod pack;

@@ -19,7 +19,7 @@ pub use facts::{RepoFacts, OWN_REF_PREFIXES};
 pub use notes::annotated_object;
 pub use objects::{ChangedPaths, Edit, TreeEntry};
 pub use refs::{full_ref_name, is_valid_ref_name, RefMoved};
-pub use remote::{Merge, SyncOutcome};
+pub use remote::{Fetched, Merge, SyncOutcome};
 
 use crate::error::UserError;
 use anyhow::{Context, Result};

@@ -180,3 +180,96 @@ fn the_post_rewrite_hook_carries_notes_over_amend_rebase_and_squash() {
     );
     env.git(&["fsck", "--strict"]);
 }
+
+/// A teammate's fresh clone gets the archive branch and the notes with `fetch`, merged with
+/// what it has (union), and nothing is pushed.
+#[test]
+fn fetch_brings_the_archive_and_notes_into_a_fresh_clone_without_pushing() {
+    use crate::common::fixtures::{rich_store, Fixture};
+    use crate::common::git::git_in;
+    let env = rich_store().copy_env();
+    env.run(&["push-sessions", "-q"]).success();
+    add_note(&env, "HEAD", &note(&["ses_mine"]));
+    let bare = env.root.join("remote.git");
+    let fresh = env.root.join("fresh");
+    let (repo, bare_s, fresh_s) = (
+        env.repo.path.to_str().unwrap(),
+        bare.to_str().unwrap(),
+        fresh.to_str().unwrap(),
+    );
+    git_in(&env.root, &["clone", "-q", "--mirror", repo, bare_s]);
+    git_in(&env.root, &["clone", "-q", bare_s, fresh_s]);
+    let remote_refs = || git_in(&bare, &["for-each-ref"]);
+    let before = remote_refs();
+    let scrub = Scrub::new();
+
+    let out = env.run_in(&fresh, &["fetch"]).success();
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    origin refs/heads/opencode/sessions: fast-forwarded to [COMMIT]
+    origin refs/notes/opencode: fast-forwarded to [COMMIT]
+    [EOF]
+    [exit status: 0]
+    ");
+    assert_eq!(
+        git_in(&fresh, &["notes", "--ref", "opencode", "show", "HEAD"]),
+        note(&["ses_mine"])
+    );
+    assert_eq!(
+        git_in(&fresh, &["rev-parse", "refs/heads/opencode/sessions"]),
+        env.git(&["rev-parse", "refs/heads/opencode/sessions"])
+    );
+
+    // Both sides add notes: the next fetch merges them, still pushing nothing.
+    add_note(&env, "HEAD", &note(&["ses_mine", "ses_theirs"]));
+    env.git(&["push", "-q", bare_s, "refs/notes/opencode"]);
+    assert_ne!(remote_refs(), before);
+    let before = remote_refs();
+    std::fs::write(fresh.join("mine.txt"), "x\n").unwrap();
+    git_in(&fresh, &["add", "mine.txt"]);
+    git_in(&fresh, &["commit", "-q", "-m", "mine"]);
+    git_in(
+        &fresh,
+        &[
+            "notes",
+            "--ref",
+            "opencode",
+            "add",
+            "-m",
+            "local note",
+            "HEAD",
+        ],
+    );
+    let out = env.run_in(&fresh, &["fetch", "origin"]).success();
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    origin refs/heads/opencode/sessions: up to date
+    origin refs/notes/opencode: merged into [COMMIT] (union by session)
+    [EOF]
+    [exit status: 0]
+    ");
+    assert_eq!(
+        git_in(&fresh, &["notes", "--ref", "opencode", "show", "HEAD~1"]),
+        note(&["ses_mine", "ses_theirs"])
+    );
+    assert_eq!(
+        git_in(&fresh, &["notes", "--ref", "opencode", "show", "HEAD"]),
+        "local note\n"
+    );
+    let out = env.run_in(&fresh, &["fetch"]).success();
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    origin refs/heads/opencode/sessions: up to date
+    origin refs/notes/opencode: up to date; yours has commits the remote lacks
+    [EOF]
+    [exit status: 0]
+    ");
+    assert_eq!(remote_refs(), before, "fetch pushed nothing");
+
+    let bad = env.run_in(&fresh, &["fetch", "nosuch"]).failure();
+    insta::assert_snapshot!(bad, @"
+    [stderr]
+    error: no such remote 'nosuch'
+    hint: `git remote -v` lists the remotes of this repository
+    [EOF]
+    [exit status: 1]
+    ");
+    git_in(&fresh, &["fsck", "--strict"]);
+}
