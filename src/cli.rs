@@ -57,9 +57,24 @@ pub enum Command {
     /// Why sessions seem gone (OpenCode 2.x upgrade, hooks, archive); --fix brings them back.
     /// Exits 0 when nothing needs attention, 1 when something does
     Doctor(DoctorArgs),
+    /// Note the commits of a range that have no note yet (squash or rebase merges, cherry-picks)
+    /// with the sessions of the noted commits they contain
+    Remap(RemapArgs),
     /// Fetch the remote's archive branch and notes and merge them into yours (union by
     /// session), without pushing
     Fetch(FetchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemapArgs {
+    /// The commits to note: A..B, or one commit [default: the current branch since its
+    /// upstream, else since the default branch (origin/HEAD, main or master)]
+    #[arg(value_name = "RANGE")]
+    pub range: Option<String>,
+
+    /// Say which notes would be carried, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -88,6 +88,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Restore(args) => cmd::restore::run(&Ctx::new(options)?, args, out),
         Command::Verify(args) => cmd::verify::run(&Ctx::new(options)?, args, out),
         Command::Doctor(args) => cmd::doctor::run(&Ctx::new(options)?, args, out),
+        Command::Remap(args) => cmd::remap::run(&Ctx::new(options)?, args, out),
         Command::Fetch(args) => cmd::fetch::run(&Ctx::new(options)?, args, out),
     };
     result?;

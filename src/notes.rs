@@ -6,6 +6,7 @@
 //! was (with a minute of slack either way).
 
 pub mod carry;
+pub mod remap;
 mod touched;
 
 use crate::archive::{self, Archive};

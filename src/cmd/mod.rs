@@ -8,6 +8,7 @@ pub mod hook;
 pub mod list;
 pub mod pack;
 pub mod push_sessions;
+pub mod remap;
 pub mod restore;
 pub mod verify;
 

@@ -3,14 +3,16 @@
 //! Everything git-opencode does with git goes through [`Repo`]: discovering the repository
 //! and the facts that decide which sessions belong to it (`facts.rs`, `roots.rs`), reading
 //! and writing objects and trees (`objects.rs`), moving refs by compare-and-swap (`refs.rs`),
-//! the layout of notes trees (`notes.rs`), where hooks live (`hooks.rs`) and talking to
-//! remotes through the user's own `git` (`remote.rs`). Callers get plain data back: object
+//! the layout of notes trees (`notes.rs`), where hooks live (`hooks.rs`), what commits
+//! changed as text (`patches.rs`) and talking to remotes through the user's own `git`
+//! (`remote.rs`). Callers get plain data back: object
 //! IDs ([`Oid`]), strings, paths and the named types re-exported here, never a gix type.
 
 mod facts;
 mod hooks;
 mod notes;
 mod objects;
+mod patches;
 mod refs;
 mod remote;
 mod roots;
@@ -18,6 +20,7 @@ mod roots;
 pub use facts::{RepoFacts, OWN_REF_PREFIXES};
 pub use notes::annotated_object;
 pub use objects::{ChangedPaths, Edit, TreeEntry};
+pub use patches::{CommitDiff, FileLines};
 pub use refs::{full_ref_name, is_valid_ref_name, RefMoved};
 pub use remote::{Fetched, Merge, SyncOutcome};
 

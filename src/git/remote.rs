@@ -92,7 +92,7 @@ pub fn tracking_ref(remote: &str, local_ref: &str) -> String {
 
 impl Repo {
     /// The user's `git`, run on this repository, never prompting.
-    fn git(&self) -> Command {
+    pub(super) fn git(&self) -> Command {
         let mut cmd = Command::new("git");
         cmd.arg("--git-dir").arg(self.repo.git_dir());
         if let Some(work) = self.repo.workdir() {

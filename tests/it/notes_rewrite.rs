@@ -181,6 +181,150 @@ fn the_post_rewrite_hook_carries_notes_over_amend_rebase_and_squash() {
     env.git(&["fsck", "--strict"]);
 }
 
+/// `git <args>` in `dir`, committing at the current time (a note matches a session only
+/// inside the commit's time window).
+fn git_now(dir: &std::path::Path, args: &[&str]) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let now = format!("@{now} +0000");
+    let out = git_command(dir)
+        .args(args)
+        .env("GIT_AUTHOR_DATE", &now)
+        .env("GIT_COMMITTER_DATE", &now)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A branch of two commits that two real OpenCode 1.18.34 sessions produced (the second
+/// rewrites a line the first wrote), noted by `push-sessions --notes`, lands on main by a
+/// squash merge and by a rebase merge: `remap` notes the new commits with the sessions and
+/// where they came from; `--dry-run` writes nothing; a second run finds nothing to do.
+#[test]
+fn remap_carries_notes_to_squash_and_rebase_merges() {
+    use crate::common::fake_llm::{script, Step};
+    use crate::common::fixtures::{rich_store, Fixture};
+    let mut env = rich_store().copy_env();
+    let llm = env.start_llm();
+    let oc = env.opencode.as_ref().unwrap();
+    let dir = env.repo.path.clone();
+    env.git(&["checkout", "-q", "-b", "feature"]);
+    let first = oc.run(
+        &dir,
+        &script(&[
+            Step::write("feature.txt", "one\ntwo\nthree\n"),
+            Step::reply("wrote it"),
+        ]),
+        &["--title", "First"],
+    );
+    git_now(&dir, &["add", "feature.txt"]);
+    git_now(&dir, &["commit", "-q", "-m", "first"]);
+    let f1 = env.repo.head();
+    let second = oc.run(
+        &dir,
+        &script(&[
+            Step::read("feature.txt"),
+            Step::edit("feature.txt", "two", "TWO"),
+            Step::reply("edited it"),
+        ]),
+        &["--title", "Second"],
+    );
+    git_now(&dir, &["commit", "-q", "-am", "second"]);
+    let f2 = env.repo.head();
+    drop(llm);
+    env.run(&["push-sessions", "-q", "--notes", "--range", "main..feature"])
+        .success();
+    assert!(show_note(&env, &f1).contains(&first.session_id));
+    assert!(show_note(&env, &f2).contains(&second.session_id));
+
+    // The forge squashes the branch onto a main that moved on.
+    env.git(&["checkout", "-q", "main"]);
+    commit_file(&env, "other.txt", "main moved on\n");
+    let before_merge = env.repo.head();
+    env.git(&["merge", "-q", "--squash", "feature"]);
+    env.git(&["commit", "-q", "-m", "feature (#1)"]);
+    let squash = env.repo.head();
+    let scrub = Scrub::new()
+        .session(&first.session_id, "first")
+        .session(&second.session_id, "second")
+        .literal(&f1, "[F1]")
+        .literal(&f1[..12], "[F1]")
+        .literal(&f2, "[F2]")
+        .literal(&f2[..12], "[F2]")
+        .literal(&squash[..12], "[SQUASH]");
+    let notes_tip = env.git(&["rev-parse", "refs/notes/opencode"]);
+    let dry = env.run(&["remap", "--dry-run", "HEAD~1..HEAD"]).success();
+    insta::assert_snapshot!(scrub.apply(&dry), @"
+    HEAD~1..HEAD: 1 commit(s), 0 with a note already
+    carried to [SQUASH] from [F2], [F1] (squash of their branch): [SESSION:second], [SESSION:first]
+    dry run: nothing written
+    [EOF]
+    [exit status: 0]
+    ");
+    assert_eq!(env.git(&["rev-parse", "refs/notes/opencode"]), notes_tip);
+    let out = env.run(&["remap", "HEAD~1..HEAD"]).success();
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    HEAD~1..HEAD: 1 commit(s), 0 with a note already
+    carried to [SQUASH] from [F2], [F1] (squash of their branch): [SESSION:second], [SESSION:first]
+    refs/notes/opencode: 1 note(s) written
+    [EOF]
+    [exit status: 0]
+    ");
+    let note = show_note(&env, "HEAD");
+    assert!(
+        note.contains(&format!("carried from {f1} by remap")),
+        "{note}"
+    );
+    assert!(
+        note.contains(&format!("carried from {f2} by remap")),
+        "{note}"
+    );
+    assert!(note.contains(&first.session_id) && note.contains(&second.session_id));
+    let again = env.run(&["remap", "HEAD~1..HEAD"]).success();
+    insta::assert_snapshot!(scrub.apply(&again), @"
+    HEAD~1..HEAD: 1 commit(s), 1 with a note already
+    [EOF]
+    [exit status: 0]
+    ");
+
+    // The forge rebases the branch instead (a cherry-pick of each commit, no hook of ours):
+    // the default range is the branch since its upstream.
+    env.git(&["branch", "base", &before_merge]);
+    env.git(&["checkout", "-q", "-b", "landed", "base"]);
+    env.git(&["cherry-pick", &f1, &f2]);
+    env.git(&["config", "branch.landed.remote", "."]);
+    env.git(&["config", "branch.landed.merge", "refs/heads/base"]);
+    let (r1, r2) = (env.git(&["rev-parse", "HEAD~1"]), env.repo.head());
+    let scrub = scrub
+        .literal(&r1.trim()[..12], "[R1]")
+        .literal(&r2[..12], "[R2]");
+    let out = env.run(&["remap"]).success();
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    base..HEAD: 2 commit(s), 0 with a note already
+    carried to [R2] from [F2] (same patch): [SESSION:second], [SESSION:first]
+    carried to [R1] from [F1] (same patch): [SESSION:second], [SESSION:first]
+    refs/notes/opencode: 2 note(s) written
+    [EOF]
+    [exit status: 0]
+    ");
+    assert_eq!(
+        show_note(&env, "HEAD"),
+        format!("{}carried from {f2} by remap\n", show_note(&env, &f2))
+    );
+    assert_eq!(
+        show_note(&env, "HEAD~1"),
+        format!("{}carried from {f1} by remap\n", show_note(&env, &f1))
+    );
+    env.git(&["fsck", "--strict"]);
+}
+
 /// A teammate's fresh clone gets the archive branch and the notes with `fetch`, merged with
 /// what it has (union), and nothing is pushed.
 #[test]
@@ -272,4 +416,47 @@ fn fetch_brings_the_archive_and_notes_into_a_fresh_clone_without_pushing() {
     [exit status: 1]
     ");
     git_in(&fresh, &["fsck", "--strict"]);
+}
+
+/// A squash that is more than the branch (the merger added a line of their own) is no
+/// branch's net change: `remap` finds the noted commits whose every changed line it holds,
+/// and leaves out one it does not hold.
+#[test]
+fn remap_finds_the_commits_a_squash_contains() {
+    let env = TestEnv::new();
+    env.git(&["checkout", "-q", "-b", "feature"]);
+    env.repo.write("a.txt", "alpha\nbeta\n");
+    let f1 = env.repo.commit_all("a");
+    add_note(&env, &f1, &note(&["ses_a"]));
+    env.repo.write("b.txt", "gamma\n");
+    let f2 = env.repo.commit_all("b");
+    add_note(&env, &f2, &note(&["ses_b"]));
+    env.git(&["checkout", "-q", "-b", "other", "main"]);
+    env.repo.write("a.txt", "something else\n");
+    let other = env.repo.commit_all("elsewhere");
+    add_note(&env, &other, &note(&["ses_other"]));
+    env.git(&["checkout", "-q", "main"]);
+    env.git(&["merge", "-q", "--squash", "feature"]);
+    env.repo.write("CHANGES", "- a and b\n");
+    env.repo
+        .commit_all("feature, squashed, with a changelog line");
+    let scrub = Scrub::new()
+        .literal(&f1[..12], "[F1]")
+        .literal(&f2[..12], "[F2]")
+        .literal(&env.repo.head()[..12], "[SQUASH]");
+    let out = env.run(&["remap", "HEAD"]).success();
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    HEAD: 1 commit(s), 0 with a note already
+    carried to [SQUASH] from [F1], [F2] (contains their changes): ses_a, ses_b
+    refs/notes/opencode: 1 note(s) written
+    [EOF]
+    [exit status: 0]
+    ");
+    assert_eq!(
+        show_note(&env, "HEAD"),
+        format!(
+            "{}carried from {f1} by remap\ncarried from {f2} by remap\n",
+            note(&["ses_a", "ses_b"])
+        )
+    );
 }
