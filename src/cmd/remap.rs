@@ -19,6 +19,9 @@ const DEFAULT_BRANCHES: [&str; 5] = [
     "refs/remotes/origin/master",
 ];
 
+/// How many source commits a line names.
+const SHOWN: usize = 5;
+
 pub fn run(ctx: &Ctx, args: &RemapArgs, out: &mut dyn Write) -> Result<()> {
     let repo = &ctx.repo;
     let notes_ref = notes::resolve_ref(repo, None)?;
@@ -34,7 +37,11 @@ pub fn run(ctx: &Ctx, args: &RemapArgs, out: &mut dyn Write) -> Result<()> {
             plan.noted
         )?;
         for carry in &plan.carries {
-            let sources: Vec<String> = carry.sources.iter().map(short).collect();
+            // A squashed branch may have hundreds of commits: name a few.
+            let mut sources: Vec<String> = carry.sources.iter().take(SHOWN).map(short).collect();
+            if carry.sources.len() > SHOWN {
+                sources.push(format!("{} more", carry.sources.len() - SHOWN));
+            }
             let how = match carry.how {
                 remap::How::SamePatch => "same patch",
                 remap::How::SquashedBranch => "squash of their branch",

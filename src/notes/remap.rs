@@ -16,8 +16,9 @@
 //!    commit of the same squash rewrote is not found this way; its session usually is, by
 //!    that later commit.
 //!
-//! Candidates are the noted commits this clone has, outside the range and not reachable from
-//! the range's base (those are noted where they are), found by one bounded walk.
+//! Candidates are the noted commits this clone has (the newest 2,000), outside the range and
+//! not reachable from the range's base (those are noted where they are), found by one
+//! bounded walk.
 
 use super::carry::{self, CARRIED};
 use crate::git::{CommitDiff, Oid, Repo};
@@ -26,6 +27,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Most commits the walk for candidates visits.
 const WALK_LIMIT: usize = 100_000;
+/// Most noted commits considered, the newest: the commits of squash-merged branches stay
+/// outside every later range, and remap's cost must not grow with the repository's age.
+const MAX_CANDIDATES: usize = 2_000;
 
 /// How a target commit was found to contain its sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,10 +85,17 @@ pub fn plan(repo: &Repo, notes_ref: &str, range: &[Oid], base: Option<Oid>) -> R
     if targets.is_empty() {
         return Ok(plan);
     }
-    let noted: Vec<Oid> = notes
+    let mut noted: Vec<(i64, Oid)> = notes
         .keys()
         .copied()
         .filter(|c| !in_range.contains(c) && repo.parent_count(*c).is_some_and(|n| n <= 1))
+        .map(|c| (repo.commit_time(c), c))
+        .collect();
+    noted.sort_by(|a, b| b.cmp(a));
+    let noted: Vec<Oid> = noted
+        .into_iter()
+        .take(MAX_CANDIDATES)
+        .map(|(_, c)| c)
         .collect();
     let outside = repo.not_reachable_from(&noted, base, WALK_LIMIT)?;
     let candidates: Vec<Oid> = noted.into_iter().filter(|c| outside.contains(c)).collect();
@@ -107,6 +118,8 @@ pub fn plan(repo: &Repo, notes_ref: &str, range: &[Oid], base: Option<Oid>) -> R
                 (how, sources) = (How::SquashedBranch, branch);
             }
         }
+        // In the order they were made, as the note and the output list them.
+        sources.sort_by_key(|c| (repo.commit_time(*c), *c));
         if sources.is_empty() {
             plan.unmatched.push(target);
             continue;
@@ -148,7 +161,7 @@ fn match_sources(target: &CommitDiff, candidates: &[&CommitDiff]) -> (How, Vec<O
 }
 
 /// The noted commits of a candidate branch whose net change is `target`'s (see the module's
-/// doc), newest first; `None` when no such branch is found.
+/// doc); `None` when no such branch is found.
 fn squashed_branch(
     repo: &Repo,
     target: &CommitDiff,

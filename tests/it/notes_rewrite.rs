@@ -263,7 +263,7 @@ fn remap_carries_notes_to_squash_and_rebase_merges() {
     let dry = env.run(&["remap", "--dry-run", "HEAD~1..HEAD"]).success();
     insta::assert_snapshot!(scrub.apply(&dry), @"
     HEAD~1..HEAD: 1 commit(s), 0 with a note already
-    carried to [SQUASH] from [F2], [F1] (squash of their branch): [SESSION:second], [SESSION:first]
+    carried to [SQUASH] from [F1], [F2] (squash of their branch): [SESSION:second], [SESSION:first]
     dry run: nothing written
     [EOF]
     [exit status: 0]
@@ -272,7 +272,7 @@ fn remap_carries_notes_to_squash_and_rebase_merges() {
     let out = env.run(&["remap", "HEAD~1..HEAD"]).success();
     insta::assert_snapshot!(scrub.apply(&out), @"
     HEAD~1..HEAD: 1 commit(s), 0 with a note already
-    carried to [SQUASH] from [F2], [F1] (squash of their branch): [SESSION:second], [SESSION:first]
+    carried to [SQUASH] from [F1], [F2] (squash of their branch): [SESSION:second], [SESSION:first]
     refs/notes/opencode: 1 note(s) written
     [EOF]
     [exit status: 0]
