@@ -55,8 +55,16 @@ pub fn run(ctx: &Ctx, args: &RemapArgs, out: &mut dyn Write) -> Result<()> {
                 carry.sessions.join(", ")
             )?;
         }
-        for commit in &plan.unmatched {
-            writeln!(out, "no noted commit found for {}", short(commit))?;
+        let unmatched: Vec<String> = plan.unmatched.iter().take(SHOWN).map(short).collect();
+        match plan.unmatched.len() {
+            0 => {}
+            n if n <= SHOWN => writeln!(out, "no noted commit found for {}", unmatched.join(", "))?,
+            n => writeln!(
+                out,
+                "no noted commit found for {} and {} more",
+                unmatched.join(", "),
+                n - SHOWN
+            )?,
         }
     }
     if args.dry_run {

@@ -459,4 +459,19 @@ fn remap_finds_the_commits_a_squash_contains() {
             note(&["ses_a", "ses_b"])
         )
     );
+    // A commit no noted commit went into is named, and left without a note.
+    let manual = commit_file(&env, "manual.txt", "by hand\n");
+    let scrub = scrub.literal(&manual[..12], "[MANUAL]");
+    let out = env.run(&["remap", "HEAD~2..HEAD"]).success();
+    insta::assert_snapshot!(scrub.apply(&out), @"
+    HEAD~2..HEAD: 2 commit(s), 1 with a note already
+    no noted commit found for [MANUAL]
+    [EOF]
+    [exit status: 0]
+    ");
+    assert!(!env
+        .repo
+        .git_output(&["notes", "--ref", "opencode", "show", "HEAD"])
+        .status
+        .success());
 }
