@@ -48,7 +48,7 @@ pub enum Command {
     Pack(PackArgs),
     /// Commit the sessions to the archive branch (and notes), incrementally; sync with a remote
     PushSessions(PushSessionsArgs),
-    /// Install, remove or inspect the post-commit and pre-push hooks
+    /// Install, remove or inspect the post-commit, pre-push and post-rewrite hooks
     Hook(HookArgs),
     /// Put archived sessions back into the local OpenCode store, re-homed to this checkout
     Restore(RestoreArgs),
@@ -68,6 +68,31 @@ pub enum Command {
     /// Print a shell completion script (bash and zsh: also for `git opencode` under git's own
     /// completion)
     Completions(CompletionsArgs),
+    /// Note the commits of a range that have no note yet (squash or rebase merges, cherry-picks)
+    /// with the sessions of the noted commits they contain
+    Remap(RemapArgs),
+    /// Fetch the remote's archive branch and notes and merge them into yours (union by
+    /// session), without pushing
+    Fetch(FetchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemapArgs {
+    /// The commits to note: A..B, or one commit [default: the current branch since its
+    /// upstream, else since the default branch (origin/HEAD, main or master)]
+    #[arg(value_name = "RANGE")]
+    pub range: Option<String>,
+
+    /// Say which notes would be carried, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The remote to fetch from [default: the current branch's remote, else origin]
+    #[arg(value_name = "REMOTE")]
+    pub remote: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -299,6 +324,10 @@ pub struct HookSelectArgs {
     /// Only the pre-push hook (push the archive with the code when opencode.pushWithCode is true)
     #[arg(long)]
     pub pre_push: bool,
+
+    /// Only the post-rewrite hook (carry the notes to amended and rebased commits)
+    #[arg(long)]
+    pub post_rewrite: bool,
 }
 
 #[derive(Debug, Args)]
@@ -306,7 +335,8 @@ pub struct HookInstallArgs {
     #[command(flatten)]
     pub select: HookSelectArgs,
 
-    /// Also note each new commit with the sessions that produced it
+    /// Also note each new commit with the sessions that produced it, and install the
+    /// post-rewrite hook that carries notes to amended and rebased commits
     #[arg(long)]
     pub notes: bool,
 }
@@ -315,6 +345,7 @@ pub struct HookInstallArgs {
 pub enum HookName {
     PostCommit,
     PrePush,
+    PostRewrite,
 }
 
 impl From<HookName> for crate::hooks::Hook {
@@ -322,6 +353,7 @@ impl From<HookName> for crate::hooks::Hook {
         match name {
             HookName::PostCommit => crate::hooks::Hook::PostCommit,
             HookName::PrePush => crate::hooks::Hook::PrePush,
+            HookName::PostRewrite => crate::hooks::Hook::PostRewrite,
         }
     }
 }
@@ -340,7 +372,7 @@ pub struct HookRunArgs {
     #[arg(long)]
     pub notes: bool,
 
-    /// The hook's own arguments (pre-push: remote name and URL)
+    /// The hook's own arguments (pre-push: remote name and URL; post-rewrite: amend or rebase)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
 }

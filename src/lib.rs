@@ -98,6 +98,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Summary(args) => cmd::summary::run(&Ctx::new(options)?, args, out),
         // Completions need no repository: they are installed once, from anywhere.
         Command::Completions(args) => cmd::completions::run(args, out),
+        Command::Remap(args) => cmd::remap::run(&Ctx::new(options)?, args, out),
+        Command::Fetch(args) => cmd::fetch::run(&Ctx::new(options)?, args, out),
     };
     result?;
     out.flush()?;

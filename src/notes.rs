@@ -5,6 +5,8 @@
 //! step happened in the commit's time window: after its parent was committed and before it
 //! was (with a minute of slack either way).
 
+pub mod carry;
+pub mod remap;
 mod touched;
 
 use crate::archive::{self, Archive};

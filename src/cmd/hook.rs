@@ -1,6 +1,6 @@
 //! `git opencode hook install|uninstall|status|run`.
 
-use crate::cli::{HookAction, HookArgs, HookSelectArgs};
+use crate::cli::{HookAction, HookArgs, HookName, HookSelectArgs};
 use crate::config::{self, Ctx, GlobalOptions, Verbosity};
 use crate::hooks::{self, Hook, Installed, State, Uninstalled};
 use crate::notes;
@@ -9,6 +9,11 @@ use std::io::Write;
 
 pub fn run(options: GlobalOptions, args: &HookArgs, out: &mut dyn Write) -> Result<()> {
     match &args.action {
+        // Carrying notes is quick and needs git's input on stdin: done in the hook's process.
+        HookAction::Run(run) if matches!(run.hook, HookName::PostRewrite) => {
+            hooks::post_rewrite(options, &run.args, &mut std::io::stdin());
+            Ok(())
+        }
         // The process the hook started, bounded by it: does the work, records it.
         HookAction::Run(run) if run.worker => {
             hooks::work(options, run.hook.into(), run.notes, &run.args)
@@ -20,24 +25,29 @@ pub fn run(options: GlobalOptions, args: &HookArgs, out: &mut dyn Write) -> Resu
         }
         HookAction::Install(install_args) => install(
             &Ctx::new(options)?,
-            &selected(&install_args.select),
+            &selected(&install_args.select, install_args.notes),
             install_args.notes,
             out,
         ),
-        HookAction::Uninstall(select) => uninstall(&Ctx::new(options)?, &selected(select), out),
+        HookAction::Uninstall(select) => {
+            uninstall(&Ctx::new(options)?, &selected(select, true), out)
+        }
         HookAction::Status => status(&Ctx::new(options)?, out),
     }
 }
 
-/// The hooks to act on: the flags given, else both.
-fn selected(select: &HookSelectArgs) -> Vec<Hook> {
-    match (select.post_commit, select.pre_push) {
-        (false, false) => Hook::ALL.to_vec(),
-        (p, q) => Hook::ALL
-            .into_iter()
-            .filter(|h| (*h == Hook::PostCommit && p) || (*h == Hook::PrePush && q))
-            .collect(),
-    }
+/// The hooks to act on: the flags given, else post-commit and pre-push. The post-rewrite
+/// hook carries notes: it goes with `notes` (and the post-commit hook, which writes them).
+fn selected(select: &HookSelectArgs, notes: bool) -> Vec<Hook> {
+    let none = !(select.post_commit || select.pre_push || select.post_rewrite);
+    Hook::EVERY
+        .into_iter()
+        .filter(|hook| match hook {
+            Hook::PostCommit => none || select.post_commit,
+            Hook::PrePush => none || select.pre_push,
+            Hook::PostRewrite => select.post_rewrite || (notes && (none || select.post_commit)),
+        })
+        .collect()
 }
 
 fn install(ctx: &Ctx, which: &[Hook], with_notes: bool, out: &mut dyn Write) -> Result<()> {
@@ -51,14 +61,6 @@ fn install(ctx: &Ctx, which: &[Hook], with_notes: bool, out: &mut dyn Write) -> 
         };
         if !quiet {
             writeln!(out, "{done} {}", path.display())?;
-        }
-    }
-    if with_notes && which.contains(&Hook::PostCommit) && ctx.verbosity != Verbosity::Quiet {
-        let notes_ref = notes::resolve_ref(&ctx.repo, None)?;
-        if !notes::rewrites_carry(&ctx.repo, &notes_ref) {
-            eprintln!(
-                "hint: git drops notes from amended and rebased commits unless told otherwise; to keep them:\nhint:   git config --add notes.rewriteRef {notes_ref}"
-            );
         }
     }
     Ok(())
@@ -83,7 +85,7 @@ fn uninstall(ctx: &Ctx, which: &[Hook], out: &mut dyn Write) -> Result<()> {
 fn status(ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     let dir = ctx.repo.hooks_dir()?;
     writeln!(out, "hooks directory: {}", dir.display())?;
-    for hook in Hook::ALL {
+    for hook in Hook::EVERY {
         let state = match hooks::state(&dir, hook)? {
             State::Installed => "installed".to_owned(),
             State::NotExecutable => format!(
@@ -98,6 +100,7 @@ fn status(ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
         };
         writeln!(out, "{}: {state}", hook.file_name())?;
     }
+    writeln!(out, "notes over amend and rebase: {}", rewrites(ctx, &dir)?)?;
     writeln!(
         out,
         "{}: {}",
@@ -117,4 +120,18 @@ fn status(ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether notes reach the commits that `commit --amend` and `rebase` make, and by what.
+fn rewrites(ctx: &Ctx, dir: &std::path::Path) -> Result<String> {
+    let notes_ref = notes::resolve_ref(&ctx.repo, None)?;
+    Ok(
+        if hooks::state(dir, Hook::PostRewrite)? == State::Installed {
+            format!("carried by the post-rewrite hook ({notes_ref})")
+        } else if notes::rewrites_carry(&ctx.repo, &notes_ref) {
+            format!("carried by git (notes.rewriteRef covers {notes_ref})")
+        } else {
+            format!("not carried ({notes_ref}); `git opencode hook install --notes` carries them")
+        },
+    )
 }

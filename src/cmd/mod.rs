@@ -4,11 +4,13 @@
 pub mod completions;
 pub mod doctor;
 pub mod export;
+pub mod fetch;
 pub mod hook;
 pub mod list;
 pub mod log;
 pub mod pack;
 pub mod push_sessions;
+pub mod remap;
 pub mod restore;
 pub mod show;
 pub mod summary;

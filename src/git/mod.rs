@@ -3,8 +3,9 @@
 //! Everything git-opencode does with git goes through [`Repo`]: discovering the repository
 //! and the facts that decide which sessions belong to it (`facts.rs`, `roots.rs`), reading
 //! and writing objects and trees (`objects.rs`), moving refs by compare-and-swap (`refs.rs`),
-//! the layout of notes trees (`notes.rs`), where hooks live (`hooks.rs`) and talking to
-//! remotes through the user's own `git` (`remote.rs`). Callers get plain data back: object
+//! the layout of notes trees (`notes.rs`), where hooks live (`hooks.rs`), what commits
+//! changed as text (`patches.rs`) and talking to remotes through the user's own `git`
+//! (`remote.rs`). Callers get plain data back: object
 //! IDs ([`Oid`]), strings, paths and the named types re-exported here, never a gix type.
 
 mod facts;
@@ -12,6 +13,7 @@ mod history;
 mod hooks;
 mod notes;
 mod objects;
+mod patches;
 mod refs;
 mod remote;
 mod roots;
@@ -20,8 +22,9 @@ pub use facts::{RepoFacts, OWN_REF_PREFIXES};
 pub use history::LogCommit;
 pub use notes::annotated_object;
 pub use objects::{ChangedPaths, Edit, TreeEntry};
+pub use patches::{CommitDiff, FileLines};
 pub use refs::{full_ref_name, is_valid_ref_name, RefMoved};
-pub use remote::{Merge, SyncOutcome};
+pub use remote::{Fetched, Merge, SyncOutcome};
 
 use crate::error::UserError;
 use anyhow::{Context, Result};

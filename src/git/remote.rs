@@ -16,6 +16,23 @@ pub const MAX_ATTEMPTS: usize = 5;
 /// The edits that turn our tree into the union of ours and theirs (both trees given).
 pub type Merge = fn(&Repo, Oid, Oid) -> Result<Vec<Edit>>;
 
+/// What bringing a remote's copy of a ref into the local ref did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetched {
+    /// Neither the remote nor this repository has the ref.
+    Neither,
+    /// Only this repository has it.
+    OnlyHere,
+    /// Both point at the same commit.
+    InSync,
+    /// Ours already contains the remote's.
+    Ahead,
+    /// The local ref was created or moved to the remote's commit.
+    FastForwarded(Oid),
+    /// Both had moved: the local ref is now this merge commit.
+    Merged(Oid),
+}
+
 /// What syncing one ref did.
 #[derive(Debug, Default)]
 pub struct SyncOutcome {
@@ -151,42 +168,59 @@ impl Repo {
         .context(format!("failed to push {local_ref}"))
     }
 
+    /// Fetches the remote's `local_ref` into its private tracking ref and brings it into
+    /// `local_ref`: created or fast-forwarded when only the remote moved, a merge commit (with
+    /// `merge`'s union) when both did. Never pushes; `fetch` and [`sync_ref`](Self::sync_ref)
+    /// share it.
+    pub fn fetch_and_merge(&self, remote: &str, local_ref: &str, merge: Merge) -> Result<Fetched> {
+        let theirs = self.fetch(remote, local_ref)?;
+        let ours = self.ref_target(local_ref)?;
+        Ok(match (ours, theirs) {
+            (None, None) => Fetched::Neither,
+            (Some(_), None) => Fetched::OnlyHere,
+            (None, Some(t)) => {
+                self.update_ref(local_ref, t, None, "git-opencode: fast-forward from remote")?;
+                Fetched::FastForwarded(t)
+            }
+            (Some(o), Some(t)) if o == t => Fetched::InSync,
+            (Some(o), Some(t)) if self.is_ancestor(t, o)? => Fetched::Ahead,
+            (Some(o), Some(t)) if self.is_ancestor(o, t)? => {
+                self.update_ref(
+                    local_ref,
+                    t,
+                    Some(o),
+                    "git-opencode: fast-forward from remote",
+                )?;
+                Fetched::FastForwarded(t)
+            }
+            (Some(o), Some(t)) => {
+                let merged = self.merge(o, t, merge, remote)?;
+                self.update_ref(
+                    local_ref,
+                    merged,
+                    Some(o),
+                    "git-opencode: merge from remote",
+                )?;
+                Fetched::Merged(merged)
+            }
+        })
+    }
+
     /// Fetch, merge (with `merge` where both sides moved) and push `local_ref` until the remote
     /// has everything we have.
     pub fn sync_ref(&self, remote: &str, local_ref: &str, merge: Merge) -> Result<SyncOutcome> {
         let mut outcome = SyncOutcome::default();
         for attempt in 1..=MAX_ATTEMPTS {
             outcome.attempts = attempt;
-            let theirs = self.fetch(remote, local_ref)?;
-            let ours = self.ref_target(local_ref)?;
-            let to_push = match (ours, theirs) {
-                (None, None) => return Ok(outcome),
-                (Some(_), None) => true,
-                (None, Some(t)) => {
-                    self.update_ref(local_ref, t, None, "git-opencode: fast-forward from remote")?;
+            let to_push = match self.fetch_and_merge(remote, local_ref, merge)? {
+                Fetched::Neither => return Ok(outcome),
+                Fetched::OnlyHere | Fetched::Ahead => true,
+                Fetched::InSync => false,
+                Fetched::FastForwarded(_) => {
                     outcome.fast_forwarded = true;
                     false
                 }
-                (Some(o), Some(t)) if o == t => false,
-                (Some(o), Some(t)) if self.is_ancestor(t, o)? => true,
-                (Some(o), Some(t)) if self.is_ancestor(o, t)? => {
-                    self.update_ref(
-                        local_ref,
-                        t,
-                        Some(o),
-                        "git-opencode: fast-forward from remote",
-                    )?;
-                    outcome.fast_forwarded = true;
-                    false
-                }
-                (Some(o), Some(t)) => {
-                    let merged = self.merge(o, t, merge, remote)?;
-                    self.update_ref(
-                        local_ref,
-                        merged,
-                        Some(o),
-                        "git-opencode: merge from remote",
-                    )?;
+                Fetched::Merged(_) => {
                     outcome.merged = true;
                     true
                 }
@@ -213,6 +247,36 @@ impl Repo {
             "the remote '{remote}' kept moving: {local_ref} was rejected {MAX_ATTEMPTS} times"
         ))
         .hint("run the command again"))
+    }
+
+    /// The remote `fetch` uses by default: the current branch's (`branch.<name>.remote`),
+    /// else `origin`.
+    pub fn default_remote(&self) -> String {
+        self.head_branch()
+            .and_then(|branch| self.config_string(&format!("branch.{branch}.remote")))
+            .filter(|remote| remote != ".")
+            .unwrap_or_else(|| "origin".to_owned())
+    }
+
+    /// The short name of the branch HEAD is on; `None` on a detached HEAD.
+    pub fn head_branch(&self) -> Option<String> {
+        let name = self.repo.head_name().ok()??;
+        name.as_bstr()
+            .to_string()
+            .strip_prefix("refs/heads/")
+            .map(str::to_owned)
+    }
+
+    /// The full name of `branch`'s upstream (`branch.<name>.remote` and `.merge`, as
+    /// `@{upstream}` resolves them), if it has one.
+    pub fn upstream_of(&self, branch: &str) -> Option<String> {
+        let remote = self.config_string(&format!("branch.{branch}.remote"))?;
+        let merge = self.config_string(&format!("branch.{branch}.merge"))?;
+        if remote == "." {
+            return Some(merge);
+        }
+        let name = merge.strip_prefix("refs/heads/")?;
+        Some(format!("refs/remotes/{remote}/{name}"))
     }
 
     /// A merge commit of `ours` and `theirs` whose tree is ours with `merge`'s edits.

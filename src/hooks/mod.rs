@@ -1,11 +1,14 @@
-//! Git hooks that snapshot the sessions after every commit ([`Hook::PostCommit`]) and push
-//! the archive with the code ([`Hook::PrePush`]): installing our lines into the hook scripts
-//! (`script.rs`) and the work they run, which never fails a commit or a push ([`run`]).
+//! Git hooks that snapshot the sessions after every commit ([`Hook::PostCommit`]), push
+//! the archive with the code ([`Hook::PrePush`]) and carry notes to rewritten commits
+//! ([`Hook::PostRewrite`]): installing our lines into the hook scripts (`script.rs`) and the
+//! work they run, which never fails a commit, a push or a rewrite ([`run`], [`rewrite`]).
 
 mod bounded;
+mod rewrite;
 mod run;
 mod script;
 
+pub use rewrite::post_rewrite;
 pub use run::{last_errors, last_run, run, work, LOG_FILE, SKIP_ENV};
 
 use anyhow::{bail, Context, Result};
@@ -16,15 +19,21 @@ use std::path::{Path, PathBuf};
 pub enum Hook {
     PostCommit,
     PrePush,
+    /// Installed with `--notes` only: git runs it after `commit --amend` and `rebase`.
+    PostRewrite,
 }
 
 impl Hook {
+    /// The hooks installed by default.
     pub const ALL: [Hook; 2] = [Hook::PostCommit, Hook::PrePush];
+    /// Every hook git-opencode may install.
+    pub const EVERY: [Hook; 3] = [Hook::PostCommit, Hook::PrePush, Hook::PostRewrite];
 
     pub fn file_name(self) -> &'static str {
         match self {
             Hook::PostCommit => "post-commit",
             Hook::PrePush => "pre-push",
+            Hook::PostRewrite => "post-rewrite",
         }
     }
 
@@ -34,6 +43,7 @@ impl Hook {
             (Hook::PostCommit, false) => "git opencode hook run post-commit".into(),
             (Hook::PostCommit, true) => "git opencode hook run post-commit --notes".into(),
             (Hook::PrePush, _) => "git opencode hook run pre-push \"$@\"".into(),
+            (Hook::PostRewrite, _) => "git opencode hook run post-rewrite \"$@\"".into(),
         }
     }
 }

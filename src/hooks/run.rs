@@ -115,6 +115,8 @@ pub fn work(options: GlobalOptions, hook: Hook, with_notes: bool, args: &[String
     let result = match hook {
         Hook::PostCommit => post_commit(&ctx, with_notes, started),
         Hook::PrePush => pre_push(&ctx, args),
+        // Runs in the hook's process (see `rewrite.rs`), never here.
+        Hook::PostRewrite => Ok("nothing to do".to_owned()),
     };
     let (ok, message) = match &result {
         Ok(m) => (true, m.clone()),
@@ -125,7 +127,7 @@ pub fn work(options: GlobalOptions, hook: Hook, with_notes: bool, args: &[String
 }
 
 /// Appends one line to the hook log and replaces the last-run record.
-fn record(dir: &Path, hook: Hook, ok: bool, message: &str, elapsed: Duration) {
+pub(super) fn record(dir: &Path, hook: Hook, ok: bool, message: &str, elapsed: Duration) {
     let elapsed_ms = elapsed.as_millis() as u64;
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)

@@ -18,6 +18,9 @@ fn block(hook: Hook, notes: bool, flag: Option<&str>) -> String {
         Some(f) => format!("{BEGIN} {f}"),
         None => BEGIN.to_owned(),
     };
+    if hook == Hook::PostRewrite {
+        return rewrite_block(&begin, hook);
+    }
     // The hook keeps the exit status it had before our lines: we never fail it, and never
     // hide a failure of the user's own lines above ours.
     format!(
@@ -30,6 +33,27 @@ fn block(hook: Hook, notes: bool, flag: Option<&str>) -> String {
          (exit $git_opencode_status)\n{END}\n",
         name = if hook == Hook::PostCommit { "commit" } else { "push" },
         line = hook.command_line(notes),
+    )
+}
+
+/// The post-rewrite block. git gives the rewritten commits on stdin, which the user's own
+/// lines read too: ours go first (see [`fresh_block`]), keep the input and give the same
+/// input back to the lines below. GIT_OPENCODE_SKIP skips snapshots, never this copy, so a
+/// note is never lost to it.
+fn rewrite_block(begin: &str, hook: Hook) -> String {
+    format!(
+        "{begin}\n# Added by `git opencode hook install --notes`; `git opencode hook uninstall` removes it.\n\
+         # It carries git-opencode's notes to the rewritten commits and never fails the rewrite;\n\
+         # the lines below read the same input.\n\
+         git_opencode_input=$(cat)\n\
+         if command -v git-opencode >/dev/null 2>&1; then\n\
+         \x20 printf '%s\\n' \"$git_opencode_input\" | {line} >/dev/null 2>&1\n\
+         fi\n\
+         exec <<git_opencode_input_end\n\
+         $git_opencode_input\n\
+         git_opencode_input_end\n\
+         {END}\n",
+        line = hook.command_line(true),
     )
 }
 
@@ -63,6 +87,17 @@ fn fresh_block(original: Option<&str>, hook: Hook, notes: bool) -> Result<String
         bail!("not a shell script (first line: {first})");
     }
     let content = match final_exit(text) {
+        // The post-rewrite block reads the hook's input first (see `rewrite_block`): it goes
+        // right after the first line.
+        _ if hook == Hook::PostRewrite => match text.find('\n') {
+            Some(at) => format!(
+                "{}{}{}",
+                &text[..=at],
+                block(hook, notes, None),
+                &text[at + 1..]
+            ),
+            None => format!("{text}\n{}", block(hook, notes, Some(NEWLINE))),
+        },
         // A hook that ends with `exit …` or `exec …` never reaches lines added after it:
         // ours go just before that line, and keep the status the lines above leave for it.
         Some(at) => format!("{}{}{}", &text[..at], block(hook, notes, None), &text[at..]),
@@ -307,5 +342,37 @@ mod tests {
             Some(None),
             "still ours to remove"
         );
+    }
+
+    #[test]
+    fn the_post_rewrite_block_goes_first_and_comes_out_byte_for_byte() {
+        for original in [
+            "#!/bin/sh\nwhile read old new; do echo \"$old\"; done\nexit 0\n",
+            "#!/bin/sh",
+            "",
+        ] {
+            let installed = with_block(Some(original), Hook::PostRewrite, true)
+                .unwrap()
+                .unwrap();
+            let first_line = original.lines().next().unwrap_or_default();
+            assert!(
+                installed.starts_with(&format!("{first_line}\n{BEGIN}")),
+                "{installed}"
+            );
+            assert_eq!(blocker(&installed), None);
+            assert_eq!(
+                with_block(Some(&installed), Hook::PostRewrite, true).unwrap(),
+                None,
+                "idempotent"
+            );
+            assert_eq!(without_block(&installed), Some(Some(original.to_owned())));
+        }
+        let created = with_block(None, Hook::PostRewrite, true).unwrap().unwrap();
+        assert!(
+            created.contains("hook run post-rewrite \"$@\""),
+            "{created}"
+        );
+        assert!(!created.contains("GIT_OPENCODE_SKIP\""), "never skipped");
+        assert_eq!(without_block(&created), Some(None));
     }
 }

@@ -132,6 +132,8 @@ fn install_commit_uninstall_keeps_the_users_hook() {
     hooks directory: $TEST_ENV/repo/.git/hooks
     post-commit: installed
     pre-push: installed
+    post-rewrite: not installed
+    notes over amend and rebase: not carried (refs/notes/opencode); `git opencode hook install --notes` carries them
     opencode.pushWithCode: false
     last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":true,"message":"refs/heads/opencode/sessions: 5 added, 0 updated, 0 deferred"}
     [EOF]
@@ -203,6 +205,8 @@ fn hooks_path_and_linked_worktrees_are_honoured() {
     hooks directory: $TEST_ENV/repo/.git/hooks
     post-commit: installed
     pre-push: not installed
+    post-rewrite: not installed
+    notes over amend and rebase: not carried (refs/notes/opencode); `git opencode hook install --notes` carries them
     opencode.pushWithCode: false
     last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":true,"message":"refs/heads/opencode/sessions up to date, 0 deferred"}
     [EOF]
@@ -237,6 +241,8 @@ fn a_broken_store_never_breaks_a_commit() {
     hooks directory: $TEST_ENV/repo/.git/hooks
     post-commit: installed
     pre-push: installed
+    post-rewrite: not installed
+    notes over amend and rebase: not carried (refs/notes/opencode); `git opencode hook install --notes` carries them
     opencode.pushWithCode: false
     last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":false,"message":"no OpenCode session store at $TEST_ENV/nothing-here/opencode/opencode.db hint: run opencode in this repository first, or point at a store with --store <path>"}
     last errors ($TEST_ENV/repo/.git/git-opencode/hook.log):
@@ -257,6 +263,8 @@ fn a_broken_store_never_breaks_a_commit() {
     hooks directory: $TEST_ENV/repo/.git/hooks
     post-commit: installed
     pre-push: installed
+    post-rewrite: not installed
+    notes over amend and rebase: not carried (refs/notes/opencode); `git opencode hook install --notes` carries them
     opencode.pushWithCode: false
     last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":false,"message":"$TEST_ENV/corrupt/opencode/opencode.db is not an SQLite database: file is not a database hint: point --store at OpenCode's data directory or opencode.db"}
     last errors ($TEST_ENV/repo/.git/git-opencode/hook.log):
@@ -325,6 +333,8 @@ fn a_damaged_session_is_logged_and_the_others_archived() {
     hooks directory: $TEST_ENV/repo/.git/hooks
     post-commit: installed
     pre-push: installed
+    post-rewrite: not installed
+    notes over amend and rebase: not carried (refs/notes/opencode); `git opencode hook install --notes` carries them
     opencode.pushWithCode: false
     last run: {"hook":"post-commit","time":"[TIME]","ms":[DURATION],"ok":false,"message":"refs/heads/opencode/sessions: 4 added, 0 updated, 0 deferred: 1 session of this repository could not be read and was left out of refs/heads/opencode/sessions: session [SESSION:plain] (failed to read session [SESSION:plain]: part [PART:broken] of session [SESSION:plain] in $TEST_ENV/opencode/data/opencode/opencode.db: data is not valid UTF-8 (invalid byte at offset 23)) hint: the store has a damaged row or file, named above; every other session was archived"}
     last errors ($TEST_ENV/repo/.git/git-opencode/hook.log):
@@ -382,6 +392,8 @@ fn pre_push_pushes_the_archive_with_the_code() {
     hooks directory: $TEST_ENV/repo/.git/hooks
     post-commit: installed
     pre-push: installed
+    post-rewrite: not installed
+    notes over amend and rebase: not carried (refs/notes/opencode); `git opencode hook install --notes` carries them
     opencode.pushWithCode: true
     last run: {"hook":"pre-push","time":"[TIME]","ms":[DURATION],"ok":false,"message":"failed to push refs/heads/opencode/sessions: the remote 'strict' rejected refs/heads/opencode/sessions: !\trefs/heads/opencode/sessions:refs/heads/opencode/sessions\t[remote rejected] (hook declined)"}
     last errors ($TEST_ENV/repo/.git/git-opencode/hook.log):
@@ -423,35 +435,46 @@ fn hook_managers_get_the_line_to_add() {
 }
 
 /// git keeps notes on amended or rebased commits only for refs named by `notes.rewriteRef`;
-/// `hook install --notes` says so, with the command, until the setting covers our notes ref,
-/// and the command it gives really makes git carry our notes over an amend.
+/// `hook install --notes` installs the post-rewrite hook that carries them instead, and
+/// `hook status` says what carries them, if anything.
 #[test]
-fn notes_hook_tells_how_to_keep_notes_across_rewrites() {
+fn notes_hook_says_how_notes_survive_rewrites() {
     let env = rich_store().copy_env();
-    let advice = "git config --add notes.rewriteRef refs/notes/opencode";
-    let install = |args: &[&str]| env.run(args).success().stderr().to_owned();
-    assert!(!install(&["hook", "install"]).contains("rewriteRef"));
+    let carried = |env: &TestEnv| {
+        let status = env.run(&["hook", "status"]).success();
+        status
+            .stdout()
+            .lines()
+            .find(|l| l.starts_with("notes over amend and rebase:"))
+            .unwrap_or_else(|| panic!("{status}"))
+            .to_owned()
+    };
+    env.run(&["hook", "install"]).success();
+    insta::assert_snapshot!(carried(&env), @"notes over amend and rebase: not carried (refs/notes/opencode); `git opencode hook install --notes` carries them");
     let out = env.run(&["hook", "install", "--notes"]).success();
-    assert!(out.stderr().contains(&format!("hint:   {advice}")), "{out}");
-    // The plain hook becomes a notes hook (issue 11: it used to stay plain).
+    // The plain hook becomes a notes hook (issue 11: it used to stay plain), and the
+    // post-rewrite hook comes with it: no advice about notes.rewriteRef is needed.
     insta::assert_snapshot!(out, @"
     updated $TEST_ENV/repo/.git/hooks/post-commit
     already installed $TEST_ENV/repo/.git/hooks/pre-push
-    [EOF]
-    [stderr]
-    hint: git drops notes from amended and rebased commits unless told otherwise; to keep them:
-    hint:   git config --add notes.rewriteRef refs/notes/opencode
+    installed $TEST_ENV/repo/.git/hooks/post-rewrite
     [EOF]
     [exit status: 0]
     ");
     assert!(std::fs::read_to_string(hook_path(&env, "post-commit"))
         .unwrap()
         .contains("git opencode hook run post-commit --notes"));
-    assert!(install(&["hook", "install", "-q", "--notes"]).is_empty());
+    insta::assert_snapshot!(carried(&env), @"notes over amend and rebase: carried by the post-rewrite hook (refs/notes/opencode)");
+    assert!(env
+        .run(&["hook", "install", "-q", "--notes"])
+        .success()
+        .stdout()
+        .is_empty());
     env.run(&["hook", "uninstall"]).success();
+    assert!(!hook_path(&env, "post-rewrite").exists());
 
-    let args: Vec<&str> = advice.split(' ').skip(1).collect();
-    env.git(&args);
+    // Without our hook, git's own setting carries them, when it covers our ref.
+    env.git(&["config", "--add", "notes.rewriteRef", "refs/notes/opencode"]);
     env.git(&[
         "notes",
         "--ref",
@@ -467,11 +490,10 @@ fn notes_hook_tells_how_to_keep_notes_across_rewrites() {
             .trim(),
         "a session"
     );
-    assert!(!install(&["hook", "install", "--notes"]).contains("rewriteRef"));
-
+    insta::assert_snapshot!(carried(&env), @"notes over amend and rebase: carried by git (notes.rewriteRef covers refs/notes/opencode)");
     env.git(&["config", "--unset-all", "notes.rewriteRef"]);
     env.git(&["config", "--add", "notes.rewriteRef", "refs/notes/*"]);
-    assert!(!install(&["hook", "install", "--notes"]).contains("rewriteRef"));
+    assert!(carried(&env).contains("carried by git"));
 }
 
 /// A hook ending in `exit` (or `exec`) never reached lines appended after it: ours go above
@@ -491,6 +513,8 @@ fn a_hook_that_ends_with_exit_still_runs_ours() {
     hooks directory: $TEST_ENV/repo/.git/hooks
     post-commit: installed, but never runs: line 3 (`exit 0`) ends the hook first (`git opencode hook install` moves our lines above it)
     pre-push: not installed
+    post-rewrite: not installed
+    notes over amend and rebase: not carried (refs/notes/opencode); `git opencode hook install --notes` carries them
     opencode.pushWithCode: false
     last run: never
     [EOF]
@@ -692,6 +716,8 @@ fn the_pre_push_hook_stops_at_its_timeout_with_a_slow_remote() {
     hooks directory: $TEST_ENV/repo/.git/hooks
     post-commit: installed
     pre-push: installed
+    post-rewrite: not installed
+    notes over amend and rebase: not carried (refs/notes/opencode); `git opencode hook install --notes` carries them
     opencode.pushWithCode: true
     last run: {"hook":"pre-push","time":"[TIME]","ms":[DURATION],"ok":false,"message":"stopped after [DURATION] (opencode.hookTimeout) while pushing refs/heads/opencode/sessions to slow; the rest is left for the next run"}
     last errors ($TEST_ENV/repo/.git/git-opencode/hook.log):

@@ -9,6 +9,7 @@ mod history;
 mod hooks;
 mod identity;
 mod names;
+mod notes_rewrite;
 mod push;
 mod read_side;
 mod releases;
