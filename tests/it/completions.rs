@@ -101,7 +101,7 @@ fn git_opencode_completes_under_gits_bash_completion() {
     git opencode log --j → --json
     git -C . opencode sum → summary
     git opencode show --no → --no-pager --no-redact
-    git opencode hook install -- → --help --notes --post-commit --pre-push --quiet --store --verbose
+    git opencode hook install -- → --help --notes --post-commit --post-rewrite --pre-push --quiet --store --verbose
     git ope → opencode
     ");
 }
