@@ -6,6 +6,7 @@ pub mod export;
 pub mod hook;
 pub mod list;
 pub mod pack;
+pub mod prune;
 pub mod push_sessions;
 pub mod restore;
 pub mod verify;
