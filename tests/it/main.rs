@@ -7,6 +7,7 @@ mod harness;
 mod hooks;
 mod identity;
 mod names;
+mod prune;
 mod push;
 mod read_side;
 mod releases;
