@@ -515,3 +515,43 @@ fn a_2x_store_is_pruned() {
     );
     integrity_ok(&db);
 }
+
+/// A shared session (a `session_share` row, as OpenCode writes when sharing, which needs the
+/// network here) stays: its share secret is not archived. `--include-shared` prunes it, the
+/// share row with it.
+#[test]
+fn a_shared_session_is_kept_unless_included() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let db = env.opencode.as_ref().unwrap().db_path();
+    let plain = store.plain.as_str();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO session_share (session_id, id, secret, url, time_created, time_updated) \
+             VALUES (?1, 'shr_1', 'the-secret', 'https://opncd.ai/share/shr_1', 1, 1)",
+            [plain],
+        )
+        .unwrap();
+    env.run(&["push-sessions", "-q", "--no-redact"]).success();
+    let scrub = Scrub::of(store);
+    let kept = env.run(&["prune", "--session", plain, "--force"]).success();
+    insta::assert_snapshot!(sizes(&scrub.apply(&kept)), @"
+    archive: refs/heads/opencode/sessions
+    kept         [SESSION:plain]  Mock title (updated [TIME]; shared, its share secret would be lost (--include-shared))
+    nothing to prune
+    [EOF]
+    [exit status: 0]
+    ");
+    assert!(backups(&env).is_empty());
+    let out = env
+        .run(&["prune", "--session", plain, "--include-shared", "--force"])
+        .success();
+    assert!(out.stdout().contains("pruned 1 session"), "{out}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let shares: i64 = conn
+        .query_row("SELECT count(*) FROM session_share", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(shares, 0);
+    integrity_ok(&db);
+}
