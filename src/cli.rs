@@ -68,6 +68,8 @@ pub enum Command {
     /// Print a shell completion script (bash and zsh: also for `git opencode` under git's own
     /// completion)
     Completions(CompletionsArgs),
+    /// Delete from the local store the sessions the archive holds exactly; a plan without -f
+    Prune(PruneArgs),
     /// Note the commits of a range that have no note yet (squash or rebase merges, cherry-picks)
     /// with the sessions of the noted commits they contain
     Remap(RemapArgs),
@@ -190,6 +192,49 @@ pub struct DoctorArgs {
     /// With --fix: say what would be done, and change nothing
     #[arg(long, requires = "fix")]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["older_than", "sessions", "all"])))]
+pub struct PruneArgs {
+    /// Sessions last updated before this: an age (30d, 2w, 6m, 1y) or a date (2026-01-31,
+    /// or RFC 3339 such as 2026-01-31T12:00:00Z)
+    #[arg(long, value_name = "AGE|DATE")]
+    pub older_than: Option<String>,
+
+    /// This session (with its subagent sessions); may be repeated or comma-separated
+    #[arg(long = "session", value_name = "ID", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub sessions: Vec<String>,
+
+    /// Every session of this repository
+    #[arg(long)]
+    pub all: bool,
+
+    /// The archive to check against: a pack zip, or a ref or commit of the archive branch
+    /// [default: git config opencode.ref, else refs/heads/opencode/sessions]
+    #[arg(long, value_name = "ZIP|REF")]
+    pub from: Option<String>,
+
+    /// Delete (without it prune only prints what it would delete)
+    #[arg(short, long)]
+    pub force: bool,
+
+    /// Also prune sessions whose archived copy was redacted: their secrets are gone for good
+    /// (the backup zip keeps them)
+    #[arg(long)]
+    pub allow_redacted: bool,
+
+    /// Also prune shared sessions (their share secret, which unsharing needs, is lost)
+    #[arg(long)]
+    pub include_shared: bool,
+
+    /// Do not write the backup zip of the pruned sessions under <git-common-dir>/git-opencode/pruned/
+    #[arg(long)]
+    pub no_backup: bool,
+
+    /// Then shrink the database file (SQLite VACUUM; needs free space of twice its size)
+    #[arg(long)]
+    pub vacuum: bool,
 }
 
 #[derive(Debug, Args)]

@@ -19,7 +19,10 @@
 //!    - [`archive`]: both archive forms, the pack zip and the archive branch: formats and
 //!      manifests, writers, readers, the union merge, the archive ref.
 //!    - [`restore`]: writing archived sessions back into a store, and comparing copies
-//!      (restore's plan, verify's report). The only module that writes to OpenCode's store.
+//!      (restore's plan, verify's report, prune's check). The only module that writes to
+//!      OpenCode's store, deletions included (`restore::remove`, for prune).
+//!    - [`prune`]: which sessions may leave the store (selected in whole families, held
+//!      exactly by the archive), the backup zip first; the deleting is `restore::remove`'s.
 //!    - [`notes`]: linking commits to the sessions that produced them, as git notes.
 //!    - [`hooks`]: the post-commit and pre-push hooks: installing them and their runtime.
 //!    - [`doctor`]: why sessions seem gone (the 2.x upgrade, hooks, archive), and the rescue.
@@ -58,6 +61,7 @@ pub mod membership;
 pub mod notes;
 pub mod pager;
 pub mod progress;
+pub mod prune;
 pub mod redact;
 pub mod restore;
 pub mod store;
@@ -100,6 +104,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Completions(args) => cmd::completions::run(args, out),
         Command::Remap(args) => cmd::remap::run(&Ctx::new(options)?, args, out),
         Command::Fetch(args) => cmd::fetch::run(&Ctx::new(options)?, args, out),
+        Command::Prune(args) => cmd::prune::run(&Ctx::new(options)?, args, out),
     };
     result?;
     out.flush()?;

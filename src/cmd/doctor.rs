@@ -81,6 +81,16 @@ fn print(ctx: &Ctx, d: &Diagnosis, out: &mut dyn Write) -> Result<()> {
             a.missing.len(),
             a.behind.len()
         )?;
+        if a.prunable.sessions > 0 {
+            let n = a.prunable.sessions;
+            writeln!(
+                out,
+                "prune: {n} archived session{} could leave the store, about {} \
+                 (git opencode prune --all shows which)",
+                if n == 1 { "" } else { "s" },
+                crate::prune::human_bytes(a.prunable.bytes)
+            )?;
+        }
     } else {
         writeln!(out, "archive {}: none yet", a.ref_name)?;
     }

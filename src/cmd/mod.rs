@@ -9,6 +9,7 @@ pub mod hook;
 pub mod list;
 pub mod log;
 pub mod pack;
+pub mod prune;
 pub mod push_sessions;
 pub mod remap;
 pub mod restore;

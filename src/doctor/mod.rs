@@ -234,6 +234,8 @@ pub struct ArchiveFacts {
     pub missing: Vec<String>,
     /// Sessions the store holds newer than the archive.
     pub behind: Vec<String>,
+    /// What `git opencode prune --all` would free, judged by the archive's change stamps.
+    pub prunable: crate::prune::Estimate,
 }
 
 /// Everything `doctor` found.
@@ -475,10 +477,18 @@ fn archive_facts(ctx: &Ctx, ex: &Examined) -> Result<ArchiveFacts> {
             _ => {}
         }
     }
+    let prunable = if tip.is_some() {
+        crate::prune::estimate(&ex.store, &ex.members, |id| {
+            !missing.iter().any(|m| m == id) && !behind.iter().any(|b| b == id)
+        })?
+    } else {
+        crate::prune::Estimate::default()
+    };
     Ok(ArchiveFacts {
         ref_name,
         exists: tip.is_some(),
         missing,
         behind,
+        prunable,
     })
 }

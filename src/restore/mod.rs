@@ -16,6 +16,7 @@ mod json;
 mod merge;
 mod plan;
 mod rehome;
+pub mod remove;
 pub mod rescue;
 mod schema;
 pub mod service;
@@ -25,7 +26,9 @@ pub mod upgrade;
 mod v2rows;
 
 pub use merge::{MessageRows, Rows};
-pub use plan::{compare, content_key, v2_row_ids, Action, Difference, Newer, State};
+pub use plan::{
+    compare, compare_with, content_key, v2_row_ids, Action, Depth, Difference, Newer, State,
+};
 pub use rehome::rehome;
 
 use crate::archive::{is_safe_id, Archive, ArchivedSession};

@@ -183,6 +183,23 @@ pub struct Difference {
     pub state: State,
     /// For changed sessions: which side was updated last.
     pub newer: Option<Newer>,
+    /// Same only once redacted: the store's copy holds secret-shaped strings the (redacted)
+    /// archive has placeholders for. Told only by [`Depth::Everything`].
+    pub redacted: bool,
+}
+
+/// How much of two copies [`compare_with`] compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// What restore writes back: the content digest of the document, and v2 rows by ID
+    /// (verify; restore merges todos row by row and never writes share records).
+    Content,
+    /// Everything the store holds of the session: the document's content digest with its
+    /// extra record (todos, diffs, v2 rows, share URL, a divergent 1.x copy), and every field
+    /// of `info` but where the session ran. What prune needs before it deletes the store's
+    /// copy. A 1.x session restore converted into a 2.x store is compared as [`Depth::Content`]
+    /// (its extra record has no 2.x form to compare).
+    Everything,
 }
 
 /// Compares every archived session with the store's copy (looked up in the whole store),
@@ -190,32 +207,56 @@ pub struct Difference {
 /// read one at a time, and each copy is reduced to its digest before the other is read: a
 /// session can be hundreds of MB.
 pub fn compare(store: &Store, members: &[Member], archive: &Archive) -> Result<Vec<Difference>> {
+    compare_with(store, members, archive, Depth::Content, None)
+}
+
+/// [`compare`], as deep as `depth` says, of the sessions `only` (all when `None`).
+pub fn compare_with(
+    store: &Store,
+    members: &[Member],
+    archive: &Archive,
+    depth: Depth,
+    only: Option<&BTreeSet<String>>,
+) -> Result<Vec<Difference>> {
     let all: HashMap<String, Session> = store
         .sessions()?
         .into_iter()
         .map(|s| (s.id.clone(), s))
         .collect();
+    let strict = depth == Depth::Everything;
     let mut rows = Vec::new();
-    archive.for_each(None, |mut archived| {
+    archive.for_each(only, |mut archived| {
         let title = archived.title().to_owned();
+        let mut redacted = false;
         let (state, newer) = match all.get(&archived.id) {
             None => (State::Missing, None),
             Some(local) => {
                 let updated = archived.time_updated();
                 // A 1.x session restored into a 2.x store is kept there as converted rows:
-                // it is compared in that form, which needs the store's copy first.
+                // compared in that form.
                 let converted =
                     local.generation == Generation::V2 && !super::v2rows::is_v2(&archived);
                 let mut archived_digest = None;
+                let mut archived_whole = None;
                 if !converted {
                     // Reduced to its digest before the store's copy is read.
                     archived_digest =
                         Some((content_key(&archived.doc), v2_row_ids(&archived.extra)));
+                    if strict {
+                        archived_whole = Some(Whole::of(&archived.doc, &archived.extra));
+                    }
                     drop(std::mem::take(&mut archived.doc));
                 }
                 let mut doc = store.export_document(local)?;
-                // A redacted archive holds what redaction makes of the store's copy.
-                if archive.redacted {
+                let mut extra = store.extra(local)?;
+                if strict && archived_whole.is_some() {
+                    if archive.redacted {
+                        // Should the copies be equal, they are so only once redacted when
+                        // redaction replaced something: the archive lacks those secrets.
+                        redacted = redact(&mut doc, &mut extra) > 0;
+                    }
+                } else if archive.redacted {
+                    // A redacted archive holds what redaction makes of the store's copy.
                     Redactor::new().redact_value(&mut doc);
                 }
                 let (archived_key, archived_v2) = match archived_digest {
@@ -226,12 +267,16 @@ pub fn compare(store: &Store, members: &[Member], archive: &Archive) -> Result<V
                         (content_key(&archived_doc), v2_row_ids(&archived_extra))
                     }
                 };
-                let key = content_key(&doc);
+                let same = match &archived_whole {
+                    Some(whole) => *whole == Whole::of(&doc, &extra),
+                    // A v2 session's turns are only in its extra rows, not in the document.
+                    None => content_key(&doc) == archived_key && v2_row_ids(&extra) == archived_v2,
+                };
                 drop(doc);
-                // A v2 session's turns are only in its extra rows, not in the document.
-                if key == archived_key && v2_row_ids(&store.extra(local)?) == archived_v2 {
+                if same {
                     (State::Same, None)
                 } else {
+                    redacted = false;
                     let newer = match local.time_updated.cmp(&updated) {
                         std::cmp::Ordering::Greater => Newer::Store,
                         std::cmp::Ordering::Less => Newer::Archive,
@@ -246,20 +291,65 @@ pub fn compare(store: &Store, members: &[Member], archive: &Archive) -> Result<V
             title,
             state,
             newer,
+            redacted,
         });
         Ok(())
     })?;
     for member in members {
-        if !archive.sessions.contains_key(&member.session.id) {
+        let id = &member.session.id;
+        if !archive.sessions.contains_key(id) && only.is_none_or(|only| only.contains(id)) {
             rows.push(Difference {
                 id: member.session.id.clone(),
                 title: member.session.title.clone(),
                 state: State::Extra,
                 newer: None,
+                redacted: false,
             });
         }
     }
     Ok(rows)
+}
+
+/// A copy of a session reduced for [`Depth::Everything`]: the content digest of its
+/// document and extra record (the archive's own digest), and its `info` without where it
+/// ran, in canonical JSON (the digest leaves most of `info` out).
+#[derive(PartialEq, Eq)]
+struct Whole(ContentDigest, Vec<u8>);
+
+impl Whole {
+    fn of(doc: &Value, extra: &Map<String, Value>) -> Whole {
+        // Where the session ran: rewritten by restore for the checkout it restores to.
+        const LOCATION: [&str; 6] = [
+            "projectID",
+            "directory",
+            "path",
+            "workspaceID",
+            "location",
+            "subpath",
+        ];
+        let mut info = Vec::new();
+        if let Some(map) = doc["info"].as_object() {
+            let rest: Map<String, Value> = map
+                .iter()
+                .filter(|(k, _)| !LOCATION.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            crate::json::write_canonical(&mut info, &Value::Object(rest))
+                .expect("writing to memory cannot fail");
+        }
+        Whole(ContentDigest::of(doc, Some(extra)), info)
+    }
+}
+
+/// Redacts a copy of a session as a redacted archive holds it; how many strings it replaced.
+fn redact(doc: &mut Value, extra: &mut Map<String, Value>) -> usize {
+    let redactor = Redactor::new();
+    let mut record = Value::Object(std::mem::take(extra));
+    let replaced = redactor.redact_value(doc) + redactor.redact_value(&mut record);
+    if let Value::Object(map) = record {
+        *extra = map;
+    }
+    replaced
 }
 
 /// An archived document and extra record, as they are or as the store keeps them.
@@ -320,6 +410,34 @@ pub fn content_key(doc: &Value) -> ContentDigest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_whole_session_counts_but_where_it_ran() {
+        let doc = |directory: &str, revert: Value| {
+            serde_json::json!({"info":{"title":"t","directory":directory,"projectID":directory,
+                "revert":revert,"time":{"updated":5}},"messages":[]})
+        };
+        let todos = |status: &str| {
+            Map::from_iter([(
+                "todos".to_owned(),
+                serde_json::json!([{ "content": "x", "status": status }]),
+            )])
+        };
+        let a = Whole::of(&doc("/a", Value::Null), &todos("done"));
+        assert!(a == Whole::of(&doc("/b", Value::Null), &todos("done")));
+        // A field the content digest leaves out, and a todo, are part of the whole.
+        assert!(
+            a != Whole::of(
+                &doc("/a", serde_json::json!({"messageID": "m"})),
+                &todos("done")
+            )
+        );
+        assert!(a != Whole::of(&doc("/a", Value::Null), &todos("pending")));
+        assert_eq!(
+            content_key(&doc("/a", Value::Null)),
+            content_key(&doc("/a", serde_json::json!({"messageID": "m"})))
+        );
+    }
 
     #[test]
     fn content_key_ignores_location_order_and_number_spelling() {

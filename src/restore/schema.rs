@@ -216,7 +216,7 @@ impl Schema {
                     "{} was written by a newer OpenCode than git-opencode knows (schema migration {newest})",
                     db.display()
                 ))
-                .hint("upgrade git-opencode; nothing was restored"));
+                .hint("upgrade git-opencode; nothing was changed"));
             }
         }
         // Columns restore cannot do without: the same the read side needs.
@@ -243,7 +243,7 @@ impl Schema {
                         db.display(),
                         col.name
                     ))
-                    .hint("upgrade git-opencode; nothing was restored"));
+                    .hint("upgrade git-opencode; nothing was changed"));
                 }
             }
         }

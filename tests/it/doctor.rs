@@ -404,7 +404,12 @@ fn an_upgraded_store_with_stranded_divergent_and_deleted_sessions_is_diagnosed_a
           "[SESSION:task_parent]",
           "[SESSION:tools]"
         ],
-        "behind": []
+        "behind": [],
+        "prunable": {
+          "sessions": 0,
+          "rows": 0,
+          "bytes": 0
+        }
       },
       "findings": [
         {
@@ -599,13 +604,19 @@ fn an_upgraded_store_with_stranded_divergent_and_deleted_sessions_is_diagnosed_a
     env.run(&["hook", "install"]).success();
     env.run(&["push-sessions"]).success();
     let out = env.run(&["doctor"]).success();
-    insta::assert_snapshot!(scrub.apply(&out), @"
+    // What a prune would free depends on the length of the fixture's paths.
+    let report = regex::Regex::new(r"about \d+(\.\d)? (B|kB|MB)")
+        .unwrap()
+        .replace(&scrub.apply(&out), "about [SIZE]")
+        .into_owned();
+    insta::assert_snapshot!(report, @"
     store: $TEST_ENV/opencode/data/opencode/opencode.db (OpenCode 2.x, upgraded from 1.x)
     import of the 1.x sessions: completed [TIME]
     sessions of this repository: 6 (6 read from OpenCode 2.x's tables, 0 from 1.x's)
     written by OpenCode: 1.18.34 (6)
     hooks: post-commit installed, pre-push installed
     archive refs/heads/opencode/sessions: 0 not archived, 0 newer in the store
+    prune: 6 archived sessions could leave the store, about [SIZE] (git opencode prune --all shows which)
 
     deleted-in-2x: 1 session deleted in OpenCode 2.x; their 1.x copies are still in the 1.x tables (not lost, not shown)
       [SESSION:attachment]            [TIME]            Attachment 📎
@@ -658,6 +669,7 @@ fn a_healthy_2x_store_exits_0() {
     written by OpenCode: 2.0.25 (3)
     hooks: post-commit installed, pre-push installed
     archive refs/heads/opencode/sessions: 0 not archived, 0 newer in the store
+    prune: 3 archived sessions could leave the store, about 5.8 kB (git opencode prune --all shows which)
 
     nothing needs attention
     [EOF]
@@ -667,6 +679,11 @@ fn a_healthy_2x_store_exits_0() {
     assert_eq!(json["attention"], false);
     assert_eq!(json["findings"], Value::Array(Vec::new()));
     assert_eq!(json["store"]["generation"], "fresh-2x");
+    // What a prune would free: the three archived sessions, as prune's own plan finds.
+    assert_eq!(json["archive"]["prunable"]["sessions"], 3);
+    assert!(json["archive"]["prunable"]["rows"].as_u64().unwrap() > 3);
+    let plan = env.run(&["prune", "--all"]).success();
+    assert!(plan.stdout().contains("would prune 3 sessions"), "{plan}");
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod hooks;
 mod identity;
 mod names;
 mod notes_rewrite;
+mod prune;
 mod push;
 mod read_side;
 mod releases;

@@ -52,7 +52,7 @@ fn message_ids(doc: &Value) -> Vec<String> {
         .collect()
 }
 
-fn integrity_ok(db: &Path) {
+pub fn integrity_ok(db: &Path) {
     let conn = rusqlite::Connection::open(db).unwrap();
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -789,7 +789,7 @@ fn restore_refuses_what_it_cannot_do_safely() {
     insta::assert_snapshot!(env.run(&["restore", zip]).failure(), @"
     [stderr]
     error: $TEST_ENV/opencode/data/opencode/opencode.db was written by a newer OpenCode than git-opencode knows (schema migration 29990101000000_from_the_future)
-    hint: upgrade git-opencode; nothing was restored
+    hint: upgrade git-opencode; nothing was changed
     [EOF]
     [exit status: 1]
     ");
@@ -845,7 +845,7 @@ fn restore_writes_only_the_columns_an_older_schema_has() {
     insta::assert_snapshot!(out.failure(), @"
     [stderr]
     error: OpenCode database $TEST_ENV/newer/opencode.db has a newer schema: table session requires column future_required, which git-opencode does not know
-    hint: upgrade git-opencode; nothing was restored
+    hint: upgrade git-opencode; nothing was changed
     [EOF]
     [exit status: 1]
     ");
