@@ -30,7 +30,7 @@ impl Documents {
 
 /// The exact bytes `opencode export <id>` prints: `JSON.stringify(doc, null, 2)` and a newline.
 pub fn session_json(store: &Store, session: &Session) -> Result<Vec<u8>> {
-    Ok(crate::json::pretty_line(&store.export_document(session)?))
+    store.export_text(session)
 }
 
 /// The extra record of session `id` (todos, diffs, v2 rows, share URL) as a file, with the

@@ -22,10 +22,10 @@ use crate::git::RepoFacts;
 use crate::membership::{Member, ProjectIds, Rule};
 use crate::progress::Progress;
 use crate::redact::Redactor;
-use crate::store::{Generation, Store, StoreKind, Unreadable};
+use crate::store::{Generation, Session, Store, StoreKind, Unreadable};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -130,27 +130,36 @@ pub fn write<W: Write + Seek>(
     let mut progress = Progress::new("packing sessions", members.len(), options.show_progress);
     let mut versions = BTreeSet::new();
     let mut packed = HashSet::new();
-    for member in members {
-        let session = &member.session;
-        progress.tick();
-        let docs = match Documents::read(store, session, redactor) {
-            Ok(docs) => docs,
-            Err(e) => {
-                skipped.push(super::unreadable(session, &e));
-                continue;
+    // This thread reads the sessions (one SQLite read transaction cannot be shared); the
+    // workers serialise, hash and deflate them; entries are written in reading order, so the
+    // zip is the same whatever the number of threads.
+    let entry_options = zip.options;
+    let work = |(id, doc, extra)| prepare_session(id, doc, extra, entry_options);
+    crate::parallel::with_pool(crate::parallel::threads(), work, |pool| -> Result<()> {
+        let mut write = |entries: Result<Vec<Prepared>>| -> Result<()> {
+            for entry in entries? {
+                zip.add_prepared(entry)?;
             }
+            Ok(())
         };
-        if let Some(v) = &session.summary.version {
-            versions.insert(v.clone());
+        for member in members {
+            let session = &member.session;
+            progress.tick();
+            let (doc, extra) = match read_session(store, session, redactor) {
+                Ok(read) => read,
+                Err(e) => {
+                    skipped.push(super::unreadable(session, &e));
+                    continue;
+                }
+            };
+            if let Some(v) = &session.summary.version {
+                versions.insert(v.clone());
+            }
+            packed.insert(session.id.as_str());
+            pool.push((session.id.as_str(), doc, extra), &mut write)?;
         }
-        let doc = crate::json::pretty_line(&docs.doc);
-        drop(docs.doc);
-        zip.add(&format!("sessions/{}.json", session.id), &doc)?;
-        if let Some(extra) = documents::extra_json(&session.id, docs.extra) {
-            zip.add(&format!("sessions/{}.extra.json", session.id), &extra)?;
-        }
-        packed.insert(session.id.as_str());
-    }
+        pool.finish(&mut write)
+    })?;
     progress.finish();
 
     let created = created
@@ -200,6 +209,77 @@ pub struct EntryRecord {
     pub sha256: String,
 }
 
+/// A session's export document as read: its bytes, or (redacting) the parsed document.
+enum Doc {
+    Text(Vec<u8>),
+    Parsed(Value),
+}
+
+/// A session's document and extra record; only redaction needs the document parsed.
+fn read_session(
+    store: &Store,
+    session: &Session,
+    redactor: Option<&Redactor>,
+) -> Result<(Doc, Map<String, Value>)> {
+    if redactor.is_none() {
+        let doc = store.export_text(session)?;
+        return Ok((Doc::Text(doc), store.extra(session)?));
+    }
+    let docs = Documents::read(store, session, redactor)?;
+    Ok((Doc::Parsed(docs.doc), docs.extra))
+}
+
+/// The entries of one session, ready to be written: its document and its extra record.
+fn prepare_session(
+    id: &str,
+    doc: Doc,
+    extra: Map<String, Value>,
+    options: SimpleFileOptions,
+) -> Result<Vec<Prepared>> {
+    let doc = match doc {
+        Doc::Text(text) => text,
+        Doc::Parsed(value) => crate::json::pretty_line(&value),
+    };
+    let mut entries = vec![Prepared::new(
+        &format!("sessions/{id}.json"),
+        &doc,
+        options,
+    )?];
+    drop(doc);
+    if let Some(extra) = documents::extra_json(id, extra) {
+        let path = format!("sessions/{id}.extra.json");
+        entries.push(Prepared::new(&path, &extra, options)?);
+    }
+    Ok(entries)
+}
+
+/// One entry compressed ahead of writing (on any thread) and its manifest record.
+pub struct Prepared {
+    file: zip::write::PreparedZipFile,
+    record: EntryRecord,
+}
+
+impl Prepared {
+    /// Deflates `data` as entry `path` with `options` and checksums it. Each entry is
+    /// compressed on its own, so its bytes do not depend on which thread did it.
+    pub fn new(path: &str, data: &[u8], options: SimpleFileOptions) -> Result<Prepared> {
+        let mut options = options;
+        if data.len() as u64 >= u32::MAX as u64 {
+            options = options.large_file(true);
+        }
+        let file = zip::write::PreparedZipFile::from_data(path, options, data)
+            .with_context(|| format!("failed to compress {path} for the zip"))?;
+        Ok(Prepared {
+            file,
+            record: EntryRecord {
+                path: path.to_owned(),
+                size: data.len() as u64,
+                sha256: sha256_hex(data),
+            },
+        })
+    }
+}
+
 /// A zip whose entries are compressed alike, stamped with one time and recorded for the
 /// manifest.
 pub struct PackWriter<W: Write + Seek> {
@@ -227,21 +307,16 @@ impl<W: Write + Seek> PackWriter<W> {
 
     /// Adds one entry and records its checksum.
     pub fn add(&mut self, path: &str, data: &[u8]) -> Result<()> {
-        let mut options = self.options;
-        if data.len() as u64 >= u32::MAX as u64 {
-            options = options.large_file(true);
-        }
+        self.add_prepared(Prepared::new(path, data, self.options)?)
+    }
+
+    /// Adds an entry compressed with [`Prepared::new`] and records its checksum.
+    pub fn add_prepared(&mut self, entry: Prepared) -> Result<()> {
+        let path = &entry.record.path;
         self.zip
-            .start_file(path, options)
-            .with_context(|| format!("failed to add {path} to the zip"))?;
-        self.zip
-            .write_all(data)
+            .add_prepared_file(entry.file)
             .with_context(|| format!("failed to write {path} into the zip"))?;
-        self.entries.push(EntryRecord {
-            path: path.to_owned(),
-            size: data.len() as u64,
-            sha256: sha256_hex(data),
-        });
+        self.entries.push(entry.record);
         Ok(())
     }
 

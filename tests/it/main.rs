@@ -2,6 +2,7 @@ mod bad_input;
 mod common;
 mod discovery;
 mod doctor;
+mod fast_paths;
 mod gen2;
 mod harness;
 mod hooks;
