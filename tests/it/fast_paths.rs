@@ -65,3 +65,41 @@ fn pack_is_byte_identical_whatever_the_thread_count() {
     }
 }
 
+/// `push-sessions` renders and writes sessions on `GIT_OPENCODE_THREADS` workers: the
+/// archive tree is the same with one thread and with several, redacted (the default) or not.
+#[test]
+fn push_sessions_writes_the_same_tree_whatever_the_thread_count() {
+    let fixture = rich_store();
+    for extra in [&[][..], &["--no-redact"][..]] {
+        let mut trees = Vec::new();
+        for threads in ["1", "3"] {
+            let env = fixture.copy_env();
+            let mut args = vec!["push-sessions", "-q"];
+            args.extend_from_slice(extra);
+            let mut cmd = env.cmd(&args);
+            cmd.env("GIT_OPENCODE_THREADS", threads);
+            run(cmd).success();
+            let tree = env.git(&["rev-parse", "refs/heads/opencode/sessions^{tree}"]);
+            let files = env.git(&[
+                "ls-tree",
+                "-r",
+                "--name-only",
+                "refs/heads/opencode/sessions",
+            ]);
+            assert_eq!(
+                files
+                    .lines()
+                    .filter(|f| f.ends_with("/transcript.md"))
+                    .count(),
+                fixture.sessions().len(),
+                "every session is archived with {threads} threads"
+            );
+            env.git(&["fsck", "--strict"]);
+            trees.push(tree);
+        }
+        assert_eq!(
+            trees[0], trees[1],
+            "push-sessions {extra:?}: 1 vs 3 threads"
+        );
+    }
+}
