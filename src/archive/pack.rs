@@ -134,7 +134,7 @@ pub fn write<W: Write + Seek>(
     // workers serialise, hash and deflate them; entries are written in reading order, so the
     // zip is the same whatever the number of threads.
     let entry_options = zip.options;
-    let work = |(id, doc, extra)| prepare_session(id, doc, extra, entry_options);
+    let work = |(id, doc, extra)| prepare_session(id, doc, extra, redactor, entry_options);
     crate::parallel::with_pool(crate::parallel::threads(), work, |pool| -> Result<()> {
         let mut write = |entries: Result<Vec<Prepared>>| -> Result<()> {
             for entry in entries? {
@@ -209,13 +209,14 @@ pub struct EntryRecord {
     pub sha256: String,
 }
 
-/// A session's export document as read: its bytes, or (redacting) the parsed document.
+/// A session's export document as read: its bytes, or (to redact) the parsed document.
 enum Doc {
     Text(Vec<u8>),
     Parsed(Value),
 }
 
-/// A session's document and extra record; only redaction needs the document parsed.
+/// A session's document and extra record, verbatim; only redaction needs the document
+/// parsed (and is left to the worker, with the printing).
 fn read_session(
     store: &Store,
     session: &Session,
@@ -225,20 +226,28 @@ fn read_session(
         let doc = store.export_text(session)?;
         return Ok((Doc::Text(doc), store.extra(session)?));
     }
-    let docs = Documents::read(store, session, redactor)?;
+    let docs = Documents::read(store, session, None)?;
     Ok((Doc::Parsed(docs.doc), docs.extra))
 }
 
-/// The entries of one session, ready to be written: its document and its extra record.
+/// The entries of one session, ready to be written: its document and its extra record,
+/// redacted first when a redactor is given.
 fn prepare_session(
     id: &str,
     doc: Doc,
     extra: Map<String, Value>,
+    redactor: Option<&Redactor>,
     options: SimpleFileOptions,
 ) -> Result<Vec<Prepared>> {
-    let doc = match doc {
-        Doc::Text(text) => text,
-        Doc::Parsed(value) => crate::json::pretty_line(&value),
+    let (doc, extra) = match (doc, redactor) {
+        (Doc::Text(text), _) => (text, extra),
+        (Doc::Parsed(doc), redactor) => {
+            let mut docs = Documents { doc, extra };
+            if let Some(r) = redactor {
+                docs.redact(r);
+            }
+            (crate::json::pretty_line(&docs.doc), docs.extra)
+        }
     };
     let mut entries = vec![Prepared::new(
         &format!("sessions/{id}.json"),

@@ -240,7 +240,9 @@ impl SqliteStore {
 
     /// The `info` object of one session, as `opencode export` prints it.
     pub fn session_info(&self, session_id: &str) -> Result<Map<String, Value>> {
-        let mut stmt = self.conn.prepare("SELECT * FROM session WHERE id = ?1")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT * FROM session WHERE id = ?1")?;
         let names: Vec<String> = stmt.column_names().map(String::from).collect();
         let mut rows = stmt.query([session_id])?;
         let row = rows
