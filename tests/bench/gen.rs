@@ -55,6 +55,8 @@ pub struct Base {
     pub db: PathBuf,
     /// Names the cached stores built from this base (`s1000`, `small1000`).
     pub prefix: &'static str,
+    /// Whether copies keep OpenCode's event log (`event`, `event_sequence`).
+    pub events: bool,
 }
 
 /// `<target>/perf`.
@@ -67,22 +69,26 @@ pub fn perf_dir() -> PathBuf {
 
 /// The base store, generated with the real OpenCode on first use (~20 s) and cached.
 pub fn base() -> Base {
-    cached_base("base", "s", || {
+    cached_base("base", "s", true, || {
         let fixture = common::fixtures::rich_store();
         (fixture.repo.path.clone(), fixture.home.open_db())
     })
 }
 
 /// The small-sessions base: five tool-heavy sessions of short tool calls and text parts,
-/// written by the real OpenCode on first use (~40 s) and cached.
+/// written by the real OpenCode on first use (~40 s) and cached. Its stores leave out the
+/// event log: 1.18.34 logs ~110 KB of events per such session, which `pack` never reads but
+/// `zip -1` of the file would compress (4x the session data), and stores of day-to-day use
+/// like issue 16's (13 KB per session) hold no such log.
 pub fn small_base() -> Base {
-    cached_base("small-base", "small", small_template)
+    cached_base("small-base", "small", false, small_template)
 }
 
 /// The base in `perf/<name>`, made by `make` (a repository and an open store) when missing.
 fn cached_base(
     name: &str,
     prefix: &'static str,
+    events: bool,
     make: impl FnOnce() -> (PathBuf, Connection),
 ) -> Base {
     let dir = perf_dir().join(name);
@@ -91,6 +97,7 @@ fn cached_base(
         db: dir.join("opencode.db"),
         dir,
         prefix,
+        events,
     };
     let marker = base.dir.join(".done");
     let stamp = format!("{} {GENERATOR}", common::opencode::CURRENT);
@@ -183,7 +190,8 @@ pub fn store(base: &Base, sessions: usize, smaller: Option<(usize, &Path)>) -> P
         .join(format!("{}{sessions}", base.prefix));
     let db = dir.join("opencode.db");
     let marker = dir.join(".done");
-    if fs::read_to_string(&marker).ok().as_deref() == Some(GENERATOR) && db.is_file() {
+    let stamp = format!("{GENERATOR}{}", if base.events { "" } else { " no-events" });
+    if fs::read_to_string(&marker).ok().as_deref() == Some(stamp.as_str()) && db.is_file() {
         return db;
     }
     let start = Instant::now();
@@ -192,13 +200,17 @@ pub fn store(base: &Base, sessions: usize, smaller: Option<(usize, &Path)>) -> P
     let (from_sessions, from_db) = smaller.unwrap_or((0, &base.db));
     fs::copy(from_db, &db).unwrap();
     let conn = Connection::open(&db).unwrap();
-    let template = Template::read(&Connection::open(&base.db).unwrap());
+    let template = Template::read(&Connection::open(&base.db).unwrap(), base.events);
     let per_group = template.sessions.len();
     let first_group = from_sessions.max(per_group) / per_group;
     let groups = sessions / per_group;
     eprintln!("perf: generating a store of {sessions} sessions (groups {first_group}..{groups})…");
     conn.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN")
         .unwrap();
+    if !base.events {
+        conn.execute_batch("DELETE FROM event; DELETE FROM event_sequence")
+            .unwrap();
+    }
     let payloads: Vec<String> = ATTACHMENT_KIB
         .iter()
         .enumerate()
@@ -210,6 +222,10 @@ pub fn store(base: &Base, sessions: usize, smaller: Option<(usize, &Path)>) -> P
     }
     conn.execute_batch("COMMIT; PRAGMA journal_mode=WAL; PRAGMA wal_checkpoint(TRUNCATE)")
         .unwrap();
+    if !base.events {
+        // The rows deleted from the base copy leave free pages: give them back.
+        conn.execute_batch("VACUUM").unwrap();
+    }
     drop(conn);
     let size = fs::metadata(&db).unwrap().len();
     eprintln!(
@@ -217,7 +233,7 @@ pub fn store(base: &Base, sessions: usize, smaller: Option<(usize, &Path)>) -> P
         size as f64 / 1e6,
         start.elapsed()
     );
-    fs::write(&marker, GENERATOR).unwrap();
+    fs::write(&marker, stamp).unwrap();
     db
 }
 
@@ -238,13 +254,14 @@ struct TableRows {
 }
 
 impl Template {
-    fn read(conn: &Connection) -> Template {
+    fn read(conn: &Connection, events: bool) -> Template {
         let sessions: Vec<String> = query_strings(conn, "SELECT id FROM session ORDER BY id");
         let tables_present: Vec<String> =
             query_strings(conn, "SELECT name FROM sqlite_master WHERE type = 'table'");
         let mut tables = Vec::new();
         for (table, key) in TABLES {
-            if !tables_present.iter().any(|t| t == table) {
+            let event_log = table.starts_with("event");
+            if !tables_present.iter().any(|t| t == table) || (event_log && !events) {
                 continue;
             }
             let mut stmt = conn

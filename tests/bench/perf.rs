@@ -93,6 +93,12 @@ fn main() {
         gen::ATTACHMENT_KIB.iter().min().unwrap(),
         gen::ATTACHMENT_KIB.iter().max().unwrap(),
     ));
+    table.notes.push(
+        "The \"1,000 small\" store: five small tool-heavy sessions written by OpenCode 1.18.34 \
+         (two turns of short write/read/edit/bash/todowrite calls and text answers each, ~47 \
+         parts, no attachment) copied the same way, without the event log."
+            .to_owned(),
+    );
     table.notes.push(format!(
         "Machine: {} cores, {:.0} GiB RAM; load average {load_start} at the start, {} at the \
          end. Whole run: {}.",
