@@ -281,92 +281,83 @@ fn snapshot(
     };
     let mut deferred = 0;
     let mut skipped = ctx.unreadable_members(store, ids);
-    // This thread reads the store (one read transaction cannot be shared); workers redact,
-    // render and write each session's blobs, each with its own handle on the repository.
-    // Sessions are collected in reading order, so the tree does not depend on the threads.
-    let shared = repo.shared();
-    let work = |repo: &mut Result<Repo>, job: Job| match repo {
-        Ok(repo) => job.render(repo, members, &links, options.redactor),
-        Err(e) => Err(anyhow!("{e:#}")),
-    };
+    // This thread reads the store (one read transaction cannot be shared) and writes the
+    // blobs; workers redact and render each session. Sessions are collected in reading
+    // order, so the tree does not depend on the threads. (Blobs written from several threads,
+    // each with its own gix handle, made the kernel time four times larger.)
+    let work = |job: Job| job.render(members, &links, options.redactor);
     let threads = crate::parallel::threads();
-    crate::parallel::with_pool_state(
-        threads,
-        || shared.open(),
-        work,
-        |pool| -> Result<()> {
-            for (index, member) in members.iter().enumerate() {
-                let session = &member.session;
-                let stamp = stamps.get(&session.id).cloned().unwrap_or_default();
-                let previous = collected.entries.get(&session.id);
-                if same_mode && previous.is_some_and(|p| p.stamp == stamp.text) {
-                    continue;
-                }
-                if options
-                    .deadline
-                    .is_some_and(|d| std::time::Instant::now() > d)
-                {
-                    deferred += 1;
-                    continue;
-                }
-                // Whether the store's copy is newer, and that copy (redacted now, or to be
-                // redacted by the worker); a damaged session is left out and reported, so that
-                // it keeps none of the others out of the archive.
-                let newer_copy = || -> Result<Option<(Documents, bool)>> {
-                    let mut read = None;
-                    let order = match (previous, &tip) {
-                        // Rendered by another version or mode: a digest under other rules (new
-                        // secret formats, say) says nothing, so a copy as new as the held one is
-                        // rendered again.
-                        (Some(held), Some(_)) if !same_mode => {
-                            match stamp.changed.cmp(&held.last_change()) {
-                                Ordering::Less => Ordering::Less,
-                                _ => Ordering::Greater,
-                            }
-                        }
-                        (Some(held), Some(tip)) => {
-                            freshness::compare(stamp.changed, held.last_change(), || {
-                                let docs = read_documents(store, session, options.redactor)?;
-                                let digest = held_form.digest(store, session, &docs)?;
-                                read = Some(docs);
-                                Ok((digest, archived_digest(repo, tip.tree, held)))
-                            })?
-                        }
-                        _ => Ordering::Greater,
-                    };
-                    // An equal copy is rewritten only to render it the way this version and
-                    // mode do.
-                    let write =
-                        order == Ordering::Greater || (order == Ordering::Equal && !same_mode);
-                    if !write {
-                        return Ok(None);
-                    }
-                    match read {
-                        Some(docs) => Ok(Some((docs, false))),
-                        None => read_documents(store, session, None)
-                            .map(|docs| Some((docs, options.redactor.is_some()))),
-                    }
-                };
-                let (docs, to_redact) = match newer_copy() {
-                    Ok(Some(read)) => read,
-                    Ok(None) => continue,
-                    Err(e) => {
-                        skipped.push(super::unreadable(session, &e));
-                        continue;
-                    }
-                };
-                let job = Job {
-                    member: index,
-                    archived: previous.is_some(),
-                    stamp,
-                    docs,
-                    redact: to_redact,
-                };
-                pool.push(job, &mut |rendered| collected.take(rendered, members))?;
+    crate::parallel::with_pool(threads, work, |pool| -> Result<()> {
+        for (index, member) in members.iter().enumerate() {
+            let session = &member.session;
+            let stamp = stamps.get(&session.id).cloned().unwrap_or_default();
+            let previous = collected.entries.get(&session.id);
+            if same_mode && previous.is_some_and(|p| p.stamp == stamp.text) {
+                continue;
             }
-            pool.finish(&mut |rendered| collected.take(rendered, members))
-        },
-    )?;
+            if options
+                .deadline
+                .is_some_and(|d| std::time::Instant::now() > d)
+            {
+                deferred += 1;
+                continue;
+            }
+            // Whether the store's copy is newer, and that copy (redacted now, or to be
+            // redacted by the worker); a damaged session is left out and reported, so that
+            // it keeps none of the others out of the archive.
+            let newer_copy = || -> Result<Option<(Documents, bool)>> {
+                let mut read = None;
+                let order = match (previous, &tip) {
+                    // Rendered by another version or mode: a digest under other rules (new
+                    // secret formats, say) says nothing, so a copy as new as the held one is
+                    // rendered again.
+                    (Some(held), Some(_)) if !same_mode => {
+                        match stamp.changed.cmp(&held.last_change()) {
+                            Ordering::Less => Ordering::Less,
+                            _ => Ordering::Greater,
+                        }
+                    }
+                    (Some(held), Some(tip)) => {
+                        freshness::compare(stamp.changed, held.last_change(), || {
+                            let docs = read_documents(store, session, options.redactor)?;
+                            let digest = held_form.digest(store, session, &docs)?;
+                            read = Some(docs);
+                            Ok((digest, archived_digest(repo, tip.tree, held)))
+                        })?
+                    }
+                    _ => Ordering::Greater,
+                };
+                // An equal copy is rewritten only to render it the way this version and
+                // mode do.
+                let write = order == Ordering::Greater || (order == Ordering::Equal && !same_mode);
+                if !write {
+                    return Ok(None);
+                }
+                match read {
+                    Some(docs) => Ok(Some((docs, false))),
+                    None => read_documents(store, session, None)
+                        .map(|docs| Some((docs, options.redactor.is_some()))),
+                }
+            };
+            let (docs, to_redact) = match newer_copy() {
+                Ok(Some(read)) => read,
+                Ok(None) => continue,
+                Err(e) => {
+                    skipped.push(super::unreadable(session, &e));
+                    continue;
+                }
+            };
+            let job = Job {
+                member: index,
+                archived: previous.is_some(),
+                stamp,
+                docs,
+                redact: to_redact,
+            };
+            pool.push(job, &mut |rendered| collected.take(repo, rendered, members))?;
+        }
+        pool.finish(&mut |rendered| collected.take(repo, rendered, members))
+    })?;
     let Collected {
         entries,
         touched_months,
@@ -438,24 +429,17 @@ struct Job {
     redact: bool,
 }
 
-/// A session whose files are written as blobs: what the archive tree and index need.
+/// A session's rendered files, to be written as blobs.
 struct Rendered {
     member: usize,
     archived: bool,
     stamp: ChangeStamp,
     dir: String,
-    title: String,
-    blobs: Vec<Edit>,
+    files: SessionFiles,
 }
 
 impl Job {
-    fn render(
-        self,
-        repo: &Repo,
-        members: &[Member],
-        links: &Links,
-        redactor: Option<&Redactor>,
-    ) -> Result<Rendered> {
+    fn render(self, members: &[Member], links: &Links, redactor: Option<&Redactor>) -> Rendered {
         let Job {
             member,
             archived,
@@ -469,26 +453,13 @@ impl Job {
         let session = &members[member].session;
         let dir = session_dir(session);
         let files = render_session(session, docs, links);
-        let mut blobs = Vec::with_capacity(3);
-        let mut write = |name: &str, data: &[u8]| -> Result<()> {
-            let path = format!("{dir}/{name}");
-            let id = repo.write_blob(&path, data)?;
-            blobs.push(Edit::BlobId(path, id));
-            Ok(())
-        };
-        write("session.json", &files.session_json)?;
-        if let Some(extra) = &files.extra_json {
-            write("extra.json", extra)?;
-        }
-        write("transcript.md", &files.transcript)?;
-        Ok(Rendered {
+        Rendered {
             member,
             archived,
             stamp,
             dir,
-            title: files.title,
-            blobs,
-        })
+            files,
+        }
     }
 }
 
@@ -502,11 +473,23 @@ struct Collected {
 }
 
 impl Collected {
-    fn take(&mut self, rendered: Result<Rendered>, members: &[Member]) -> Result<()> {
-        let r = rendered?;
+    /// Writes the session's blobs (each as it comes: nothing waits in memory).
+    fn take(&mut self, repo: &Repo, r: Rendered, members: &[Member]) -> Result<()> {
         let member = &members[r.member];
         let session = &member.session;
-        let line = format!("{} {}", session.id, r.title);
+        let mut write = |name: &str, data: &[u8]| -> Result<()> {
+            let path = format!("{}/{name}", r.dir);
+            let id = repo.write_blob(&path, data)?;
+            self.edits.push(Edit::BlobId(path, id));
+            Ok(())
+        };
+        write("session.json", &r.files.session_json)?;
+        if let Some(extra) = &r.files.extra_json {
+            write("extra.json", extra)?;
+        }
+        write("transcript.md", &r.files.transcript)?;
+        let title = r.files.title;
+        let line = format!("{} {title}", session.id);
         if r.archived {
             self.updated.push(line);
         } else {
@@ -515,9 +498,8 @@ impl Collected {
         self.touched_months.insert(month(session.time_created));
         self.entries.insert(
             session.id.clone(),
-            index_entry(member, &r.dir, &r.stamp, &r.title),
+            index_entry(member, &r.dir, &r.stamp, &title),
         );
-        self.edits.extend(r.blobs);
         Ok(())
     }
 }

@@ -17,7 +17,7 @@ mod roots;
 
 pub use facts::{RepoFacts, OWN_REF_PREFIXES};
 pub use notes::annotated_object;
-pub use objects::{ChangedPaths, Edit, SharedRepo, TreeEntry};
+pub use objects::{ChangedPaths, Edit, TreeEntry};
 pub use refs::{full_ref_name, is_valid_ref_name, RefMoved};
 pub use remote::{Merge, SyncOutcome};
 

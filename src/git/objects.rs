@@ -29,20 +29,6 @@ pub enum Edit {
     Tree(String, Oid),
 }
 
-/// See [`Repo::shared`]: the git directory, which each thread opens itself (gix is built
-/// without its `parallel` feature, so its repositories cannot cross threads).
-pub struct SharedRepo(std::path::PathBuf);
-
-impl SharedRepo {
-    /// This thread's own handle on the repository, opened as git opens it.
-    pub fn open(&self) -> Result<Repo> {
-        let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(&self.0)
-            .with_context(|| format!("cannot open the git repository at {}", self.0.display()))?
-            .to_thread_local();
-        Ok(Repo { repo })
-    }
-}
-
 /// What a commit changed, for attributing it to sessions.
 #[derive(Debug, Clone)]
 pub struct ChangedPaths {
@@ -218,12 +204,6 @@ impl Repo {
             .write_blob(data)
             .with_context(|| format!("failed to write {path}"))?
             .detach())
-    }
-
-    /// A handle other threads open this repository's object database with, to write
-    /// blobs in parallel (a [`Repo`] cannot be shared between threads).
-    pub fn shared(&self) -> SharedRepo {
-        SharedRepo(self.repo.git_dir().to_owned())
     }
 
     /// Applies `edits` to `base` (or an empty tree) and writes the changed trees. Unchanged
