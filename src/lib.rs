@@ -33,8 +33,9 @@
 //!      works on (repository, its facts, store location, verbosity), resolved once.
 //! 4. **Foundations**: [`git`], the only module that uses gix (repository facts, objects,
 //!    refs, notes trees, hooks directory, remotes) and hands out plain data; [`json`]
-//!    (JavaScript's `JSON.stringify` bytes); [`fsutil`] (atomic file writes); [`progress`];
-//!    [`pager`] (git's pager and colour rules).
+//!    (JavaScript's `JSON.stringify` bytes) and [`json_pretty`] (stored JSON re-indented
+//!    without parsing it); [`fsutil`] (atomic file writes); [`progress`]; [`parallel`] (a
+//!    worker pool whose results come back in order); [`pager`] (git's pager and colour rules).
 //!
 //! Rules a change must keep:
 //! - gix is imported only under `git/`, rusqlite only under `store/` and `restore/`, zip only
@@ -57,9 +58,11 @@ pub mod git;
 pub mod history;
 pub mod hooks;
 pub mod json;
+pub mod json_pretty;
 pub mod membership;
 pub mod notes;
 pub mod pager;
+pub mod parallel;
 pub mod progress;
 pub mod prune;
 pub mod redact;

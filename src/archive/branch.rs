@@ -272,95 +272,99 @@ fn snapshot(
         fallback: OnceCell::new(),
     };
     let links = Links::new(members, options.redactor);
-    let mut entries = old_sessions;
-    let mut touched_months = BTreeSet::new();
-    let mut edits = Vec::new();
-    let (mut added, mut updated) = (Vec::new(), Vec::new());
+    let mut collected = Collected {
+        entries: old_sessions,
+        touched_months: BTreeSet::new(),
+        edits: Vec::new(),
+        added: Vec::new(),
+        updated: Vec::new(),
+    };
     let mut deferred = 0;
     let mut skipped = ctx.unreadable_members(store, ids);
-    let mut pending = 0;
-    for member in members {
-        let session = &member.session;
-        let stamp = stamps.get(&session.id).cloned().unwrap_or_default();
-        let previous = entries.get(&session.id);
-        if same_mode && previous.is_some_and(|p| p.stamp == stamp.text) {
-            continue;
-        }
-        if options
-            .deadline
-            .is_some_and(|d| std::time::Instant::now() > d)
-        {
-            deferred += 1;
-            continue;
-        }
-        // Whether the store's copy is newer, and that copy; a damaged session is left out
-        // and reported, so that it keeps none of the others out of the archive.
-        let newer_copy = || -> Result<Option<Documents>> {
-            let mut read = None;
-            let order = match (previous, &tip) {
-                // Rendered by another version or mode: a digest under other rules (new secret
-                // formats, say) says nothing, so a copy as new as the held one is rendered again.
-                (Some(held), Some(_)) if !same_mode => match stamp.changed.cmp(&held.last_change())
-                {
-                    Ordering::Less => Ordering::Less,
-                    _ => Ordering::Greater,
-                },
-                (Some(held), Some(tip)) => {
-                    freshness::compare(stamp.changed, held.last_change(), || {
-                        let docs = read_documents(store, session, options.redactor)?;
-                        let digest = held_form.digest(store, session, &docs)?;
-                        read = Some(docs);
-                        Ok((digest, archived_digest(repo, tip.tree, held)))
-                    })?
-                }
-                _ => Ordering::Greater,
-            };
-            // An equal copy is rewritten only to render it the way this version and mode do.
-            let write = order == Ordering::Greater || (order == Ordering::Equal && !same_mode);
-            if !write {
-                return Ok(None);
-            }
-            match read {
-                Some(docs) => Ok(Some(docs)),
-                None => read_documents(store, session, options.redactor).map(Some),
-            }
-        };
-        let docs = match newer_copy() {
-            Ok(Some(docs)) => docs,
-            Ok(None) => continue,
-            Err(e) => {
-                skipped.push(super::unreadable(session, &e));
+    // This thread reads the store (one read transaction cannot be shared) and writes the
+    // blobs; workers redact and render each session. Sessions are collected in reading
+    // order, so the tree does not depend on the threads. (Blobs written from several threads,
+    // each with its own gix handle, made the kernel time four times larger.)
+    let work = |job: Job| job.render(members, &links, options.redactor);
+    let threads = crate::parallel::threads();
+    crate::parallel::with_pool(threads, work, |pool| -> Result<()> {
+        for (index, member) in members.iter().enumerate() {
+            let session = &member.session;
+            let stamp = stamps.get(&session.id).cloned().unwrap_or_default();
+            let previous = collected.entries.get(&session.id);
+            if same_mode && previous.is_some_and(|p| p.stamp == stamp.text) {
                 continue;
             }
-        };
-        let dir = session_dir(session);
-        let files = render_session(session, docs, &links);
-        let line = format!("{} {}", session.id, files.title);
-        if previous.is_some() {
-            updated.push(line);
-        } else {
-            added.push(line);
+            if options
+                .deadline
+                .is_some_and(|d| std::time::Instant::now() > d)
+            {
+                deferred += 1;
+                continue;
+            }
+            // Whether the store's copy is newer, and that copy (redacted now, or to be
+            // redacted by the worker); a damaged session is left out and reported, so that
+            // it keeps none of the others out of the archive.
+            let newer_copy = || -> Result<Option<(Documents, bool)>> {
+                let mut read = None;
+                let order = match (previous, &tip) {
+                    // Rendered by another version or mode: a digest under other rules (new
+                    // secret formats, say) says nothing, so a copy as new as the held one is
+                    // rendered again.
+                    (Some(held), Some(_)) if !same_mode => {
+                        match stamp.changed.cmp(&held.last_change()) {
+                            Ordering::Less => Ordering::Less,
+                            _ => Ordering::Greater,
+                        }
+                    }
+                    (Some(held), Some(tip)) => {
+                        freshness::compare(stamp.changed, held.last_change(), || {
+                            let docs = read_documents(store, session, options.redactor)?;
+                            let digest = held_form.digest(store, session, &docs)?;
+                            read = Some(docs);
+                            Ok((digest, archived_digest(repo, tip.tree, held)))
+                        })?
+                    }
+                    _ => Ordering::Greater,
+                };
+                // An equal copy is rewritten only to render it the way this version and
+                // mode do.
+                let write = order == Ordering::Greater || (order == Ordering::Equal && !same_mode);
+                if !write {
+                    return Ok(None);
+                }
+                match read {
+                    Some(docs) => Ok(Some((docs, false))),
+                    None => read_documents(store, session, None)
+                        .map(|docs| Some((docs, options.redactor.is_some()))),
+                }
+            };
+            let (docs, to_redact) = match newer_copy() {
+                Ok(Some(read)) => read,
+                Ok(None) => continue,
+                Err(e) => {
+                    skipped.push(super::unreadable(session, &e));
+                    continue;
+                }
+            };
+            let job = Job {
+                member: index,
+                archived: previous.is_some(),
+                stamp,
+                docs,
+                redact: to_redact,
+            };
+            pool.push(job, &mut |rendered| collected.take(repo, rendered, members))?;
         }
-        touched_months.insert(month(session.time_created));
-        entries.insert(
-            session.id.clone(),
-            index_entry(member, &dir, &stamp, &files.title),
-        );
-        pending += files.session_json.len() + files.transcript.len();
-        edits.push(Edit::Blob(
-            format!("{dir}/session.json"),
-            files.session_json,
-        ));
-        if let Some(extra) = files.extra_json {
-            pending += extra.len();
-            edits.push(Edit::Blob(format!("{dir}/extra.json"), extra));
-        }
-        edits.push(Edit::Blob(format!("{dir}/transcript.md"), files.transcript));
-        if pending >= WRITE_BATCH {
-            write_blobs(repo, &mut edits)?;
-            pending = 0;
-        }
-    }
+        pool.finish(&mut |rendered| collected.take(repo, rendered, members))
+    })?;
+    let Collected {
+        entries,
+        touched_months,
+        mut edits,
+        added,
+        updated,
+    } = collected;
 
     // Each touched month's index is rewritten whole; the others are shared with the tip.
     for m in &touched_months {
@@ -413,21 +417,91 @@ fn snapshot(
     })
 }
 
-/// Rendered files are written as blobs whenever this many bytes are waiting: a run that
-/// renders every session (the first one, or after an upgrade) then holds a bounded amount,
-/// not the whole archive. Writing in batches rather than one blob per session keeps the
-/// compressor's buffer reused; interleaving each write with rendering fragmented the heap.
-const WRITE_BATCH: usize = 16 << 20;
+/// One session to render and write: read by the store's thread, done by a worker.
+struct Job {
+    /// Which of the members.
+    member: usize,
+    /// Whether the archive already holds a copy (it is then updated, else added).
+    archived: bool,
+    stamp: ChangeStamp,
+    docs: Documents,
+    /// Redact the documents first (they were read verbatim).
+    redact: bool,
+}
 
-/// Writes the blobs of `edits` that are still in memory, keeping only their IDs.
-fn write_blobs(repo: &Repo, edits: &mut [Edit]) -> Result<()> {
-    for edit in edits.iter_mut() {
-        if let Edit::Blob(path, data) = edit {
-            let id = repo.write_blob(path, data)?;
-            *edit = Edit::BlobId(std::mem::take(path), id);
+/// A session's rendered files, to be written as blobs.
+struct Rendered {
+    member: usize,
+    archived: bool,
+    stamp: ChangeStamp,
+    dir: String,
+    files: SessionFiles,
+}
+
+impl Job {
+    fn render(self, members: &[Member], links: &Links, redactor: Option<&Redactor>) -> Rendered {
+        let Job {
+            member,
+            archived,
+            stamp,
+            mut docs,
+            redact,
+        } = self;
+        if let Some(r) = redactor.filter(|_| redact) {
+            docs.redact(r);
+        }
+        let session = &members[member].session;
+        let dir = session_dir(session);
+        let files = render_session(session, docs, links);
+        Rendered {
+            member,
+            archived,
+            stamp,
+            dir,
+            files,
         }
     }
-    Ok(())
+}
+
+/// What the sessions written so far add to the archive, in reading order.
+struct Collected {
+    entries: BTreeMap<String, IndexEntry>,
+    touched_months: BTreeSet<String>,
+    edits: Vec<Edit>,
+    added: Vec<String>,
+    updated: Vec<String>,
+}
+
+impl Collected {
+    /// Writes the session's blobs (each as it comes: nothing waits in memory).
+    fn take(&mut self, repo: &Repo, r: Rendered, members: &[Member]) -> Result<()> {
+        let member = &members[r.member];
+        let session = &member.session;
+        let mut write = |name: &str, data: &[u8]| -> Result<()> {
+            let path = format!("{}/{name}", r.dir);
+            let id = repo.write_blob(&path, data)?;
+            self.edits.push(Edit::BlobId(path, id));
+            Ok(())
+        };
+        write("session.json", &r.files.session_json)?;
+        if let Some(extra) = &r.files.extra_json {
+            write("extra.json", extra)?;
+        }
+        write("transcript.md", &r.files.transcript)?;
+        let title = r.files.title;
+        let line = format!("{} {title}", session.id);
+        if r.archived {
+            self.updated.push(line);
+        } else {
+            self.added.push(line);
+        }
+        self.touched_months.insert(month(session.time_created));
+        self.entries.insert(
+            session.id.clone(),
+            index_entry(member, &r.dir, &r.stamp, &title),
+        );
+        Ok(())
+    }
 }
 
 /// The rendered files of one session.

@@ -15,22 +15,32 @@ pub struct Documents {
 impl Documents {
     /// Reads `session` from `store`; errors are the store's own (they name the row or file).
     pub fn read(store: &Store, session: &Session, redactor: Option<&Redactor>) -> Result<Self> {
-        let mut doc = store.export_document(session)?;
-        let mut extra = Value::Object(store.extra(session)?);
+        let mut docs = Documents {
+            doc: store.export_document(session)?,
+            extra: store.extra(session)?,
+        };
         if let Some(r) = redactor {
-            r.redact_value(&mut doc);
-            r.redact_value(&mut extra);
+            docs.redact(r);
         }
+        Ok(docs)
+    }
+
+    /// Replaces the secret-shaped strings of both documents (done apart from reading, so
+    /// that it can run on another thread than the store's).
+    pub fn redact(&mut self, redactor: &Redactor) {
+        redactor.redact_value(&mut self.doc);
+        let mut extra = Value::Object(std::mem::take(&mut self.extra));
+        redactor.redact_value(&mut extra);
         let Value::Object(extra) = extra else {
             unreachable!("redaction keeps an object an object")
         };
-        Ok(Documents { doc, extra })
+        self.extra = extra;
     }
 }
 
 /// The exact bytes `opencode export <id>` prints: `JSON.stringify(doc, null, 2)` and a newline.
 pub fn session_json(store: &Store, session: &Session) -> Result<Vec<u8>> {
-    Ok(crate::json::pretty_line(&store.export_document(session)?))
+    store.export_text(session)
 }
 
 /// The extra record of session `id` (todos, diffs, v2 rows, share URL) as a file, with the

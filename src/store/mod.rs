@@ -471,6 +471,26 @@ impl Store {
         Ok(Value::Object(doc))
     }
 
+    /// [`Self::export_document`] as `crate::json::pretty_line` prints it (what `opencode
+    /// export` prints); a 1.x SQLite session is written straight from its stored text
+    /// ([`sqlite::SqliteStore::export_text`]) when its rows allow it.
+    pub fn export_text(&self, session: &Session) -> Result<Vec<u8>> {
+        match self.export_text_direct(session)? {
+            Some(text) => Ok(text),
+            None => Ok(crate::json::pretty_line(&self.export_document(session)?)),
+        }
+    }
+
+    /// [`Self::export_text`] written straight from the stored rows, without parsing them;
+    /// `None` where that cannot be done (not a 1.x SQLite session, or a row not in
+    /// `JSON.stringify`'s canonical form).
+    pub fn export_text_direct(&self, session: &Session) -> Result<Option<Vec<u8>>> {
+        if session.generation == Generation::V1 && session.kind == StoreKind::Sqlite {
+            return self.sqlite().export_text(&session.id);
+        }
+        Ok(None)
+    }
+
     /// The 2.x extra record: the `session_v2` row, unsettled `session_message` rows, and a
     /// divergent session's 1.x copy as `legacy: {document, extra}`.
     fn extra_v2(&self, session: &Session) -> Result<Map<String, Value>> {

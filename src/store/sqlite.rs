@@ -252,7 +252,9 @@ impl SqliteStore {
 
     /// The `info` object of one session, as `opencode export` prints it.
     pub fn session_info(&self, session_id: &str) -> Result<Map<String, Value>> {
-        let mut stmt = self.conn.prepare("SELECT * FROM session WHERE id = ?1")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT * FROM session WHERE id = ?1")?;
         let names: Vec<String> = stmt.column_names().map(String::from).collect();
         let mut rows = stmt.query([session_id])?;
         let row = rows
@@ -385,6 +387,123 @@ impl SqliteStore {
             messages.push(Value::Object(message));
         }
         Ok(messages)
+    }
+
+    /// The export document of session `session_id` exactly as `crate::json::pretty_line`
+    /// prints [`Self::session_info`] and [`Self::messages`] in it, written straight from the
+    /// stored text (see [`crate::json_pretty`]): no row is parsed into a tree. `None` when a
+    /// row is not in the canonical form that allows this; the caller parses the rows then.
+    pub fn export_text(&self, session_id: &str) -> Result<Option<Vec<u8>>> {
+        use crate::json_pretty::{indent, object_with};
+        let info = crate::json::pretty(&Value::Object(self.session_info(session_id)?));
+        let mut out = Vec::with_capacity(info.len() + 16 * 1024);
+        out.extend_from_slice(b"{\n  \"info\": ");
+        // One level deeper: its strings hold no raw line break, so every line is indented.
+        for (i, line) in info.split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                out.push(b'\n');
+                indent(&mut out, 1);
+            }
+            out.extend_from_slice(line);
+        }
+        // Each message's parts, as the lines of its `parts` array (parts come ordered by
+        // message, messages by time: the parts wait here for their message).
+        let mut parts: HashMap<String, Vec<u8>> = HashMap::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, message_id, session_id, \
+             CASE WHEN octet_length(data) > ?2 THEN NULL ELSE data END, rowid FROM part \
+             WHERE message_id IN (SELECT id FROM message WHERE session_id = ?1) ORDER BY message_id, id",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![session_id, LARGE_PART])?;
+        let mut current: Option<(String, Vec<u8>)> = None;
+        while let Some(row) = rows.next().with_context(|| self.context("parts"))? {
+            // A row that is not text, or not JSON: the slow path reports it as it always has.
+            let what = String::new;
+            let (Ok(id), Ok(message_id), Ok(part_session)) = (
+                self.text_at(row, 0, what),
+                self.text_at(row, 1, what),
+                self.text_at(row, 2, what),
+            ) else {
+                return Ok(None);
+            };
+            let large;
+            let data = match row.get_ref(3)? {
+                ValueRef::Null => match self.parse_large(row.get(4)?, id, session_id, what) {
+                    Ok(map) => {
+                        large = crate::json::compact(&Value::Object(map));
+                        large.as_str()
+                    }
+                    Err(_) => return Ok(None),
+                },
+                _ => match self.text_at(row, 3, what) {
+                    Ok(data) => data,
+                    Err(_) => return Ok(None),
+                },
+            };
+            if current.as_ref().is_none_or(|(m, _)| m != message_id) {
+                if let Some((m, lines)) = current.take() {
+                    parts.insert(m, lines);
+                }
+                current = Some((message_id.to_owned(), Vec::new()));
+            }
+            let lines = &mut current.as_mut().expect("set above").1;
+            if !lines.is_empty() {
+                lines.push(b',');
+            }
+            lines.push(b'\n');
+            indent(lines, 4);
+            let extra = [
+                ("id", id),
+                ("sessionID", part_session),
+                ("messageID", message_id),
+            ];
+            if object_with(lines, data, 4, &extra).is_err() {
+                return Ok(None);
+            }
+        }
+        if let Some((m, lines)) = current.take() {
+            parts.insert(m, lines);
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, session_id, data FROM message WHERE session_id = ?1 ORDER BY time_created, id",
+        )?;
+        let mut rows = stmt.query([session_id])?;
+        out.extend_from_slice(b",\n  \"messages\": [");
+        let mut any = false;
+        while let Some(row) = rows.next().with_context(|| self.context("messages"))? {
+            let what = String::new;
+            let (Ok(id), Ok(message_session), Ok(data)) = (
+                self.text_at(row, 0, what),
+                self.text_at(row, 1, what),
+                self.text_at(row, 2, what),
+            ) else {
+                return Ok(None);
+            };
+            out.extend_from_slice(if any { b",\n" } else { b"\n" });
+            any = true;
+            indent(&mut out, 2);
+            out.extend_from_slice(b"{\n      \"info\": ");
+            let extra = [("id", id), ("sessionID", message_session)];
+            if object_with(&mut out, data, 3, &extra).is_err() {
+                return Ok(None);
+            }
+            out.extend_from_slice(b",\n      \"parts\": ");
+            match parts.remove(id) {
+                Some(lines) => {
+                    out.push(b'[');
+                    out.extend_from_slice(&lines);
+                    out.push(b'\n');
+                    indent(&mut out, 3);
+                    out.push(b']');
+                }
+                None => out.extend_from_slice(b"[]"),
+            }
+            out.push(b'\n');
+            indent(&mut out, 2);
+            out.push(b'}');
+        }
+        out.extend_from_slice(if any { b"\n  ]\n}\n" } else { b"]\n}\n" });
+        Ok(Some(out))
     }
 
     /// The data of the part at `rowid` (larger than [`LARGE_PART`]) parsed as it is read

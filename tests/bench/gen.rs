@@ -13,6 +13,10 @@
 //! - with the 1x1 PNG attachment replaced by a `data:` URL of realistic size (tens to
 //!   hundreds of KB of incompressible bytes, like a screenshot).
 //!
+//! A second template, [`small_base`], is five small tool-heavy sessions (many short tool
+//! calls and text parts, no attachment), also written by the real OpenCode 1.18.34 and
+//! multiplied the same way: the day-to-day store of issue 16.
+//!
 //! Stores are cached under `target/perf/stores/` and only rebuilt when [`GENERATOR`] changes.
 
 use crate::common;
@@ -49,6 +53,10 @@ pub struct Base {
     pub dir: PathBuf,
     pub repo: PathBuf,
     pub db: PathBuf,
+    /// Names the cached stores built from this base (`s1000`, `small1000`).
+    pub prefix: &'static str,
+    /// Whether copies keep OpenCode's event log (`event`, `event_sequence`).
+    pub events: bool,
 }
 
 /// `<target>/perf`.
@@ -61,40 +69,129 @@ pub fn perf_dir() -> PathBuf {
 
 /// The base store, generated with the real OpenCode on first use (~20 s) and cached.
 pub fn base() -> Base {
-    let dir = perf_dir().join("base");
+    cached_base("base", "s", true, || {
+        let fixture = common::fixtures::rich_store();
+        (fixture.repo.path.clone(), fixture.home.open_db())
+    })
+}
+
+/// The small-sessions base: five tool-heavy sessions of short tool calls and text parts,
+/// written by the real OpenCode on first use (~40 s) and cached. Its stores leave out the
+/// event log: 1.18.34 logs ~110 KB of events per such session, which `pack` never reads but
+/// `zip -1` of the file would compress (4x the session data), and stores of day-to-day use
+/// like issue 16's (13 KB per session) hold no such log.
+pub fn small_base() -> Base {
+    cached_base("small-base", "small", false, small_template)
+}
+
+/// The base in `perf/<name>`, made by `make` (a repository and an open store) when missing.
+fn cached_base(
+    name: &str,
+    prefix: &'static str,
+    events: bool,
+    make: impl FnOnce() -> (PathBuf, Connection),
+) -> Base {
+    let dir = perf_dir().join(name);
     let base = Base {
         repo: dir.join("repo"),
         db: dir.join("opencode.db"),
         dir,
+        prefix,
+        events,
     };
     let marker = base.dir.join(".done");
-    if fs::read_to_string(&marker).ok().as_deref() == Some(common::opencode::CURRENT) {
+    let stamp = format!("{} {GENERATOR}", common::opencode::CURRENT);
+    if fs::read_to_string(&marker).ok().as_deref() == Some(stamp.as_str()) {
         return base;
     }
     eprintln!(
-        "perf: generating the template store with the real OpenCode {}…",
+        "perf: generating the {name} template store with the real OpenCode {}…",
         common::opencode::CURRENT
     );
     let _ = fs::remove_dir_all(&base.dir);
     fs::create_dir_all(&base.dir).unwrap();
-    let fixture = common::fixtures::rich_store();
-    common::fixtures::copy_dir_all(&fixture.repo.path, &base.repo);
+    let (repo, src) = make();
+    common::fixtures::copy_dir_all(&repo, &base.repo);
     // VACUUM INTO: one consistent file with the -wal's pages in it; the fixture is untouched.
-    let src = fixture.home.open_db();
     src.execute("VACUUM INTO ?1", [base.db.to_str().unwrap()])
         .unwrap();
     drop(src);
-    fs::write(&marker, common::opencode::CURRENT).unwrap();
+    fs::write(&marker, stamp).unwrap();
     base
+}
+
+/// Runs the real OpenCode for [`small_base`]: five sessions, each two turns of short tool
+/// calls (write, read, edit, bash, todowrite) and short text answers.
+fn small_template() -> (PathBuf, Connection) {
+    use common::fake_llm::{script, FakeLlm, Step};
+    let root = common::fixtures::fixture_dir("small");
+    let repo = common::git::Repo::init(&root.join("repo"));
+    repo.write("src/main.rs", "fn main() {\n    println!(\"hello\");\n}\n");
+    repo.commit_all("add sources");
+    let llm = FakeLlm::start();
+    let home = common::opencode::OpencodeHome::at(
+        common::opencode::CURRENT,
+        &root.join("opencode"),
+        llm.port(),
+    );
+    for i in 0..5 {
+        let file = format!("src/mod{i}.rs");
+        let first = [
+            Step::write(&file, &format!("pub fn f{i}() -> u32 {{\n    {i}\n}}\n")),
+            Step::read(&file),
+            Step::edit(&file, &format!("    {i}\n"), &format!("    {i} + 1\n")),
+            Step::bash(&format!("wc -l {file}"), "count lines"),
+            Step::bash("git status --short", "show changes"),
+            Step::todowrite(&[
+                ("add the module", "completed", "high"),
+                ("wire it into main", "in_progress", "medium"),
+                ("run the tests", "pending", "low"),
+            ]),
+            Step::bash("ls src", "list sources"),
+            Step::reply(&format!(
+                "Added `{file}` with `f{i}`, which now returns {i} + 1. Next I will wire it \
+                 into `main` and run the tests."
+            )),
+        ];
+        let title = format!("Small {i}");
+        let prompt = format!("Add module {i}\n{}", script(&first));
+        let id = home
+            .run(&repo.path, &prompt, &["--title", &title])
+            .session_id;
+        let second = [
+            Step::read("src/main.rs"),
+            Step::edit(
+                "src/main.rs",
+                "fn main() {\n",
+                &format!("mod mod{i};\n\nfn main() {{\n"),
+            ),
+            Step::bash("grep -c mod src/main.rs", "check the module line"),
+            Step::bash(&format!("head -n 3 {file}"), "show the module"),
+            Step::todowrite(&[
+                ("add the module", "completed", "high"),
+                ("wire it into main", "completed", "medium"),
+                ("run the tests", "completed", "low"),
+            ]),
+            Step::reply("Wired the module into `main`; everything is in place."),
+        ];
+        let prompt = format!("Now wire it in\n{}", script(&second));
+        home.continue_session(&repo.path, &id, &prompt, &[]);
+    }
+    home.stop_llm_and_wait(llm);
+    repo.commit_all("agent work");
+    (repo.path.clone(), home.open_db())
 }
 
 /// The cached store of `sessions` sessions (a multiple of 5), building it from the next
 /// smaller cached one (or the base) when missing.
 pub fn store(base: &Base, sessions: usize, smaller: Option<(usize, &Path)>) -> PathBuf {
-    let dir = perf_dir().join("stores").join(format!("s{sessions}"));
+    let dir = perf_dir()
+        .join("stores")
+        .join(format!("{}{sessions}", base.prefix));
     let db = dir.join("opencode.db");
     let marker = dir.join(".done");
-    if fs::read_to_string(&marker).ok().as_deref() == Some(GENERATOR) && db.is_file() {
+    let stamp = format!("{GENERATOR}{}", if base.events { "" } else { " no-events" });
+    if fs::read_to_string(&marker).ok().as_deref() == Some(stamp.as_str()) && db.is_file() {
         return db;
     }
     let start = Instant::now();
@@ -103,13 +200,17 @@ pub fn store(base: &Base, sessions: usize, smaller: Option<(usize, &Path)>) -> P
     let (from_sessions, from_db) = smaller.unwrap_or((0, &base.db));
     fs::copy(from_db, &db).unwrap();
     let conn = Connection::open(&db).unwrap();
-    let template = Template::read(&Connection::open(&base.db).unwrap());
+    let template = Template::read(&Connection::open(&base.db).unwrap(), base.events);
     let per_group = template.sessions.len();
     let first_group = from_sessions.max(per_group) / per_group;
     let groups = sessions / per_group;
     eprintln!("perf: generating a store of {sessions} sessions (groups {first_group}..{groups})…");
     conn.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN")
         .unwrap();
+    if !base.events {
+        conn.execute_batch("DELETE FROM event; DELETE FROM event_sequence")
+            .unwrap();
+    }
     let payloads: Vec<String> = ATTACHMENT_KIB
         .iter()
         .enumerate()
@@ -121,6 +222,10 @@ pub fn store(base: &Base, sessions: usize, smaller: Option<(usize, &Path)>) -> P
     }
     conn.execute_batch("COMMIT; PRAGMA journal_mode=WAL; PRAGMA wal_checkpoint(TRUNCATE)")
         .unwrap();
+    if !base.events {
+        // The rows deleted from the base copy leave free pages: give them back.
+        conn.execute_batch("VACUUM").unwrap();
+    }
     drop(conn);
     let size = fs::metadata(&db).unwrap().len();
     eprintln!(
@@ -128,7 +233,7 @@ pub fn store(base: &Base, sessions: usize, smaller: Option<(usize, &Path)>) -> P
         size as f64 / 1e6,
         start.elapsed()
     );
-    fs::write(&marker, GENERATOR).unwrap();
+    fs::write(&marker, stamp).unwrap();
     db
 }
 
@@ -138,8 +243,8 @@ struct Template {
     tables: Vec<TableRows>,
     /// Every ID in the template that a copy renames.
     ids: Vec<String>,
-    /// The template attachment's base64 payload.
-    png: String,
+    /// The template attachment's base64 payload (the small template has none).
+    png: Option<String>,
 }
 
 struct TableRows {
@@ -149,13 +254,14 @@ struct TableRows {
 }
 
 impl Template {
-    fn read(conn: &Connection) -> Template {
+    fn read(conn: &Connection, events: bool) -> Template {
         let sessions: Vec<String> = query_strings(conn, "SELECT id FROM session ORDER BY id");
         let tables_present: Vec<String> =
             query_strings(conn, "SELECT name FROM sqlite_master WHERE type = 'table'");
         let mut tables = Vec::new();
         for (table, key) in TABLES {
-            if !tables_present.iter().any(|t| t == table) {
+            let event_log = table.starts_with("event");
+            if !tables_present.iter().any(|t| t == table) || (event_log && !events) {
                 continue;
             }
             let mut stmt = conn
@@ -207,8 +313,7 @@ impl Template {
             let start = data.find("base64,").unwrap() + "base64,".len();
             let end = start + data[start..].find('"').unwrap();
             data[start..end].to_owned()
-        })
-        .expect("the template has a data: URL attachment");
+        });
         Template {
             sessions,
             tables,
@@ -234,8 +339,10 @@ impl Template {
                     .map(|(value, column)| match value {
                         Sql::Text(text) => {
                             let mut text = remap_ids(text, &map);
-                            if text.contains(&self.png) {
-                                text = text.replace(&self.png, payload);
+                            if let Some(png) = self.png.as_deref() {
+                                if text.contains(png) {
+                                    text = text.replace(png, payload);
+                                }
                             }
                             if column == "title" {
                                 text = format!("{text} #{group}");

@@ -3,6 +3,7 @@ mod common;
 mod completions;
 mod discovery;
 mod doctor;
+mod fast_paths;
 mod gen2;
 mod harness;
 mod history;

@@ -1,0 +1,459 @@
+//! `JSON.stringify(JSON.parse(text), null, 2)` straight from the text, without the tree.
+//!
+//! OpenCode stores every message and part as `JSON.stringify(value)`: canonical compact JSON.
+//! Parsing such a row into a [`serde_json::Value`] only to print it again with indentation
+//! allocates a map per object and a string per string, which was most of what `pack` did on a
+//! store of small sessions. Canonical text can instead be re-indented as it is read: the
+//! bytes of every string, number and literal stay what they are.
+//!
+//! The fast path must give exactly the bytes of the slow one ([`crate::json::pretty`] of the
+//! parsed value), so it accepts only text whose tokens are already in the form those writers
+//! produce, and answers [`NotCanonical`] for anything else: an escape `JSON.stringify` would
+//! not write (`\/`, `\u0041`, any surrogate), a number it would spell differently (`1.0`,
+//! `1e2`, integers beyond 2^53), a repeated key (a parsed object keeps one), nesting deeper
+//! than serde_json parses, or malformed JSON. The caller then takes the slow path, which
+//! also reports malformed rows as it always did.
+
+use crate::json::format_f64;
+
+/// The text is not in the canonical form the fast path handles; take the slow path.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NotCanonical;
+
+type Fast<T = ()> = Result<T, NotCanonical>;
+
+/// serde_json refuses to parse deeper nesting than 128; stay well inside it.
+const MAX_DEPTH: usize = 100;
+
+/// Integers a double holds exactly; larger ones are printed rounded (see `crate::json`).
+const MAX_SAFE_INTEGER: u64 = 1 << 53;
+
+/// Appends `depth` levels of two-space indentation.
+pub fn indent(out: &mut Vec<u8>, depth: usize) {
+    out.extend(std::iter::repeat_n(b' ', 2 * depth));
+}
+
+/// Appends the pretty form of the compact JSON object `text` nested `depth` levels deep (as
+/// `crate::json::pretty` lays out a value at that depth), with `extra` keys set after its
+/// own, as `{...data, id, sessionID}` does. A key of `extra` already in `text` would keep its
+/// place: that rare case is left to the slow path too.
+pub fn object_with(out: &mut Vec<u8>, text: &str, depth: usize, extra: &[(&str, &str)]) -> Fast {
+    let start = out.len();
+    let result = Reader {
+        text: text.as_bytes(),
+        at: 0,
+        out: &mut *out,
+    }
+    .top_object(depth, extra);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+/// Appends `s` as a JSON string as `JSON.stringify` writes it; `NotCanonical` for the
+/// private characters that stand for lone surrogates (see `crate::json`).
+pub fn string(out: &mut Vec<u8>, s: &str) -> Fast {
+    if s.contains(crate::json::LONE_MARK) {
+        return Err(NotCanonical);
+    }
+    // serde_json escapes strings exactly as JSON.stringify does.
+    serde_json::to_writer(&mut *out, s).map_err(|_| NotCanonical)
+}
+
+struct Reader<'t, 'o> {
+    text: &'t [u8],
+    at: usize,
+    out: &'o mut Vec<u8>,
+}
+
+impl<'t> Reader<'t, '_> {
+    fn top_object(&mut self, depth: usize, extra: &[(&str, &str)]) -> Fast {
+        self.skip_ws();
+        if self.peek() != Some(b'{') {
+            return Err(NotCanonical);
+        }
+        let keys = self.object(depth, Some(extra))?;
+        self.skip_ws();
+        if self.at != self.text.len() {
+            return Err(NotCanonical);
+        }
+        // Extra keys go after the object's own; `object` left it open for them.
+        let mut first = keys == 0;
+        for (key, value) in extra {
+            self.out
+                .extend_from_slice(if first { b"\n" } else { b",\n" });
+            first = false;
+            indent(self.out, depth + 1);
+            string(self.out, key)?;
+            self.out.extend_from_slice(b": ");
+            string(self.out, value)?;
+        }
+        if first {
+            self.out.push(b'}');
+        } else {
+            self.out.push(b'\n');
+            indent(self.out, depth);
+            self.out.push(b'}');
+        }
+        Ok(())
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.at).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.at += 1;
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Fast {
+        if depth > MAX_DEPTH {
+            return Err(NotCanonical);
+        }
+        self.skip_ws();
+        match self.peek().ok_or(NotCanonical)? {
+            b'{' => self.object(depth, None).map(drop),
+            b'[' => self.array(depth),
+            b'"' => {
+                let s = self.string()?;
+                self.out.extend_from_slice(s);
+                Ok(())
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => Err(NotCanonical),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Fast {
+        if self.text[self.at..].starts_with(word) {
+            self.at += word.len();
+            self.out.extend_from_slice(word);
+            Ok(())
+        } else {
+            Err(NotCanonical)
+        }
+    }
+
+    /// An object; with `top` (the extra keys), it is left open (no closing brace, nor the
+    /// line break before it) for the caller to add them. Returns the number of its own keys.
+    fn object(&mut self, depth: usize, top: Option<&[(&str, &str)]>) -> Fast<usize> {
+        self.at += 1; // '{'
+        self.skip_ws();
+        let mut keys: Vec<&'t [u8]> = Vec::new();
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            self.out
+                .extend_from_slice(if top.is_none() { b"{}" } else { b"{" });
+            return Ok(0);
+        }
+        self.out.push(b'{');
+        loop {
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return Err(NotCanonical);
+            }
+            self.out
+                .extend_from_slice(if keys.is_empty() { b"\n" } else { b",\n" });
+            indent(self.out, depth + 1);
+            let key = self.string()?;
+            if let Some(extra) = top {
+                // The quotes are part of `key`; an extra key is plain ASCII.
+                let bare = &key[1..key.len() - 1];
+                if extra.iter().any(|(k, _)| k.as_bytes() == bare) {
+                    return Err(NotCanonical);
+                }
+            }
+            keys.push(key);
+            self.out.extend_from_slice(key);
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return Err(NotCanonical);
+            }
+            self.at += 1;
+            self.out.extend_from_slice(b": ");
+            self.value(depth + 1)?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    break;
+                }
+                _ => return Err(NotCanonical),
+            }
+        }
+        // A parsed object keeps one of two equal keys; canonical escapes are unique, so
+        // equal keys are equal bytes.
+        if keys.len() > 1 {
+            keys.sort_unstable();
+            if keys.windows(2).any(|w| w[0] == w[1]) {
+                return Err(NotCanonical);
+            }
+        }
+        if top.is_none() {
+            self.out.push(b'\n');
+            indent(self.out, depth);
+            self.out.push(b'}');
+        }
+        Ok(keys.len())
+    }
+
+    fn array(&mut self, depth: usize) -> Fast {
+        self.at += 1; // '['
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            self.out.extend_from_slice(b"[]");
+            return Ok(());
+        }
+        self.out.push(b'[');
+        let mut first = true;
+        loop {
+            self.out
+                .extend_from_slice(if first { b"\n" } else { b",\n" });
+            first = false;
+            indent(self.out, depth + 1);
+            self.value(depth + 1)?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b']') => {
+                    self.at += 1;
+                    break;
+                }
+                _ => return Err(NotCanonical),
+            }
+        }
+        self.out.push(b'\n');
+        indent(self.out, depth);
+        self.out.push(b']');
+        Ok(())
+    }
+
+    /// A string token, quotes included, if every escape in it is one `JSON.stringify` writes.
+    fn string(&mut self) -> Fast<&'t [u8]> {
+        let start = self.at;
+        self.at += 1; // '"'
+        let text = self.text;
+        loop {
+            // Skip the plain run up to the next quote, backslash or control character.
+            let rest = &text[self.at..];
+            let run = rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .ok_or(NotCanonical)?;
+            self.at += run;
+            match text[self.at] {
+                b'"' => {
+                    self.at += 1;
+                    return Ok(&text[start..self.at]);
+                }
+                b'\\' => {
+                    let escape = text.get(self.at + 1).copied().ok_or(NotCanonical)?;
+                    match escape {
+                        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 2,
+                        b'u' => {
+                            let hex = text.get(self.at + 2..self.at + 6).ok_or(NotCanonical)?;
+                            if !canonical_unicode_escape(hex) {
+                                return Err(NotCanonical);
+                            }
+                            self.at += 6;
+                        }
+                        _ => return Err(NotCanonical),
+                    }
+                }
+                // A raw control character: not JSON.
+                _ => return Err(NotCanonical),
+            }
+        }
+    }
+
+    /// A number token, if it is spelled as JavaScript prints its value.
+    fn number(&mut self) -> Fast {
+        let start = self.at;
+        while matches!(
+            self.peek(),
+            Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+        ) {
+            self.at += 1;
+        }
+        let token = &self.text[start..self.at];
+        let digits = token.strip_prefix(b"-").unwrap_or(token);
+        let plain_integer = !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
+        if plain_integer {
+            // No leading zero, no "-0", and a value a double holds exactly.
+            let leading_zero = digits.len() > 1 && digits[0] == b'0';
+            let minus_zero = token.len() != digits.len() && digits == b"0";
+            let small = digits.len() <= 16
+                && std::str::from_utf8(digits)
+                    .ok()
+                    .and_then(|d| d.parse::<u64>().ok())
+                    .is_some_and(|v| v <= MAX_SAFE_INTEGER);
+            if leading_zero || minus_zero || !small {
+                return Err(NotCanonical);
+            }
+        } else {
+            let value: f64 = std::str::from_utf8(token)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .ok_or(NotCanonical)?;
+            // Rust's parser accepts forms JSON does not ("1.", ".5", "+1", "inf"): the
+            // comparison with JavaScript's spelling turns all of them away.
+            if !value.is_finite() || format_f64(value).as_bytes() != token {
+                return Err(NotCanonical);
+            }
+        }
+        self.out.extend_from_slice(token);
+        Ok(())
+    }
+}
+
+/// `\uXXXX` as `JSON.stringify` writes it: a control character without a short escape, in
+/// lowercase hex. (It also writes lone surrogates so; those are left to the slow path.)
+fn canonical_unicode_escape(hex: &[u8]) -> bool {
+    let lower_hex = hex
+        .iter()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+    if !lower_hex || &hex[..2] != b"00" {
+        return false;
+    }
+    let Ok(unit) = u8::from_str_radix(std::str::from_utf8(&hex[2..]).unwrap_or("zz"), 16) else {
+        return false;
+    };
+    unit < 0x20 && !matches!(unit, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// The slow path: parse, set the extra keys, print at `depth`.
+    fn slow(text: &str, depth: usize, extra: &[(&str, &str)]) -> Option<Vec<u8>> {
+        let Ok(Value::Object(mut map)) = crate::json::parse(text) else {
+            return None;
+        };
+        for (k, v) in extra {
+            map.insert((*k).into(), Value::String((*v).into()));
+        }
+        // Nest it `depth` levels deep in arrays and cut the wrapper away again.
+        let mut value = Value::Object(map);
+        for _ in 0..depth {
+            value = Value::Array(vec![value]);
+        }
+        let text = crate::json::pretty(&value);
+        let text = String::from_utf8(text).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let inner = &lines[depth..lines.len() - depth];
+        let mut joined = inner.join("\n").into_bytes();
+        // The first line carries the indentation of its place, which the caller writes.
+        let strip = 2 * depth;
+        joined.drain(..strip);
+        Some(joined)
+    }
+
+    fn fast(text: &str, depth: usize, extra: &[(&str, &str)]) -> Option<Vec<u8>> {
+        let mut out = b"prefix".to_vec();
+        match object_with(&mut out, text, depth, extra) {
+            Ok(()) => Some(out[6..].to_vec()),
+            Err(NotCanonical) => {
+                assert_eq!(out, b"prefix", "a refusal writes nothing");
+                None
+            }
+        }
+    }
+
+    #[track_caller]
+    fn same(text: &str) {
+        for depth in [0, 1, 4] {
+            for extra in [&[][..], &[("id", "prt_1"), ("sessionID", "ses_é")][..]] {
+                let fast = fast(text, depth, extra)
+                    .unwrap_or_else(|| panic!("canonical text takes the fast path: {text}"));
+                let slow = slow(text, depth, extra).unwrap();
+                assert_eq!(
+                    String::from_utf8(fast).unwrap(),
+                    String::from_utf8(slow).unwrap(),
+                    "{text} at depth {depth}"
+                );
+            }
+        }
+    }
+
+    #[track_caller]
+    fn refused(text: &str) {
+        assert_eq!(fast(text, 2, &[("id", "x")]), None, "{text}");
+    }
+
+    #[test]
+    fn canonical_text_is_reindented_exactly_as_the_parsed_value_is_printed() {
+        same(r#"{}"#);
+        same(r#"{"a":1}"#);
+        same(
+            r#"{"type":"tool","tool":"bash","state":{"status":"completed","input":{"command":"ls","description":"list"},"output":"a\nb\t\"c\"\\ \u001f \u0000 é 🎉","metadata":{"exit":0,"truncated":false,"list":[],"obj":{}},"time":{"start":1767225600000,"end":1767225600123}}}"#,
+        );
+        same(
+            r#"{"n":[0,-1,1.5,-0.25,1e+21,1e-7,123456789012345,9007199254740992,0.1,100,2.5e-8,null,true,false]}"#,
+        );
+        same("{\"raw\":\"\u{7f} \u{2028} \u{10ffff}\"}");
+        same(r#"{"deep":[[[{"x":[{"y":{}}]}]]],"after":"x"}"#);
+        same(r#"{"a":[{"b":1},{"c":[1,2,{"d":"e"}]}],"f":{"g":{"h":[]}}}"#);
+        same(r#"{"sp": "whitespace between tokens" , "ok" : [ 1 , 2 ] }"#);
+    }
+
+    #[test]
+    fn text_in_another_form_is_left_to_the_slow_path() {
+        // Escapes JSON.stringify does not write.
+        refused(r#"{"a":"\/"}"#);
+        refused(r#"{"a":"\u0041"}"#);
+        refused(r#"{"a":"\u000a"}"#);
+        refused(r#"{"a":"\u001F"}"#);
+        refused(r#"{"a":"\ud83d\ude00"}"#);
+        refused(r#"{"a":"\ud83d"}"#);
+        // Numbers JavaScript spells otherwise.
+        for n in [
+            "1.0",
+            "1e2",
+            "1E+21",
+            "-0",
+            "01",
+            "9007199254740993",
+            "1.50",
+            "0.10",
+        ] {
+            refused(&format!(r#"{{"n":{n}}}"#));
+        }
+        // A repeated key, an extra key already there, malformed text, not an object.
+        refused(r#"{"a":1,"b":{"c":1,"c":2}}"#);
+        refused(r#"{"id":"mine"}"#);
+        for bad in [
+            r#"{"a":}"#,
+            r#"{"a":1"#,
+            r#"{"a":1}x"#,
+            r#"{"a":tru}"#,
+            "{\"a\":\"\n\"}",
+            r#"[1]"#,
+            r#""s""#,
+            "",
+        ] {
+            refused(bad);
+        }
+        // Deeper than the fast path goes.
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(120), "]".repeat(120));
+        refused(&deep);
+    }
+
+    #[test]
+    fn refused_text_still_matches_where_the_slow_path_parses_it() {
+        // The slow path prints these in canonical form; the fast path must not guess.
+        assert_eq!(
+            slow(r#"{"a":"\u0041","n":1.0}"#, 0, &[]).unwrap(),
+            b"{\n  \"a\": \"A\",\n  \"n\": 1\n}"
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! The fast paths of `pack` (issue 16) give the very bytes of the plain ones: rows written
+//! straight from their stored text, and entries compressed on any number of threads.
+
+use crate::common::fixtures::{parts_store, rich_store, Fixture};
+use crate::common::{run, TestEnv};
+use git_opencode::store::{Store, StoreLocation};
+
+fn open_store(fixture: &dyn Fixture) -> Store {
+    let data_dir = fixture.home().data_dir();
+    Store::open(StoreLocation {
+        db: data_dir.join("opencode.db"),
+        data_dir,
+    })
+    .unwrap()
+}
+
+/// Every session the real OpenCode wrote (tools, a 75 KB bash output, a subagent, file
+/// attachments, reasoning, a subtask, a compaction) takes the direct path, and it gives the
+/// bytes of the parsed document printed.
+#[test]
+fn sessions_opencode_wrote_are_written_from_their_stored_text_byte_equal() {
+    for fixture in [rich_store() as &dyn Fixture, parts_store()] {
+        let store = open_store(fixture);
+        let sessions = store.sessions().unwrap();
+        for (label, id) in fixture.labels() {
+            let session = sessions.iter().find(|s| s.id == id).unwrap();
+            let direct = store
+                .export_text_direct(session)
+                .unwrap()
+                .unwrap_or_else(|| panic!("{label} was not written from its stored text"));
+            let parsed = git_opencode::json::pretty_line(&store.export_document(session).unwrap());
+            assert!(
+                direct == parsed,
+                "{label}: direct and parsed differ\n{}\n---\n{}",
+                String::from_utf8_lossy(&direct),
+                String::from_utf8_lossy(&parsed)
+            );
+        }
+    }
+}
+
+/// `pack` with `threads` workers (`GIT_OPENCODE_THREADS`), and `extra` arguments.
+fn pack_with(env: &TestEnv, threads: &str, extra: &[&str]) -> Vec<u8> {
+    let zip = env.root.join(format!("t{threads}{}.zip", extra.join("")));
+    let mut args = vec!["pack", "-q", "-o", zip.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let mut cmd = env.cmd(&args);
+    cmd.env("GIT_OPENCODE_THREADS", threads);
+    run(cmd).success();
+    std::fs::read(zip).unwrap()
+}
+
+/// The zip does not depend on how many threads compressed it, redacted or not.
+#[test]
+fn pack_is_byte_identical_whatever_the_thread_count() {
+    let env = rich_store().copy_env();
+    for extra in [&[][..], &["--redact"][..]] {
+        let one = pack_with(&env, "1", extra);
+        for threads in ["2", "3", "16"] {
+            assert!(
+                pack_with(&env, threads, extra) == one,
+                "pack {extra:?} with {threads} threads differs from one thread"
+            );
+        }
+    }
+}
+
+/// `push-sessions` renders and writes sessions on `GIT_OPENCODE_THREADS` workers: the
+/// archive tree is the same with one thread and with several, redacted (the default) or not.
+#[test]
+fn push_sessions_writes_the_same_tree_whatever_the_thread_count() {
+    let fixture = rich_store();
+    for extra in [&[][..], &["--no-redact"][..]] {
+        let mut trees = Vec::new();
+        for threads in ["1", "3"] {
+            let env = fixture.copy_env();
+            let mut args = vec!["push-sessions", "-q"];
+            args.extend_from_slice(extra);
+            let mut cmd = env.cmd(&args);
+            cmd.env("GIT_OPENCODE_THREADS", threads);
+            run(cmd).success();
+            let tree = env.git(&["rev-parse", "refs/heads/opencode/sessions^{tree}"]);
+            let files = env.git(&[
+                "ls-tree",
+                "-r",
+                "--name-only",
+                "refs/heads/opencode/sessions",
+            ]);
+            assert_eq!(
+                files
+                    .lines()
+                    .filter(|f| f.ends_with("/transcript.md"))
+                    .count(),
+                fixture.sessions().len(),
+                "every session is archived with {threads} threads"
+            );
+            env.git(&["fsck", "--strict"]);
+            trees.push(tree);
+        }
+        assert_eq!(
+            trees[0], trees[1],
+            "push-sessions {extra:?}: 1 vs 3 threads"
+        );
+    }
+}
