@@ -23,6 +23,7 @@
 //!    - [`notes`]: linking commits to the sessions that produced them, as git notes.
 //!    - [`hooks`]: the post-commit and pre-push hooks: installing them and their runtime.
 //!    - [`doctor`]: why sessions seem gone (the 2.x upgrade, hooks, archive), and the rescue.
+//!    - [`history`]: reading the sessions back from the store and the archive (`search`).
 //!    - [`transcript`]: Markdown transcripts; [`redact`]: secret-shaped strings out.
 //!    - [`config`]: every `git config opencode.*` key, and the [`config::Ctx`] a command
 //!      works on (repository, its facts, store location, verbosity), resolved once.
@@ -48,6 +49,7 @@ pub mod doctor;
 pub mod error;
 pub mod fsutil;
 pub mod git;
+pub mod history;
 pub mod hooks;
 pub mod json;
 pub mod membership;
@@ -88,6 +90,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Restore(args) => cmd::restore::run(&Ctx::new(options)?, args, out),
         Command::Verify(args) => cmd::verify::run(&Ctx::new(options)?, args, out),
         Command::Doctor(args) => cmd::doctor::run(&Ctx::new(options)?, args, out),
+        Command::Search(args) => cmd::search::run(&Ctx::new(options)?, args, out),
     };
     result?;
     out.flush()?;

@@ -5,7 +5,7 @@
 //! step happened in the commit's time window: after its parent was committed and before it
 //! was (with a minute of slack either way).
 
-mod touched;
+pub mod touched;
 
 use crate::archive::{self, Archive};
 use crate::config::{self, Ctx};

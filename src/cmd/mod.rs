@@ -8,6 +8,7 @@ pub mod list;
 pub mod pack;
 pub mod push_sessions;
 pub mod restore;
+pub mod search;
 pub mod verify;
 
 use crate::archive::{self, Archive, Checksums};

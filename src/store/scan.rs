@@ -1,0 +1,102 @@
+//! Reading many sessions' parts at once, raw, for `search`.
+//!
+//! Searching thousands of sessions through [`Store::messages`] would run two queries and parse
+//! every part of every session. Here the messages and parts of all the sessions asked for come
+//! from one query each, and a part's data is handed over as the bytes SQLite holds, so that
+//! the caller can skip a part its pattern cannot be in before parsing it. Only the SQLite
+//! 1.x tables are read this way; other sessions go through [`Store::messages`].
+
+use super::{Generation, Session, Store, StoreKind};
+use anyhow::{Context, Result};
+
+/// A message of a 1.x SQLite session: where it stands in its session and who wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageKey {
+    pub session_id: String,
+    pub id: String,
+    pub time_created: i64,
+    /// `data.role`: `user` or `assistant`, as OpenCode wrote it.
+    pub role: Option<String>,
+}
+
+/// A part as stored: its session, message and the JSON text of its data.
+pub struct RawPart<'a> {
+    pub session_id: &'a str,
+    pub message_id: &'a str,
+    pub data: &'a [u8],
+}
+
+impl Store {
+    /// Whether `session` is read by [`Store::scan_messages`] and [`Store::scan_parts`].
+    pub fn is_scannable(&self, session: &Session) -> bool {
+        session.kind == StoreKind::Sqlite && session.generation == Generation::V1
+    }
+
+    /// The messages of `sessions` (each [`Store::is_scannable`]), in no particular order.
+    pub fn scan_messages(&self, sessions: &[&str]) -> Result<Vec<MessageKey>> {
+        let Some(db) = &self.sqlite else {
+            return Ok(Vec::new());
+        };
+        let conn = db.connection();
+        let what = || {
+            format!(
+                "failed to read messages from {}",
+                self.location.db.display()
+            )
+        };
+        let mut stmt = conn
+            .prepare(
+                "SELECT session_id, id, time_created, json_extract(data, '$.role') FROM message \
+                 WHERE session_id IN (SELECT value FROM json_each(?1))",
+            )
+            .with_context(what)?;
+        let ids = serde_json::to_string(sessions)?;
+        let rows = stmt
+            .query_map([ids], |r| {
+                Ok(MessageKey {
+                    session_id: r.get(0)?,
+                    id: r.get(1)?,
+                    time_created: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                    // A malformed row's role reads as NULL (or not text): no role.
+                    role: r.get::<_, Option<String>>(3).ok().flatten(),
+                })
+            })
+            .with_context(what)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .with_context(what)
+    }
+
+    /// Hands every part of `sessions` (each [`Store::is_scannable`]) to `visit`, in no
+    /// particular order, as the bytes SQLite holds: one query, and nothing parsed here.
+    pub fn scan_parts(
+        &self,
+        sessions: &[&str],
+        visit: &mut dyn FnMut(RawPart<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let Some(db) = &self.sqlite else {
+            return Ok(());
+        };
+        let conn = db.connection();
+        let what = || format!("failed to read parts from {}", self.location.db.display());
+        let mut stmt = conn
+            .prepare(
+                "SELECT session_id, message_id, data FROM part \
+                 WHERE session_id IN (SELECT value FROM json_each(?1))",
+            )
+            .with_context(what)?;
+        let ids = serde_json::to_string(sessions)?;
+        let mut rows = stmt.query([ids]).with_context(what)?;
+        while let Some(row) = rows.next().with_context(what)? {
+            let (session_id, message_id) = (row.get_ref(0)?, row.get_ref(1)?);
+            let data = row.get_ref(2)?;
+            let part = RawPart {
+                session_id: session_id.as_str().with_context(what)?,
+                message_id: message_id.as_str().with_context(what)?,
+                // Text or a blob: both are the JSON's bytes; NULL is no data.
+                data: data.as_bytes_or_null().with_context(what)?.unwrap_or(b""),
+            };
+            visit(part)?;
+        }
+        Ok(())
+    }
+}
