@@ -5,6 +5,7 @@
 //! - [`search`]: matching a pattern against them, with the filters; [`lines`]: which text of
 //!   a session is searched; [`when`]: dates and ages on the command line.
 
+mod archived;
 pub mod corpus;
 pub mod lines;
 pub mod search;

@@ -11,9 +11,10 @@
 //! - a session the store and an archive both hold is read once, from the copy the
 //!   [`Corpus`] chose.
 
+use super::archived;
 use super::corpus::{Corpus, Entry, Source};
 use super::lines::{self, Role, Text};
-use crate::git::{Oid, Repo};
+use crate::git::Repo;
 use crate::notes::touched;
 use crate::store::{scan::RawPart, Store};
 use anyhow::{Context, Result};
@@ -25,7 +26,7 @@ use std::path::{Component, Path, PathBuf};
 /// What to look for: a literal string (default) or a regular expression (`-E`), either
 /// maybe case-insensitive (`-i`). Matched line by line, like `git grep`.
 pub struct Pattern {
-    regex: regex::Regex,
+    pub(super) regex: regex::Regex,
     /// Whether a match can span lines (a regular expression can: `\s`, `[^x]`), so that
     /// lines must be matched one at a time.
     per_line: bool,
@@ -142,7 +143,7 @@ impl Filters {
             && self.until.is_none_or(|t| entry.updated <= t)
     }
 
-    fn admits(&self, role: Role, tool: Option<&str>) -> bool {
+    pub(super) fn admits(&self, role: Role, tool: Option<&str>) -> bool {
         self.role.is_none_or(|r| r == role)
             && self.tool.as_deref().is_none_or(|name| tool == Some(name))
     }
@@ -239,10 +240,25 @@ pub fn search(
         .iter()
         .filter(|e| filters.admits_session(e))
         .collect();
-    let mut scanned = match &corpus.store {
-        Some(store) => scan_store(store, &entries, pattern, filters)?,
-        None => HashMap::new(),
-    };
+    let in_archives: Vec<&Entry> = entries
+        .iter()
+        .copied()
+        .filter(|e| matches!(e.source, Source::Archive(_)))
+        .collect();
+    // The archives are read on other threads while this one scans the store.
+    let (scanned, archived) = std::thread::scope(|scope| {
+        let git_dir = repo.git_dir();
+        let archived =
+            scope.spawn(move || archived::matches(&git_dir, &in_archives, pattern, filters));
+        let scanned = match &corpus.store {
+            Some(store) => scan_store(store, &entries, pattern, filters),
+            None => Ok(HashMap::new()),
+        };
+        let archived = archived.join().expect("the archive readers do not panic");
+        (scanned, archived)
+    });
+    let mut scanned = scanned?;
+    let mut archived = archived?;
     for entry in entries {
         let matches = match &entry.source {
             Source::Store(session) => match scanned.remove(&entry.id) {
@@ -271,7 +287,7 @@ pub fn search(
                     document_matches(&messages, pattern, filters)
                 }
             },
-            Source::Archive(archived) => archive_matches(repo, entry, archived, pattern, filters)?,
+            Source::Archive(_) => archived.remove(&entry.id).unwrap_or_default(),
         };
         if !matches.is_empty() {
             visit(SessionMatches { entry, matches })?;
@@ -280,7 +296,7 @@ pub fn search(
     Ok(())
 }
 
-fn touched_file(patches: &[crate::notes::Patch], file: &FileFilter) -> bool {
+pub(super) fn touched_file(patches: &[crate::notes::Patch], file: &FileFilter) -> bool {
     patches
         .iter()
         .flat_map(|p| &p.files)
@@ -326,7 +342,9 @@ fn scan_store(
     let mut touched: HashSet<String> = HashSet::new();
     // (part ID order is creation order within a message), then the match.
     let mut found: HashMap<String, Vec<(usize, String, Match)>> = HashMap::new();
-    store.scan_parts(&ids, &mut |part: RawPart<'_>| {
+    // Attachments (file parts, written with their type first) hold no text to search.
+    let wanted = |head: &[u8]| !head.starts_with(br#"{"type":"file""#);
+    store.scan_parts(&ids, &wanted, &mut |part: RawPart<'_>| {
         let Some(&(number, role)) = messages.get(part.message_id) else {
             return Ok(());
         };
@@ -372,7 +390,7 @@ fn scan_store(
 }
 
 /// The matches in `texts` of message `number`.
-fn text_matches(
+pub(super) fn text_matches(
     texts: &[Text<'_>],
     number: usize,
     message_id: Option<&str>,
@@ -417,67 +435,6 @@ fn document_matches(messages: &[Value], pattern: &Pattern, filters: &Filters) ->
         out.extend(text_matches(&texts, number, id, pattern, filters));
     }
     out
-}
-
-/// The matches in an archived session's `transcript.md` (its `session.json` is read only to
-/// tell whether it touched `--file`).
-fn archive_matches(
-    repo: &Repo,
-    entry: &Entry,
-    archived: &super::corpus::Archived,
-    pattern: &Pattern,
-    filters: &Filters,
-) -> Result<Vec<Match>> {
-    let what = |file: &str| format!("{}/{file} in {}", archived.dir, archived.ref_name);
-    let Some(dir) = repo.entry_at(archived.tree, &archived.dir)? else {
-        return Ok(Vec::new());
-    };
-    let files: HashMap<String, Oid> = repo
-        .tree_entries(dir.id, &what(""))?
-        .into_iter()
-        .map(|e| (e.name, e.id))
-        .collect();
-    if let Some(file) = &filters.file {
-        let Some(id) = files.get("session.json") else {
-            return Ok(Vec::new());
-        };
-        let doc = crate::json::parse_slice(&repo.read_blob(*id, &what("session.json"))?)
-            .with_context(|| format!("malformed {}", what("session.json")))?;
-        let directory = doc["info"]["directory"]
-            .as_str()
-            .or(doc["info"]["location"]["directory"].as_str())
-            .unwrap_or_default();
-        let messages = doc["messages"].as_array().map_or(&[][..], Vec::as_slice);
-        if !touched_file(&touched::patches_of(&entry.id, directory, messages), file) {
-            return Ok(Vec::new());
-        }
-    }
-    let Some(id) = files.get("transcript.md") else {
-        return Ok(Vec::new());
-    };
-    let blob = repo.read_blob(*id, &what("transcript.md"))?;
-    let text = String::from_utf8_lossy(&blob);
-    // Most transcripts hold no match: one scan of the whole text tells.
-    if !pattern.regex.is_match(&text) && !pattern.regex.is_match("") {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::new();
-    lines::transcript_lines(&text, |l| {
-        if !filters.admits(l.role, l.tool) {
-            return;
-        }
-        for (line, ranges) in pattern.matching_lines(l.line) {
-            out.push(Match {
-                message: l.message,
-                message_id: None,
-                role: l.role,
-                tool: l.tool.map(str::to_owned),
-                line: line.to_owned(),
-                ranges,
-            });
-        }
-    });
-    Ok(out)
 }
 
 #[cfg(test)]
