@@ -63,6 +63,9 @@ pub enum Command {
     /// The Markdown transcript of a session, or of every session a commit's note names,
     /// through git's pager; from the store, else the archive branch
     Show(ShowArgs),
+    /// Search the conversations of this repository's sessions, in the store and the archive
+    /// branch (and its remote-tracking copies): literal by default, -E for a regex
+    Search(SearchArgs),
     /// A Markdown summary of the sessions behind a range's commits, for a pull request
     Summary(SummaryArgs),
     /// Print a shell completion script (bash and zsh: also for `git opencode` under git's own
@@ -192,6 +195,73 @@ pub struct DoctorArgs {
     /// With --fix: say what would be done, and change nothing
     #[arg(long, requires = "fix")]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What to look for in each line: a literal string, or with -E a regular expression
+    pub pattern: String,
+
+    /// Read PATTERN as a regular expression (Rust regex syntax), matched line by line
+    #[arg(short = 'E', long)]
+    pub extended_regexp: bool,
+
+    /// Ignore case (Unicode case folding)
+    #[arg(short, long)]
+    pub ignore_case: bool,
+
+    /// Only text written by the user, the assistant, or a tool call (its input and output)
+    #[arg(long, value_enum, value_name = "ROLE")]
+    pub role: Option<SearchRole>,
+
+    /// Only the input and output of calls to the tool NAME (bash, read, edit, …)
+    #[arg(long, value_name = "NAME")]
+    pub tool: Option<String>,
+
+    /// Only sessions that changed PATH (a file, or a file under a directory)
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// Only sessions last updated at or after DATE: 2026-11-30, "2026-11-30 14:05" (UTC),
+    /// or an age such as 3d, 12h, "2 weeks ago"
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+
+    /// Only sessions last updated at or before DATE (as for --since)
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+
+    /// Print only the IDs of the sessions that match, one a line
+    #[arg(short = 'l', long)]
+    pub files_with_matches: bool,
+
+    /// Print one JSON object per matching line for scripts
+    #[arg(long, conflicts_with = "files_with_matches")]
+    pub json: bool,
+
+    /// Highlight matches: auto (on a terminal, unless NO_COLOR is set), always or never
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+
+    /// Archive branch [default: git config opencode.ref, else refs/heads/opencode/sessions]
+    #[arg(long = "ref", value_name = "REF")]
+    pub archive_ref: Option<String>,
+}
+
+/// Whose text `search --role` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchRole {
+    User,
+    Assistant,
+    Tool,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Args)]

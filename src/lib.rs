@@ -26,6 +26,7 @@
 //!    - [`notes`]: linking commits to the sessions that produced them, as git notes.
 //!    - [`hooks`]: the post-commit and pre-push hooks: installing them and their runtime.
 //!    - [`doctor`]: why sessions seem gone (the 2.x upgrade, hooks, archive), and the rescue.
+//!    - [`history`]: reading the sessions back from the store and the archive (`search`).
 //!    - [`transcript`]: Markdown transcripts; [`redact`]: secret-shaped strings out.
 //!    - [`history`]: reading the history back (`log`, `show`, `summary`): a session by ID
 //!      from the store or the archive branch, the sessions notes link to commits.
@@ -108,6 +109,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Remap(args) => cmd::remap::run(&Ctx::new(options)?, args, out),
         Command::Fetch(args) => cmd::fetch::run(&Ctx::new(options)?, args, out),
         Command::Prune(args) => cmd::prune::run(&Ctx::new(options)?, args, out),
+        Command::Search(args) => cmd::search::run(&Ctx::new(options)?, args, out),
     };
     result?;
     out.flush()?;

@@ -7,7 +7,7 @@
 
 pub mod carry;
 pub mod remap;
-mod touched;
+pub mod touched;
 
 use crate::archive::{self, Archive};
 use crate::config::{self, Ctx};

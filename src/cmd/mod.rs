@@ -13,6 +13,7 @@ pub mod prune;
 pub mod push_sessions;
 pub mod remap;
 pub mod restore;
+pub mod search;
 pub mod show;
 pub mod summary;
 pub mod verify;

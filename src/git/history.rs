@@ -76,25 +76,4 @@ impl Repo {
         }
         Ok(commits)
     }
-
-    /// Every ref whose full name starts with `prefix`, with the commit it points at, sorted by
-    /// name. Refs that point at no commit are left out.
-    pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, Oid)>> {
-        let platform = self.repo.references().context("failed to read refs")?;
-        let mut refs = Vec::new();
-        for reference in platform
-            .prefixed(prefix)
-            .with_context(|| format!("failed to read refs under {prefix}"))?
-        {
-            let Ok(mut reference) = reference else {
-                continue;
-            };
-            let name = reference.name().as_bstr().to_string();
-            if let Ok(commit) = reference.peel_to_commit() {
-                refs.push((name, commit.id));
-            }
-        }
-        refs.sort();
-        Ok(refs)
-    }
 }

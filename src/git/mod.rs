@@ -53,6 +53,20 @@ impl Repo {
         Ok(Repo { repo: discover()? })
     }
 
+    /// Where to open this repository again on another thread ([`Repo::reopen`]): a `Repo`
+    /// stays on the thread that opened it.
+    pub fn git_dir(&self) -> PathBuf {
+        self.repo.git_dir().to_path_buf()
+    }
+
+    /// The repository at `git_dir` (from [`Repo::git_dir`]), opened again on this thread to
+    /// read its objects and refs.
+    pub fn reopen(git_dir: &Path) -> Result<Repo> {
+        let repo = gix::open(git_dir)
+            .with_context(|| format!("cannot open the git repository at {}", git_dir.display()))?;
+        Ok(Repo { repo })
+    }
+
     /// Gathers the [`RepoFacts`] of this repository.
     pub fn facts(&self) -> Result<RepoFacts> {
         facts::facts(&self.repo)

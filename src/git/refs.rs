@@ -136,6 +136,18 @@ impl Repo {
         Some(reference.name().as_bstr().to_string())
     }
 
+    /// The full names of the refs under `prefix` (`refs/remotes/`), sorted.
+    pub fn refs_under(&self, prefix: &str) -> Result<Vec<String>> {
+        let platform = self.repo.references().context("failed to read refs")?;
+        let mut names: Vec<String> = platform
+            .prefixed(prefix)
+            .with_context(|| format!("failed to read refs under {prefix}"))?
+            .filter_map(|r| r.ok().map(|r| r.name().as_bstr().to_string()))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// Moves `name` to `new` only if it still points at `expected` (`None`: must not exist),
     /// with a reflog entry. Fails with [`RefMoved`] when someone else moved it.
     pub fn update_ref(

@@ -217,21 +217,8 @@ impl Sources {
 /// a branch, and `refs/opencode/remotes/<remote>/…`, where `push-sessions --remote` fetches.
 fn with_copies(repo: &Repo, local: &str) -> Result<Vec<(String, Oid)>> {
     let mut refs = Vec::new();
-    if let Some(tip) = repo.ref_target(local)? {
-        refs.push((local.to_owned(), tip));
-    }
-    let tail = local.strip_prefix("refs/").unwrap_or(local);
-    if let Some(branch) = tail.strip_prefix("heads/") {
-        for (name, tip) in repo.refs_under("refs/remotes/")? {
-            let rest = &name["refs/remotes/".len()..];
-            if rest.split_once('/').is_some_and(|(_, b)| b == branch) {
-                refs.push((name, tip));
-            }
-        }
-    }
-    for (name, tip) in repo.refs_under("refs/opencode/remotes/")? {
-        let rest = &name["refs/opencode/remotes/".len()..];
-        if rest.split_once('/').is_some_and(|(_, r)| r == tail) {
+    for name in super::corpus::archive_refs(repo, local)? {
+        if let Some(tip) = repo.ref_target(&name)? {
             refs.push((name, tip));
         }
     }

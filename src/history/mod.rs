@@ -1,10 +1,20 @@
 //! Reading the history the archive and the notes keep, from the store or from the archive
-//! alone (a fresh clone): a session found by ID ([`lookup`]), the commits of a range with
-//! their sessions ([`log`]), and a pull request's summary ([`summary`]). Nothing here writes.
+//! alone (a fresh clone). Nothing here writes.
+//!
+//! - [`lookup`]: a session found by ID; [`log`]: the commits of a range with their sessions;
+//!   [`summary`]: a pull request's summary;
+//! - [`corpus`]: every session once, newest first, with the copy to read;
+//! - [`search`]: matching a pattern against them, with the filters; [`lines`]: which text of
+//!   a session is searched; [`when`]: dates and ages on the command line.
 
+mod archived;
+pub mod corpus;
+pub mod lines;
 pub mod log;
 pub mod lookup;
+pub mod search;
 pub mod summary;
+pub mod when;
 
 /// `1,234,567`.
 pub fn thousands(n: f64) -> String {

@@ -13,6 +13,7 @@ pub mod authority;
 pub mod gen2;
 mod legacy;
 pub mod location;
+pub mod scan;
 mod sqlite;
 
 pub use authority::{Hidden, HiddenReason};

@@ -112,6 +112,12 @@ impl SqliteStore {
         })
     }
 
+    /// The connection, in its read transaction, for the other readers of this store
+    /// (`scan.rs`).
+    pub(super) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     pub(super) fn has_table(&self, table: &str) -> bool {
         self.columns.contains_key(table)
     }

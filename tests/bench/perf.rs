@@ -80,6 +80,10 @@ fn main() {
     if let Some(w) = &w10000 {
         push_sessions(&mut table, w, "10,000", Some(("1,000", growth)));
     }
+    search_vs_git_grep(&mut table, &w1000, "1,000", 5);
+    if let Some(w) = &w10000 {
+        search_vs_git_grep(&mut table, w, "10,000", 3);
+    }
     commit_hook(&mut table, &w1000, "1,000", 10);
 
     table.notes.push(format!(
@@ -536,6 +540,86 @@ fn push_sessions(table: &mut Table, w: &Work, sessions: &str, smaller: Option<(&
         None,
     );
     g
+}
+
+/// The pattern `search` looks for: the tools sessions' bash output (a fifth of the
+/// sessions, two lines each), in Unicode.
+const SEARCH_PATTERN: &str = "bash says 🐚 こんにちは";
+
+/// `search` against `git grep -F` over the archive's transcripts (what a user without
+/// git-opencode would run), after `push-sessions` archived every session: from the store with
+/// the archive beside it (each session read once, from the store), and from the archive alone
+/// (a clone with no OpenCode store). Both find the same sessions.
+fn search_vs_git_grep(table: &mut Table, w: &Work, sessions: &str, reps: usize) {
+    let grep = Cmd::new("git", &w.repo, &w.env).args([
+        "grep",
+        "-F",
+        SEARCH_PATTERN,
+        "refs/heads/opencode/sessions",
+        "--",
+        "sessions/*/transcript.md",
+    ]);
+    let no_store = w.root.join("no-store");
+    fs::create_dir_all(&no_store).unwrap();
+    let ours = w.ours(&["search", SEARCH_PATTERN]);
+    let archive_only = w.ours(&[
+        "--store",
+        no_store.to_str().unwrap(),
+        "search",
+        SEARCH_PATTERN,
+    ]);
+    // The same sessions, each once: git grep's paths name them.
+    let (_, grepped) = run(&grep, false);
+    let mut theirs: Vec<String> = String::from_utf8(grepped)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split('/').nth(5).map(str::to_owned))
+        .collect();
+    theirs.sort();
+    theirs.dedup();
+    for cmd in [&ours, &archive_only] {
+        let (_, found) = run(&cmd.clone().arg("-l"), false);
+        let mut found: Vec<String> = String::from_utf8(found)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let listed = found.len();
+        found.sort();
+        found.dedup();
+        assert_eq!(listed, found.len(), "search listed a session twice");
+        assert_eq!(found, theirs, "search and git grep found other sessions");
+    }
+    let (mut ours_walls, mut archive_walls, mut grep_walls) = (Vec::new(), Vec::new(), Vec::new());
+    // Alternate so that all three see the same cache state.
+    for _ in 0..reps {
+        ours_walls.push(run(&ours, false).0.wall);
+        archive_walls.push(run(&archive_only, false).0.wall);
+        grep_walls.push(run(&grep, false).0.wall);
+    }
+    let g = measure::median(&mut grep_walls);
+    for (what, walls) in [
+        (
+            "`search` (store and archive) vs `git grep -F` of the transcripts",
+            &mut ours_walls,
+        ),
+        (
+            "`search` (archive alone, no store) vs `git grep -F`",
+            &mut archive_walls,
+        ),
+    ] {
+        let t = measure::median(walls);
+        let r = ratio(t, g);
+        table.row(
+            what,
+            sessions,
+            format!("{} ({} sessions match)", secs(t), theirs.len()),
+            secs(g),
+            format!("{r:.2}× the time"),
+            "≤ 2×",
+            Some(r <= 2.0),
+        );
+    }
 }
 
 /// `git commit` without and with the post-commit hook.

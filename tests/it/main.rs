@@ -17,6 +17,7 @@ mod read_side;
 mod releases;
 mod restore;
 mod restore2;
+mod search;
 mod secrets;
 mod sync;
 mod transcript;
