@@ -85,14 +85,7 @@ pub fn plan(ctx: &Ctx, store: &Store, archive: &Archive, options: &Options) -> R
         remove::check_schema(db)?;
     }
     let (ids, members) = ctx.members(store)?;
-    let candidates: Vec<select::Candidate> = members
-        .iter()
-        .map(|m| select::Candidate {
-            id: m.session.id.clone(),
-            parent_id: m.session.parent_id.clone(),
-            updated: m.session.time_updated,
-        })
-        .collect();
+    let candidates = candidates(&members);
     let families = select::families(&candidates, &options.selection)?;
     let selected: BTreeSet<String> = families.iter().flatten().cloned().collect();
     let differences: HashMap<String, _> =
@@ -272,14 +265,7 @@ pub fn estimate(
     members: &[Member],
     archived: impl Fn(&str) -> bool,
 ) -> Result<Estimate> {
-    let candidates: Vec<select::Candidate> = members
-        .iter()
-        .map(|m| select::Candidate {
-            id: m.session.id.clone(),
-            parent_id: m.session.parent_id.clone(),
-            updated: m.session.time_updated,
-        })
-        .collect();
+    let candidates = candidates(members);
     let families = select::families(&candidates, &Selection::All)?;
     let (prune, _) = select::judge(families, |id| (!archived(id)).then_some(()), |_| ());
     let ids: BTreeSet<String> = prune.into_iter().collect();
@@ -313,6 +299,18 @@ pub fn human_bytes(n: u64) -> String {
         unit += 1;
     }
     format!("{value:.1} {}", UNITS[unit])
+}
+
+/// The sessions of this repository as the selection sees them: ID, parent, last update.
+fn candidates(members: &[Member]) -> Vec<select::Candidate> {
+    members
+        .iter()
+        .map(|m| select::Candidate {
+            id: m.session.id.clone(),
+            parent_id: m.session.parent_id.clone(),
+            updated: m.session.time_updated,
+        })
+        .collect()
 }
 
 #[cfg(test)]
