@@ -97,7 +97,7 @@ fn git_opencode_completes_under_gits_bash_completion() {
         })
         .collect();
     insta::assert_snapshot!(shown.join("\n"), @"
-    git opencode s → show summary
+    git opencode s → search show summary
     git opencode log --j → --json
     git -C . opencode sum → summary
     git opencode show --no → --no-pager --no-redact
