@@ -60,8 +60,8 @@ impl StdError for UserError {
 }
 
 /// A command's result that is no failure to report but must exit 1: `doctor` found
-/// something that needs attention (its report is already printed). `main` prints nothing
-/// for it.
+/// something that needs attention (its report is already printed), or `search` found
+/// nothing (silent, as `git grep`). `main` prints nothing for it.
 #[derive(Debug)]
 pub struct NeedsAttention;
 
