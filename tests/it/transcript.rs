@@ -114,6 +114,29 @@ fn attachment_reads_in_order(md: &str) -> String {
     md.replace(&format!("{image}{text}"), &format!("{text}{image}"))
 }
 
+/// `md` without its "**Patch** (snapshot …) changed:" lists. OpenCode 1.1.65 writes a step's
+/// patch part once its worktree snapshot is taken, and under load `opencode run` can exit
+/// before that; so the legacy snapshot leaves them out, and [`check_session`] checks that
+/// every patch part the export document has is in the transcript.
+fn without_patches(md: &str) -> String {
+    let mut out = Vec::new();
+    let mut lines = md.lines().peekable();
+    while let Some(line) = lines.next() {
+        if !(line.starts_with("**Patch** (snapshot `") && line.ends_with("changed:")) {
+            out.push(line);
+            continue;
+        }
+        lines.next_if_eq(&"");
+        while lines.next_if(|l| l.starts_with("- ")).is_some() {}
+        lines.next_if_eq(&"");
+    }
+    let mut text = out.join("\n");
+    if md.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
 /// `md` without its "Files changed in this turn" lists. OpenCode writes a turn's changed
 /// files (`summary.diffs` of its user message) in the background once the turn is over, and
 /// whether `opencode run` lived long enough to finish that differs from one generation of a
@@ -983,7 +1006,7 @@ fn markdown_export_of_every_legacy_session_is_complete() {
 
     // The whole transcripts, as users read them.
     let scrub = Scrub::of(store);
-    insta::assert_snapshot!(scrub.apply(without_turn_diffs(md(&store.tools))), @r##"
+    insta::assert_snapshot!(scrub.apply(without_patches(&without_turn_diffs(md(&store.tools)))), @r##"
     # Legacy tools
 
     - **Session:** `[SESSION:tools]`
@@ -1057,10 +1080,6 @@ fn markdown_export_of_every_legacy_session_is_complete() {
     ```text
     Edit applied successfully.
     ```
-
-    **Patch** (snapshot `08962e3604`) changed:
-
-    - `notes.md`
 
     ### Assistant
 
