@@ -424,14 +424,10 @@ impl SqliteStore {
         let mut current: Option<(String, Vec<u8>)> = None;
         while let Some(row) = rows.next().with_context(|| self.context("parts"))? {
             // A row that is not text, or not JSON: the slow path reports it as it always has.
-            let what = String::new;
-            let (Ok(id), Ok(message_id), Ok(part_session)) = (
-                self.text_at(row, 0, what),
-                self.text_at(row, 1, what),
-                self.text_at(row, 2, what),
-            ) else {
+            let Some((id, message_id, part_session)) = first_three_texts(row) else {
                 return Ok(None);
             };
+            let what = String::new;
             let large;
             let data = match row.get_ref(3)? {
                 ValueRef::Null => match self.parse_large(row.get(4)?, id, session_id, what) {
@@ -441,9 +437,9 @@ impl SqliteStore {
                     }
                     Err(_) => return Ok(None),
                 },
-                _ => match self.text_at(row, 3, what) {
-                    Ok(data) => data,
-                    Err(_) => return Ok(None),
+                _ => match text_of(row, 3) {
+                    Some(data) => data,
+                    None => return Ok(None),
                 },
             };
             if current.as_ref().is_none_or(|(m, _)| m != message_id) {
@@ -477,12 +473,7 @@ impl SqliteStore {
         out.extend_from_slice(b",\n  \"messages\": [");
         let mut any = false;
         while let Some(row) = rows.next().with_context(|| self.context("messages"))? {
-            let what = String::new;
-            let (Ok(id), Ok(message_session), Ok(data)) = (
-                self.text_at(row, 0, what),
-                self.text_at(row, 1, what),
-                self.text_at(row, 2, what),
-            ) else {
+            let Some((id, message_session, data)) = first_three_texts(row) else {
                 return Ok(None);
             };
             out.extend_from_slice(if any { b",\n" } else { b"\n" });
@@ -723,6 +714,17 @@ pub(super) fn message_stamps(
         ))
     })?;
     rows.collect()
+}
+
+/// Column `i` of `row` as UTF-8 text; `None` for anything else (the fast paths leave such
+/// a row to the slow path, which names what is wrong with it).
+fn text_of<'r>(row: &'r Row<'_>, i: usize) -> Option<&'r str> {
+    std::str::from_utf8(row.get_ref(i).ok()?.as_bytes().ok()?).ok()
+}
+
+/// The first three columns of `row` as text (see [`text_of`]).
+fn first_three_texts<'r>(row: &'r Row<'_>) -> Option<(&'r str, &'r str, &'r str)> {
+    Some((text_of(row, 0)?, text_of(row, 1)?, text_of(row, 2)?))
 }
 
 /// Opens without ever writing, and without reading what a writer has not committed.
