@@ -17,6 +17,7 @@ pub mod freshness;
 pub mod lookup;
 pub mod pack;
 mod read;
+mod zip_out;
 
 pub use read::{
     is_safe_id, open, open_sessions, source_repository, Archive, ArchivedSession, Checksums,

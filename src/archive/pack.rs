@@ -13,6 +13,7 @@
 
 use super::documents::{self, Documents};
 use super::read::{check_entry_name, check_session, Listed, Place, Source, MAX_ENTRY, MAX_TOTAL};
+use super::zip_out::{Deflated, Deflater, ZipOut};
 use super::{
     Archive, ArchivedSession, Checksums, ManifestHeader, ProjectEntry, RepositoryInfo, SourceKind,
     Tool, MANIFEST, PACK_FORMAT, VERSION,
@@ -22,17 +23,15 @@ use crate::git::RepoFacts;
 use crate::membership::{Member, ProjectIds, Rule};
 use crate::progress::Progress;
 use crate::redact::Redactor;
-use crate::store::{Generation, Session, Store, StoreKind, Unreadable};
+use crate::store::{ExportRows, Generation, Session, Store, StoreKind, Unreadable};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Write};
 use std::path::Path;
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
 /// The pack's `manifest.json`.
 #[derive(Debug, Serialize)]
@@ -91,7 +90,7 @@ pub struct Options<'a> {
 /// Writes the pack of `members` (this repository's sessions in `store`) into `sink`: the
 /// project rows, every session one at a time, then the manifest. A session that cannot be
 /// read (a damaged row) is left out and added to `skipped`; the others are all packed.
-pub fn write<W: Write + Seek>(
+pub fn write<W: Write>(
     facts: &RepoFacts,
     store: &Store,
     (ids, members): (&ProjectIds, &[Member]),
@@ -128,38 +127,67 @@ pub fn write<W: Write + Seek>(
     }
 
     let mut progress = Progress::new("packing sessions", members.len(), options.show_progress);
-    let mut versions = BTreeSet::new();
-    let mut packed = HashSet::new();
+    // Sessions left out, by their place in `members`: unreadable when read, or damaged rows
+    // found when the worker wrote them out.
+    let mut unread = BTreeMap::new();
+    let mut unwritten = BTreeMap::new();
     // This thread reads the sessions (one SQLite read transaction cannot be shared) and
-    // writes the zip; the workers redact, serialise and hash them. Entries are written in
+    // writes the zip; the workers write each document out of its rows, redact, serialise,
+    // hash and deflate, each with its own reused deflate state. Entries are written in
     // reading order, so the zip is the same whatever the number of threads.
-    let work = |(id, doc, extra)| prepare_session(id, doc, extra, redactor);
-    crate::parallel::with_pool(crate::parallel::threads(), work, |pool| -> Result<()> {
-        let mut write = |entries: Vec<Prepared>| -> Result<()> {
+    let work = |deflater: &mut Deflater, (index, id, doc, extra)| {
+        (index, prepare_session(id, doc, extra, redactor, deflater))
+    };
+    let threads = crate::parallel::threads();
+    crate::parallel::with_pool_state(threads, Deflater::default, work, |pool| -> Result<()> {
+        let mut deflater = Deflater::default();
+        let mut write = |(index, made): (usize, Result<Made>)| -> Result<()> {
+            let entries = match made? {
+                Made::Entries(entries) => entries,
+                Made::Unrendered(extra) => {
+                    // Rows not in canonical form: parse them, which also names a damaged one.
+                    let session: &Session = &members[index].session;
+                    match store.export_document(session) {
+                        Ok(doc) => {
+                            let doc = crate::json::pretty_line(&doc);
+                            entries_of(&session.id, &doc, extra, &mut deflater)?
+                        }
+                        Err(e) => {
+                            unwritten.insert(index, super::unreadable(session, &e));
+                            return Ok(());
+                        }
+                    }
+                }
+            };
             for entry in entries {
                 zip.add_prepared(entry)?;
             }
             Ok(())
         };
-        for member in members {
+        for (index, member) in members.iter().enumerate() {
             let session = &member.session;
             progress.tick();
-            let (doc, extra) = match read_session(store, session, redactor) {
-                Ok(read) => read,
-                Err(e) => {
-                    skipped.push(super::unreadable(session, &e));
-                    continue;
+            match read_session(store, session, redactor) {
+                Ok((doc, extra)) => {
+                    pool.push((index, session.id.as_str(), doc, extra), &mut write)?
                 }
-            };
-            if let Some(v) = &session.summary.version {
-                versions.insert(v.clone());
+                Err(e) => {
+                    unread.insert(index, super::unreadable(session, &e));
+                }
             }
-            packed.insert(session.id.as_str());
-            pool.push((session.id.as_str(), doc, extra), &mut write)?;
         }
         pool.finish(&mut write)
     })?;
     progress.finish();
+    unread.append(&mut unwritten);
+    let packed: Vec<&Member> = (members.iter().enumerate())
+        .filter(|(index, _)| !unread.contains_key(index))
+        .map(|(_, member)| member)
+        .collect();
+    skipped.extend(unread.into_values());
+    let versions: BTreeSet<String> = (packed.iter())
+        .filter_map(|m| m.session.summary.version.clone())
+        .collect();
 
     let created = created
         .format(&time::format_description::well_known::Rfc3339)
@@ -178,9 +206,8 @@ pub fn write<W: Write + Seek>(
             generations: store.generations(),
             opencode_versions: &versions,
         },
-        sessions: members
+        sessions: packed
             .iter()
-            .filter(|m| packed.contains(m.session.id.as_str()))
             .map(|m| PackSession {
                 id: &m.session.id,
                 project_id: &m.session.project_id,
@@ -208,10 +235,20 @@ pub struct EntryRecord {
     pub sha256: String,
 }
 
-/// A session's export document as read: its bytes, or (to redact) the parsed document.
+/// A session's export document as read: its stored rows (written out by a worker), its
+/// bytes, or (to redact) the parsed document.
 enum Doc {
+    Rows(ExportRows),
     Text(Vec<u8>),
     Parsed(Value),
+}
+
+/// What a worker makes of one session.
+enum Made {
+    Entries(Vec<Prepared>),
+    /// The rows are not in canonical form (or damaged): the reading thread parses them
+    /// (see [`ExportRows::render`]); the session's extra record is handed back for that.
+    Unrendered(Map<String, Value>),
 }
 
 /// A session's document and extra record, verbatim; only redaction needs the document
@@ -222,8 +259,11 @@ fn read_session(
     redactor: Option<&Redactor>,
 ) -> Result<(Doc, Map<String, Value>)> {
     if redactor.is_none() {
-        let doc = store.export_text(session)?;
-        return Ok((Doc::Text(doc), store.extra(session)?));
+        let doc = match store.export_rows(session)? {
+            Some(rows) => Doc::Rows(rows),
+            None => Doc::Text(crate::json::pretty_line(&store.export_document(session)?)),
+        };
+        return Ok((doc, store.extra(session)?));
     }
     let docs = Documents::read(store, session, None)?;
     Ok((Doc::Parsed(docs.doc), docs.extra))
@@ -236,8 +276,13 @@ fn prepare_session(
     doc: Doc,
     extra: Map<String, Value>,
     redactor: Option<&Redactor>,
-) -> Vec<Prepared> {
+    deflater: &mut Deflater,
+) -> Result<Made> {
     let (doc, extra) = match (doc, redactor) {
+        (Doc::Rows(rows), _) => match rows.render() {
+            Some(text) => (text, extra),
+            None => return Ok(Made::Unrendered(extra)),
+        },
         (Doc::Text(text), _) => (text, extra),
         (Doc::Parsed(doc), redactor) => {
             let mut docs = Documents { doc, extra };
@@ -247,79 +292,75 @@ fn prepare_session(
             (crate::json::pretty_line(&docs.doc), docs.extra)
         }
     };
-    let mut entries = vec![Prepared::new(&format!("sessions/{id}.json"), doc)];
-    if let Some(extra) = documents::extra_json(id, extra) {
-        entries.push(Prepared::new(&format!("sessions/{id}.extra.json"), extra));
-    }
-    entries
+    Ok(Made::Entries(entries_of(id, &doc, extra, deflater)?))
 }
 
-/// One entry's bytes and manifest record, made ready on any thread.
-///
-/// Deflating is left to the writer: zip 9.8 can take entries compressed elsewhere
-/// (`ZipFileBuilder`), but each then gets a fresh deflate state of ~300 KB, and the churn of
-/// those allocations fragmented glibc's heap (330 MiB peak RSS for 1,000 small sessions
-/// where the writer's one reused state keeps 14 MiB).
+/// A session's entries: its document `doc` and, when not empty, its extra record.
+fn entries_of(
+    id: &str,
+    doc: &[u8],
+    extra: Map<String, Value>,
+    deflater: &mut Deflater,
+) -> Result<Vec<Prepared>> {
+    let mut entries = vec![Prepared::new(
+        &format!("sessions/{id}.json"),
+        doc,
+        deflater,
+    )?];
+    if let Some(extra) = documents::extra_json(id, extra) {
+        let path = format!("sessions/{id}.extra.json");
+        entries.push(Prepared::new(&path, &extra, deflater)?);
+    }
+    Ok(entries)
+}
+
+/// One entry deflated and checksummed, made ready on any thread.
 pub struct Prepared {
-    data: Vec<u8>,
+    deflated: Deflated,
     record: EntryRecord,
 }
 
 impl Prepared {
-    /// Entry `path` holding `data`, checksummed.
-    pub fn new(path: &str, data: Vec<u8>) -> Prepared {
+    /// Entry `path` holding `data`.
+    pub fn new(path: &str, data: &[u8], deflater: &mut Deflater) -> Result<Prepared> {
         let record = EntryRecord {
             path: path.to_owned(),
             size: data.len() as u64,
-            sha256: sha256_hex(&data),
+            sha256: sha256_hex(data),
         };
-        Prepared { data, record }
+        let deflated = deflater.deflate(data)?;
+        Ok(Prepared { deflated, record })
     }
 }
 
 /// A zip whose entries are compressed alike, stamped with one time and recorded for the
 /// manifest.
-pub struct PackWriter<W: Write + Seek> {
-    zip: ZipWriter<W>,
-    options: SimpleFileOptions,
+pub struct PackWriter<W: Write> {
+    zip: ZipOut<W>,
+    /// For the entries this thread deflates itself (project records, the manifest).
+    deflater: Deflater,
     entries: Vec<EntryRecord>,
 }
 
-impl<W: Write + Seek> PackWriter<W> {
+impl<W: Write> PackWriter<W> {
     /// `modified` is stamped on every entry (DOS time: 1980–2107, two-second steps).
     pub fn new(out: W, modified: time::OffsetDateTime) -> Result<Self> {
-        let options = SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Deflated)
-            .compression_level(Some(1))
-            .last_modified_time(dos_time(modified))
-            .unix_permissions(0o644)
-            .system(System::Unix)
-            .large_file(false);
         Ok(PackWriter {
-            zip: ZipWriter::new(out),
-            options,
+            zip: ZipOut::new(out, dos_time(modified)),
+            deflater: Deflater::default(),
             entries: Vec::new(),
         })
     }
 
     /// Adds one entry and records its checksum.
     pub fn add(&mut self, path: &str, data: &[u8]) -> Result<()> {
-        self.add_prepared(Prepared::new(path, data.to_vec()))
+        let entry = Prepared::new(path, data, &mut self.deflater)?;
+        self.add_prepared(entry)
     }
 
     /// Adds an entry made ready with [`Prepared::new`] and records its checksum.
     pub fn add_prepared(&mut self, entry: Prepared) -> Result<()> {
-        let path = &entry.record.path;
-        let mut options = self.options;
-        if entry.data.len() as u64 >= u32::MAX as u64 {
-            options = options.large_file(true);
-        }
-        self.zip
-            .start_file(path.as_str(), options)
-            .with_context(|| format!("failed to add {path} to the zip"))?;
-        self.zip
-            .write_all(&entry.data)
-            .with_context(|| format!("failed to write {path} into the zip"))?;
+        self.zip.add(&entry.record.path, &entry.deflated)?;
         self.entries.push(entry.record);
         Ok(())
     }
@@ -329,7 +370,7 @@ impl<W: Write + Seek> PackWriter<W> {
     }
 
     pub fn finish(self) -> Result<W> {
-        self.zip.finish().context("failed to finish the zip")
+        self.zip.finish()
     }
 }
 
@@ -338,10 +379,11 @@ pub fn sha256_hex(data: &[u8]) -> String {
     format!("{:x}", Sha256::digest(data))
 }
 
-fn dos_time(t: time::OffsetDateTime) -> DateTime {
+/// `t` in UTC as the DOS `(time, date)` pair zip headers hold, clamped to 1980–2107.
+fn dos_time(t: time::OffsetDateTime) -> (u16, u16) {
     let t = t.to_offset(time::UtcOffset::UTC);
     let year = t.year().clamp(1980, 2107) as u16;
-    DateTime::from_date_and_time(
+    let stamp = zip::DateTime::from_date_and_time(
         year,
         t.month() as u8,
         t.day(),
@@ -349,7 +391,8 @@ fn dos_time(t: time::OffsetDateTime) -> DateTime {
         t.minute(),
         t.second() & !1,
     )
-    .unwrap_or_default()
+    .unwrap_or_default();
+    (stamp.timepart(), stamp.datepart())
 }
 
 /// The bytes of the `manifest.json` of the zip at `path` (`None`: it has none).

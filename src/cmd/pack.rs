@@ -144,8 +144,8 @@ impl Packer<'_> {
     }
 
     /// Writes the pack to the sink `open` gives (`what` names it in errors), opened once the
-    /// pack is written, through an anonymous temporary file: a zip needs a seekable file, and
-    /// standard output, a pipe or a device is not one.
+    /// pack is written, through an anonymous temporary file: a pack that fails half-way (or
+    /// leaves sessions out) must not have streamed half a zip into a pipe already.
     fn write_stream<W: Write>(
         &self,
         open: impl FnOnce() -> Result<W>,

@@ -10,6 +10,7 @@
 //! of a session counts is decided in [`authority`].
 
 pub mod authority;
+mod export_rows;
 pub mod gen2;
 mod legacy;
 pub mod location;
@@ -17,6 +18,7 @@ pub mod scan;
 mod sqlite;
 
 pub use authority::{Hidden, HiddenReason};
+pub use export_rows::ExportRows;
 pub use gen2::Migration;
 pub use location::StoreLocation;
 pub use sqlite::{open_read_only, REQUIRED_COLUMNS};
@@ -488,6 +490,15 @@ impl Store {
     pub fn export_text_direct(&self, session: &Session) -> Result<Option<Vec<u8>>> {
         if session.generation == Generation::V1 && session.kind == StoreKind::Sqlite {
             return self.sqlite().export_text(&session.id);
+        }
+        Ok(None)
+    }
+
+    /// The rows of [`Self::export_text_direct`], read but not yet written (the writing can
+    /// go to another thread: [`ExportRows::render`]); `None` where there is no direct path.
+    pub fn export_rows(&self, session: &Session) -> Result<Option<ExportRows>> {
+        if session.generation == Generation::V1 && session.kind == StoreKind::Sqlite {
+            return self.sqlite().export_rows(&session.id);
         }
         Ok(None)
     }

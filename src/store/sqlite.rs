@@ -3,12 +3,15 @@
 //! Columns are always selected by name: upgraded databases have a different column order
 //! than fresh ones, 1.2.x lacks columns that 1.18 has, and newer versions may add more.
 
+use super::export_rows::ExportRows;
 use super::{ChangeStamp, Generation, Project, Session, SessionSummary, StoreKind, Unreadable};
 use crate::error::UserError;
 use anyhow::{bail, Context, Result};
+use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags, Row};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -39,6 +42,9 @@ pub struct SqliteStore {
     path: PathBuf,
     conn: Connection,
     columns: HashMap<String, HashSet<String>>,
+    /// Which tables have no row at all in the read snapshot, as found so far: most stores
+    /// have none in several of the tables each session's extra record looks in.
+    empty: RefCell<HashMap<String, bool>>,
 }
 
 impl SqliteStore {
@@ -46,6 +52,8 @@ impl SqliteStore {
     /// their own snapshot. A writer on the same file needs this in rollback-journal mode,
     /// where an open read transaction keeps the lock its commit must take.
     pub fn end_snapshot(&self) -> Result<()> {
+        // Later queries see later snapshots, where an empty table may have rows.
+        self.empty.borrow_mut().clear();
         if !self.conn.is_autocommit() {
             self.conn
                 .execute_batch("COMMIT")
@@ -109,6 +117,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             conn,
             columns,
+            empty: RefCell::default(),
         })
     }
 
@@ -120,6 +129,25 @@ impl SqliteStore {
 
     pub(super) fn has_table(&self, table: &str) -> bool {
         self.columns.contains_key(table)
+    }
+
+    /// Whether `table` (which exists) has no row; remembered while the read snapshot lasts.
+    fn is_empty(&self, table: &str) -> Result<bool> {
+        if let Some(&empty) = self.empty.borrow().get(table) {
+            return Ok(empty);
+        }
+        let empty = !self
+            .conn
+            .query_row(
+                &format!("SELECT EXISTS (SELECT 1 FROM \"{table}\")"),
+                [],
+                |r| r.get::<_, bool>(0),
+            )
+            .with_context(|| self.context(table))?;
+        if !self.conn.is_autocommit() {
+            self.empty.borrow_mut().insert(table.to_owned(), empty);
+        }
+        Ok(empty)
     }
 
     /// Whether OpenCode 2.x has opened this file (fresh or upgraded): from then on
@@ -400,107 +428,53 @@ impl SqliteStore {
     /// stored text (see [`crate::json_pretty`]): no row is parsed into a tree. `None` when a
     /// row is not in the canonical form that allows this; the caller parses the rows then.
     pub fn export_text(&self, session_id: &str) -> Result<Option<Vec<u8>>> {
-        use crate::json_pretty::{indent, object_with};
-        let info = crate::json::pretty(&Value::Object(self.session_info(session_id)?));
-        let mut out = Vec::with_capacity(info.len() + 16 * 1024);
-        out.extend_from_slice(b"{\n  \"info\": ");
-        // One level deeper: its strings hold no raw line break, so every line is indented.
-        for (i, line) in info.split(|&b| b == b'\n').enumerate() {
-            if i > 0 {
-                out.push(b'\n');
-                indent(&mut out, 1);
-            }
-            out.extend_from_slice(line);
-        }
-        // Each message's parts, as the lines of its `parts` array (parts come ordered by
-        // message, messages by time: the parts wait here for their message).
-        let mut parts: HashMap<String, Vec<u8>> = HashMap::new();
+        Ok(self.export_rows(session_id)?.and_then(|rows| rows.render()))
+    }
+
+    /// The rows [`Self::export_text`] writes the document from, copied out of SQLite as
+    /// they are; `None` when a row is not text (the slow path reports it).
+    pub fn export_rows(&self, session_id: &str) -> Result<Option<ExportRows>> {
+        let mut export = ExportRows::new(self.session_info(session_id)?);
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, message_id, session_id, \
              CASE WHEN octet_length(data) > ?2 THEN NULL ELSE data END, rowid FROM part \
              WHERE message_id IN (SELECT id FROM message WHERE session_id = ?1) ORDER BY message_id, id",
         )?;
         let mut rows = stmt.query(rusqlite::params![session_id, LARGE_PART])?;
-        let mut current: Option<(String, Vec<u8>)> = None;
         while let Some(row) = rows.next().with_context(|| self.context("parts"))? {
-            // A row that is not text, or not JSON: the slow path reports it as it always has.
-            let Some((id, message_id, part_session)) = first_three_texts(row) else {
+            let Some([id, message_id, part_session]) = texts(row) else {
                 return Ok(None);
             };
-            let what = String::new;
             let large;
             let data = match row.get_ref(3)? {
-                ValueRef::Null => match self.parse_large(row.get(4)?, id, session_id, what) {
-                    Ok(map) => {
-                        large = crate::json::compact(&Value::Object(map));
-                        large.as_str()
+                ValueRef::Null => {
+                    let id = String::from_utf8_lossy(id);
+                    match self.parse_large(row.get(4)?, &id, session_id, String::new) {
+                        Ok(map) => {
+                            large = crate::json::compact(&Value::Object(map));
+                            large.as_bytes()
+                        }
+                        Err(_) => return Ok(None),
                     }
+                }
+                value => match value.as_bytes() {
+                    Ok(data) => data,
                     Err(_) => return Ok(None),
                 },
-                _ => match text_of(row, 3) {
-                    Some(data) => data,
-                    None => return Ok(None),
-                },
             };
-            if current.as_ref().is_none_or(|(m, _)| m != message_id) {
-                if let Some((m, lines)) = current.take() {
-                    parts.insert(m, lines);
-                }
-                current = Some((message_id.to_owned(), Vec::new()));
-            }
-            let lines = &mut current.as_mut().expect("set above").1;
-            if !lines.is_empty() {
-                lines.push(b',');
-            }
-            lines.push(b'\n');
-            indent(lines, 4);
-            let extra = [
-                ("id", id),
-                ("sessionID", part_session),
-                ("messageID", message_id),
-            ];
-            if object_with(lines, data, 4, &extra).is_err() {
-                return Ok(None);
-            }
-        }
-        if let Some((m, lines)) = current.take() {
-            parts.insert(m, lines);
+            export.push_part([id, message_id, part_session, data]);
         }
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, session_id, data FROM message WHERE session_id = ?1 ORDER BY time_created, id",
         )?;
         let mut rows = stmt.query([session_id])?;
-        out.extend_from_slice(b",\n  \"messages\": [");
-        let mut any = false;
         while let Some(row) = rows.next().with_context(|| self.context("messages"))? {
-            let Some((id, message_session, data)) = first_three_texts(row) else {
+            let Some(columns) = texts(row) else {
                 return Ok(None);
             };
-            out.extend_from_slice(if any { b",\n" } else { b"\n" });
-            any = true;
-            indent(&mut out, 2);
-            out.extend_from_slice(b"{\n      \"info\": ");
-            let extra = [("id", id), ("sessionID", message_session)];
-            if object_with(&mut out, data, 3, &extra).is_err() {
-                return Ok(None);
-            }
-            out.extend_from_slice(b",\n      \"parts\": ");
-            match parts.remove(id) {
-                Some(lines) => {
-                    out.push(b'[');
-                    out.extend_from_slice(&lines);
-                    out.push(b'\n');
-                    indent(&mut out, 3);
-                    out.push(b']');
-                }
-                None => out.extend_from_slice(b"[]"),
-            }
-            out.push(b'\n');
-            indent(&mut out, 2);
-            out.push(b'}');
+            export.push_message(columns);
         }
-        out.extend_from_slice(if any { b"\n  ]\n}\n" } else { b"]\n}\n" });
-        Ok(Some(out))
+        Ok(Some(export))
     }
 
     /// The data of the part at `rowid` (larger than [`LARGE_PART`]) parsed as it is read
@@ -602,7 +576,10 @@ impl SqliteStore {
             ),
         ];
         for (key, table, orders) in tables {
-            if !self.has_table(table) || (*table == "session_message" && self.is_v2()) {
+            if !self.has_table(table)
+                || (*table == "session_message" && self.is_v2())
+                || self.is_empty(table)?
+            {
                 continue;
             }
             let order = self.order_by(table, orders);
@@ -615,15 +592,12 @@ impl SqliteStore {
             // Never the `secret` column: it is a credential.
             let share = self
                 .conn
-                .query_row(
-                    "SELECT id, url FROM session_share WHERE session_id = ?1",
-                    [session_id],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-                )
-                .map(Some)
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                    e => Err(e),
+                .prepare_cached("SELECT id, url FROM session_share WHERE session_id = ?1")
+                .and_then(|mut stmt| {
+                    stmt.query_row([session_id], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .optional()
                 })
                 .with_context(|| self.context("session shares"))?;
             if let Some((id, url)) = share {
@@ -716,15 +690,14 @@ pub(super) fn message_stamps(
     rows.collect()
 }
 
-/// Column `i` of `row` as UTF-8 text; `None` for anything else (the fast paths leave such
-/// a row to the slow path, which names what is wrong with it).
-fn text_of<'r>(row: &'r Row<'_>, i: usize) -> Option<&'r str> {
-    std::str::from_utf8(row.get_ref(i).ok()?.as_bytes().ok()?).ok()
-}
-
-/// The first three columns of `row` as text (see [`text_of`]).
-fn first_three_texts<'r>(row: &'r Row<'_>) -> Option<(&'r str, &'r str, &'r str)> {
-    Some((text_of(row, 0)?, text_of(row, 1)?, text_of(row, 2)?))
+/// The first `N` columns of `row` as text or blob bytes, borrowed from SQLite; `None` when
+/// one is neither (a damaged row: the slow path names it).
+fn texts<'r, const N: usize>(row: &'r Row<'_>) -> Option<[&'r [u8]; N]> {
+    let mut out = [&[][..]; N];
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = row.get_ref(i).ok()?.as_bytes().ok()?;
+    }
+    Some(out)
 }
 
 /// Opens without ever writing, and without reading what a writer has not committed.
@@ -750,6 +723,10 @@ pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // One plan per statement whatever its parameters: otherwise SQLite marks a cached
+    // statement to be compiled again whenever a parameter is bound anew (a sixth of what
+    // `pack` spent per session was that compiling).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(conn)
 }
 

@@ -1,0 +1,121 @@
+//! A 1.x session's export rows as SQLite holds them, and its export document written from
+//! them (see [`crate::json_pretty`]).
+//!
+//! Reading and writing are apart so that they can run on different threads: a store is one
+//! SQLite read transaction, read on one thread, while the writing (most of the CPU a session
+//! costs) can go to the workers of [`crate::parallel`].
+
+use crate::json_pretty::{indent, object_with};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// The text of one session's export rows, copied out of SQLite; no row is parsed yet.
+pub struct ExportRows {
+    /// The session's `info` document (printed by [`ExportRows::render`]).
+    info: Map<String, Value>,
+    /// Every row's text end to end: one buffer per session, not one per string.
+    text: Vec<u8>,
+    /// Per part, ordered by message and ID: its id, message_id, session_id and data.
+    parts: Vec<[Range<usize>; 4]>,
+    /// Per message, in the session's order: its id, session_id and data.
+    messages: Vec<[Range<usize>; 3]>,
+}
+
+impl ExportRows {
+    pub(super) fn new(info: Map<String, Value>) -> Self {
+        ExportRows {
+            info,
+            text: Vec::new(),
+            parts: Vec::new(),
+            messages: Vec::new(),
+        }
+    }
+
+    /// A part's columns: id, message_id, session_id, data. Parts must come ordered by
+    /// message ID.
+    pub(super) fn push_part(&mut self, columns: [&[u8]; 4]) {
+        let ranges = columns.map(|c| self.keep(c));
+        self.parts.push(ranges);
+    }
+
+    /// A message's columns: id, session_id, data; in the order the document lists them.
+    pub(super) fn push_message(&mut self, columns: [&[u8]; 3]) {
+        let ranges = columns.map(|c| self.keep(c));
+        self.messages.push(ranges);
+    }
+
+    fn keep(&mut self, bytes: &[u8]) -> Range<usize> {
+        let start = self.text.len();
+        self.text.extend_from_slice(bytes);
+        start..self.text.len()
+    }
+
+    fn str(&self, range: &Range<usize>) -> Option<&str> {
+        std::str::from_utf8(&self.text[range.clone()]).ok()
+    }
+
+    /// The export document exactly as `crate::json::pretty_line` prints the parsed rows;
+    /// `None` when a row is not UTF-8 or not in `JSON.stringify`'s canonical form (the
+    /// caller then parses the rows, and reports the damaged ones).
+    pub fn render(&self) -> Option<Vec<u8>> {
+        let info = crate::json::pretty(&self.info);
+        let mut out = Vec::with_capacity(info.len() + self.text.len() * 5 / 4 + 64);
+        out.extend_from_slice(b"{\n  \"info\": ");
+        // One level deeper: its strings hold no raw line break, so every line is indented.
+        for (i, line) in info.split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                out.push(b'\n');
+                indent(&mut out, 1);
+            }
+            out.extend_from_slice(line);
+        }
+        // Each message's parts: a run of consecutive parts (they come ordered by message).
+        let mut parts_of: HashMap<&[u8], Range<usize>> = HashMap::new();
+        let mut start = 0;
+        for i in 1..=self.parts.len() {
+            let message = |k: usize| &self.text[self.parts[k][1].clone()];
+            if i == self.parts.len() || message(i) != message(start) {
+                parts_of.insert(message(start), start..i);
+                start = i;
+            }
+        }
+        out.extend_from_slice(b",\n  \"messages\": [");
+        for (n, [id, session, data]) in self.messages.iter().enumerate() {
+            out.extend_from_slice(if n > 0 { b",\n" } else { b"\n" });
+            indent(&mut out, 2);
+            out.extend_from_slice(b"{\n      \"info\": ");
+            let id_bytes = &self.text[id.clone()];
+            let (id, session, data) = (self.str(id)?, self.str(session)?, self.str(data)?);
+            object_with(&mut out, data, 3, &[("id", id), ("sessionID", session)]).ok()?;
+            out.extend_from_slice(b",\n      \"parts\": ");
+            match parts_of.get(id_bytes) {
+                Some(range) => {
+                    out.push(b'[');
+                    for (k, [part_id, message, part_session, data]) in
+                        self.parts[range.clone()].iter().enumerate()
+                    {
+                        out.extend_from_slice(if k > 0 { b",\n" } else { b"\n" });
+                        indent(&mut out, 4);
+                        let extra = [
+                            ("id", self.str(part_id)?),
+                            ("sessionID", self.str(part_session)?),
+                            ("messageID", self.str(message)?),
+                        ];
+                        object_with(&mut out, self.str(data)?, 4, &extra).ok()?;
+                    }
+                    out.push(b'\n');
+                    indent(&mut out, 3);
+                    out.push(b']');
+                }
+                None => out.extend_from_slice(b"[]"),
+            }
+            out.push(b'\n');
+            indent(&mut out, 2);
+            out.push(b'}');
+        }
+        let any = !self.messages.is_empty();
+        out.extend_from_slice(if any { b"\n  ]\n}\n" } else { b"]\n}\n" });
+        Some(out)
+    }
+}
