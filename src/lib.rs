@@ -52,6 +52,7 @@ pub mod archive;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod deflate;
 pub mod doctor;
 pub mod error;
 pub mod fsutil;

@@ -24,13 +24,14 @@ use super::{
 };
 use crate::config::Ctx;
 use crate::error::UserError;
-use crate::git::{Edit, Oid, Repo};
+use crate::git::{BlobMaker, Edit, Oid, ReadyBlob, Repo};
 use crate::membership::{Member, ProjectIds};
 use crate::redact::Redactor;
-use crate::store::{ChangeStamp, Generation, Session, Store, Unreadable};
+use crate::store::{ChangeStamp, ExportRows, Generation, Session, Store, Unreadable};
 use crate::transcript;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::cell::OnceCell;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -278,16 +279,35 @@ fn snapshot(
         edits: Vec::new(),
         added: Vec::new(),
         updated: Vec::new(),
+        unreadable: Vec::new(),
     };
     let mut deferred = 0;
     let mut skipped = ctx.unreadable_members(store, ids);
-    // This thread reads the store (one read transaction cannot be shared) and writes the
-    // blobs; workers redact and render each session. Sessions are collected in reading
-    // order, so the tree does not depend on the threads. (Blobs written from several threads,
-    // each with its own gix handle, made the kernel time four times larger.)
-    let work = |job: Job| job.render(members, &links, options.redactor);
+    // This thread reads the store (one read transaction cannot be shared) and puts the blobs
+    // in place; workers redact, render, hash and compress each session. Sessions are
+    // collected in reading order, so the tree does not depend on the threads. (Blobs written
+    // from several threads, each with its own gix handle, made the kernel time four times
+    // larger.)
+    let format = repo.blob_format();
+    let work =
+        |maker: &mut BlobMaker, job: Job| job.render(members, &links, options.redactor, maker);
+    // A session whose rows the worker could not write out is read and rendered here.
+    let mut maker = BlobMaker::new(format);
+    let mut by_hand = |job: Job| -> Result<Rendered> {
+        let session = &members[job.member].session;
+        let docs = read_documents(store, session, None)?;
+        let job = Job {
+            read: Read::Parsed(docs),
+            ..job
+        };
+        match job.render(members, &links, options.redactor, &mut maker)? {
+            Ok(rendered) => Ok(rendered),
+            Err(_) => unreachable!("parsed documents are always rendered"),
+        }
+    };
     let threads = crate::parallel::threads();
-    crate::parallel::with_pool(threads, work, |pool| -> Result<()> {
+    let init = || BlobMaker::new(format);
+    crate::parallel::with_pool_state(threads, init, work, |pool| -> Result<()> {
         for (index, member) in members.iter().enumerate() {
             let session = &member.session;
             let stamp = stamps.get(&session.id).cloned().unwrap_or_default();
@@ -305,7 +325,7 @@ fn snapshot(
             // Whether the store's copy is newer, and that copy (redacted now, or to be
             // redacted by the worker); a damaged session is left out and reported, so that
             // it keeps none of the others out of the archive.
-            let newer_copy = || -> Result<Option<(Documents, bool)>> {
+            let newer_copy = || -> Result<Option<(Read, bool)>> {
                 let mut read = None;
                 let order = match (previous, &tip) {
                     // Rendered by another version or mode: a digest under other rules (new
@@ -334,12 +354,12 @@ fn snapshot(
                     return Ok(None);
                 }
                 match read {
-                    Some(docs) => Ok(Some((docs, false))),
-                    None => read_documents(store, session, None)
-                        .map(|docs| Some((docs, options.redactor.is_some()))),
+                    Some(docs) => Ok(Some((Read::Parsed(docs), false))),
+                    None => read_for_worker(store, session)
+                        .map(|read| Some((read, options.redactor.is_some()))),
                 }
             };
-            let (docs, to_redact) = match newer_copy() {
+            let (read, to_redact) = match newer_copy() {
                 Ok(Some(read)) => read,
                 Ok(None) => continue,
                 Err(e) => {
@@ -351,12 +371,14 @@ fn snapshot(
                 member: index,
                 archived: previous.is_some(),
                 stamp,
-                docs,
+                read,
                 redact: to_redact,
             };
-            pool.push(job, &mut |rendered| collected.take(repo, rendered, members))?;
+            pool.push(job, &mut |made| {
+                collected.take(repo, made?, members, &mut by_hand)
+            })?;
         }
-        pool.finish(&mut |rendered| collected.take(repo, rendered, members))
+        pool.finish(&mut |made| collected.take(repo, made?, members, &mut by_hand))
     })?;
     let Collected {
         entries,
@@ -364,7 +386,9 @@ fn snapshot(
         mut edits,
         added,
         updated,
+        unreadable,
     } = collected;
+    skipped.extend(unreadable);
 
     // Each touched month's index is rewritten whole; the others are shared with the tip.
     for m in &touched_months {
@@ -424,28 +448,65 @@ struct Job {
     /// Whether the archive already holds a copy (it is then updated, else added).
     archived: bool,
     stamp: ChangeStamp,
-    docs: Documents,
+    read: Read,
     /// Redact the documents first (they were read verbatim).
     redact: bool,
 }
 
-/// A session's rendered files, to be written as blobs.
+/// A session's documents as the store's thread read them.
+enum Read {
+    Parsed(Documents),
+    /// A 1.x session's rows, not yet parsed: the worker writes the document out of them
+    /// ([`ExportRows::render`]) and parses that, off the store's thread.
+    Rows(ExportRows, Map<String, Value>),
+}
+
+/// What a worker made of a job: the session rendered, or (rows it could not write out) the
+/// job back, for the store's thread to read the slow way.
+type Made = std::result::Result<Rendered, Box<Job>>;
+
+/// A session's rendered files, as blobs ready to be put in place.
 struct Rendered {
     member: usize,
     archived: bool,
     stamp: ChangeStamp,
     dir: String,
-    files: SessionFiles,
+    title: String,
+    /// File name and blob: `session.json`, `extra.json` when there is one, `transcript.md`.
+    blobs: Vec<(&'static str, ReadyBlob)>,
 }
 
 impl Job {
-    fn render(self, members: &[Member], links: &Links, redactor: Option<&Redactor>) -> Rendered {
+    fn render(
+        self,
+        members: &[Member],
+        links: &Links,
+        redactor: Option<&Redactor>,
+        maker: &mut BlobMaker,
+    ) -> Result<Made> {
+        let mut docs = match self.read {
+            Read::Parsed(docs) => docs,
+            Read::Rows(rows, extra) => {
+                // The text is `JSON.stringify`'s of the rows: parsed, it is the document the
+                // slow path builds (see `json_pretty`).
+                let doc = rows
+                    .render()
+                    .and_then(|t| crate::json::parse_slice(&t).ok());
+                match doc {
+                    Some(doc) => Documents { doc, extra },
+                    None => {
+                        let read = Read::Rows(rows, extra);
+                        return Ok(Err(Box::new(Job { read, ..self })));
+                    }
+                }
+            }
+        };
         let Job {
             member,
             archived,
             stamp,
-            mut docs,
             redact,
+            ..
         } = self;
         if let Some(r) = redactor.filter(|_| redact) {
             docs.redact(r);
@@ -453,13 +514,19 @@ impl Job {
         let session = &members[member].session;
         let dir = session_dir(session);
         let files = render_session(session, docs, links);
-        Rendered {
+        let mut blobs = vec![("session.json", maker.make(&files.session_json)?)];
+        if let Some(extra) = &files.extra_json {
+            blobs.push(("extra.json", maker.make(extra)?));
+        }
+        blobs.push(("transcript.md", maker.make(&files.transcript)?));
+        Ok(Ok(Rendered {
             member,
             archived,
             stamp,
             dir,
-            files,
-        }
+            title: files.title,
+            blobs,
+        }))
     }
 }
 
@@ -470,25 +537,42 @@ struct Collected {
     edits: Vec<Edit>,
     added: Vec<String>,
     updated: Vec<String>,
+    /// Sessions whose rows turned out damaged when they were rendered.
+    unreadable: Vec<Unreadable>,
 }
 
 impl Collected {
-    /// Writes the session's blobs (each as it comes: nothing waits in memory).
-    fn take(&mut self, repo: &Repo, r: Rendered, members: &[Member]) -> Result<()> {
+    /// Writes the session's blobs (each as it comes: nothing waits in memory); a job the
+    /// worker handed back is done with `by_hand`.
+    fn take(
+        &mut self,
+        repo: &Repo,
+        made: Made,
+        members: &[Member],
+        by_hand: &mut dyn FnMut(Job) -> Result<Rendered>,
+    ) -> Result<()> {
+        let r = match made {
+            Ok(rendered) => rendered,
+            Err(job) => {
+                let member = job.member;
+                match by_hand(*job) {
+                    Ok(rendered) => rendered,
+                    Err(e) => {
+                        let session = &members[member].session;
+                        self.unreadable.push(super::unreadable(session, &e));
+                        return Ok(());
+                    }
+                }
+            }
+        };
         let member = &members[r.member];
         let session = &member.session;
-        let mut write = |name: &str, data: &[u8]| -> Result<()> {
+        for (name, blob) in &r.blobs {
             let path = format!("{}/{name}", r.dir);
-            let id = repo.write_blob(&path, data)?;
+            let id = repo.write_ready_blob(&path, blob)?;
             self.edits.push(Edit::BlobId(path, id));
-            Ok(())
-        };
-        write("session.json", &r.files.session_json)?;
-        if let Some(extra) = &r.files.extra_json {
-            write("extra.json", extra)?;
         }
-        write("transcript.md", &r.files.transcript)?;
-        let title = r.files.title;
+        let title = r.title;
         let line = format!("{} {title}", session.id);
         if r.archived {
             self.updated.push(line);
@@ -510,6 +594,23 @@ struct SessionFiles {
     session_json: Vec<u8>,
     extra_json: Option<Vec<u8>>,
     transcript: Vec<u8>,
+}
+
+/// A session's documents for a worker to render: its rows, or where there is no direct path
+/// (see [`Store::export_rows`]) the parsed documents; a failure names the session.
+fn read_for_worker(store: &Store, session: &Session) -> Result<Read> {
+    let rows = store
+        .export_rows(session)
+        .with_context(|| format!("failed to read session {}", session.id))?;
+    match rows {
+        Some(rows) => {
+            let extra = store
+                .extra(session)
+                .with_context(|| format!("failed to read session {}", session.id))?;
+            Ok(Read::Rows(rows, extra))
+        }
+        None => read_documents(store, session, None).map(Read::Parsed),
+    }
 }
 
 /// A session's documents for the branch; a failure names the session (the text the

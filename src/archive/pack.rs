@@ -13,11 +13,12 @@
 
 use super::documents::{self, Documents};
 use super::read::{check_entry_name, check_session, Listed, Place, Source, MAX_ENTRY, MAX_TOTAL};
-use super::zip_out::{Deflated, Deflater, ZipOut};
+use super::zip_out::{entry_deflater, Deflated, ZipOut};
 use super::{
     Archive, ArchivedSession, Checksums, ManifestHeader, ProjectEntry, RepositoryInfo, SourceKind,
     Tool, MANIFEST, PACK_FORMAT, VERSION,
 };
+use crate::deflate::Deflater;
 use crate::error::UserError;
 use crate::git::RepoFacts;
 use crate::membership::{Member, ProjectIds, Rule};
@@ -139,8 +140,8 @@ pub fn write<W: Write>(
         (index, prepare_session(id, doc, extra, redactor, deflater))
     };
     let threads = crate::parallel::threads();
-    crate::parallel::with_pool_state(threads, Deflater::default, work, |pool| -> Result<()> {
-        let mut deflater = Deflater::default();
+    crate::parallel::with_pool_state(threads, entry_deflater, work, |pool| -> Result<()> {
+        let mut deflater = entry_deflater();
         let mut write = |(index, made): (usize, Result<Made>)| -> Result<()> {
             let entries = match made? {
                 Made::Entries(entries) => entries,
@@ -328,7 +329,7 @@ impl Prepared {
             size: data.len() as u64,
             sha256: sha256_hex(data),
         };
-        let deflated = deflater.deflate(data)?;
+        let deflated = Deflated::new(deflater, data)?;
         Ok(Prepared { deflated, record })
     }
 }
@@ -347,7 +348,7 @@ impl<W: Write> PackWriter<W> {
     pub fn new(out: W, modified: time::OffsetDateTime) -> Result<Self> {
         Ok(PackWriter {
             zip: ZipOut::new(out, dos_time(modified)),
-            deflater: Deflater::default(),
+            deflater: entry_deflater(),
             entries: Vec::new(),
         })
     }

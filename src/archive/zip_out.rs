@@ -3,15 +3,15 @@
 //! The zip crate deflates on the thread that writes the archive; the entries it accepts
 //! compressed elsewhere each get a fresh deflate state of ~300 KB, and the churn of those
 //! allocations fragmented glibc's heap (330 MiB peak RSS for 1,000 small sessions). Here each
-//! worker keeps one [`Deflater`] and reuses it, and [`ZipOut`] lays the entries out after
+//! worker keeps one [`Deflater`] (see [`crate::deflate`]), and [`ZipOut`] lays the entries out after
 //! APPNOTE 6.3.10 exactly as the zip crate (9.8) writes the same entries with
 //! `SimpleFileOptions { Deflated, level 1, unix_permissions 0o644, System::Unix }`: a local
 //! header with the sizes (no data descriptor), no extra field but ZIP64's, one timestamp,
 //! the central directory, then the end record (ZIP64's too past 65,535 entries or 4 GiB).
 //! A unit test holds the two byte for byte.
 
+use crate::deflate::Deflater;
 use anyhow::{Context, Result};
-use flate2::{Compress, Compression, FlushCompress, Status};
 use std::io::Write;
 
 /// One entry's deflated bytes, with what its headers record about the original.
@@ -21,51 +21,21 @@ pub struct Deflated {
     pub data: Vec<u8>,
 }
 
-/// A raw-deflate state at level 1 (what `zip -1` and the zip crate use), reset and reused
-/// for every entry one thread compresses.
-pub struct Deflater {
-    compress: Compress,
-}
-
-impl Default for Deflater {
-    fn default() -> Self {
-        Deflater {
-            compress: Compress::new(Compression::new(1), false),
-        }
-    }
-}
-
-impl Deflater {
-    /// `data` deflated, and its CRC-32.
-    pub fn deflate(&mut self, data: &[u8]) -> Result<Deflated> {
-        self.compress.reset();
-        // Text session documents shrink to a fifth or less; grow when they do not.
-        let mut out = Vec::with_capacity(data.len() / 4 + 64);
-        // All the input first, then the finish, as flate2's encoder (and so the zip crate)
-        // does: finishing with the input still pending ends the blocks elsewhere.
-        let mut flush = FlushCompress::None;
-        loop {
-            let consumed = self.compress.total_in() as usize;
-            let status = self
-                .compress
-                .compress_vec(&data[consumed..], &mut out, flush)
-                .context("failed to deflate a zip entry")?;
-            if status == Status::StreamEnd {
-                break;
-            }
-            if self.compress.total_in() as usize == data.len() {
-                flush = FlushCompress::Finish;
-            }
-            if out.len() == out.capacity() {
-                out.reserve(out.capacity().max(4096));
-            }
-        }
+impl Deflated {
+    /// `data` deflated as a zip entry holds it (raw deflate at level 1, what `zip -1` and
+    /// the zip crate write), with its CRC-32.
+    pub fn new(deflater: &mut Deflater, data: &[u8]) -> Result<Deflated> {
         Ok(Deflated {
             crc32: crc32fast::hash(data),
             size: data.len() as u64,
-            data: out,
+            data: deflater.deflate(&[data])?,
         })
     }
+}
+
+/// The deflate state for [`Deflated::new`]: one per thread, reused for every entry.
+pub fn entry_deflater() -> Deflater {
+    Deflater::raw(1)
 }
 
 const LOCAL_HEADER: u32 = 0x0403_4b50;
@@ -289,11 +259,12 @@ mod tests {
     }
 
     fn by_us(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
-        let mut deflater = Deflater::default();
+        let mut deflater = entry_deflater();
         let stamp = stamp();
         let mut zip = ZipOut::new(Vec::new(), (stamp.timepart(), stamp.datepart()));
         for (name, data) in entries {
-            zip.add(name, &deflater.deflate(data).unwrap()).unwrap();
+            zip.add(name, &Deflated::new(&mut deflater, data).unwrap())
+                .unwrap();
         }
         zip.finish().unwrap()
     }
@@ -362,7 +333,7 @@ mod tests {
         // Writing 4 GiB is too slow for a unit test: start the writer as if it had.
         let mut zip = ZipOut::new(Vec::new(), (0, 0x21));
         zip.position = ZIP64_BYTES + 10;
-        let entry = Deflater::default().deflate(b"{}").unwrap();
+        let entry = Deflated::new(&mut entry_deflater(), b"{}").unwrap();
         zip.add("far.json", &entry).unwrap();
         let central = zip.central.clone();
         // Offset field marked, ZIP64 extra field with the real offset, version 4.5.

@@ -11,6 +11,7 @@
 mod facts;
 mod history;
 mod hooks;
+mod loose;
 mod notes;
 mod objects;
 mod patches;
@@ -20,6 +21,7 @@ mod roots;
 
 pub use facts::{RepoFacts, OWN_REF_PREFIXES};
 pub use history::LogCommit;
+pub use loose::{BlobFormat, BlobMaker, ReadyBlob};
 pub use notes::annotated_object;
 pub use objects::{ChangedPaths, Edit, TreeEntry};
 pub use patches::{CommitDiff, FileLines};

@@ -77,6 +77,7 @@ fn main() {
         return;
     }
     let growth = push_sessions(&mut table, &w1000, "1,000", None);
+    push_first_run(&mut table, &wsmall, "1,000 small");
     if let Some(w) = &w10000 {
         push_sessions(&mut table, w, "10,000", Some(("1,000", growth)));
     }
@@ -385,24 +386,27 @@ fn archived_size(w: &Work, session: &str) -> u64 {
         .sum()
 }
 
+/// `push-sessions` archiving every session of `w` (there must be no archive yet): its time
+/// and its peak RSS, which must stay bounded however many sessions there are.
+fn push_first_run(table: &mut Table, w: &Work, sessions: &str) {
+    let (first, _) = run(&w.ours(&["push-sessions", "-q"]), true);
+    let rss = first.rss_kib.unwrap_or(0);
+    table.row(
+        "`push-sessions`, first run (archive everything)",
+        sessions,
+        format!("{}, {} RSS", secs(first.wall), mib(rss)),
+        format!("archive {} KiB on disk", count_objects_kib(w)),
+        String::new(),
+        "< 150 MiB RSS",
+        Some(rss < 150 * 1024),
+    );
+}
+
 /// First, unchanged and one-changed-session runs; returns the growth per commit (bytes of new
 /// objects), which at a larger size is compared with `smaller` (label, growth).
 fn push_sessions(table: &mut Table, w: &Work, sessions: &str, smaller: Option<(&str, u64)>) -> u64 {
     let push = w.ours(&["push-sessions", "-q"]);
-    let (first, _) = run(&push, true);
-    table.row(
-        "`push-sessions`, first run (archive everything)",
-        sessions,
-        format!(
-            "{}, {} RSS",
-            secs(first.wall),
-            mib(first.rss_kib.unwrap_or(0))
-        ),
-        format!("archive {} KiB on disk", count_objects_kib(w)),
-        String::new(),
-        "",
-        None,
-    );
+    push_first_run(table, w, sessions);
     let nothing = measure::measure(&push, 7, true);
     let small = sessions == "1,000";
     table.row(

@@ -103,3 +103,45 @@ fn push_sessions_writes_the_same_tree_whatever_the_thread_count() {
         );
     }
 }
+
+/// Rows OpenCode did not write in `JSON.stringify`'s form (a `\u0075` escape here) cannot be
+/// written straight from their text: the workers hand them back and the reading thread
+/// parses them. The zip and the archive tree are the very bytes the canonical rows give.
+#[test]
+fn rows_in_another_form_are_parsed_and_give_the_same_pack_and_tree() {
+    let fixture = rich_store();
+    let canonical = fixture.copy_env();
+    let respelled = fixture.copy_env();
+    let db = respelled.opencode.as_ref().unwrap().db_path();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let messages = conn
+        .execute(
+            r#"UPDATE message SET data = replace(data, '"role":"user"', '"role":"\u0075ser"')"#,
+            [],
+        )
+        .unwrap();
+    let parts = conn
+        .execute(
+            r#"UPDATE part SET data = replace(data, '"type":"text"', '"type":"\u0074ext"')"#,
+            [],
+        )
+        .unwrap();
+    drop(conn);
+    assert!(
+        messages > 0 && parts > 0,
+        "{messages} messages, {parts} parts respelled"
+    );
+
+    for threads in ["1", "2"] {
+        assert!(
+            pack_with(&respelled, threads, &[]) == pack_with(&canonical, threads, &[]),
+            "pack with {threads} threads differs once rows are respelled"
+        );
+    }
+    let tree = |env: &TestEnv| {
+        run(env.cmd(&["push-sessions", "-q"])).success();
+        env.git(&["fsck", "--strict"]);
+        env.git(&["rev-parse", "refs/heads/opencode/sessions^{tree}"])
+    };
+    assert_eq!(tree(&respelled), tree(&canonical));
+}
