@@ -15,10 +15,8 @@ pub struct Documents {
 impl Documents {
     /// Reads `session` from `store`; errors are the store's own (they name the row or file).
     pub fn read(store: &Store, session: &Session, redactor: Option<&Redactor>) -> Result<Self> {
-        let mut docs = Documents {
-            doc: store.export_document(session)?,
-            extra: store.extra(session)?,
-        };
+        let (doc, extra) = store.documents(session)?;
+        let mut docs = Documents { doc, extra };
         if let Some(r) = redactor {
             docs.redact(r);
         }

@@ -236,11 +236,10 @@ pub struct EntryRecord {
     pub sha256: String,
 }
 
-/// A session's export document as read: its stored rows (written out by a worker), its
-/// bytes, or (to redact) the parsed document.
+/// A session's export document as read: its stored rows, or the parsed document (a
+/// worker writes either out).
 enum Doc {
     Rows(ExportRows),
-    Text(Vec<u8>),
     Parsed(Value),
 }
 
@@ -252,22 +251,21 @@ enum Made {
     Unrendered(Map<String, Value>),
 }
 
-/// A session's document and extra record, verbatim; only redaction needs the document
-/// parsed (and is left to the worker, with the printing).
+/// A session's document and extra record, verbatim: a 1.x session's rows as stored, else
+/// the parsed document. The workers write the document out (and redact it first).
 fn read_session(
     store: &Store,
     session: &Session,
     redactor: Option<&Redactor>,
 ) -> Result<(Doc, Map<String, Value>)> {
+    // Redaction works on the parsed document.
     if redactor.is_none() {
-        let doc = match store.export_rows(session)? {
-            Some(rows) => Doc::Rows(rows),
-            None => Doc::Text(crate::json::pretty_line(&store.export_document(session)?)),
-        };
-        return Ok((doc, store.extra(session)?));
+        if let Some(rows) = store.export_rows(session)? {
+            return Ok((Doc::Rows(rows), store.extra(session)?));
+        }
     }
-    let docs = Documents::read(store, session, None)?;
-    Ok((Doc::Parsed(docs.doc), docs.extra))
+    let (doc, extra) = store.documents(session)?;
+    Ok((Doc::Parsed(doc), extra))
 }
 
 /// The entries of one session, ready to be written: its document and its extra record,
@@ -284,7 +282,6 @@ fn prepare_session(
             Some(text) => (text, extra),
             None => return Ok(Made::Unrendered(extra)),
         },
-        (Doc::Text(text), _) => (text, extra),
         (Doc::Parsed(doc), redactor) => {
             let mut docs = Documents { doc, extra };
             if let Some(r) = redactor {

@@ -261,36 +261,42 @@ impl Gen2<'_> {
     /// The document `opencode session export` prints (opencode-2x.md §6): `{info, messages}`,
     /// settled messages only, each `{id, type, ...data}` in `seq` order.
     pub fn export_document(&self, session_id: &str) -> Result<Value> {
-        let info = self.row(session_id)?.info().with_context(|| {
-            format!("malformed session {session_id} in {}", self.path.display())
-        })?;
-        let messages = self
-            .messages(session_id)?
-            .into_iter()
-            .filter(|m| m.settled)
-            .map(|m| m.exported)
-            .collect();
-        let mut doc = Map::new();
-        doc.insert("info".into(), Value::Object(info));
-        doc.insert("messages".into(), Value::Array(messages));
-        Ok(Value::Object(doc))
+        let row = self.row(session_id)?;
+        Ok(self
+            .document_of(session_id, &row, self.messages(session_id)?)?
+            .0)
     }
 
     /// What the export leaves out, so that a restore needs nothing else: the `session_v2` row
     /// (JSON columns kept as the text 2.x stored) and the unsettled `session_message` rows.
     pub fn extra(&self, session_id: &str) -> Result<Map<String, Value>> {
-        let mut extra = Map::new();
-        extra.insert("session_v2".into(), Value::Object(self.row(session_id)?.0));
-        let unsettled: Vec<Value> = self
-            .messages(session_id)?
-            .into_iter()
-            .filter(|m| !m.settled)
-            .map(|m| m.raw)
-            .collect();
-        if !unsettled.is_empty() {
-            extra.insert("session_message".into(), Value::Array(unsettled));
-        }
-        Ok(extra)
+        Ok(extra_of(self.row(session_id)?, self.messages(session_id)?))
+    }
+
+    /// [`Self::export_document`] and [`Self::extra`] from one reading of the rows.
+    pub fn documents(&self, session_id: &str) -> Result<(Value, Map<String, Value>)> {
+        let row = self.row(session_id)?;
+        let (doc, unsettled) = self.document_of(session_id, &row, self.messages(session_id)?)?;
+        Ok((doc, extra_of(row, unsettled)))
+    }
+
+    /// The export document of the session in `row` with its settled `messages`, and the
+    /// unsettled ones.
+    fn document_of(
+        &self,
+        session_id: &str,
+        row: &V2Row,
+        messages: Vec<V2Message>,
+    ) -> Result<(Value, Vec<V2Message>)> {
+        let info = row.info().with_context(|| {
+            format!("malformed session {session_id} in {}", self.path.display())
+        })?;
+        let (settled, unsettled): (Vec<_>, Vec<_>) = messages.into_iter().partition(|m| m.settled);
+        let mut doc = Map::new();
+        doc.insert("info".into(), Value::Object(info));
+        let messages = settled.into_iter().map(|m| m.exported).collect();
+        doc.insert("messages".into(), Value::Array(messages));
+        Ok((Value::Object(doc), unsettled))
     }
 
     /// Every `session_message` row of a session in `seq` order; a row whose `data` is not a
@@ -355,6 +361,22 @@ struct V2Message {
     exported: Value,
     /// `{id, type, seq, time_created, time_updated, data}` with `data` as stored text.
     raw: Value,
+}
+
+/// The extra record of the session in `row`: the row itself, and the unsettled rows of
+/// `messages` (settled ones are in the export document).
+fn extra_of(row: V2Row, messages: Vec<V2Message>) -> Map<String, Value> {
+    let mut extra = Map::new();
+    extra.insert("session_v2".into(), Value::Object(row.0));
+    let unsettled: Vec<Value> = messages
+        .into_iter()
+        .filter(|m| !m.settled)
+        .map(|m| m.raw)
+        .collect();
+    if !unsettled.is_empty() {
+        extra.insert("session_message".into(), Value::Array(unsettled));
+    }
+    extra
 }
 
 /// Whether `opencode session export` includes a row (opencode-2x.md §6): an assistant still

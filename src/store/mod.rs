@@ -474,6 +474,15 @@ impl Store {
         Ok(Value::Object(doc))
     }
 
+    /// [`Self::export_document`] and [`Self::extra`] together; a 2.x session's rows are
+    /// read (and parsed) once for both.
+    pub fn documents(&self, session: &Session) -> Result<(Value, Map<String, Value>)> {
+        if session.generation == Generation::V2 && !session.divergent {
+            return self.sqlite().gen2().documents(&session.id);
+        }
+        Ok((self.export_document(session)?, self.extra(session)?))
+    }
+
     /// [`Self::export_document`] as `crate::json::pretty_line` prints it (what `opencode
     /// export` prints); a 1.x SQLite session is written straight from its stored text
     /// ([`sqlite::SqliteStore::export_text`]) when its rows allow it.
