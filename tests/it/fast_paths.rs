@@ -145,3 +145,30 @@ fn rows_in_another_form_are_parsed_and_give_the_same_pack_and_tree() {
     };
     assert_eq!(tree(&respelled), tree(&canonical));
 }
+
+/// The blobs `push-sessions`' workers make ([`BlobMaker`]) are the objects git makes of the
+/// same bytes, and `write_ready_blob` puts them where git reads them.
+#[test]
+fn ready_blobs_are_the_objects_git_would_write() {
+    use git_opencode::git::{BlobMaker, Repo};
+    let env = TestEnv::new();
+    let repo = Repo::reopen(&env.repo.path.join(".git")).unwrap();
+    let mut maker = BlobMaker::new(repo.blob_format());
+    let file = env.root.join("blob");
+    for data in [
+        &b""[..],
+        b"hello\n",
+        &vec![b'x'; 300_000],
+        "漢字\n".as_bytes(),
+    ] {
+        let blob = maker.make(data).unwrap();
+        let id = repo.write_ready_blob("test", &blob).unwrap();
+        assert_eq!(id, repo.write_ready_blob("test", &blob).unwrap());
+        std::fs::write(&file, data).unwrap();
+        let expected = env.git(&["hash-object", file.to_str().unwrap()]);
+        assert_eq!(id.to_string(), expected.trim());
+        let size = env.git(&["cat-file", "-s", &id.to_string()]);
+        assert_eq!(size.trim(), data.len().to_string());
+    }
+    env.git(&["fsck", "--strict"]);
+}

@@ -4,7 +4,7 @@
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{fixture_dir, once, UNICODE};
-use crate::common::git::{git_command, git_in, Repo, GIT_ENV};
+use crate::common::git::{git_in, git_now, Repo, GIT_ENV};
 use crate::common::opencode::{OpencodeHome, CURRENT};
 use crate::common::{file_sha256, ours, run, CommandOutput, Scrub, BIN};
 use regex::Regex;
@@ -105,24 +105,8 @@ fn commit_now(repo: &Repo, file: &str, content: Option<&str>, message: &str) {
     if let Some(content) = content {
         std::fs::write(repo.path.join(file), content).unwrap();
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let now = format!("@{now} +0000");
-    for args in [&["add", file][..], &["commit", "-q", "-m", message]] {
-        let out = git_command(&repo.path)
-            .args(args)
-            .env("GIT_AUTHOR_DATE", &now)
-            .env("GIT_COMMITTER_DATE", &now)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    git_now(&repo.path, &["add", file]);
+    git_now(&repo.path, &["commit", "-q", "-m", message]);
 }
 
 impl History {

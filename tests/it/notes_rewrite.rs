@@ -2,7 +2,7 @@
 //! notes over `commit --amend`, `rebase` and `rebase -i` squashes; `remap` carries them to
 //! squash- and rebase-merged commits; `fetch` brings a teammate's archive and notes.
 
-use crate::common::git::git_command;
+use crate::common::git::{git_command, git_now};
 use crate::common::{make_executable, path_with_our_binary, run, CommandOutput, Scrub, TestEnv};
 
 const HEADER: &str = "OpenCode sessions (git-opencode):";
@@ -179,28 +179,6 @@ fn the_post_rewrite_hook_carries_notes_over_amend_rebase_and_squash() {
         "{status}"
     );
     env.git(&["fsck", "--strict"]);
-}
-
-/// `git <args>` in `dir`, committing at the current time (a note matches a session only
-/// inside the commit's time window).
-fn git_now(dir: &std::path::Path, args: &[&str]) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let now = format!("@{now} +0000");
-    let out = git_command(dir)
-        .args(args)
-        .env("GIT_AUTHOR_DATE", &now)
-        .env("GIT_COMMITTER_DATE", &now)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A branch of two commits that two real OpenCode 1.18.34 sessions produced (the second

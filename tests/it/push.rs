@@ -3,7 +3,7 @@
 
 use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{rich_store, Fixture};
-use crate::common::git::{git_command, git_in, Repo};
+use crate::common::git::{git_command, git_in, git_now, Repo};
 use crate::common::opencode::{OpencodeHome, CURRENT};
 use crate::common::{make_executable, ours, ours_cmd, run, CommandOutput, Scrub, TestEnv};
 use serde_json::Value;
@@ -266,20 +266,7 @@ fn notes_name_the_sessions_that_produced_a_commit() {
         &["--title", "Feature work"],
     );
     drop(llm);
-    let now = time_now();
-    let commit_now = |args: &[&str]| {
-        let out = git_command(&env.repo.path)
-            .args(args)
-            .env("GIT_AUTHOR_DATE", &now)
-            .env("GIT_COMMITTER_DATE", &now)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let commit_now = |args: &[&str]| git_now(&env.repo.path, args);
     commit_now(&["add", "feature.txt"]);
     commit_now(&["commit", "-q", "-m", "add the feature"]);
     let scrub = Scrub::new().session(&run.session_id, "feature");
@@ -325,14 +312,6 @@ fn notes_name_the_sessions_that_produced_a_commit() {
         .success();
     assert_eq!(env.git(&["notes", "show", "HEAD"]).trim(), "mine");
     env.git(&["fsck", "--strict"]);
-}
-
-fn time_now() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    format!("@{now} +0000")
 }
 
 const FAKE_KEY: &str = "ghp_Zx9Kq2Lm4Np6Rs8Tv0Wy1Ab3Cd5Ef7Gh9Ij1K";

@@ -47,6 +47,27 @@ pub fn git_in(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("git output is not UTF-8")
 }
 
+/// Runs `git <args>` in `dir` like [`git_in`], authored and committed at the current time
+/// (the fixed dates of [`GIT_ENV`] would put a commit outside a session's time window).
+pub fn git_now(dir: &Path, args: &[&str]) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let now = format!("@{now} +0000");
+    let out = git_command(dir)
+        .args(args)
+        .env("GIT_AUTHOR_DATE", &now)
+        .env("GIT_COMMITTER_DATE", &now)
+        .output()
+        .unwrap_or_else(|e| panic!("run git {args:?}: {e}"));
+    assert_success(
+        &out,
+        &format!("git {} in {}", args.join(" "), dir.display()),
+    );
+    String::from_utf8(out.stdout).expect("git output is not UTF-8")
+}
+
 /// A git work tree driven with the real git CLI.
 #[derive(Clone, Debug)]
 pub struct Repo {
