@@ -6,11 +6,12 @@
 //! export document (§6). Columns are selected by name: an upgraded file has the columns 2.x
 //! added at the end of `session_v2`, a fresh one has them in the middle.
 
+use super::columns::Columns;
 use super::sqlite::sql_to_json;
 use super::{ChangeStamp, Generation, Session, SessionSummary, StoreKind, Unreadable};
 use crate::error::UserError;
 use anyhow::{bail, Context, Result};
-use rusqlite::{Connection, Row};
+use rusqlite::Connection;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -160,7 +161,7 @@ impl Gen2<'_> {
         let mut rows = stmt.query([])?;
         let (mut sessions, mut unreadable) = (Vec::new(), Vec::new());
         while let Some(row) = rows.next().with_context(|| self.context("2.x sessions"))? {
-            let cols = V2Row::read(row, &names)?;
+            let cols = V2Row(Columns::read(row, &names)?);
             let (id, project_id) = (cols.text("id"), cols.text("project_id"));
             let model = match cols.json("model") {
                 Ok(model) => model,
@@ -255,7 +256,7 @@ impl Gen2<'_> {
                     self.path.display()
                 )
             })?;
-        V2Row::read(row, &names)
+        Ok(V2Row(Columns::read(row, &names)?))
     }
 
     /// The document `opencode session export` prints (opencode-2x.md §6): `{info, messages}`,
@@ -367,7 +368,7 @@ struct V2Message {
 /// `messages` (settled ones are in the export document).
 fn extra_of(row: V2Row, messages: Vec<V2Message>) -> Map<String, Value> {
     let mut extra = Map::new();
-    extra.insert("session_v2".into(), Value::Object(row.0));
+    extra.insert("session_v2".into(), Value::Object(row.0 .0));
     let unsettled: Vec<Value> = messages
         .into_iter()
         .filter(|m| !m.settled)
@@ -395,55 +396,20 @@ pub fn is_settled(kind: &str, data: &Map<String, Value>) -> bool {
 /// `info` of the export document of a session whose `session_v2` row is `row` (by column
 /// name, JSON columns as text): what restore compares a row it is about to write with.
 pub fn info_of_row(row: &Map<String, Value>) -> Result<Map<String, Value>> {
-    V2Row(row.clone()).info()
+    V2Row(Columns(row.clone())).info()
 }
 
 /// One `session_v2` row by column name.
-struct V2Row(Map<String, Value>);
+struct V2Row(Columns);
+
+impl std::ops::Deref for V2Row {
+    type Target = Columns;
+    fn deref(&self) -> &Columns {
+        &self.0
+    }
+}
 
 impl V2Row {
-    fn read(row: &Row<'_>, names: &[String]) -> Result<V2Row> {
-        let mut map = Map::new();
-        for (i, name) in names.iter().enumerate() {
-            map.insert(name.clone(), sql_to_json(row.get_ref(i)?));
-        }
-        Ok(V2Row(map))
-    }
-
-    fn get(&self, name: &str) -> &Value {
-        self.0.get(name).unwrap_or(&Value::Null)
-    }
-
-    fn text(&self, name: &str) -> String {
-        self.opt_text(name).unwrap_or_default()
-    }
-
-    fn opt_text(&self, name: &str) -> Option<String> {
-        self.get(name).as_str().map(String::from)
-    }
-
-    fn int(&self, name: &str) -> i64 {
-        self.get(name).as_i64().unwrap_or(0)
-    }
-
-    fn present(&self, name: &str) -> Option<Value> {
-        Some(self.get(name).clone()).filter(|v| !v.is_null())
-    }
-
-    fn number_or_zero(&self, name: &str) -> Value {
-        self.present(name).unwrap_or_else(|| Value::from(0))
-    }
-
-    /// A JSON-text column, parsed; NULL stays `Null`.
-    fn json(&self, name: &str) -> Result<Value> {
-        match self.get(name) {
-            Value::String(text) => {
-                crate::json::parse(text).with_context(|| format!("malformed JSON in column {name}"))
-            }
-            other => Ok(other.clone()),
-        }
-    }
-
     /// `Session.Info` as 2.0.25 encodes it (opencode-2x.md §6), keys in the order that
     /// section lists them, unset ones left out. `slug`, `version`, `share_url` and the diff
     /// summary are not part of it; they stay in the extra record's `session_v2` row.
@@ -572,7 +538,7 @@ mod tests {
 
     #[test]
     fn info_follows_the_2_0_25_shape() {
-        let row = V2Row(obj(json!({
+        let row = V2Row(Columns(obj(json!({
             "id": "ses_a", "project_id": "p", "workspace_id": null, "parent_id": null,
             "fork_session_id": null, "fork_boundary": null, "slug": "s", "directory": "/r",
             "path": null, "title": "T", "version": "2.0.25", "share_url": null,
@@ -582,7 +548,7 @@ mod tests {
             "model": "{\"id\":\"m1\",\"providerID\":\"fake\"}",
             "time_created": 10, "time_updated": 20, "time_idle": 19, "time_viewed": null,
             "idle_outcome": "succeeded", "time_archived": 0,
-        })));
+        }))));
         let info = row.info().unwrap();
         assert_eq!(
             serde_json::to_string(&info).unwrap(),

@@ -10,6 +10,7 @@
 //! of a session counts is decided in [`authority`].
 
 pub mod authority;
+mod columns;
 mod export_rows;
 pub mod gen2;
 mod legacy;

@@ -3,6 +3,7 @@
 //! Columns are always selected by name: upgraded databases have a different column order
 //! than fresh ones, 1.2.x lacks columns that 1.18 has, and newer versions may add more.
 
+use super::columns::Columns;
 use super::export_rows::ExportRows;
 use super::{ChangeStamp, Generation, Project, Session, SessionSummary, StoreKind, Unreadable};
 use crate::error::UserError;
@@ -823,53 +824,18 @@ pub(crate) fn sql_to_json(value: ValueRef<'_>) -> Value {
 /// One `session` row by column name; a column an older schema lacks reads as NULL, and the
 /// keys that only exist with their columns (`cost`, `tokens`) are left out, as that
 /// schema's OpenCode prints them.
-struct SessionColumns(HashMap<String, Value>);
+struct SessionColumns(Columns);
+
+impl std::ops::Deref for SessionColumns {
+    type Target = Columns;
+    fn deref(&self) -> &Columns {
+        &self.0
+    }
+}
 
 impl SessionColumns {
     fn read(row: &Row<'_>, names: &[String]) -> Result<SessionColumns> {
-        let mut map = HashMap::with_capacity(names.len());
-        for (i, name) in names.iter().enumerate() {
-            map.insert(name.clone(), sql_to_json(row.get_ref(i)?));
-        }
-        Ok(SessionColumns(map))
-    }
-
-    /// Whether the row has column `name` at all (NULL or not).
-    fn has(&self, name: &str) -> bool {
-        self.0.contains_key(name)
-    }
-
-    fn get(&self, name: &str) -> &Value {
-        self.0.get(name).unwrap_or(&Value::Null)
-    }
-
-    fn text(&self, name: &str) -> String {
-        self.opt_text(name).unwrap_or_default()
-    }
-
-    fn opt_text(&self, name: &str) -> Option<String> {
-        self.get(name).as_str().map(String::from)
-    }
-
-    fn int(&self, name: &str) -> i64 {
-        self.get(name).as_i64().unwrap_or(0)
-    }
-
-    fn number_or_zero(&self, name: &str) -> Value {
-        match self.get(name) {
-            Value::Null => Value::from(0),
-            v => v.clone(),
-        }
-    }
-
-    /// A `mode: "json"` column: drizzle `JSON.parse`s the text.
-    fn json(&self, name: &str) -> Result<Value> {
-        match self.get(name) {
-            Value::String(text) => {
-                crate::json::parse(text).with_context(|| format!("malformed JSON in column {name}"))
-            }
-            other => Ok(other.clone()),
-        }
+        Ok(SessionColumns(Columns::read(row, names)?))
     }
 
     /// OpenCode 1.18's `Session.fromRow`, key for key (undefined values are left out, as
