@@ -27,7 +27,7 @@ use crate::error::UserError;
 use crate::git::{BlobMaker, Edit, Oid, ReadyBlob, Repo};
 use crate::membership::{Member, ProjectIds};
 use crate::redact::Redactor;
-use crate::store::{ChangeStamp, ExportRows, Generation, Session, Store, Unreadable};
+use crate::store::{ChangeStamp, ExportRows, Generation, Session, Store, Unreadable, V2Rows};
 use crate::transcript;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -459,6 +459,8 @@ enum Read {
     /// A 1.x session's rows, not yet parsed: the worker writes the document out of them
     /// ([`ExportRows::render`]) and parses that, off the store's thread.
     Rows(ExportRows, Map<String, Value>),
+    /// A 2.x session's rows, parsed by the worker.
+    V2(V2Rows),
 }
 
 /// What a worker made of a job: the session rendered, or (rows it could not write out) the
@@ -500,6 +502,14 @@ impl Job {
                     }
                 }
             }
+            // Damaged rows: the store's thread reads them again, and names the session.
+            Read::V2(rows) => match rows.documents() {
+                Ok((doc, extra)) => Documents { doc, extra },
+                Err(_) => {
+                    let read = Read::V2(rows);
+                    return Ok(Err(Box::new(Job { read, ..self })));
+                }
+            },
         };
         let Job {
             member,
@@ -596,19 +606,24 @@ struct SessionFiles {
     transcript: Vec<u8>,
 }
 
-/// A session's documents for a worker to render: its rows, or where there is no direct path
-/// (see [`Store::export_rows`]) the parsed documents; a failure names the session.
+/// A session's documents for a worker to render: a 1.x or 2.x session's rows as stored (see
+/// [`Store::export_rows`], [`Store::v2_rows`]), else the parsed documents; a failure names
+/// the session.
 fn read_for_worker(store: &Store, session: &Session) -> Result<Read> {
     let rows = store
         .export_rows(session)
         .with_context(|| format!("failed to read session {}", session.id))?;
+    if let Some(rows) = rows {
+        let extra = store
+            .extra(session)
+            .with_context(|| format!("failed to read session {}", session.id))?;
+        return Ok(Read::Rows(rows, extra));
+    }
+    let rows = store
+        .v2_rows(session)
+        .with_context(|| format!("failed to read session {}", session.id))?;
     match rows {
-        Some(rows) => {
-            let extra = store
-                .extra(session)
-                .with_context(|| format!("failed to read session {}", session.id))?;
-            Ok(Read::Rows(rows, extra))
-        }
+        Some(rows) => Ok(Read::V2(rows)),
         None => read_documents(store, session, None).map(Read::Parsed),
     }
 }

@@ -24,7 +24,7 @@ use crate::git::RepoFacts;
 use crate::membership::{Member, ProjectIds, Rule};
 use crate::progress::Progress;
 use crate::redact::Redactor;
-use crate::store::{ExportRows, Generation, Session, Store, StoreKind, Unreadable};
+use crate::store::{ExportRows, Generation, Session, Store, StoreKind, Unreadable, V2Rows};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -159,6 +159,11 @@ pub fn write<W: Write>(
                         }
                     }
                 }
+                Made::Failed(e) => {
+                    let session = &members[index].session;
+                    unwritten.insert(index, super::unreadable(session, &e));
+                    return Ok(());
+                }
             };
             for entry in entries {
                 zip.add_prepared(entry)?;
@@ -236,10 +241,11 @@ pub struct EntryRecord {
     pub sha256: String,
 }
 
-/// A session's export document as read: its stored rows, or the parsed document (a
-/// worker writes either out).
+/// A session's export document as read: a 1.x session's stored rows, a 2.x session's (with
+/// its extra record), or the parsed document. A worker writes each out.
 enum Doc {
     Rows(ExportRows),
+    V2(V2Rows),
     Parsed(Value),
 }
 
@@ -249,6 +255,8 @@ enum Made {
     /// The rows are not in canonical form (or damaged): the reading thread parses them
     /// (see [`ExportRows::render`]); the session's extra record is handed back for that.
     Unrendered(Map<String, Value>),
+    /// A 2.x session whose rows turned out damaged when the worker parsed them.
+    Failed(anyhow::Error),
 }
 
 /// A session's document and extra record, verbatim: a 1.x session's rows as stored, else
@@ -263,6 +271,9 @@ fn read_session(
         if let Some(rows) = store.export_rows(session)? {
             return Ok((Doc::Rows(rows), store.extra(session)?));
         }
+    }
+    if let Some(rows) = store.v2_rows(session)? {
+        return Ok((Doc::V2(rows), Map::new()));
     }
     let (doc, extra) = store.documents(session)?;
     Ok((Doc::Parsed(doc), extra))
@@ -282,15 +293,21 @@ fn prepare_session(
             Some(text) => (text, extra),
             None => return Ok(Made::Unrendered(extra)),
         },
-        (Doc::Parsed(doc), redactor) => {
-            let mut docs = Documents { doc, extra };
-            if let Some(r) = redactor {
-                docs.redact(r);
-            }
-            (crate::json::pretty_line(&docs.doc), docs.extra)
-        }
+        (Doc::V2(rows), redactor) => match rows.documents() {
+            Ok((doc, extra)) => print(Documents { doc, extra }, redactor),
+            Err(e) => return Ok(Made::Failed(e)),
+        },
+        (Doc::Parsed(doc), redactor) => print(Documents { doc, extra }, redactor),
     };
     Ok(Made::Entries(entries_of(id, &doc, extra, deflater)?))
+}
+
+/// The document printed and the extra record, redacted first when a redactor is given.
+fn print(mut docs: Documents, redactor: Option<&Redactor>) -> (Vec<u8>, Map<String, Value>) {
+    if let Some(r) = redactor {
+        docs.redact(r);
+    }
+    (crate::json::pretty_line(&docs.doc), docs.extra)
 }
 
 /// A session's entries: its document `doc` and, when not empty, its extra record.

@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Columns without which 2.x sessions cannot be read: a file that lacks one was written by a
 /// 2.x release this version does not know.
@@ -262,122 +262,125 @@ impl Gen2<'_> {
     /// The document `opencode session export` prints (opencode-2x.md §6): `{info, messages}`,
     /// settled messages only, each `{id, type, ...data}` in `seq` order.
     pub fn export_document(&self, session_id: &str) -> Result<Value> {
-        let row = self.row(session_id)?;
-        Ok(self
-            .document_of(session_id, &row, self.messages(session_id)?)?
-            .0)
+        Ok(self.rows(session_id)?.documents()?.0)
     }
 
     /// What the export leaves out, so that a restore needs nothing else: the `session_v2` row
     /// (JSON columns kept as the text 2.x stored) and the unsettled `session_message` rows.
     pub fn extra(&self, session_id: &str) -> Result<Map<String, Value>> {
-        Ok(extra_of(self.row(session_id)?, self.messages(session_id)?))
+        Ok(self.rows(session_id)?.documents()?.1)
     }
 
     /// [`Self::export_document`] and [`Self::extra`] from one reading of the rows.
     pub fn documents(&self, session_id: &str) -> Result<(Value, Map<String, Value>)> {
+        self.rows(session_id)?.documents()
+    }
+
+    /// The session's rows as stored, not yet parsed ([`V2Rows::documents`] parses them, on
+    /// any thread).
+    pub fn rows(&self, session_id: &str) -> Result<V2Rows> {
         let row = self.row(session_id)?;
-        let (doc, unsettled) = self.document_of(session_id, &row, self.messages(session_id)?)?;
-        Ok((doc, extra_of(row, unsettled)))
-    }
-
-    /// The export document of the session in `row` with its settled `messages`, and the
-    /// unsettled ones.
-    fn document_of(
-        &self,
-        session_id: &str,
-        row: &V2Row,
-        messages: Vec<V2Message>,
-    ) -> Result<(Value, Vec<V2Message>)> {
-        let info = row.info().with_context(|| {
-            format!("malformed session {session_id} in {}", self.path.display())
-        })?;
-        let (settled, unsettled): (Vec<_>, Vec<_>) = messages.into_iter().partition(|m| m.settled);
-        let mut doc = Map::new();
-        doc.insert("info".into(), Value::Object(info));
-        let messages = settled.into_iter().map(|m| m.exported).collect();
-        doc.insert("messages".into(), Value::Array(messages));
-        Ok((Value::Object(doc), unsettled))
-    }
-
-    /// Every `session_message` row of a session in `seq` order; a row whose `data` is not a
-    /// JSON object fails naming the session and the row.
-    fn messages(&self, session_id: &str) -> Result<Vec<V2Message>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, type, seq, time_created, time_updated, data FROM session_message \
              WHERE session_id = ?1 ORDER BY seq",
         )?;
         let mut rows = stmt.query([session_id])?;
-        let mut out = Vec::new();
+        let mut messages = Vec::new();
         while let Some(row) = rows.next().with_context(|| self.context("2.x messages"))? {
-            let id: String = row.get(0)?;
-            let kind: String = row.get(1)?;
-            let seq: i64 = row.get(2)?;
+            messages.push(StoredMessage {
+                id: row.get(0)?,
+                kind: row.get(1)?,
+                seq: row.get(2)?,
+                time_created: sql_to_json(row.get_ref(3)?),
+                time_updated: sql_to_json(row.get_ref(4)?),
+                data: row.get_ref(5)?.as_bytes()?.to_vec(),
+            });
+        }
+        Ok(V2Rows {
+            session_id: session_id.to_owned(),
+            path: self.path.to_path_buf(),
+            row,
+            messages,
+        })
+    }
+}
+
+/// A 2.x session's rows as read: its `session_v2` row and its `session_message` rows in
+/// `seq` order, their `data` not yet parsed.
+pub struct V2Rows {
+    session_id: String,
+    /// The database, for errors.
+    path: PathBuf,
+    row: V2Row,
+    messages: Vec<StoredMessage>,
+}
+
+/// One `session_message` row's columns as stored.
+struct StoredMessage {
+    id: String,
+    kind: String,
+    seq: i64,
+    time_created: Value,
+    time_updated: Value,
+    data: Vec<u8>,
+}
+
+impl V2Rows {
+    /// The export document and the extra record (the `session_v2` row and the unsettled
+    /// messages); a row whose `data` is not a JSON object fails naming the session and row.
+    pub fn documents(&self) -> Result<(Value, Map<String, Value>)> {
+        let (session_id, path) = (&self.session_id, self.path.display());
+        let mut settled = Vec::new();
+        let mut unsettled = Vec::new();
+        for m in &self.messages {
             let what = || {
                 format!(
-                    "malformed session_message row {id} (seq {seq}) of session {session_id} in {}",
-                    self.path.display()
+                    "malformed session_message row {} (seq {}) of session {session_id} in {path}",
+                    m.id, m.seq
                 )
             };
-            let text = match std::str::from_utf8(row.get_ref(5)?.as_bytes()?) {
-                Ok(text) => text.to_owned(),
+            let text = match std::str::from_utf8(&m.data) {
+                Ok(text) => text,
                 Err(_) => bail!("{}: data is not valid UTF-8", what()),
             };
-            let data = match crate::json::parse(&text) {
+            let data = match crate::json::parse(text) {
                 Ok(Value::Object(map)) => map,
                 Ok(_) => bail!("{}: data is not a JSON object", what()),
                 Err(e) => bail!("{}: {e}", what()),
             };
-            let settled = is_settled(&kind, &data);
+            if !is_settled(&m.kind, &data) {
+                unsettled.push(serde_json::json!({
+                    "id": m.id,
+                    "type": m.kind,
+                    "seq": m.seq,
+                    "time_created": m.time_created,
+                    "time_updated": m.time_updated,
+                    "data": text,
+                }));
+                continue;
+            }
             let mut exported = Map::new();
-            exported.insert("id".into(), Value::String(id.clone()));
-            exported.insert("type".into(), Value::String(kind.clone()));
+            exported.insert("id".into(), Value::String(m.id.clone()));
+            exported.insert("type".into(), Value::String(m.kind.clone()));
             for (k, v) in data {
                 if k != "id" && k != "type" {
                     exported.insert(k, v);
                 }
             }
-            let raw = serde_json::json!({
-                "id": id,
-                "type": kind,
-                "seq": seq,
-                "time_created": sql_to_json(row.get_ref(3)?),
-                "time_updated": sql_to_json(row.get_ref(4)?),
-                "data": text,
-            });
-            out.push(V2Message {
-                settled,
-                exported: Value::Object(exported),
-                raw,
-            });
+            settled.push(Value::Object(exported));
         }
-        Ok(out)
+        let info = (self.row.info())
+            .with_context(|| format!("malformed session {session_id} in {path}"))?;
+        let mut doc = Map::new();
+        doc.insert("info".into(), Value::Object(info));
+        doc.insert("messages".into(), Value::Array(settled));
+        let mut extra = Map::new();
+        extra.insert("session_v2".into(), Value::Object(self.row.0 .0.clone()));
+        if !unsettled.is_empty() {
+            extra.insert("session_message".into(), Value::Array(unsettled));
+        }
+        Ok((Value::Object(doc), extra))
     }
-}
-
-/// One `session_message` row, as exported and as stored.
-struct V2Message {
-    settled: bool,
-    /// `{id, type, ...data}`.
-    exported: Value,
-    /// `{id, type, seq, time_created, time_updated, data}` with `data` as stored text.
-    raw: Value,
-}
-
-/// The extra record of the session in `row`: the row itself, and the unsettled rows of
-/// `messages` (settled ones are in the export document).
-fn extra_of(row: V2Row, messages: Vec<V2Message>) -> Map<String, Value> {
-    let mut extra = Map::new();
-    extra.insert("session_v2".into(), Value::Object(row.0 .0));
-    let unsettled: Vec<Value> = messages
-        .into_iter()
-        .filter(|m| !m.settled)
-        .map(|m| m.raw)
-        .collect();
-    if !unsettled.is_empty() {
-        extra.insert("session_message".into(), Value::Array(unsettled));
-    }
-    extra
 }
 
 /// Whether `opencode session export` includes a row (opencode-2x.md §6): an assistant still

@@ -20,7 +20,7 @@ mod sqlite;
 
 pub use authority::{Hidden, HiddenReason};
 pub use export_rows::ExportRows;
-pub use gen2::Migration;
+pub use gen2::{Migration, V2Rows};
 pub use location::StoreLocation;
 pub use sqlite::{open_read_only, REQUIRED_COLUMNS};
 
@@ -473,6 +473,15 @@ impl Store {
         doc.insert("info".into(), Value::Object(info));
         doc.insert("messages".into(), Value::Array(self.messages(session)?));
         Ok(Value::Object(doc))
+    }
+
+    /// A 2.x session's rows, read but not parsed ([`V2Rows::documents`] gives what
+    /// [`Self::documents`] does, on any thread); `None` for any other session.
+    pub fn v2_rows(&self, session: &Session) -> Result<Option<V2Rows>> {
+        if session.generation == Generation::V2 && !session.divergent {
+            return self.sqlite().gen2().rows(&session.id).map(Some);
+        }
+        Ok(None)
     }
 
     /// [`Self::export_document`] and [`Self::extra`] together; a 2.x session's rows are

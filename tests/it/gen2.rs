@@ -302,6 +302,23 @@ fn a_corrupt_session_message_row_names_its_session_and_row() {
     };
     assert!(!packed(ids.parent));
     assert!(packed(ids.child) && packed(ids.turns) && packed(ids.global));
+    // push-sessions (whose workers parse the rows) leaves out the same session only.
+    let out = env.run(&["push-sessions", "-q"]).failure();
+    assert!(
+        out.stderr()
+            .contains("malformed session_message row msg_112f8b000003Xoi4Q9FR7Zqk4x"),
+        "{}",
+        out.stderr()
+    );
+    let files = env.git(&[
+        "ls-tree",
+        "-r",
+        "--name-only",
+        "refs/heads/opencode/sessions",
+    ]);
+    let archived = |id: &str| files.contains(&format!("/{id}/session.json"));
+    assert!(!archived(ids.parent));
+    assert!(archived(ids.child) && archived(ids.turns) && archived(ids.global));
 }
 
 /// The 1.18.34 store upgraded to 2.x: `attachment` and `tools` imported (`tools` continued
