@@ -6,14 +6,11 @@ use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{fixture_dir, once, UNICODE};
 use crate::common::git::{git_in, git_now, Repo, GIT_ENV};
 use crate::common::opencode::{OpencodeHome, CURRENT};
-use crate::common::{file_sha256, ours, run, CommandOutput, Scrub, BIN};
+use crate::common::{file_sha256, ours, run, CommandOutput, Scrub, BIN, FAKE_KEY};
 use regex::Regex;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
-
-/// A token the redaction knows; planted in the first prompt.
-const FAKE_KEY: &str = "ghp_Zx9Kq2Lm4Np6Rs8Tv0Wy1Ab3Cd5Ef7Gh9Ij1K";
 
 /// A repository whose commits sessions produced, archived with notes, and a clone of it.
 struct History {

@@ -8,7 +8,7 @@ use crate::common::fake_llm::{script, Step};
 use crate::common::fixtures::{legacy_store, rich_store, Fixture};
 use crate::common::gen2::native_store;
 use crate::common::git::Repo;
-use crate::common::{file_sha256, query_one, zip_entries, Scrub, TestEnv};
+use crate::common::{file_sha256, query_one, zip_entries, Scrub, TestEnv, FAKE_KEY};
 use crate::restore::{integrity_ok, without_home};
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
@@ -315,9 +315,6 @@ fn prune_deletes_what_the_archive_holds_and_restore_brings_it_back() {
     [exit status: 1]
     ");
 }
-
-/// A fake API key: redaction replaces it in what `push-sessions` writes.
-const FAKE_KEY: &str = "ghp_Zx9Kq2Lm4Np6Rs8Tv0Wy1Ab3Cd5Ef7Gh9Ij1K";
 
 /// A session holding a secret, archived redacted: kept, and named; with `--allow-redacted`
 /// pruned, and the backup zip (unredacted) restores it byte for byte. Sessions without

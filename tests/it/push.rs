@@ -5,7 +5,9 @@ use crate::common::fake_llm::{script, FakeLlm, Step};
 use crate::common::fixtures::{rich_store, Fixture};
 use crate::common::git::{git_command, git_in, git_now, Repo};
 use crate::common::opencode::{OpencodeHome, CURRENT};
-use crate::common::{make_executable, ours, ours_cmd, run, CommandOutput, Scrub, TestEnv};
+use crate::common::{
+    make_executable, ours, ours_cmd, run, CommandOutput, Scrub, TestEnv, FAKE_KEY,
+};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -313,8 +315,6 @@ fn notes_name_the_sessions_that_produced_a_commit() {
     assert_eq!(env.git(&["notes", "show", "HEAD"]).trim(), "mine");
     env.git(&["fsck", "--strict"]);
 }
-
-const FAKE_KEY: &str = "ghp_Zx9Kq2Lm4Np6Rs8Tv0Wy1Ab3Cd5Ef7Gh9Ij1K";
 
 /// Acceptance 5: a fake API key in a prompt and a tool output reaches no git object, unless
 /// `--no-redact`.

@@ -10,6 +10,7 @@ use crate::common::opencode::{OpencodeHome, CURRENT, LEGACY};
 use crate::common::serve::{http, Server};
 use crate::common::{
     file_names, file_sha256, ours, query_one, session_ids, sha256_hex, zip_entries, Scrub, TestEnv,
+    FAKE_KEY,
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -1228,9 +1229,6 @@ fn numbers_as_floats(value: &Value) -> Value {
         other => other.clone(),
     }
 }
-
-/// A fake API key: redaction replaces it in everything `push-sessions` writes.
-const FAKE_KEY: &str = "ghp_Zx9Kq2Lm4Np6Rs8Tv0Wy1Ab3Cd5Ef7Gh9Ij1K";
 
 /// A session with a secret, archived (redacted) by `push-sessions`: verify finds the archive
 /// complete, and restoring the branch over the store that holds the original never puts the

@@ -45,6 +45,10 @@ use tempfile::TempDir;
 /// Our binary.
 pub const BIN: &str = env!("CARGO_BIN_EXE_git-opencode");
 
+/// A GitHub token shape the redaction knows: planted in sessions to check that nothing
+/// `push-sessions`, `summary` or `show` writes or prints holds it.
+pub const FAKE_KEY: &str = "ghp_Zx9Kq2Lm4Np6Rs8Tv0Wy1Ab3Cd5Ef7Gh9Ij1K";
+
 /// A repo plus the HOME and `XDG_DATA_HOME` our binary sees, under one temp dir.
 pub struct TestEnv {
     _tmp: TempDir,
