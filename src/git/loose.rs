@@ -30,14 +30,16 @@ pub struct ReadyBlob {
 /// Makes [`ReadyBlob`]s; one per thread.
 pub struct BlobMaker {
     format: BlobFormat,
-    deflater: Deflater,
+    /// Made with the first blob: most runs (the hooks, with nothing changed) write none,
+    /// and each thread would otherwise allocate a zlib state for nothing.
+    deflater: Option<Deflater>,
 }
 
 impl BlobMaker {
     pub fn new(format: BlobFormat) -> Self {
         BlobMaker {
             format,
-            deflater: Deflater::zlib(format.level),
+            deflater: None,
         }
     }
 
@@ -46,7 +48,9 @@ impl BlobMaker {
         let id = gix::objs::compute_hash(self.format.hash, Kind::Blob, data)
             .map_err(|e| anyhow!("failed to hash a blob: {e}"))?;
         let header = gix::objs::encode::loose_header(Kind::Blob, data.len() as u64);
-        let compressed = self.deflater.deflate(&[&header, data])?;
+        let level = self.format.level;
+        let deflater = self.deflater.get_or_insert_with(|| Deflater::zlib(level));
+        let compressed = deflater.deflate(&[&header, data])?;
         Ok(ReadyBlob { id, compressed })
     }
 }
