@@ -271,11 +271,6 @@ impl Gen2<'_> {
         Ok(self.rows(session_id)?.documents()?.1)
     }
 
-    /// [`Self::export_document`] and [`Self::extra`] from one reading of the rows.
-    pub fn documents(&self, session_id: &str) -> Result<(Value, Map<String, Value>)> {
-        self.rows(session_id)?.documents()
-    }
-
     /// The session's rows as stored, not yet parsed ([`V2Rows::documents`] parses them, on
     /// any thread).
     pub fn rows(&self, session_id: &str) -> Result<V2Rows> {

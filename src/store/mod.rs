@@ -487,10 +487,10 @@ impl Store {
     /// [`Self::export_document`] and [`Self::extra`] together; a 2.x session's rows are
     /// read (and parsed) once for both.
     pub fn documents(&self, session: &Session) -> Result<(Value, Map<String, Value>)> {
-        if session.generation == Generation::V2 && !session.divergent {
-            return self.sqlite().gen2().documents(&session.id);
+        match self.v2_rows(session)? {
+            Some(rows) => rows.documents(),
+            None => Ok((self.export_document(session)?, self.extra(session)?)),
         }
-        Ok((self.export_document(session)?, self.extra(session)?))
     }
 
     /// [`Self::export_document`] as `crate::json::pretty_line` prints it (what `opencode
