@@ -136,8 +136,8 @@ pub fn write<W: Write>(
     // writes the zip; the workers write each document out of its rows, redact, serialise,
     // hash and deflate, each with its own reused deflate state. Entries are written in
     // reading order, so the zip is the same whatever the number of threads.
-    let work = |deflater: &mut Deflater, (index, id, doc, extra)| {
-        (index, prepare_session(id, doc, extra, redactor, deflater))
+    let work = |deflater: &mut Deflater, (index, id, read)| {
+        (index, prepare_session(id, read, redactor, deflater))
     };
     let threads = crate::parallel::threads();
     crate::parallel::with_pool_state(threads, entry_deflater, work, |pool| -> Result<()> {
@@ -174,9 +174,7 @@ pub fn write<W: Write>(
             let session = &member.session;
             progress.tick();
             match read_session(store, session, redactor) {
-                Ok((doc, extra)) => {
-                    pool.push((index, session.id.as_str(), doc, extra), &mut write)?
-                }
+                Ok(read) => pool.push((index, session.id.as_str(), read), &mut write)?,
                 Err(e) => {
                     unread.insert(index, super::unreadable(session, &e));
                 }
@@ -241,12 +239,13 @@ pub struct EntryRecord {
     pub sha256: String,
 }
 
-/// A session's export document as read: a 1.x session's stored rows, a 2.x session's (with
-/// its extra record), or the parsed document. A worker writes each out.
-enum Doc {
-    Rows(ExportRows),
+/// A session as the reading thread read it, for a worker to write out: a 1.x session's
+/// stored rows and its extra record, a 2.x session's rows (which hold both), or the parsed
+/// documents.
+enum ReadSession {
+    Rows(ExportRows, Map<String, Value>),
     V2(V2Rows),
-    Parsed(Value),
+    Parsed(Documents),
 }
 
 /// What a worker makes of one session.
@@ -259,45 +258,44 @@ enum Made {
     Failed(anyhow::Error),
 }
 
-/// A session's document and extra record, verbatim: a 1.x session's rows as stored, else
-/// the parsed document. The workers write the document out (and redact it first).
+/// A session's document and extra record, verbatim: its rows as stored where that can be
+/// written out directly, else the parsed documents. The workers write them out (and redact
+/// them first).
 fn read_session(
     store: &Store,
     session: &Session,
     redactor: Option<&Redactor>,
-) -> Result<(Doc, Map<String, Value>)> {
+) -> Result<ReadSession> {
     // Redaction works on the parsed document.
     if redactor.is_none() {
         if let Some(rows) = store.export_rows(session)? {
-            return Ok((Doc::Rows(rows), store.extra(session)?));
+            return Ok(ReadSession::Rows(rows, store.extra(session)?));
         }
     }
     if let Some(rows) = store.v2_rows(session)? {
-        return Ok((Doc::V2(rows), Map::new()));
+        return Ok(ReadSession::V2(rows));
     }
-    let (doc, extra) = store.documents(session)?;
-    Ok((Doc::Parsed(doc), extra))
+    Documents::read(store, session, None).map(ReadSession::Parsed)
 }
 
 /// The entries of one session, ready to be written: its document and its extra record,
 /// redacted first when a redactor is given.
 fn prepare_session(
     id: &str,
-    doc: Doc,
-    extra: Map<String, Value>,
+    read: ReadSession,
     redactor: Option<&Redactor>,
     deflater: &mut Deflater,
 ) -> Result<Made> {
-    let (doc, extra) = match (doc, redactor) {
-        (Doc::Rows(rows), _) => match rows.render() {
+    let (doc, extra) = match read {
+        ReadSession::Rows(rows, extra) => match rows.render() {
             Some(text) => (text, extra),
             None => return Ok(Made::Unrendered(extra)),
         },
-        (Doc::V2(rows), redactor) => match rows.documents() {
+        ReadSession::V2(rows) => match rows.documents() {
             Ok((doc, extra)) => print(Documents { doc, extra }, redactor),
             Err(e) => return Ok(Made::Failed(e)),
         },
-        (Doc::Parsed(doc), redactor) => print(Documents { doc, extra }, redactor),
+        ReadSession::Parsed(docs) => print(docs, redactor),
     };
     Ok(Made::Entries(entries_of(id, &doc, extra, deflater)?))
 }
