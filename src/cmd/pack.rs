@@ -49,10 +49,10 @@ pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
         OutputTarget::File(real) => {
             let temp = temp_beside(&real)?;
             let file = temp.reopen().with_context(failed)?;
-            packer
-                .write_file(file, &mut skipped)
-                .and_then(|f| Ok(f.sync_all()?))
-                .with_context(failed)?;
+            // Renamed into place when complete, so no reader sees half a zip; not flushed to
+            // disk first, as `git bundle create` and `git archive -o` do not (about a tenth of the
+            // time on a small store went to waiting for that flush).
+            packer.write_file(file, &mut skipped).with_context(failed)?;
             persist(temp, &real)?;
         }
         OutputTarget::Stream(device) => {
