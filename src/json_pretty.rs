@@ -43,6 +43,7 @@ pub fn object_with(out: &mut Vec<u8>, text: &str, depth: usize, extra: &[(&str, 
         text: text.as_bytes(),
         at: 0,
         out: &mut *out,
+        keys: Vec::new(),
     }
     .top_object(depth, extra);
     if result.is_err() {
@@ -54,6 +55,16 @@ pub fn object_with(out: &mut Vec<u8>, text: &str, depth: usize, extra: &[(&str, 
 /// Appends `s` as a JSON string as `JSON.stringify` writes it; `NotCanonical` for the
 /// private characters that stand for lone surrogates (see `crate::json`).
 pub fn string(out: &mut Vec<u8>, s: &str) -> Fast {
+    // IDs, the usual case, need no escape: printable ASCII without a quote or backslash.
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return Ok(());
+    }
     if s.contains(crate::json::LONE_MARK) {
         return Err(NotCanonical);
     }
@@ -65,6 +76,8 @@ struct Reader<'t, 'o> {
     text: &'t [u8],
     at: usize,
     out: &'o mut Vec<u8>,
+    /// The keys of the objects being read, innermost last (see [`Reader::new_key`]).
+    keys: Vec<&'t [u8]>,
 }
 
 impl<'t> Reader<'t, '_> {
@@ -145,7 +158,9 @@ impl<'t> Reader<'t, '_> {
     fn object(&mut self, depth: usize, top: Option<&[(&str, &str)]>) -> Fast<usize> {
         self.at += 1; // '{'
         self.skip_ws();
-        let mut keys: Vec<&'t [u8]> = Vec::new();
+        // This object's keys are `self.keys[first..]`; `hashes` has a bit set per key.
+        let first = self.keys.len();
+        let mut hashes = 0u64;
         if self.peek() == Some(b'}') {
             self.at += 1;
             self.out
@@ -158,8 +173,11 @@ impl<'t> Reader<'t, '_> {
             if self.peek() != Some(b'"') {
                 return Err(NotCanonical);
             }
-            self.out
-                .extend_from_slice(if keys.is_empty() { b"\n" } else { b",\n" });
+            self.out.extend_from_slice(if self.keys.len() == first {
+                b"\n"
+            } else {
+                b",\n"
+            });
             indent(self.out, depth + 1);
             let key = self.string()?;
             if let Some(extra) = top {
@@ -169,7 +187,7 @@ impl<'t> Reader<'t, '_> {
                     return Err(NotCanonical);
                 }
             }
-            keys.push(key);
+            self.new_key(first, &mut hashes, key)?;
             self.out.extend_from_slice(key);
             self.skip_ws();
             if self.peek() != Some(b':') {
@@ -188,20 +206,31 @@ impl<'t> Reader<'t, '_> {
                 _ => return Err(NotCanonical),
             }
         }
-        // A parsed object keeps one of two equal keys; canonical escapes are unique, so
-        // equal keys are equal bytes.
-        if keys.len() > 1 {
-            keys.sort_unstable();
-            if keys.windows(2).any(|w| w[0] == w[1]) {
-                return Err(NotCanonical);
-            }
-        }
+        let count = self.keys.len() - first;
+        self.keys.truncate(first);
         if top.is_none() {
             self.out.push(b'\n');
             indent(self.out, depth);
             self.out.push(b'}');
         }
-        Ok(keys.len())
+        Ok(count)
+    }
+
+    /// Records `key` of the object whose keys start at `first`; `NotCanonical` when the
+    /// object already has it (a parsed object keeps one of two equal keys; canonical escapes
+    /// are unique, so equal keys are equal bytes). A key is compared with the others only
+    /// when its bit in `hashes` (by length and last character) is already set, so most keys
+    /// are compared with none.
+    fn new_key(&mut self, first: usize, hashes: &mut u64, key: &'t [u8]) -> Fast {
+        // The quotes are part of `key`: its last character is at `len - 2`, if any.
+        let last = key.len().checked_sub(2).map_or(0, |i| key[i]);
+        let bit = 1u64 << ((key.len().wrapping_mul(7) ^ usize::from(last)) % 64);
+        if *hashes & bit != 0 && self.keys[first..].contains(&key) {
+            return Err(NotCanonical);
+        }
+        *hashes |= bit;
+        self.keys.push(key);
+        Ok(())
     }
 
     fn array(&mut self, depth: usize) -> Fast {
@@ -433,6 +462,15 @@ mod tests {
         }
         // A repeated key, an extra key already there, malformed text, not an object.
         refused(r#"{"a":1,"b":{"c":1,"c":2}}"#);
+        // Many keys share a bit (length and last character): only equal ones are refused.
+        let keys: Vec<String> = (0..200).map(|i| format!("\"k{i}\":{i}")).collect();
+        same(&format!("{{{}}}", keys.join(",")));
+        same(&format!(
+            "{{\"o\":{{{}}},\"k1\":{{\"k1\":1}}}}",
+            keys.join(",")
+        ));
+        refused(&format!("{{{},\"k7\":0}}", keys.join(",")));
+        refused(&format!("{{\"x\":[{{{},\"k199\":0}}]}}", keys.join(",")));
         refused(r#"{"id":"mine"}"#);
         for bad in [
             r#"{"a":}"#,
