@@ -3,10 +3,11 @@
 //! `pack` and `push-sessions` read sessions one at a time on the calling thread (the store is
 //! one SQLite read transaction, which cannot be shared) and hand the CPU work on each session
 //! (serialising, hashing, compressing) to workers. Their output must not depend on how many
-//! threads ran, so results are delivered strictly in submission order; at most
-//! [`Pool::limit`] jobs are in flight, so memory stays bounded however large the store.
+//! threads ran, so results are delivered strictly in submission order. Memory stays bounded
+//! however large the store: two jobs per worker are always allowed in flight, more (up to
+//! [`JOBS_PER_WORKER`]) while their inputs total less than [`MAX_IN_FLIGHT_BYTES`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Mutex;
@@ -24,6 +25,14 @@ pub fn threads() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// Jobs in flight per worker at most. Many small jobs in flight keep the workers busy while
+/// the oldest one, whose result must go out first, is still being worked on.
+pub const JOBS_PER_WORKER: usize = 16;
+
+/// Past two jobs per worker, more are submitted only while the inputs in flight total less
+/// than this (as the caller sizes them, see [`Pool::push`]).
+pub const MAX_IN_FLIGHT_BYTES: u64 = 32 << 20;
+
 type Outcome<O> = std::thread::Result<O>;
 
 /// Jobs submitted by the calling thread and results handed back to it, in order.
@@ -36,6 +45,11 @@ pub struct Pool<'w, I, O> {
     delivered: u64,
     /// Results that arrived before an earlier one.
     early: BTreeMap<u64, Outcome<O>>,
+    /// The sizes of the jobs in flight, oldest first, and their total.
+    sizes: VecDeque<u64>,
+    bytes: u64,
+    /// Jobs in flight whatever their size, and at most.
+    always: u64,
     limit: u64,
 }
 
@@ -61,12 +75,12 @@ pub fn with_pool_state<S, I: Send, O: Send, R>(
     if threads == 1 {
         let mut state = init();
         let mut inline = |input: I| work(&mut state, input);
-        let mut pool = Pool::new(Some(&mut inline), None, None, 1);
+        let mut pool = Pool::new(Some(&mut inline), None, None, (1, 1));
         return body(&mut pool);
     }
-    // Two jobs per worker: one running, one queued while the caller reads the next.
-    let limit = 2 * threads;
-    let (job_tx, job_rx) = sync_channel::<(u64, I)>(limit);
+    // Two jobs per worker always (one running, one queued while the caller reads the next).
+    let limits = (2 * threads, JOBS_PER_WORKER * threads);
+    let (job_tx, job_rx) = sync_channel::<(u64, I)>(limits.1);
     let (result_tx, result_rx) = channel::<(u64, Outcome<O>)>();
     let job_rx = Mutex::new(job_rx);
     std::thread::scope(|scope| {
@@ -78,7 +92,7 @@ pub fn with_pool_state<S, I: Send, O: Send, R>(
             });
         }
         drop(result_tx);
-        let mut pool = Pool::new(None, Some(job_tx), Some(result_rx), limit);
+        let mut pool = Pool::new(None, Some(job_tx), Some(result_rx), limits);
         let out = body(&mut pool);
         // Dropping the pool closes the job channel: the workers finish and the scope joins.
         drop(pool);
@@ -107,7 +121,7 @@ impl<'w, I, O> Pool<'w, I, O> {
         inline: Option<&'w mut dyn FnMut(I) -> O>,
         jobs: Option<SyncSender<(u64, I)>>,
         results: Option<Receiver<(u64, Outcome<O>)>>,
-        limit: usize,
+        (always, limit): (usize, usize),
     ) -> Self {
         Pool {
             inline,
@@ -116,20 +130,26 @@ impl<'w, I, O> Pool<'w, I, O> {
             submitted: 0,
             delivered: 0,
             early: BTreeMap::new(),
+            sizes: VecDeque::new(),
+            bytes: 0,
+            always: always as u64,
             limit: limit as u64,
         }
     }
 
-    /// How many jobs may be in flight (submitted and not yet delivered).
+    /// How many jobs may be in flight (submitted and not yet delivered) at most.
     pub fn limit(&self) -> usize {
         self.limit as usize
     }
 
-    /// Submits `input`, then hands `sink` every result that is next in order: waits for the
-    /// oldest job while [`limit`](Self::limit) jobs are in flight. Stops at `sink`'s first error.
+    /// Submits `input`, whose size in memory is about `size` bytes (`None`: unknown, counted
+    /// as [`MAX_IN_FLIGHT_BYTES`]), then hands `sink` every result that is next in order.
+    /// Waits for the oldest job while too many are in flight (see the module's note). Stops
+    /// at `sink`'s first error.
     pub fn push<E>(
         &mut self,
         input: I,
+        size: Option<u64>,
         sink: &mut impl FnMut(O) -> Result<(), E>,
     ) -> Result<(), E> {
         if let Some(work) = &mut self.inline {
@@ -141,14 +161,23 @@ impl<'w, I, O> Pool<'w, I, O> {
             .expect("a pool has workers or inline work");
         let index = self.submitted;
         self.submitted += 1;
+        let size = size.unwrap_or(MAX_IN_FLIGHT_BYTES);
+        self.sizes.push_back(size);
+        self.bytes += size;
         // Workers catch their panics and live as long as the pool: the channel is open.
         jobs.send((index, input))
             .expect("the workers run while the pool lives");
-        while self.submitted - self.delivered >= self.limit {
+        while self.too_many_in_flight() {
             self.deliver_next(sink)?;
         }
         // Whatever has already arrived goes out now, so the caller writes while workers work.
         self.drain_ready(sink)
+    }
+
+    /// Whether the next job must wait for the oldest one.
+    fn too_many_in_flight(&self) -> bool {
+        let in_flight = self.submitted - self.delivered;
+        in_flight >= self.limit || (in_flight >= self.always && self.bytes >= MAX_IN_FLIGHT_BYTES)
     }
 
     /// Hands `sink` every remaining result, in order.
@@ -176,6 +205,9 @@ impl<'w, I, O> Pool<'w, I, O> {
             }
         };
         self.delivered += 1;
+        if let Some(size) = self.sizes.pop_front() {
+            self.bytes -= size;
+        }
         match outcome {
             Ok(out) => sink(out),
             Err(panic) => resume_unwind(panic),
@@ -219,7 +251,7 @@ mod tests {
                         Ok(())
                     };
                     for n in 0..40 {
-                        pool.push(n, &mut sink).unwrap();
+                        pool.push(n, Some(1), &mut sink).unwrap();
                         assert!(pool.submitted - pool.delivered < pool.limit);
                     }
                     pool.finish(&mut sink).unwrap();
@@ -228,8 +260,57 @@ mod tests {
             );
             let expected: Vec<u64> = (0..40).map(|n| n * n).collect();
             assert_eq!(seen, expected, "{threads} threads");
-            assert_eq!(in_flight_max, if threads == 1 { 1 } else { 2 * threads });
+            let limit = if threads == 1 {
+                1
+            } else {
+                JOBS_PER_WORKER * threads
+            };
+            assert_eq!(in_flight_max, limit);
         }
+    }
+
+    /// Small jobs fill the window; large ones, or ones of unknown size, stop at two per
+    /// worker. The first job is slow, so the caller submits as many as it may before its
+    /// result goes out.
+    #[test]
+    fn the_jobs_in_flight_are_bounded_by_their_count_and_their_size() {
+        let most_in_flight = |sizes: &[Option<u64>]| {
+            with_pool(
+                3,
+                |n: usize| {
+                    if n == 0 {
+                        std::thread::sleep(Duration::from_millis(300));
+                    }
+                    n
+                },
+                |pool| {
+                    let mut most = 0;
+                    let mut sink = |_: usize| -> Result<(), ()> { Ok(()) };
+                    for (n, size) in sizes.iter().enumerate() {
+                        pool.push(n, *size, &mut sink).unwrap();
+                        let in_flight = pool.submitted - pool.delivered;
+                        assert!(in_flight < pool.limit);
+                        assert!(in_flight < pool.always || pool.bytes < MAX_IN_FLIGHT_BYTES);
+                        if pool.delivered == 0 {
+                            most = most.max(in_flight);
+                        }
+                    }
+                    pool.finish(&mut sink).unwrap();
+                    most
+                },
+            )
+        };
+        let limit = (JOBS_PER_WORKER * 3) as u64;
+        assert_eq!(most_in_flight(&vec![Some(1000); 200]), limit - 1);
+        let large = vec![Some(MAX_IN_FLIGHT_BYTES / 2); 50];
+        assert_eq!(most_in_flight(&large), 5);
+        assert_eq!(most_in_flight(&vec![None; 50]), 5);
+        // Below the budget a job of any size joins the small ones in flight.
+        let mut mixed = vec![Some(1000); 10];
+        mixed.push(Some(MAX_IN_FLIGHT_BYTES - 20_000));
+        mixed.extend(vec![Some(1000); 40]);
+        // Ten small ones, the large one and nine more are just under the budget.
+        assert_eq!(most_in_flight(&mixed), 20);
     }
 
     /// Each worker makes its state once and keeps it for all its jobs.
@@ -255,7 +336,7 @@ mod tests {
                         Ok(())
                     };
                     for n in 0..30 {
-                        pool.push(n, &mut sink).unwrap();
+                        pool.push(n, Some(1), &mut sink).unwrap();
                     }
                     pool.finish(&mut sink).unwrap();
                 },
@@ -282,7 +363,7 @@ mod tests {
                     }
                 };
                 for n in 0..100 {
-                    pool.push(n, &mut sink)?;
+                    pool.push(n, Some(1), &mut sink)?;
                 }
                 pool.finish(&mut sink)
             },
@@ -302,7 +383,7 @@ mod tests {
             |pool| {
                 let mut sink = |_: u32| -> Result<(), ()> { Ok(()) };
                 for n in 0..20 {
-                    pool.push(n, &mut sink).unwrap();
+                    pool.push(n, Some(1), &mut sink).unwrap();
                 }
                 pool.finish(&mut sink).unwrap();
             },

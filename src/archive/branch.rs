@@ -374,7 +374,8 @@ fn snapshot(
                 read,
                 redact: to_redact,
             };
-            pool.push(job, &mut |made| {
+            let size = job.read.size();
+            pool.push(job, size, &mut |made| {
                 collected.take(repo, made?, members, &mut by_hand)
             })?;
         }
@@ -461,6 +462,17 @@ enum Read {
     Rows(ExportRows, Map<String, Value>),
     /// A 2.x session's rows, parsed by the worker.
     V2(V2Rows),
+}
+
+impl Read {
+    /// About how many bytes it holds; `None` for parsed documents, whose size is not known.
+    fn size(&self) -> Option<u64> {
+        match self {
+            Read::Rows(rows, _) => Some(rows.size()),
+            Read::V2(rows) => Some(rows.size()),
+            Read::Parsed(_) => None,
+        }
+    }
 }
 
 /// What a worker made of a job: the session rendered, or (rows it could not write out) the

@@ -174,7 +174,10 @@ pub fn write<W: Write>(
             let session = &member.session;
             progress.tick();
             match read_session(store, session, redactor) {
-                Ok(read) => pool.push((index, session.id.as_str(), read), &mut write)?,
+                Ok(read) => {
+                    let size = read.size();
+                    pool.push((index, session.id.as_str(), read), size, &mut write)?;
+                }
                 Err(e) => {
                     unread.insert(index, super::unreadable(session, &e));
                 }
@@ -246,6 +249,17 @@ enum ReadSession {
     Rows(ExportRows, Map<String, Value>),
     V2(V2Rows),
     Parsed(Documents),
+}
+
+impl ReadSession {
+    /// About how many bytes it holds; `None` for parsed documents, whose size is not known.
+    fn size(&self) -> Option<u64> {
+        match self {
+            ReadSession::Rows(rows, _) => Some(rows.size()),
+            ReadSession::V2(rows) => Some(rows.size()),
+            ReadSession::Parsed(_) => None,
+        }
+    }
 }
 
 /// What a worker makes of one session.

@@ -45,6 +45,12 @@ impl ExportRows {
         self.messages.push(ranges);
     }
 
+    /// About how many bytes the rows take in memory.
+    pub fn size(&self) -> u64 {
+        let ranges = (self.parts.len() * 4 + self.messages.len() * 3) * size_of::<Range<usize>>();
+        (self.text.len() + ranges) as u64
+    }
+
     fn keep(&mut self, bytes: &[u8]) -> Range<usize> {
         let start = self.text.len();
         self.text.extend_from_slice(bytes);

@@ -321,6 +321,12 @@ struct StoredMessage {
 }
 
 impl V2Rows {
+    /// About how many bytes the rows take in memory (their `data`, which is nearly all).
+    pub fn size(&self) -> u64 {
+        let rows = self.messages.iter().map(|m| m.data.len() + m.id.len() + 64);
+        rows.sum::<usize>() as u64
+    }
+
     /// The export document and the extra record (the `session_v2` row and the unsettled
     /// messages); a row whose `data` is not a JSON object fails naming the session and row.
     pub fn documents(&self) -> Result<(Value, Map<String, Value>)> {
