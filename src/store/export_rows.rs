@@ -5,15 +5,15 @@
 //! SQLite read transaction, read on one thread, while the writing (most of the CPU a session
 //! costs) can go to the workers of [`crate::parallel`].
 
+use super::sqlite::SessionColumns;
 use crate::json_pretty::{indent, object_with};
-use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::ops::Range;
 
 /// The text of one session's export rows, copied out of SQLite; no row is parsed yet.
 pub struct ExportRows {
-    /// The session's `info` document (printed by [`ExportRows::render`]).
-    info: Map<String, Value>,
+    /// The session's row, made into its `info` document by [`ExportRows::render`].
+    session: SessionColumns,
     /// Every row's text end to end: one buffer per session, not one per string.
     text: Vec<u8>,
     /// Per part, ordered by message and ID: its id, message_id, session_id and data.
@@ -23,9 +23,9 @@ pub struct ExportRows {
 }
 
 impl ExportRows {
-    pub(super) fn new(info: Map<String, Value>) -> Self {
+    pub(super) fn new(session: SessionColumns) -> Self {
         ExportRows {
-            info,
+            session,
             text: Vec::new(),
             parts: Vec::new(),
             messages: Vec::new(),
@@ -62,10 +62,10 @@ impl ExportRows {
     }
 
     /// The export document exactly as `crate::json::pretty_line` prints the parsed rows;
-    /// `None` when a row is not UTF-8 or not in `JSON.stringify`'s canonical form (the
-    /// caller then parses the rows, and reports the damaged ones).
+    /// `None` when a row is not UTF-8 or not in `JSON.stringify`'s canonical form, or the
+    /// session row is damaged (the caller then parses the rows, and reports the damaged ones).
     pub fn render(&self) -> Option<Vec<u8>> {
-        let info = crate::json::pretty(&self.info);
+        let info = crate::json::pretty(&self.session.info().ok()?);
         let mut out = Vec::with_capacity(info.len() + self.text.len() * 5 / 4 + 64);
         out.extend_from_slice(b"{\n  \"info\": ");
         // One level deeper: its strings hold no raw line break, so every line is indented.

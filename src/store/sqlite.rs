@@ -253,8 +253,8 @@ impl SqliteStore {
         let mut unreadable = Vec::new();
         while let Some(row) = rows.next().with_context(|| self.context("sessions"))? {
             let cols = SessionColumns::read(row, &names)?;
-            let info = match cols.info() {
-                Ok(info) => info,
+            let summary = match cols.summary() {
+                Ok(summary) => summary,
                 Err(e) => {
                     unreadable.push(Unreadable {
                         session_id: cols.text("id"),
@@ -279,7 +279,7 @@ impl SqliteStore {
                 kind: StoreKind::Sqlite,
                 generation: Generation::V1,
                 divergent: false,
-                summary: SessionSummary::of(&info),
+                summary,
             });
         }
         Ok((sessions, unreadable))
@@ -287,6 +287,13 @@ impl SqliteStore {
 
     /// The `info` object of one session, as `opencode export` prints it.
     pub fn session_info(&self, session_id: &str) -> Result<Map<String, Value>> {
+        self.session_columns(session_id)?
+            .info()
+            .with_context(|| format!("malformed session {session_id} in {}", self.path.display()))
+    }
+
+    /// The `session` row of one session, not yet made into its `info`.
+    fn session_columns(&self, session_id: &str) -> Result<SessionColumns> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT * FROM session WHERE id = ?1")?;
@@ -301,9 +308,7 @@ impl SqliteStore {
                     self.path.display()
                 )
             })?;
-        SessionColumns::read(row, &names)?
-            .info()
-            .with_context(|| format!("malformed session {session_id} in {}", self.path.display()))
+        SessionColumns::read(row, &names)
     }
 
     /// See [`super::Store::change_stamps`]; one aggregate query over the message index, and
@@ -435,7 +440,7 @@ impl SqliteStore {
     /// The rows [`Self::export_text`] writes the document from, copied out of SQLite as
     /// they are; `None` when a row is not text (the slow path reports it).
     pub fn export_rows(&self, session_id: &str) -> Result<Option<ExportRows>> {
-        let mut export = ExportRows::new(self.session_info(session_id)?);
+        let mut export = ExportRows::new(self.session_columns(session_id)?);
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, message_id, session_id, \
              CASE WHEN octet_length(data) > ?2 THEN NULL ELSE data END, rowid FROM part \
@@ -824,7 +829,7 @@ pub(crate) fn sql_to_json(value: ValueRef<'_>) -> Value {
 /// One `session` row by column name; a column an older schema lacks reads as NULL, and the
 /// keys that only exist with their columns (`cost`, `tokens`) are left out, as that
 /// schema's OpenCode prints them.
-struct SessionColumns(Columns);
+pub(super) struct SessionColumns(Columns);
 
 impl std::ops::Deref for SessionColumns {
     type Target = Columns;
@@ -840,7 +845,7 @@ impl SessionColumns {
 
     /// OpenCode 1.18's `Session.fromRow`, key for key (undefined values are left out, as
     /// `JSON.stringify` does).
-    fn info(&self) -> Result<Map<String, Value>> {
+    pub(super) fn info(&self) -> Result<Map<String, Value>> {
         let mut info = Map::new();
         let mut put = |key: &str, value: Option<Value>| {
             if let Some(v) = value {
@@ -857,19 +862,23 @@ impl SessionColumns {
         put("parentID", present(self.get("parent_id")));
         put("title", Some(self.get("title").clone()));
         put("agent", present(self.get("agent")));
-        let model = self.json("model")?;
+        let JsonColumns {
+            model,
+            diffs,
+            metadata,
+            revert,
+            permission,
+        } = self.json_columns()?;
         put(
             "model",
             truthy(&model).then(|| pick(&model, &["id", "providerID", "variant"])),
         );
         put("version", Some(self.get("version").clone()));
-        let summary_cols = ["summary_additions", "summary_deletions", "summary_files"];
-        if summary_cols.iter().any(|c| !self.get(c).is_null()) {
+        if let Some(diffs) = diffs {
             let mut summary = Map::new();
             summary.insert("additions".into(), self.number_or_zero("summary_additions"));
             summary.insert("deletions".into(), self.number_or_zero("summary_deletions"));
             summary.insert("files".into(), self.number_or_zero("summary_files"));
-            let diffs = self.json("summary_diffs")?;
             if !diffs.is_null() {
                 summary.insert("diffs".into(), diffs);
             }
@@ -900,8 +909,7 @@ impl SessionColumns {
             "share",
             truthy(share).then(|| serde_json::json!({ "url": share })),
         );
-        put("metadata", present(&self.json("metadata")?));
-        let revert = self.json("revert")?;
+        put("metadata", present(&metadata));
         put(
             "revert",
             truthy(&revert).then(|| {
@@ -919,7 +927,6 @@ impl SessionColumns {
                 r
             }),
         );
-        let permission = self.json("permission")?;
         put("permission", truthy(&permission).then_some(permission));
         let mut time = Map::new();
         time.insert("created".into(), self.get("time_created").clone());
@@ -932,6 +939,61 @@ impl SessionColumns {
         }
         put("time", Some(Value::Object(time)));
         Ok(info)
+    }
+}
+
+/// The JSON-text columns of a `session` row, parsed.
+struct JsonColumns {
+    model: Value,
+    /// `None` when the row has no summary (all its summary columns NULL).
+    diffs: Option<Value>,
+    metadata: Value,
+    revert: Value,
+    permission: Value,
+}
+
+impl SessionColumns {
+    /// Parses the columns [`SessionColumns::info`] parses: it fails exactly when they do.
+    fn json_columns(&self) -> Result<JsonColumns> {
+        let model = self.json("model")?;
+        let summary_cols = ["summary_additions", "summary_deletions", "summary_files"];
+        let diffs = if summary_cols.iter().any(|c| !self.get(c).is_null()) {
+            Some(self.json("summary_diffs")?)
+        } else {
+            None
+        };
+        Ok(JsonColumns {
+            model,
+            diffs,
+            metadata: self.json("metadata")?,
+            revert: self.json("revert")?,
+            permission: self.json("permission")?,
+        })
+    }
+
+    /// `SessionSummary::of(&self.info()?)` without making the `info` (the listing of every
+    /// session needs only this); fails where `info` fails.
+    fn summary(&self) -> Result<SessionSummary> {
+        let JsonColumns { model, .. } = self.json_columns()?;
+        let model_field = |key: &str| model.get(key).and_then(Value::as_str);
+        let tokens = |column: &str| self.get(column).as_i64().unwrap_or(0);
+        let has_tokens = self.has("tokens_input");
+        Ok(SessionSummary {
+            version: self.get("version").as_str().map(String::from),
+            model: (truthy(&model).then_some(()))
+                .and(model_field("providerID").zip(model_field("id")))
+                .map(|(provider, id)| format!("{provider}/{id}")),
+            tokens_input: if has_tokens {
+                tokens("tokens_input")
+            } else {
+                0
+            },
+            tokens_output: if has_tokens {
+                tokens("tokens_output")
+            } else {
+                0
+            },
+        })
     }
 }
 
@@ -990,6 +1052,59 @@ mod tests {
 
     fn keys(info: &Map<String, Value>) -> Vec<&str> {
         info.keys().map(String::as_str).collect()
+    }
+
+    /// The listing's summary of a row is what the row's `info` says, and a row whose `info`
+    /// fails fails the summary with the same message.
+    #[test]
+    fn the_summary_of_a_row_is_the_summary_of_its_info() {
+        let columns = ", model text, summary_additions integer, summary_diffs text, \
+                       metadata text, revert text, permission text, tokens_input integer, \
+                       tokens_output real, cost real";
+        let (dir, store) = store(columns, "");
+        drop(store);
+        let path = dir.path().join("opencode.db");
+        let conn = Connection::open(&path).unwrap();
+        let rows: &[&str] = &[
+            "model = NULL",
+            r#"model = '{"id":"m","providerID":"p","variant":"v"}', tokens_input = 12, tokens_output = 3.0"#,
+            r#"model = '{"id":"m"}', tokens_input = 5, tokens_output = 2.5"#,
+            r#"model = '""', summary_additions = 1, summary_diffs = '[{"file":"a"}]'"#,
+            r#"model = '"a string"', metadata = '{"k":1}', revert = '{"messageID":"x"}'"#,
+            r#"model = '{"id":1,"providerID":"p"}', permission = '[]'"#,
+            // Malformed JSON in each parsed column, and in the diffs only with a summary.
+            "model = '{'",
+            "summary_additions = 2, summary_diffs = '[1,'",
+            "summary_diffs = '[1,'",
+            "metadata = 'nope', revert = '{'",
+            "permission = '{\"a\":}'",
+        ];
+        let reset =
+            "model = NULL, summary_additions = NULL, summary_diffs = NULL, metadata = NULL, \
+                     revert = NULL, permission = NULL, tokens_input = NULL, tokens_output = NULL";
+        for set in rows {
+            conn.execute_batch(&format!(
+                "UPDATE session SET {reset}; UPDATE session SET {set};"
+            ))
+            .unwrap();
+            let store = SqliteStore::open(&path).unwrap();
+            let mut stmt = store.conn.prepare("SELECT * FROM session").unwrap();
+            let names: Vec<String> = stmt.column_names().map(String::from).collect();
+            let mut found = stmt.query([]).unwrap();
+            let cols = SessionColumns::read(found.next().unwrap().unwrap(), &names).unwrap();
+            let (listed, unreadable) = store.sessions().unwrap();
+            match (cols.info(), cols.summary()) {
+                (Ok(info), Ok(summary)) => {
+                    assert_eq!(summary, SessionSummary::of(&info), "{set}");
+                    assert_eq!(listed[0].summary, summary, "{set}");
+                }
+                (Err(a), Err(b)) => {
+                    assert_eq!(format!("{a:#}"), format!("{b:#}"), "{set}");
+                    assert!(listed.is_empty() && unreadable.len() == 1, "{set}");
+                }
+                (info, summary) => panic!("{set}: info {info:?}, summary {summary:?}"),
+            }
+        }
     }
 
     /// 1.2 and 1.3 have no cost or token columns, and their export prints no such keys.
