@@ -3,8 +3,9 @@
 
 use super::sqlite::sql_to_json;
 use anyhow::{Context, Result};
-use rusqlite::Row;
+use rusqlite::{Row, Statement};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Every column of one row, by name, in the table's order; text stays text.
 pub(super) struct Columns(pub Map<String, Value>);
@@ -60,5 +61,76 @@ impl Columns {
             }
             other => Ok(other.clone()),
         }
+    }
+}
+
+/// One row's values as read, beside its statement's column names (shared by all the rows
+/// read with them): [`RowValues::columns`] makes the [`Columns`] where there is time for it,
+/// a worker rather than the thread reading the store.
+pub(super) struct RowValues {
+    names: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl RowValues {
+    /// The values of `row`, which `names` (see [`column_names`]) name.
+    pub fn read(row: &Row<'_>, names: &Arc<[String]>) -> Result<RowValues> {
+        let values = (0..names.len())
+            .map(|i| Ok(sql_to_json(row.get_ref(i)?)))
+            .collect::<Result<_>>()?;
+        Ok(RowValues {
+            names: Arc::clone(names),
+            values,
+        })
+    }
+
+    pub fn columns(&self) -> Columns {
+        let pairs = self.names.iter().cloned().zip(self.values.iter().cloned());
+        Columns(pairs.collect())
+    }
+}
+
+/// The column names of `stmt`, as `cached` has them when they are the same (no allocation).
+pub(super) fn column_names(
+    stmt: &Statement<'_>,
+    cached: &mut Option<Arc<[String]>>,
+) -> Arc<[String]> {
+    let same = cached.as_ref().is_some_and(|names| {
+        names.len() == stmt.column_count()
+            && (names.iter().zip(stmt.column_names())).all(|(a, b)| a == b)
+    });
+    if !same {
+        *cached = Some(stmt.column_names().map(String::from).collect());
+    }
+    Arc::clone(cached.as_ref().expect("just set"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    /// The names are shared while the statement's columns stay the same, and read again
+    /// when they change (another table, or the schema changed under a cached statement).
+    #[test]
+    fn cached_column_names_are_reused_only_while_they_match() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE a (x, y); INSERT INTO a VALUES (1, 'one');
+             CREATE TABLE b (x, z); INSERT INTO b VALUES (2, 'two');",
+        )
+        .unwrap();
+        let mut cached = None;
+        let first = column_names(&conn.prepare("SELECT * FROM a").unwrap(), &mut cached);
+        let again = column_names(&conn.prepare("SELECT * FROM a").unwrap(), &mut cached);
+        assert!(Arc::ptr_eq(&first, &again));
+        let mut stmt = conn.prepare("SELECT * FROM b").unwrap();
+        let other = column_names(&stmt, &mut cached);
+        assert_eq!(&*other, ["x", "z"]);
+        let row = RowValues::read(stmt.query([]).unwrap().next().unwrap().unwrap(), &other);
+        let columns = row.unwrap().columns();
+        assert_eq!(columns.get("z"), &Value::from("two"));
+        assert_eq!(columns.int("x"), 2);
+        assert!(!columns.has("y"));
     }
 }

@@ -3,7 +3,7 @@
 //! Columns are always selected by name: upgraded databases have a different column order
 //! than fresh ones, 1.2.x lacks columns that 1.18 has, and newer versions may add more.
 
-use super::columns::Columns;
+use super::columns::{column_names, Columns, RowValues};
 use super::export_rows::ExportRows;
 use super::{ChangeStamp, Generation, Project, Session, SessionSummary, StoreKind, Unreadable};
 use crate::error::UserError;
@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Parts whose data is larger than this (bytes) are parsed as they are read from the table.
 const LARGE_PART: i64 = 1 << 20;
@@ -46,6 +47,8 @@ pub struct SqliteStore {
     /// Which tables have no row at all in the read snapshot, as found so far: most stores
     /// have none in several of the tables each session's extra record looks in.
     empty: RefCell<HashMap<String, bool>>,
+    /// The column names of `session` rows, read once for all of them.
+    session_names: RefCell<Option<Arc<[String]>>>,
 }
 
 impl SqliteStore {
@@ -119,6 +122,7 @@ impl SqliteStore {
             conn,
             columns,
             empty: RefCell::default(),
+            session_names: RefCell::default(),
         })
     }
 
@@ -294,10 +298,15 @@ impl SqliteStore {
 
     /// The `session` row of one session, not yet made into its `info`.
     fn session_columns(&self, session_id: &str) -> Result<SessionColumns> {
+        Ok(SessionColumns(self.session_row(session_id)?.columns()))
+    }
+
+    /// The values of the `session` row of one session.
+    fn session_row(&self, session_id: &str) -> Result<RowValues> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT * FROM session WHERE id = ?1")?;
-        let names: Vec<String> = stmt.column_names().map(String::from).collect();
+        let names = column_names(&stmt, &mut self.session_names.borrow_mut());
         let mut rows = stmt.query([session_id])?;
         let row = rows
             .next()
@@ -308,7 +317,7 @@ impl SqliteStore {
                     self.path.display()
                 )
             })?;
-        SessionColumns::read(row, &names)
+        RowValues::read(row, &names)
     }
 
     /// See [`super::Store::change_stamps`]; one aggregate query over the message index, and
@@ -440,7 +449,7 @@ impl SqliteStore {
     /// The rows [`Self::export_text`] writes the document from, copied out of SQLite as
     /// they are; `None` when a row is not text (the slow path reports it).
     pub fn export_rows(&self, session_id: &str) -> Result<Option<ExportRows>> {
-        let mut export = ExportRows::new(self.session_columns(session_id)?);
+        let mut export = ExportRows::new(self.session_row(session_id)?);
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, message_id, session_id, \
              CASE WHEN octet_length(data) > ?2 THEN NULL ELSE data END, rowid FROM part \
@@ -841,6 +850,10 @@ impl std::ops::Deref for SessionColumns {
 impl SessionColumns {
     fn read(row: &Row<'_>, names: &[String]) -> Result<SessionColumns> {
         Ok(SessionColumns(Columns::read(row, names)?))
+    }
+
+    pub(super) fn new(columns: Columns) -> SessionColumns {
+        SessionColumns(columns)
     }
 
     /// OpenCode 1.18's `Session.fromRow`, key for key (undefined values are left out, as
