@@ -7,27 +7,55 @@ use rusqlite::{Row, Statement};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-/// Every column of one row, by name, in the table's order; text stays text.
-pub(super) struct Columns(pub Map<String, Value>);
+/// Every column of one row, by name, in the table's order; text stays text. The names are
+/// shared by every row one statement read (see [`column_names`]): a row costs its values
+/// only, which matters on the thread that reads the store.
+#[derive(Clone)]
+pub(super) struct Columns {
+    names: Arc<[String]>,
+    values: Vec<Value>,
+}
 
 impl Columns {
     /// The columns `names` of `row` (in their order).
-    pub fn read(row: &Row<'_>, names: &[String]) -> Result<Columns> {
-        let mut map = Map::new();
-        for (i, name) in names.iter().enumerate() {
-            map.insert(name.clone(), sql_to_json(row.get_ref(i)?));
+    pub fn read(row: &Row<'_>, names: &Arc<[String]>) -> Result<Columns> {
+        let values = (0..names.len())
+            .map(|i| Ok(sql_to_json(row.get_ref(i)?)))
+            .collect::<Result<_>>()?;
+        Ok(Columns {
+            names: Arc::clone(names),
+            values,
+        })
+    }
+
+    /// The columns of a row given as an object (a `session_v2` row kept in an archive).
+    pub fn from_map(map: Map<String, Value>) -> Columns {
+        let (names, values): (Vec<String>, Vec<Value>) = map.into_iter().unzip();
+        Columns {
+            names: names.into(),
+            values,
         }
-        Ok(Columns(map))
+    }
+
+    /// The row as an object, column by column.
+    pub fn to_map(&self) -> Map<String, Value> {
+        let pairs = self.names.iter().cloned().zip(self.values.iter().cloned());
+        pairs.collect()
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
     }
 
     /// Whether the row has column `name` at all (NULL or not).
     pub fn has(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.position(name).is_some()
     }
 
     /// Column `name`; `Null` when NULL or absent.
     pub fn get(&self, name: &str) -> &Value {
-        self.0.get(name).unwrap_or(&Value::Null)
+        self.position(name)
+            .map_or(&Value::Null, |i| &self.values[i])
     }
 
     pub fn text(&self, name: &str) -> String {
@@ -61,32 +89,6 @@ impl Columns {
             }
             other => Ok(other.clone()),
         }
-    }
-}
-
-/// One row's values as read, beside its statement's column names (shared by all the rows
-/// read with them): [`RowValues::columns`] makes the [`Columns`] where there is time for it,
-/// a worker rather than the thread reading the store.
-pub(super) struct RowValues {
-    names: Arc<[String]>,
-    values: Vec<Value>,
-}
-
-impl RowValues {
-    /// The values of `row`, which `names` (see [`column_names`]) name.
-    pub fn read(row: &Row<'_>, names: &Arc<[String]>) -> Result<RowValues> {
-        let values = (0..names.len())
-            .map(|i| Ok(sql_to_json(row.get_ref(i)?)))
-            .collect::<Result<_>>()?;
-        Ok(RowValues {
-            names: Arc::clone(names),
-            values,
-        })
-    }
-
-    pub fn columns(&self) -> Columns {
-        let pairs = self.names.iter().cloned().zip(self.values.iter().cloned());
-        Columns(pairs.collect())
     }
 }
 
@@ -127,10 +129,14 @@ mod tests {
         let mut stmt = conn.prepare("SELECT * FROM b").unwrap();
         let other = column_names(&stmt, &mut cached);
         assert_eq!(&*other, ["x", "z"]);
-        let row = RowValues::read(stmt.query([]).unwrap().next().unwrap().unwrap(), &other);
-        let columns = row.unwrap().columns();
+        let mut rows = stmt.query([]).unwrap();
+        let columns = Columns::read(rows.next().unwrap().unwrap(), &other).unwrap();
         assert_eq!(columns.get("z"), &Value::from("two"));
         assert_eq!(columns.int("x"), 2);
         assert!(!columns.has("y"));
+        assert_eq!(
+            Value::Object(columns.to_map()),
+            serde_json::json!({"x": 2, "z": "two"})
+        );
     }
 }

@@ -5,7 +5,6 @@
 //! SQLite read transaction, read on one thread, while the writing (most of the CPU a session
 //! costs) can go to the workers of [`crate::parallel`].
 
-use super::columns::RowValues;
 use super::sqlite::SessionColumns;
 use crate::json_pretty::{indent, object_with};
 use std::collections::HashMap;
@@ -14,7 +13,7 @@ use std::ops::Range;
 /// The text of one session's export rows, copied out of SQLite; no row is parsed yet.
 pub struct ExportRows {
     /// The session's row, made into its `info` document by [`ExportRows::render`].
-    session: RowValues,
+    session: SessionColumns,
     /// Every row's text end to end: one buffer per session, not one per string.
     text: Vec<u8>,
     /// Per part, ordered by message and ID: its id, message_id, session_id and data.
@@ -24,7 +23,7 @@ pub struct ExportRows {
 }
 
 impl ExportRows {
-    pub(super) fn new(session: RowValues) -> Self {
+    pub(super) fn new(session: SessionColumns) -> Self {
         ExportRows {
             session,
             text: Vec::new(),
@@ -66,7 +65,7 @@ impl ExportRows {
     /// `None` when a row is not UTF-8 or not in `JSON.stringify`'s canonical form, or the
     /// session row is damaged (the caller then parses the rows, and reports the damaged ones).
     pub fn render(&self) -> Option<Vec<u8>> {
-        let info = SessionColumns::new(self.session.columns()).info().ok()?;
+        let info = self.session.info().ok()?;
         let info = crate::json::pretty(&info);
         let mut out = Vec::with_capacity(info.len() + self.text.len() * 5 / 4 + 64);
         out.extend_from_slice(b"{\n  \"info\": ");

@@ -15,6 +15,7 @@ use rusqlite::Connection;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Columns without which 2.x sessions cannot be read: a file that lacks one was written by a
 /// 2.x release this version does not know.
@@ -157,7 +158,7 @@ impl Gen2<'_> {
             }
         }
         let mut stmt = self.conn.prepare("SELECT * FROM session_v2 ORDER BY id")?;
-        let names: Vec<String> = stmt.column_names().map(String::from).collect();
+        let names: Arc<[String]> = stmt.column_names().map(String::from).collect();
         let mut rows = stmt.query([])?;
         let (mut sessions, mut unreadable) = (Vec::new(), Vec::new());
         while let Some(row) = rows.next().with_context(|| self.context("2.x sessions"))? {
@@ -245,7 +246,7 @@ impl Gen2<'_> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT * FROM session_v2 WHERE id = ?1")?;
-        let names: Vec<String> = stmt.column_names().map(String::from).collect();
+        let names: Arc<[String]> = stmt.column_names().map(String::from).collect();
         let mut rows = stmt.query([session_id])?;
         let row = rows
             .next()
@@ -376,7 +377,7 @@ impl V2Rows {
         doc.insert("info".into(), Value::Object(info));
         doc.insert("messages".into(), Value::Array(settled));
         let mut extra = Map::new();
-        extra.insert("session_v2".into(), Value::Object(self.row.0 .0.clone()));
+        extra.insert("session_v2".into(), Value::Object(self.row.to_map()));
         if !unsettled.is_empty() {
             extra.insert("session_message".into(), Value::Array(unsettled));
         }
@@ -400,7 +401,7 @@ pub fn is_settled(kind: &str, data: &Map<String, Value>) -> bool {
 /// `info` of the export document of a session whose `session_v2` row is `row` (by column
 /// name, JSON columns as text): what restore compares a row it is about to write with.
 pub fn info_of_row(row: &Map<String, Value>) -> Result<Map<String, Value>> {
-    V2Row(Columns(row.clone())).info()
+    V2Row(Columns::from_map(row.clone())).info()
 }
 
 /// One `session_v2` row by column name.
@@ -542,7 +543,7 @@ mod tests {
 
     #[test]
     fn info_follows_the_2_0_25_shape() {
-        let row = V2Row(Columns(obj(json!({
+        let row = V2Row(Columns::from_map(obj(json!({
             "id": "ses_a", "project_id": "p", "workspace_id": null, "parent_id": null,
             "fork_session_id": null, "fork_boundary": null, "slug": "s", "directory": "/r",
             "path": null, "title": "T", "version": "2.0.25", "share_url": null,

@@ -3,7 +3,7 @@
 //! Columns are always selected by name: upgraded databases have a different column order
 //! than fresh ones, 1.2.x lacks columns that 1.18 has, and newer versions may add more.
 
-use super::columns::{column_names, Columns, RowValues};
+use super::columns::{column_names, Columns};
 use super::export_rows::ExportRows;
 use super::{ChangeStamp, Generation, Project, Session, SessionSummary, StoreKind, Unreadable};
 use crate::error::UserError;
@@ -251,7 +251,7 @@ impl SqliteStore {
             return Ok((Vec::new(), Vec::new()));
         }
         let mut stmt = self.conn.prepare("SELECT * FROM session ORDER BY id")?;
-        let names: Vec<String> = stmt.column_names().map(String::from).collect();
+        let names: Arc<[String]> = stmt.column_names().map(String::from).collect();
         let mut rows = stmt.query([])?;
         let mut sessions = Vec::new();
         let mut unreadable = Vec::new();
@@ -297,12 +297,7 @@ impl SqliteStore {
     }
 
     /// The `session` row of one session, not yet made into its `info`.
-    fn session_columns(&self, session_id: &str) -> Result<SessionColumns> {
-        Ok(SessionColumns(self.session_row(session_id)?.columns()))
-    }
-
-    /// The values of the `session` row of one session.
-    fn session_row(&self, session_id: &str) -> Result<RowValues> {
+    pub(super) fn session_columns(&self, session_id: &str) -> Result<SessionColumns> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT * FROM session WHERE id = ?1")?;
@@ -317,7 +312,7 @@ impl SqliteStore {
                     self.path.display()
                 )
             })?;
-        RowValues::read(row, &names)
+        SessionColumns::read(row, &names)
     }
 
     /// See [`super::Store::change_stamps`]; one aggregate query over the message index, and
@@ -449,7 +444,7 @@ impl SqliteStore {
     /// The rows [`Self::export_text`] writes the document from, copied out of SQLite as
     /// they are; `None` when a row is not text (the slow path reports it).
     pub fn export_rows(&self, session_id: &str) -> Result<Option<ExportRows>> {
-        let mut export = ExportRows::new(self.session_row(session_id)?);
+        let mut export = ExportRows::new(self.session_columns(session_id)?);
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, message_id, session_id, \
              CASE WHEN octet_length(data) > ?2 THEN NULL ELSE data END, rowid FROM part \
@@ -848,12 +843,8 @@ impl std::ops::Deref for SessionColumns {
 }
 
 impl SessionColumns {
-    fn read(row: &Row<'_>, names: &[String]) -> Result<SessionColumns> {
+    fn read(row: &Row<'_>, names: &Arc<[String]>) -> Result<SessionColumns> {
         Ok(SessionColumns(Columns::read(row, names)?))
-    }
-
-    pub(super) fn new(columns: Columns) -> SessionColumns {
-        SessionColumns(columns)
     }
 
     /// OpenCode 1.18's `Session.fromRow`, key for key (undefined values are left out, as
@@ -1102,7 +1093,7 @@ mod tests {
             .unwrap();
             let store = SqliteStore::open(&path).unwrap();
             let mut stmt = store.conn.prepare("SELECT * FROM session").unwrap();
-            let names: Vec<String> = stmt.column_names().map(String::from).collect();
+            let names: Arc<[String]> = stmt.column_names().map(String::from).collect();
             let mut found = stmt.query([]).unwrap();
             let cols = SessionColumns::read(found.next().unwrap().unwrap(), &names).unwrap();
             let (listed, unreadable) = store.sessions().unwrap();
