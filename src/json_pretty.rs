@@ -22,6 +22,9 @@ pub struct NotCanonical;
 
 type Fast<T = ()> = Result<T, NotCanonical>;
 
+/// How far [`Reader::string`] looks for a string's end byte by byte before it searches.
+const SHORT_RUN: usize = 24;
+
 /// serde_json refuses to parse deeper nesting than 128; stay well inside it.
 const MAX_DEPTH: usize = 100;
 
@@ -30,7 +33,11 @@ const MAX_SAFE_INTEGER: u64 = 1 << 53;
 
 /// Appends `depth` levels of two-space indentation.
 pub fn indent(out: &mut Vec<u8>, depth: usize) {
-    out.extend(std::iter::repeat_n(b' ', 2 * depth));
+    const SPACES: [u8; 2 * (MAX_DEPTH + 8)] = [b' '; 2 * (MAX_DEPTH + 8)];
+    match SPACES.get(..2 * depth) {
+        Some(spaces) => out.extend_from_slice(spaces),
+        None => out.extend(std::iter::repeat_n(b' ', 2 * depth)),
+    }
 }
 
 /// Appends the pretty form of the compact JSON object `text` nested `depth` levels deep (as
@@ -271,14 +278,26 @@ impl<'t> Reader<'t, '_> {
         self.at += 1; // '"'
         let text = self.text;
         loop {
-            // Skip the plain run up to the next quote or backslash (memchr's SIMD search: strings
-            // are most of the text); a raw control character in it is not JSON.
+            // Skip the plain run up to the next quote or backslash; a raw control character in
+            // it is not JSON. Most strings (keys, short values) end within a few bytes, found
+            // sooner by a plain loop than a vector search is set up; longer runs go to
+            // memchr's SIMD search (strings are most of the text).
             let rest = &text[self.at..];
-            let run = memchr::memchr2(b'"', b'\\', rest).ok_or(NotCanonical)?;
-            if rest[..run]
-                .iter()
-                .fold(false, |control, &b| control | (b < 0x20))
-            {
+            let ends = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
+            let run = match rest.iter().take(SHORT_RUN).position(|&b| ends(b)) {
+                Some(run) => run,
+                None => {
+                    let run = memchr::memchr2(b'"', b'\\', rest).ok_or(NotCanonical)?;
+                    if rest[SHORT_RUN..run]
+                        .iter()
+                        .fold(false, |control, &b| control | (b < 0x20))
+                    {
+                        return Err(NotCanonical);
+                    }
+                    run
+                }
+            };
+            if rest[run] < 0x20 {
                 return Err(NotCanonical);
             }
             self.at += run;
@@ -436,6 +455,10 @@ mod tests {
         same(r#"{"deep":[[[{"x":[{"y":{}}]}]]],"after":"x"}"#);
         same(r#"{"a":[{"b":1},{"c":[1,2,{"d":"e"}]}],"f":{"g":{"h":[]}}}"#);
         same(r#"{"sp": "whitespace between tokens" , "ok" : [ 1 , 2 ] }"#);
+        // Strings whose end (or first escape) is past the byte-by-byte look.
+        same(
+            r#"{"long":"twenty-four bytes and then some more","esc":"twenty-four bytes and then \"quoted\" \\ \n é","x":"exactly twenty-four byte"}"#,
+        );
     }
 
     #[test]
@@ -479,6 +502,8 @@ mod tests {
             r#"{"a":tru}"#,
             "{\"a\":\"\n\"}",
             "{\"a\":\"plain text, then \u{1} raw\"}",
+            "{\"a\":\"a plain run longer than the short one, then \u{1f} raw\"}",
+            "{\"a\":\"a plain run longer than the short one, never closed}",
             r#"{"a":"never closed}"#,
             r#"[1]"#,
             r#""s""#,
