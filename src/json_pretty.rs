@@ -22,9 +22,6 @@ pub struct NotCanonical;
 
 type Fast<T = ()> = Result<T, NotCanonical>;
 
-/// How far [`Reader::string`] looks for a string's end byte by byte before it searches.
-const SHORT_RUN: usize = 24;
-
 /// serde_json refuses to parse deeper nesting than 128; stay well inside it.
 const MAX_DEPTH: usize = 100;
 
@@ -278,26 +275,14 @@ impl<'t> Reader<'t, '_> {
         self.at += 1; // '"'
         let text = self.text;
         loop {
-            // Skip the plain run up to the next quote or backslash; a raw control character in
-            // it is not JSON. Most strings (keys, short values) end within a few bytes, found
-            // sooner by a plain loop than a vector search is set up; longer runs go to
-            // memchr's SIMD search (strings are most of the text).
+            // Skip the plain run up to the next quote or backslash (memchr's SIMD search: strings
+            // are most of the text); a raw control character in it is not JSON.
             let rest = &text[self.at..];
-            let ends = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
-            let run = match rest.iter().take(SHORT_RUN).position(|&b| ends(b)) {
-                Some(run) => run,
-                None => {
-                    let run = memchr::memchr2(b'"', b'\\', rest).ok_or(NotCanonical)?;
-                    if rest[SHORT_RUN..run]
-                        .iter()
-                        .fold(false, |control, &b| control | (b < 0x20))
-                    {
-                        return Err(NotCanonical);
-                    }
-                    run
-                }
-            };
-            if rest[run] < 0x20 {
+            let run = memchr::memchr2(b'"', b'\\', rest).ok_or(NotCanonical)?;
+            if rest[..run]
+                .iter()
+                .fold(false, |control, &b| control | (b < 0x20))
+            {
                 return Err(NotCanonical);
             }
             self.at += run;
