@@ -197,8 +197,15 @@ fn ratio(a: Duration, b: Duration) -> f64 {
 /// `pack` against `zip -1` of the raw database files, which it should take at most `target`
 /// times the time of; returns pack's sample.
 fn pack_vs_zip(table: &mut Table, w: &Work, sessions: &str, reps: usize, target: f64) -> Sample {
+    // Both commands write a new zip where the last run's was removed, through the same
+    // shell: overwriting in place would have `pack` alone pay for replacing a file (ext4
+    // flushes a file renamed over another, and `pack` renames its finished zip into place),
+    // while `zip` would update the old archive instead of writing one.
     let pack_zip = w.root.join("pack.zip");
-    let pack = w.ours(&["pack", "-q", "-o", pack_zip.to_str().unwrap()]);
+    let pack = Cmd::new("sh", &w.repo, &w.env)
+        .args(["-c", "rm -f \"$0\" && exec \"$1\" pack -q -o \"$0\""])
+        .arg(&pack_zip)
+        .arg(bin());
     let raw_zip = w.root.join("raw.zip");
     let zip = Cmd::new("sh", &w.root, &w.env)
         .args(["-c", "rm -f \"$0\" && exec zip -q -1 \"$0\" \"$@\""])
