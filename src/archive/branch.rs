@@ -15,7 +15,7 @@
 //! that holds an older copy (a clone whose archive got a teammate's newer one) never moves
 //! it back.
 
-use super::documents::Documents;
+use super::documents::{Documents, ReadSession};
 use super::freshness::{self, ContentDigest};
 use super::read::{parse_session, Listed, Place, Source, MAX_ENTRY, MAX_TOTAL};
 use super::{
@@ -27,11 +27,10 @@ use crate::error::UserError;
 use crate::git::{BlobMaker, Edit, Oid, ReadyBlob, Repo};
 use crate::membership::{Member, ProjectIds};
 use crate::redact::Redactor;
-use crate::store::{ChangeStamp, ExportRows, Generation, Session, Store, Unreadable, V2Rows};
+use crate::store::{ChangeStamp, Generation, Session, Store, Unreadable};
 use crate::transcript;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::cell::OnceCell;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -297,7 +296,7 @@ fn snapshot(
         let session = &members[job.member].session;
         let docs = read_documents(store, session, None)?;
         let job = Job {
-            read: Read::Parsed(docs),
+            read: ReadSession::Parsed(docs),
             ..job
         };
         match job.render(members, &links, options.redactor, &mut maker)? {
@@ -325,7 +324,7 @@ fn snapshot(
             // Whether the store's copy is newer, and that copy (redacted now, or to be
             // redacted by the worker); a damaged session is left out and reported, so that
             // it keeps none of the others out of the archive.
-            let newer_copy = || -> Result<Option<(Read, bool)>> {
+            let newer_copy = || -> Result<Option<(ReadSession, bool)>> {
                 let mut read = None;
                 let order = match (previous, &tip) {
                     // Rendered by another version or mode: a digest under other rules (new
@@ -354,7 +353,7 @@ fn snapshot(
                     return Ok(None);
                 }
                 match read {
-                    Some(docs) => Ok(Some((Read::Parsed(docs), false))),
+                    Some(docs) => Ok(Some((ReadSession::Parsed(docs), false))),
                     None => read_for_worker(store, session)
                         .map(|read| Some((read, options.redactor.is_some()))),
                 }
@@ -449,30 +448,9 @@ struct Job {
     /// Whether the archive already holds a copy (it is then updated, else added).
     archived: bool,
     stamp: ChangeStamp,
-    read: Read,
+    read: ReadSession,
     /// Redact the documents first (they were read verbatim).
     redact: bool,
-}
-
-/// A session's documents as the store's thread read them.
-enum Read {
-    Parsed(Documents),
-    /// A 1.x session's rows, not yet parsed: the worker writes the document out of them
-    /// ([`ExportRows::render`]) and parses that, off the store's thread.
-    Rows(ExportRows, Map<String, Value>),
-    /// A 2.x session's rows, parsed by the worker.
-    V2(V2Rows),
-}
-
-impl Read {
-    /// About how many bytes it holds; `None` for parsed documents, whose size is not known.
-    fn size(&self) -> Option<u64> {
-        match self {
-            Read::Rows(rows, _) => Some(rows.size()),
-            Read::V2(rows) => Some(rows.size()),
-            Read::Parsed(_) => None,
-        }
-    }
 }
 
 /// What a worker made of a job: the session rendered, or (rows it could not write out) the
@@ -499,8 +477,8 @@ impl Job {
         maker: &mut BlobMaker,
     ) -> Result<Made> {
         let mut docs = match self.read {
-            Read::Parsed(docs) => docs,
-            Read::Rows(rows, extra) => {
+            ReadSession::Parsed(docs) => docs,
+            ReadSession::Rows(rows, extra) => {
                 // The text is `JSON.stringify`'s of the rows: parsed, it is the document the
                 // slow path builds (see `json_pretty`).
                 let doc = rows
@@ -509,16 +487,16 @@ impl Job {
                 match doc {
                     Some(doc) => Documents { doc, extra },
                     None => {
-                        let read = Read::Rows(rows, extra);
+                        let read = ReadSession::Rows(rows, extra);
                         return Ok(Err(Box::new(Job { read, ..self })));
                     }
                 }
             }
             // Damaged rows: the store's thread reads them again, and names the session.
-            Read::V2(rows) => match rows.documents() {
+            ReadSession::V2(rows) => match rows.documents() {
                 Ok((doc, extra)) => Documents { doc, extra },
                 Err(_) => {
-                    let read = Read::V2(rows);
+                    let read = ReadSession::V2(rows);
                     return Ok(Err(Box::new(Job { read, ..self })));
                 }
             },
@@ -618,26 +596,11 @@ struct SessionFiles {
     transcript: Vec<u8>,
 }
 
-/// A session's documents for a worker to render: a 1.x or 2.x session's rows as stored (see
-/// [`Store::export_rows`], [`Store::v2_rows`]), else the parsed documents; a failure names
+/// A session's documents for a worker to render (see [`ReadSession::read`]); a failure names
 /// the session.
-fn read_for_worker(store: &Store, session: &Session) -> Result<Read> {
-    let rows = store
-        .export_rows(session)
-        .with_context(|| format!("failed to read session {}", session.id))?;
-    if let Some(rows) = rows {
-        let extra = store
-            .extra(session)
-            .with_context(|| format!("failed to read session {}", session.id))?;
-        return Ok(Read::Rows(rows, extra));
-    }
-    let rows = store
-        .v2_rows(session)
-        .with_context(|| format!("failed to read session {}", session.id))?;
-    match rows {
-        Some(rows) => Ok(Read::V2(rows)),
-        None => read_documents(store, session, None).map(Read::Parsed),
-    }
+fn read_for_worker(store: &Store, session: &Session) -> Result<ReadSession> {
+    ReadSession::read(store, session, true)
+        .with_context(|| format!("failed to read session {}", session.id))
 }
 
 /// A session's documents for the branch; a failure names the session (the text the

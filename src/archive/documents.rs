@@ -1,7 +1,7 @@
 //! The JSON documents a session is archived as, in both forms and by `export`.
 
 use crate::redact::Redactor;
-use crate::store::{Session, Store};
+use crate::store::{ExportRows, Session, Store, V2Rows};
 use anyhow::Result;
 use serde_json::{Map, Value};
 
@@ -33,6 +33,43 @@ impl Documents {
             unreachable!("redaction keeps an object an object")
         };
         self.extra = extra;
+    }
+}
+
+/// A session as the store's thread read it, for a worker to write out (`pack`,
+/// `push-sessions`): a 1.x session's stored rows and its extra record, a 2.x session's rows
+/// (which hold both), or the parsed documents.
+pub enum ReadSession {
+    /// Not parsed: the worker writes the document out of them ([`ExportRows::render`]).
+    Rows(ExportRows, Map<String, Value>),
+    /// Parsed by the worker.
+    V2(V2Rows),
+    Parsed(Documents),
+}
+
+impl ReadSession {
+    /// Reads `session`: a 1.x session's rows as stored when `as_rows` (a caller that redacts
+    /// the document itself wants it parsed) and the store has them, a 2.x session's rows,
+    /// else the parsed documents, not redacted. Errors are the store's own.
+    pub fn read(store: &Store, session: &Session, as_rows: bool) -> Result<ReadSession> {
+        if as_rows {
+            if let Some(rows) = store.export_rows(session)? {
+                return Ok(ReadSession::Rows(rows, store.extra(session)?));
+            }
+        }
+        if let Some(rows) = store.v2_rows(session)? {
+            return Ok(ReadSession::V2(rows));
+        }
+        Documents::read(store, session, None).map(ReadSession::Parsed)
+    }
+
+    /// About how many bytes it holds; `None` for parsed documents, whose size is not known.
+    pub fn size(&self) -> Option<u64> {
+        match self {
+            ReadSession::Rows(rows, _) => Some(rows.size()),
+            ReadSession::V2(rows) => Some(rows.size()),
+            ReadSession::Parsed(_) => None,
+        }
     }
 }
 

@@ -11,7 +11,7 @@
 //! fixed permissions and the Unix "made by" system, so nothing depends on the clock or the
 //! host. Each entry's size and SHA-256 are recorded in the manifest, which comes last.
 
-use super::documents::{self, Documents};
+use super::documents::{self, Documents, ReadSession};
 use super::read::{check_entry_name, check_session, Listed, Place, Source, MAX_ENTRY, MAX_TOTAL};
 use super::zip_out::{entry_deflater, Deflated, ZipOut};
 use super::{
@@ -24,7 +24,7 @@ use crate::git::RepoFacts;
 use crate::membership::{Member, ProjectIds, Rule};
 use crate::progress::Progress;
 use crate::redact::Redactor;
-use crate::store::{ExportRows, Generation, Session, Store, StoreKind, Unreadable, V2Rows};
+use crate::store::{Generation, Session, Store, StoreKind, Unreadable};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -173,7 +173,8 @@ pub fn write<W: Write>(
         for (index, member) in members.iter().enumerate() {
             let session = &member.session;
             progress.tick();
-            match read_session(store, session, redactor) {
+            // Redaction works on the parsed document.
+            match ReadSession::read(store, session, redactor.is_none()) {
                 Ok(read) => {
                     let size = read.size();
                     pool.push((index, session.id.as_str(), read), size, &mut write)?;
@@ -242,26 +243,6 @@ pub struct EntryRecord {
     pub sha256: String,
 }
 
-/// A session as the reading thread read it, for a worker to write out: a 1.x session's
-/// stored rows and its extra record, a 2.x session's rows (which hold both), or the parsed
-/// documents.
-enum ReadSession {
-    Rows(ExportRows, Map<String, Value>),
-    V2(V2Rows),
-    Parsed(Documents),
-}
-
-impl ReadSession {
-    /// About how many bytes it holds; `None` for parsed documents, whose size is not known.
-    fn size(&self) -> Option<u64> {
-        match self {
-            ReadSession::Rows(rows, _) => Some(rows.size()),
-            ReadSession::V2(rows) => Some(rows.size()),
-            ReadSession::Parsed(_) => None,
-        }
-    }
-}
-
 /// What a worker makes of one session.
 enum Made {
     Entries(Vec<Prepared>),
@@ -270,26 +251,6 @@ enum Made {
     Unrendered(Map<String, Value>),
     /// A 2.x session whose rows turned out damaged when the worker parsed them.
     Failed(anyhow::Error),
-}
-
-/// A session's document and extra record, verbatim: its rows as stored where that can be
-/// written out directly, else the parsed documents. The workers write them out (and redact
-/// them first).
-fn read_session(
-    store: &Store,
-    session: &Session,
-    redactor: Option<&Redactor>,
-) -> Result<ReadSession> {
-    // Redaction works on the parsed document.
-    if redactor.is_none() {
-        if let Some(rows) = store.export_rows(session)? {
-            return Ok(ReadSession::Rows(rows, store.extra(session)?));
-        }
-    }
-    if let Some(rows) = store.v2_rows(session)? {
-        return Ok(ReadSession::V2(rows));
-    }
-    Documents::read(store, session, None).map(ReadSession::Parsed)
 }
 
 /// The entries of one session, ready to be written: its document and its extra record,
