@@ -40,14 +40,22 @@ pub fn indent(out: &mut Vec<u8>, depth: usize) {
 /// Appends the pretty form of the compact JSON object `text` nested `depth` levels deep (as
 /// `crate::json::pretty` lays out a value at that depth), with `extra` keys set after its
 /// own, as `{...data, id, sessionID}` does. A key of `extra` already in `text` would keep its
-/// place: that rare case is left to the slow path too.
-pub fn object_with(out: &mut Vec<u8>, text: &str, depth: usize, extra: &[(&str, &str)]) -> Fast {
+/// place: that rare case is left to the slow path too. `keys` is room for the keys being
+/// read, passed in so that one allocation serves every row of a session.
+pub fn object_with<'t>(
+    out: &mut Vec<u8>,
+    text: &'t str,
+    depth: usize,
+    extra: &[(&str, &str)],
+    keys: &mut Vec<&'t [u8]>,
+) -> Fast {
     let start = out.len();
+    keys.clear();
     let result = Reader {
         text: text.as_bytes(),
         at: 0,
         out: &mut *out,
-        keys: Vec::new(),
+        keys,
     }
     .top_object(depth, extra);
     if result.is_err() {
@@ -60,9 +68,9 @@ pub fn object_with(out: &mut Vec<u8>, text: &str, depth: usize, extra: &[(&str, 
 /// private characters that stand for lone surrogates (see `crate::json`).
 pub fn string(out: &mut Vec<u8>, s: &str) -> Fast {
     // IDs, the usual case, need no escape: printable ASCII without a quote or backslash.
-    if s.bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
-    {
+    // A fold without early exit, which the compiler checks many bytes at a time.
+    let plain = |b: u8| (0x20..0x7f).contains(&b) & (b != b'"') & (b != b'\\');
+    if s.bytes().fold(true, |all, b| all & plain(b)) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -81,7 +89,7 @@ struct Reader<'t, 'o> {
     at: usize,
     out: &'o mut Vec<u8>,
     /// The keys of the objects being read, innermost last (see [`Reader::new_key`]).
-    keys: Vec<&'t [u8]>,
+    keys: &'o mut Vec<&'t [u8]>,
 }
 
 impl<'t> Reader<'t, '_> {
@@ -396,7 +404,7 @@ mod tests {
 
     fn fast(text: &str, depth: usize, extra: &[(&str, &str)]) -> Option<Vec<u8>> {
         let mut out = b"prefix".to_vec();
-        match object_with(&mut out, text, depth, extra) {
+        match object_with(&mut out, text, depth, extra, &mut Vec::new()) {
             Ok(()) => Some(out[6..].to_vec()),
             Err(NotCanonical) => {
                 assert_eq!(out, b"prefix", "a refusal writes nothing");
@@ -408,7 +416,12 @@ mod tests {
     #[track_caller]
     fn same(text: &str) {
         for depth in [0, 1, 4] {
-            for extra in [&[][..], &[("id", "prt_1"), ("sessionID", "ses_é")][..]] {
+            let escaped = [("id", "q\"b\\s"), ("sessionID", "tab\there\u{7f}")];
+            for extra in [
+                &[][..],
+                &[("id", "prt_1"), ("sessionID", "ses_é")][..],
+                &escaped,
+            ] {
                 let fast = fast(text, depth, extra)
                     .unwrap_or_else(|| panic!("canonical text takes the fast path: {text}"));
                 let slow = slow(text, depth, extra).unwrap();

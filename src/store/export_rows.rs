@@ -89,13 +89,15 @@ impl ExportRows {
             }
         }
         out.extend_from_slice(b",\n  \"messages\": [");
+        let mut keys = Vec::new();
         for (n, [id, session, data]) in self.messages.iter().enumerate() {
             out.extend_from_slice(if n > 0 { b",\n" } else { b"\n" });
             indent(&mut out, 2);
             out.extend_from_slice(b"{\n      \"info\": ");
             let id_bytes = &self.text[id.clone()];
             let (id, session, data) = (self.str(id)?, self.str(session)?, self.str(data)?);
-            object_with(&mut out, data, 3, &[("id", id), ("sessionID", session)]).ok()?;
+            let extra = [("id", id), ("sessionID", session)];
+            object_with(&mut out, data, 3, &extra, &mut keys).ok()?;
             out.extend_from_slice(b",\n      \"parts\": ");
             match parts_of.get(id_bytes) {
                 Some(range) => {
@@ -110,7 +112,7 @@ impl ExportRows {
                             ("sessionID", self.str(part_session)?),
                             ("messageID", self.str(message)?),
                         ];
-                        object_with(&mut out, self.str(data)?, 4, &extra).ok()?;
+                        object_with(&mut out, self.str(data)?, 4, &extra, &mut keys).ok()?;
                     }
                     out.push(b'\n');
                     indent(&mut out, 3);
