@@ -476,16 +476,22 @@ impl Job {
         redactor: Option<&Redactor>,
         maker: &mut BlobMaker,
     ) -> Result<Made> {
+        // The document as printed, when the rows were written out and nothing redacts it.
+        let mut printed = None;
         let mut docs = match self.read {
             ReadSession::Parsed(docs) => docs,
             ReadSession::Rows(rows, extra) => {
                 // The text is `JSON.stringify`'s of the rows: parsed, it is the document the
-                // slow path builds (see `json_pretty`).
-                let doc = rows
-                    .render()
-                    .and_then(|t| crate::json::parse_slice(&t).ok());
+                // slow path builds (see `json_pretty`); the transcript needs it parsed.
+                let text = rows.render();
+                let doc = text
+                    .as_deref()
+                    .and_then(|t| crate::json::parse_slice(t).ok());
                 match doc {
-                    Some(doc) => Documents { doc, extra },
+                    Some(doc) => {
+                        printed = text;
+                        Documents { doc, extra }
+                    }
                     None => {
                         let read = ReadSession::Rows(rows, extra);
                         return Ok(Err(Box::new(Job { read, ..self })));
@@ -510,10 +516,11 @@ impl Job {
         } = self;
         if let Some(r) = redactor.filter(|_| redact) {
             docs.redact(r);
+            printed = None;
         }
         let session = &members[member].session;
         let dir = session_dir(session);
-        let files = render_session(session, docs, links);
+        let files = render_session(session, docs, printed, links);
         let mut blobs = vec![("session.json", maker.make(&files.session_json)?)];
         if let Some(extra) = &files.extra_json {
             blobs.push(("extra.json", maker.make(extra)?));
@@ -653,7 +660,15 @@ fn archived_digest(repo: &Repo, tree: Oid, entry: &IndexEntry) -> ContentDigest 
     read().unwrap_or(ContentDigest::UNREADABLE)
 }
 
-fn render_session(session: &Session, docs: Documents, links: &Links) -> SessionFiles {
+/// A session's archive files from its documents; `printed` is the document already
+/// printed, if it was ([`crate::store::ExportRows::render`] writes exactly the bytes
+/// `crate::json::pretty_line` would).
+fn render_session(
+    session: &Session,
+    docs: Documents,
+    printed: Option<Vec<u8>>,
+    links: &Links,
+) -> SessionFiles {
     let Documents { doc, extra } = docs;
     let title = doc["info"]["title"].as_str().unwrap_or_default();
     let title = crate::json::replace_lone_surrogates(title).replace(['\n', '\r'], " ");
@@ -667,7 +682,7 @@ fn render_session(session: &Session, docs: Documents, links: &Links) -> SessionF
     let extra_json = documents::extra_json(&session.id, extra);
     SessionFiles {
         title,
-        session_json: crate::json::pretty_line(&doc),
+        session_json: printed.unwrap_or_else(|| crate::json::pretty_line(&doc)),
         extra_json,
         transcript,
     }
