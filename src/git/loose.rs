@@ -59,10 +59,9 @@ impl Repo {
     /// The format [`BlobMaker`]s make this repository's blobs in. The level is git's:
     /// `core.looseCompression`, else `core.compression`, else 1 (-1: zlib's default, 6).
     pub fn blob_format(&self) -> BlobFormat {
-        let config = self.repo.config_snapshot();
         let level = ["core.looseCompression", "core.compression"]
             .iter()
-            .find_map(|key| config.integer(key))
+            .find_map(|key| self.config_integer(key))
             .unwrap_or(1);
         let level = if level < 0 { 6 } else { level.min(9) as u32 };
         BlobFormat {
