@@ -24,7 +24,7 @@ use super::{
 };
 use crate::config::Ctx;
 use crate::error::UserError;
-use crate::git::{BlobMaker, Edit, Oid, ReadyBlob, Repo};
+use crate::git::{BlobMaker, Edit, ObjectWriter, Oid, ReadyBlob, Repo};
 use crate::membership::{Member, ProjectIds};
 use crate::redact::Redactor;
 use crate::store::{ChangeStamp, Generation, Session, Store, Unreadable};
@@ -287,7 +287,18 @@ fn snapshot(
     // collected in reading order, so the tree does not depend on the threads. (Blobs written
     // from several threads, each with its own gix handle, made the kernel time four times
     // larger.)
-    let format = repo.blob_format();
+    // Up to four objects per session to write (its files and its directory): a pack when
+    // that makes many.
+    let unchanged = |member: &Member| {
+        let stamp = stamps
+            .get(&member.session.id)
+            .map_or("", |s| s.text.as_str());
+        let held = collected.entries.get(&member.session.id);
+        same_mode && held.is_some_and(|held| held.stamp == stamp)
+    };
+    let to_write = members.iter().filter(|m| !unchanged(m)).count();
+    let mut writer = repo.object_writer(4 * to_write)?;
+    let format = writer.blob_format();
     let work =
         |maker: &mut BlobMaker, job: Job| job.render(members, &links, options.redactor, maker);
     // A session whose rows the worker could not write out is read and rendered here.
@@ -375,10 +386,10 @@ fn snapshot(
             };
             let size = job.read.size();
             pool.push(job, size, &mut |made| {
-                collected.take(repo, made?, members, &mut by_hand)
+                collected.take(&mut writer, made?, members, &mut by_hand)
             })?;
         }
-        pool.finish(&mut |made| collected.take(repo, made?, members, &mut by_hand))
+        pool.finish(&mut |made| collected.take(&mut writer, made?, members, &mut by_hand))
     })?;
     let Collected {
         entries,
@@ -414,7 +425,8 @@ fn snapshot(
         "README.md".into(),
         readme(options.ref_name).into_bytes(),
     ));
-    let tree = repo.write_tree(tip.as_ref().map(|t| t.tree), edits)?;
+    let tree = writer.write_tree(tip.as_ref().map(|t| t.tree), edits)?;
+    writer.finish()?;
     if tip.as_ref().is_some_and(|t| t.tree == tree) {
         return Ok(Outcome::UpToDate {
             commit: tip.map(|t| t.commit),
@@ -553,7 +565,7 @@ impl Collected {
     /// worker handed back is done with `by_hand`.
     fn take(
         &mut self,
-        repo: &Repo,
+        writer: &mut ObjectWriter,
         made: Made,
         members: &[Member],
         by_hand: &mut dyn FnMut(Job) -> Result<Rendered>,
@@ -576,7 +588,7 @@ impl Collected {
         let session = &member.session;
         for (name, blob) in &r.blobs {
             let path = format!("{}/{name}", r.dir);
-            let id = repo.write_ready_blob(&path, blob)?;
+            let id = writer.write_blob(&path, blob)?;
             self.edits.push(Edit::BlobId(path, id));
         }
         let title = r.title;

@@ -2,18 +2,20 @@
 //!
 //! Everything git-opencode does with git goes through [`Repo`]: discovering the repository
 //! and the facts that decide which sessions belong to it (`facts.rs`, `roots.rs`), reading
-//! and writing objects and trees (`objects.rs`), moving refs by compare-and-swap (`refs.rs`),
-//! the layout of notes trees (`notes.rs`), where hooks live (`hooks.rs`), what commits
-//! changed as text (`patches.rs`) and talking to remotes through the user's own `git`
+//! and writing objects and trees (`objects.rs`; new ones loose or as one pack,
+//! `object_writer.rs` and `packfile.rs`), moving refs by compare-and-swap (`refs.rs`), the
+//! layout of notes trees (`notes.rs`), where hooks live (`hooks.rs`), what commits changed
+//! as text (`patches.rs`) and talking to remotes through the user's own `git`
 //! (`remote.rs`). Callers get plain data back: object
 //! IDs ([`Oid`]), strings, paths and the named types re-exported here, never a gix type.
 
 mod facts;
 mod history;
 mod hooks;
-mod loose;
 mod notes;
+mod object_writer;
 mod objects;
+mod packfile;
 mod patches;
 mod refs;
 mod remote;
@@ -21,8 +23,8 @@ mod roots;
 
 pub use facts::{RepoFacts, OWN_REF_PREFIXES};
 pub use history::LogCommit;
-pub use loose::{BlobFormat, BlobMaker, ReadyBlob};
 pub use notes::annotated_object;
+pub use object_writer::{BlobFormat, BlobMaker, ObjectWriter, ReadyBlob};
 pub use objects::{ChangedPaths, Edit, TreeEntry};
 pub use patches::{CommitDiff, FileLines};
 pub use refs::{full_ref_name, is_valid_ref_name, RefMoved};

@@ -4,7 +4,6 @@
 
 use super::{Oid, Repo};
 use anyhow::{bail, Context, Result};
-use gix::objs::tree::EntryKind;
 use std::time::{Duration, SystemTime};
 
 /// How long a temporary object file must have been left untouched before it counts as left
@@ -197,41 +196,13 @@ impl Repo {
         Ok(out)
     }
 
-    /// Writes a blob; `path` names it in errors.
-    pub fn write_blob(&self, path: &str, data: &[u8]) -> Result<Oid> {
-        Ok(self
-            .repo
-            .write_blob(data)
-            .with_context(|| format!("failed to write {path}"))?
-            .detach())
-    }
-
-    /// Applies `edits` to `base` (or an empty tree) and writes the changed trees. Unchanged
-    /// blobs and subtrees are shared with `base`, so an unchanged archive writes nothing new
-    /// beyond what git already has (identical objects are not duplicated).
+    /// Applies `edits` to `base` (or an empty tree) and writes the changed trees as loose
+    /// objects (see [`ObjectWriter::write_tree`](super::ObjectWriter::write_tree)).
     pub fn write_tree(&self, base: Option<Oid>, edits: Vec<Edit>) -> Result<Oid> {
-        let base = base.unwrap_or_else(|| Oid::empty_tree(self.repo.object_hash()));
-        let mut editor = self
-            .repo
-            .edit_tree(base)
-            .context("failed to edit the archive tree")?;
-        for edit in edits {
-            let (path, kind, id) = match edit {
-                Edit::Blob(path, data) => {
-                    let id = self.write_blob(&path, &data)?;
-                    (path, EntryKind::Blob, id)
-                }
-                Edit::BlobId(path, id) => (path, EntryKind::Blob, id),
-                Edit::Tree(path, id) => (path, EntryKind::Tree, id),
-            };
-            editor
-                .upsert(path.as_str(), kind, id)
-                .with_context(|| format!("failed to place {path}"))?;
-        }
-        Ok(editor
-            .write()
-            .context("failed to write the archive tree")?
-            .detach())
+        let mut writer = self.object_writer(0)?;
+        let tree = writer.write_tree(base, edits)?;
+        writer.finish()?;
+        Ok(tree)
     }
 
     /// Writes a commit as the configured user (or `git-opencode` when none is configured).

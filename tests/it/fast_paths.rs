@@ -151,28 +151,73 @@ fn rows_in_another_form_are_parsed_and_give_the_same_pack_and_tree() {
 }
 
 /// The blobs `push-sessions`' workers make ([`BlobMaker`]) are the objects git makes of the
-/// same bytes, and `write_ready_blob` puts them where git reads them.
+/// same bytes, and an [`ObjectWriter`] puts them where git reads them: loose, or in a pack.
 #[test]
 fn ready_blobs_are_the_objects_git_would_write() {
     use git_opencode::git::{BlobMaker, Repo};
+    let file_data: [&[u8]; 4] = [b"", b"hello\n", &[b'x'; 300_000], "漢字\n".as_bytes()];
+    for expected_objects in [0, 1000] {
+        let env = TestEnv::new();
+        let repo = Repo::reopen(&env.repo.path.join(".git")).unwrap();
+        let mut writer = repo.object_writer(expected_objects).unwrap();
+        let mut maker = BlobMaker::new(writer.blob_format());
+        let file = env.root.join("blob");
+        let mut written = Vec::new();
+        for data in file_data {
+            let blob = maker.make(data).unwrap();
+            let id = writer.write_blob("test", &blob).unwrap();
+            assert_eq!(id, writer.write_blob("test", &blob).unwrap());
+            std::fs::write(&file, data).unwrap();
+            let expected = env.git(&["hash-object", file.to_str().unwrap()]);
+            assert_eq!(id.to_string(), expected.trim());
+            written.push((id, data));
+        }
+        writer.finish().unwrap();
+        let packs = env.git(&["count-objects", "-v"]);
+        let packed = if expected_objects == 0 { 0 } else { 1 };
+        assert!(packs.contains(&format!("packs: {packed}\n")), "{packs}");
+        for (id, data) in written {
+            let size = env.git(&["cat-file", "-s", &id.to_string()]);
+            assert_eq!(size.trim(), data.len().to_string());
+            let out = crate::common::git::git_command(&env.repo.path)
+                .args(["cat-file", "blob", &id.to_string()])
+                .output()
+                .unwrap();
+            assert!(out.stdout == data, "{id}");
+        }
+        env.git(&["fsck", "--strict"]);
+    }
+}
+
+/// A tree may name an object that another process packed after the repository was opened
+/// (as a `git fetch` does before the archive is merged): the writer looks for new packs
+/// before calling it missing.
+#[test]
+fn a_tree_may_name_an_object_packed_since_the_repository_was_opened() {
+    use git_opencode::git::{Edit, Repo};
+    use std::io::Write;
     let env = TestEnv::new();
     let repo = Repo::reopen(&env.repo.path.join(".git")).unwrap();
-    let mut maker = BlobMaker::new(repo.blob_format());
-    let file = env.root.join("blob");
-    for data in [
-        &b""[..],
-        b"hello\n",
-        &vec![b'x'; 300_000],
-        "漢字\n".as_bytes(),
-    ] {
-        let blob = maker.make(data).unwrap();
-        let id = repo.write_ready_blob("test", &blob).unwrap();
-        assert_eq!(id, repo.write_ready_blob("test", &blob).unwrap());
-        std::fs::write(&file, data).unwrap();
-        let expected = env.git(&["hash-object", file.to_str().unwrap()]);
-        assert_eq!(id.to_string(), expected.trim());
-        let size = env.git(&["cat-file", "-s", &id.to_string()]);
-        assert_eq!(size.trim(), data.len().to_string());
-    }
+    // Reads the object store as it is now.
+    repo.write_tree(None, vec![Edit::Blob("a".into(), b"a\n".to_vec())])
+        .unwrap();
+    let file = env.root.join("later");
+    std::fs::write(&file, "packed later\n").unwrap();
+    let id = env.git(&["hash-object", "-w", file.to_str().unwrap()]);
+    let mut pack = crate::common::git::git_command(&env.repo.path)
+        .args(["pack-objects", ".git/objects/pack/pack"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    pack.stdin.take().unwrap().write_all(id.as_bytes()).unwrap();
+    assert!(pack.wait().unwrap().success());
+    env.git(&["prune-packed"]);
+    let id = id.trim().parse().unwrap();
+    let tree = repo
+        .write_tree(None, vec![Edit::BlobId("later".into(), id)])
+        .unwrap();
+    let listed = env.git(&["ls-tree", &tree.to_string()]);
+    assert!(listed.contains(&format!("blob {id}\tlater")), "{listed}");
     env.git(&["fsck", "--strict"]);
 }

@@ -163,6 +163,69 @@ fn archive_branch_layout_and_incremental_updates() {
     env.git(&["fsck", "--strict"]);
 }
 
+/// Many objects go into one pack (as git stores a fetch of at least `transfer.unpackLimit`
+/// objects), which git reads, checks and indexes exactly as we did; the archive is the one
+/// loose objects make.
+#[test]
+fn a_first_run_of_many_sessions_writes_one_pack() {
+    let store = rich_store();
+    let loose = store.copy_env();
+    loose.run(&["push-sessions"]).success();
+    let packed = store.copy_env();
+    // Five sessions are about twenty objects: at least this limit.
+    packed.git(&["config", "transfer.unpackLimit", "8"]);
+    packed.run(&["push-sessions"]).success();
+
+    let tree = |env: &TestEnv| {
+        let tree = env.git(&["rev-parse", &format!("{ARCHIVE}^{{tree}}")]);
+        tree.trim().to_owned()
+    };
+    assert_eq!(tree(&packed), tree(&loose));
+    packed.git(&["fsck", "--strict"]);
+    let pack_dir = packed.repo.path.join(".git/objects/pack");
+    let names: Vec<String> = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    let pack = names.iter().find(|n| n.ends_with(".pack")).expect("a pack");
+    assert_eq!(
+        names.len(),
+        2,
+        "the pack and its index, no temporary file: {names:?}"
+    );
+    let pack = pack_dir.join(pack);
+    let index = pack.with_extension("idx");
+    packed.git(&["verify-pack", index.to_str().unwrap()]);
+    // git's own index of our pack is our index, byte for byte.
+    let theirs = packed.root.join("theirs.idx");
+    packed.git(&[
+        "index-pack",
+        "-o",
+        theirs.to_str().unwrap(),
+        pack.to_str().unwrap(),
+    ]);
+    assert!(std::fs::read(&index).unwrap() == std::fs::read(&theirs).unwrap());
+    #[cfg(unix)]
+    for file in [&pack, &index] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o444, "{}", file.display());
+    }
+    // Every file of the archive is in the pack; only the commit (and the notes) are loose.
+    let listed = packed.git(&["ls-tree", "-r", "-t", ARCHIVE]);
+    let verify = packed.git(&["verify-pack", "-v", index.to_str().unwrap()]);
+    for line in listed.lines() {
+        let id = line.split_whitespace().nth(2).unwrap();
+        assert!(verify.contains(id), "{line} not in the pack");
+    }
+    assert!(verify.contains(&tree(&packed)));
+
+    // A later run reads the archive from the pack: nothing to write, no second pack.
+    let out = packed.run(&["push-sessions"]).success();
+    assert!(out.stdout().contains("is up to date"), "{out}");
+    assert_eq!(std::fs::read_dir(&pack_dir).unwrap().count(), 2);
+}
+
 fn assert_only_session_changed(env: &TestEnv, from: &str, to: &str, session: &str) {
     let changed = env.git(&["diff", "--name-only", from.trim(), to.trim()]);
     assert!(!changed.is_empty());
