@@ -41,39 +41,16 @@ pub struct ChangedPaths {
 }
 
 impl Repo {
-    /// Removes the temporary files gix leaves in the objects directory (`.tmpXXXXXX`, the
-    /// `tempfile` crate's names) when a run is killed while writing an object. git never
-    /// removes them: `git gc` (through `git prune`) removes only its own `tmp_*` files there,
-    /// and only after `gc.pruneExpire`. Best effort; returns how many were removed.
+    /// Removes the temporary files a run killed while writing objects leaves: loose objects
+    /// (`.tmpXXXXXX` in the objects directory, the `tempfile` crate's names, as gix and
+    /// [`super::ObjectWriter`] make them) and packs (`tmp_pack_XXXXXX` and `tmp_idx_XXXXXX` in
+    /// `objects/pack`, git's names). git never removes the first; `git gc` removes the others
+    /// only after `gc.pruneExpire` (two weeks), and a first run's pack can be large. Best
+    /// effort; returns how many were removed.
     pub fn remove_stale_temp_objects(&self) -> usize {
-        let dir = self.repo.objects.store_ref().path();
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return 0;
-        };
-        let now = SystemTime::now();
-        let mut removed = 0;
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(random) = name.to_str().and_then(|n| n.strip_prefix(".tmp")) else {
-                continue;
-            };
-            if random.len() != 6 || !random.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                continue;
-            }
-            // `DirEntry::metadata` does not follow symlinks: only plain files are ours.
-            let stale = entry.metadata().ok().is_some_and(|meta| {
-                meta.is_file()
-                    && meta
-                        .modified()
-                        .ok()
-                        .and_then(|t| now.duration_since(t).ok())
-                        .is_some_and(|age| age >= STALE_TEMP_OBJECT)
-            });
-            if stale && std::fs::remove_file(entry.path()).is_ok() {
-                removed += 1;
-            }
-        }
-        removed
+        let objects = self.repo.objects.store_ref().path();
+        remove_stale_temp_files(objects, &[".tmp"])
+            + remove_stale_temp_files(&objects.join("pack"), &["tmp_pack_", "tmp_idx_"])
     }
 
     /// The tree of a commit.
@@ -333,4 +310,40 @@ fn signature(
             time: gix::date::Time::now_local_or_utc(),
         }),
     }
+}
+
+/// Removes the plain files in `dir` named one of `prefixes` and six random letters or
+/// digits (what `tempfile` adds) that nobody has touched for [`STALE_TEMP_OBJECT`].
+fn remove_stale_temp_files(dir: &std::path::Path, prefixes: &[&str]) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let random = prefixes.iter().find_map(|p| name.strip_prefix(p));
+        let Some(random) = random else {
+            continue;
+        };
+        if random.len() != 6 || !random.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            continue;
+        }
+        // `DirEntry::metadata` does not follow symlinks: only plain files are ours.
+        let stale = entry.metadata().ok().is_some_and(|meta| {
+            meta.is_file()
+                && meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|age| age >= STALE_TEMP_OBJECT)
+        });
+        if stale && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }

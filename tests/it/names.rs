@@ -363,12 +363,15 @@ fn a_sha256_repository_is_not_supported_yet() {
 }
 
 /// Temporary object files a killed run left behind (gix names them `.tmpXXXXXX`, which
-/// `git gc` never removes) are removed by the next push once they are an hour old; a fresh
-/// one may belong to a writer still at work and stays, as do other files.
+/// `git gc` never removes; a pack being written is `pack/tmp_pack_XXXXXX`, which it removes
+/// after two weeks) are removed by the next push once they are an hour old; a fresh one may
+/// belong to a writer still at work and stays, as do other files.
 #[test]
 fn stale_temporary_objects_are_removed() {
     let env = rich_store().copy_env();
     let objects = env.repo.path.join(".git/objects");
+    let packs = objects.join("pack");
+    std::fs::create_dir_all(&packs).unwrap();
     let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 60 * 60);
     let plant = |name: &str, modified| {
         let file = std::fs::File::create(objects.join(name)).unwrap();
@@ -377,12 +380,19 @@ fn stale_temporary_objects_are_removed() {
     plant(".tmpAb3dE6", old);
     plant(".tmpZZZZZZ", std::time::SystemTime::now());
     plant(".tmp-not-gix", old);
+    plant("pack/tmp_pack_Xy12Ab", old);
+    plant("pack/tmp_idx_Xy12Ab", old);
+    plant("pack/tmp_pack_new123", std::time::SystemTime::now());
+    plant("pack/tmp_pack_other", old);
     env.run(&["push-sessions", "-q"]).success();
-    let left: Vec<String> = file_names(&objects)
-        .into_iter()
-        .filter(|n| n.contains("tmp"))
-        .collect();
-    assert_eq!(left, [".tmp-not-gix", ".tmpZZZZZZ"]);
+    let left = |dir: &std::path::Path| -> Vec<String> {
+        file_names(dir)
+            .into_iter()
+            .filter(|n| n.contains("tmp"))
+            .collect()
+    };
+    assert_eq!(left(&objects), [".tmp-not-gix", ".tmpZZZZZZ"]);
+    assert_eq!(left(&packs), ["tmp_pack_new123", "tmp_pack_other"]);
     // The archive is whole: a temp file removed mid-run would have failed the run instead.
     env.git(&["fsck", "--strict"]);
 }
