@@ -224,6 +224,17 @@ fn a_first_run_of_many_sessions_writes_one_pack() {
     let out = packed.run(&["push-sessions"]).success();
     assert!(out.stdout().contains("is up to date"), "{out}");
     assert_eq!(std::fs::read_dir(&pack_dir).unwrap().count(), 2);
+    // And sends it to a remote as any branch.
+    let bare = packed.root.join("remote.git");
+    let url = bare.to_str().unwrap();
+    git_in(&packed.root, &["init", "-q", "--bare", url]);
+    packed.git(&["remote", "add", "origin", url]);
+    packed
+        .run(&["push-sessions", "--remote", "origin"])
+        .success();
+    git_in(&bare, &["fsck", "--strict"]);
+    let remote_tree = git_in(&bare, &["rev-parse", &format!("{ARCHIVE}^{{tree}}")]);
+    assert_eq!(remote_tree.trim(), tree(&packed));
 }
 
 fn assert_only_session_changed(env: &TestEnv, from: &str, to: &str, session: &str) {
