@@ -334,11 +334,13 @@ impl<'t> Reader<'t, '_> {
             // No leading zero, no "-0", and a value a double holds exactly.
             let leading_zero = digits.len() > 1 && digits[0] == b'0';
             let minus_zero = token.len() != digits.len() && digits == b"0";
-            let small = digits.len() <= 16
-                && std::str::from_utf8(digits)
-                    .ok()
-                    .and_then(|d| d.parse::<u64>().ok())
-                    .is_some_and(|v| v <= MAX_SAFE_INTEGER);
+            // Fifteen digits are below 2^53 (9.007e15) without a look at their value.
+            let small = digits.len() <= 15
+                || (digits.len() == 16
+                    && std::str::from_utf8(digits)
+                        .ok()
+                        .and_then(|d| d.parse::<u64>().ok())
+                        .is_some_and(|v| v <= MAX_SAFE_INTEGER));
             if leading_zero || minus_zero || !small {
                 return Err(NotCanonical);
             }
@@ -447,7 +449,7 @@ mod tests {
             r#"{"type":"tool","tool":"bash","state":{"status":"completed","input":{"command":"ls","description":"list"},"output":"a\nb\t\"c\"\\ \u001f \u0000 é 🎉","metadata":{"exit":0,"truncated":false,"list":[],"obj":{}},"time":{"start":1767225600000,"end":1767225600123}}}"#,
         );
         same(
-            r#"{"n":[0,-1,1.5,-0.25,1e+21,1e-7,123456789012345,9007199254740992,0.1,100,2.5e-8,null,true,false]}"#,
+            r#"{"n":[0,-1,1.5,-0.25,1e+21,1e-7,123456789012345,-999999999999999,9007199254740992,0.1,100,2.5e-8,null,true,false]}"#,
         );
         same("{\"raw\":\"\u{7f} \u{2028} \u{10ffff}\"}");
         same(r#"{"deep":[[[{"x":[{"y":{}}]}]]],"after":"x"}"#);
@@ -476,6 +478,8 @@ mod tests {
             "-0",
             "01",
             "9007199254740993",
+            "-9007199254740993",
+            "12345678901234567",
             "1.50",
             "0.10",
         ] {
