@@ -288,7 +288,8 @@ fn snapshot(
     // from several threads, each with its own gix handle, made the kernel time four times
     // larger.)
     // Up to four objects per session to write (its files and its directory): a pack when
-    // that makes many.
+    // that makes many. Unchanged is the loop's own test below (the loop cannot call this
+    // closure: it borrows what the loop's writes change).
     let unchanged = |member: &Member| {
         let stamp = stamps
             .get(&member.session.id)
