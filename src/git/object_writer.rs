@@ -7,7 +7,7 @@
 //! writes the bytes (creating files from several threads made the kernel time four times
 //! larger).
 
-use super::packfile::PackWriter;
+use super::packfile::{read_only_temp, PackWriter};
 use super::{Edit, Oid, Repo};
 use crate::deflate::Deflater;
 use anyhow::{anyhow, bail, Context, Result};
@@ -27,9 +27,11 @@ pub struct BlobFormat {
     packed: bool,
 }
 
-/// A blob hashed and compressed, ready for [`ObjectWriter::write_blob`].
+/// An object (a blob, unless made by [`ObjectWriter`] itself) hashed and compressed, ready
+/// for [`ObjectWriter::write_blob`].
 pub struct ReadyBlob {
     pub id: Oid,
+    kind: Kind,
     size: u64,
     packed: bool,
     compressed: Vec<u8>,
@@ -53,22 +55,28 @@ impl BlobMaker {
 
     /// `data` as a blob in the writer's format.
     pub fn make(&mut self, data: &[u8]) -> Result<ReadyBlob> {
+        self.make_object(Kind::Blob, data)
+    }
+
+    /// `data` as an object of `kind` in the writer's format.
+    fn make_object(&mut self, kind: Kind, data: &[u8]) -> Result<ReadyBlob> {
         let BlobFormat {
             hash,
             level,
             packed,
         } = self.format;
-        let id = gix::objs::compute_hash(hash, Kind::Blob, data)
-            .map_err(|e| anyhow!("failed to hash a blob: {e}"))?;
+        let id = gix::objs::compute_hash(hash, kind, data)
+            .map_err(|e| anyhow!("failed to hash a {kind}: {e}"))?;
         let deflater = self.deflater.get_or_insert_with(|| Deflater::zlib(level));
         let compressed = if packed {
             deflater.deflate(&[data])?
         } else {
-            let header = gix::objs::encode::loose_header(Kind::Blob, data.len() as u64);
+            let header = gix::objs::encode::loose_header(kind, data.len() as u64);
             deflater.deflate(&[&header, data])?
         };
         Ok(ReadyBlob {
             id,
+            kind,
             size: data.len() as u64,
             packed,
             compressed,
@@ -82,8 +90,8 @@ pub struct ObjectWriter<'r> {
     repo: &'r Repo,
     format: BlobFormat,
     pack: Option<PackWriter>,
-    /// For the trees, which are made on the writing thread.
-    deflater: Option<Deflater>,
+    /// For the trees and the blobs made on the writing thread.
+    maker: BlobMaker,
 }
 
 impl Repo {
@@ -111,15 +119,16 @@ impl Repo {
         let hash = self.repo.object_hash();
         let objects = self.repo.objects.store_ref().path();
         let pack = packed.then(|| PackWriter::new(objects, hash)).transpose()?;
+        let format = BlobFormat {
+            hash,
+            level,
+            packed,
+        };
         Ok(ObjectWriter {
             repo: self,
-            format: BlobFormat {
-                hash,
-                level,
-                packed,
-            },
+            format,
             pack,
-            deflater: None,
+            maker: BlobMaker::new(format),
         })
     }
 }
@@ -151,7 +160,7 @@ impl ObjectWriter<'_> {
         }
         match &mut self.pack {
             Some(pack) => pack
-                .add(blob.id, Kind::Blob, blob.size, &blob.compressed)
+                .add(blob.id, blob.kind, blob.size, &blob.compressed)
                 .with_context(|| format!("failed to write {path}"))?,
             None => write_loose(self.repo, &blob.id, &blob.compressed)
                 .with_context(|| format!("failed to write {path}"))?,
@@ -161,7 +170,7 @@ impl ObjectWriter<'_> {
 
     /// Writes `data` as a blob; `path` names it in errors.
     pub fn write_data(&mut self, path: &str, data: &[u8]) -> Result<Oid> {
-        let blob = BlobMaker::new(self.format).make(data)?;
+        let blob = self.maker.make(data)?;
         self.write_blob(path, &blob)
     }
 
@@ -213,26 +222,8 @@ impl ObjectWriter<'_> {
         }
         let mut data = Vec::with_capacity(tree.entries.len() * 48);
         tree.write_to(&mut data)?;
-        let hash = self.format.hash;
-        let id = gix::objs::compute_hash(hash, Kind::Tree, &data)
-            .map_err(|e| anyhow!("failed to hash a tree: {e}"))?;
-        if self.has(&id) {
-            return Ok(id);
-        }
-        let level = self.format.level;
-        let deflater = self.deflater.get_or_insert_with(|| Deflater::zlib(level));
-        match &mut self.pack {
-            Some(pack) => {
-                let compressed = deflater.deflate(&[&data])?;
-                pack.add(id, Kind::Tree, data.len() as u64, &compressed)?;
-            }
-            None => {
-                let header = gix::objs::encode::loose_header(Kind::Tree, data.len() as u64);
-                let compressed = deflater.deflate(&[&header, &data])?;
-                write_loose(self.repo, &id, &compressed)?;
-            }
-        }
-        Ok(id)
+        let ready = self.maker.make_object(Kind::Tree, &data)?;
+        self.write_blob("a tree of the archive", &ready)
     }
 
     /// Makes the objects written visible to git: completes the pack, if one was begun.
@@ -258,13 +249,8 @@ fn write_loose(repo: &Repo, id: &Oid, compressed: &[u8]) -> Result<()> {
         }
         _ => {}
     }
-    let mut builder = tempfile::Builder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o444));
-    }
-    let mut file = builder.tempfile_in(objects)?;
+    // `.tmp` is the `tempfile` crate's own prefix, which gix's temporary objects have too.
+    let mut file = read_only_temp(objects, ".tmp")?;
     file.write_all(compressed)?;
     file.persist(dir.join(rest)).map_err(|e| e.error)?;
     Ok(())

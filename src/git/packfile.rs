@@ -117,7 +117,7 @@ impl PackWriter {
 }
 
 /// A temporary file in `dir`, read-only once closed (as git leaves its objects).
-fn read_only_temp(dir: &Path, prefix: &str) -> Result<NamedTempFile> {
+pub(super) fn read_only_temp(dir: &Path, prefix: &str) -> Result<NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(prefix);
     #[cfg(unix)]
