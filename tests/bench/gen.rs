@@ -237,6 +237,47 @@ pub fn store(base: &Base, sessions: usize, smaller: Option<(usize, &Path)>) -> P
     db
 }
 
+/// A copy of the store `from` as OpenCode 2.x holds the same sessions when it wrote them
+/// itself: `from` upgraded the way 2.x upgrades a 1.18 file on its first start (the tests'
+/// [`common::upgrade2`]: the 2.0.25 schema, each session through the V1→V2 import into
+/// `session_v2` and `session_message`), then the legacy rows deleted and the file vacuumed,
+/// so that, as in a store 2.x started with, every session is in 2.x's tables only. No 2.x
+/// binary can be installed here; the sessions are still those the real 1.18.34 wrote.
+pub fn native_2x(from: &Path, name: &str) -> PathBuf {
+    let dir = perf_dir().join("stores").join(name);
+    let db = dir.join("opencode.db");
+    let marker = dir.join(".done");
+    let source = fs::metadata(from).unwrap();
+    let stamp = format!("{GENERATOR} 2x of {} bytes", source.len());
+    if fs::read_to_string(&marker).ok().as_deref() == Some(stamp.as_str()) && db.is_file() {
+        return db;
+    }
+    let start = Instant::now();
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    fs::copy(from, &db).unwrap();
+    eprintln!("perf: upgrading a copy of {} to 2.x…", from.display());
+    let report = common::upgrade2::upgrade_to_2x(&db);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF; BEGIN;
+         DELETE FROM part; DELETE FROM message; DELETE FROM todo;
+         DELETE FROM session_share; DELETE FROM session;
+         COMMIT; VACUUM; PRAGMA journal_mode=WAL; PRAGMA wal_checkpoint(TRUNCATE)",
+    )
+    .unwrap();
+    drop(conn);
+    eprintln!(
+        "perf: 2.x store of {} sessions: {:.1} MB, made in {:.1?}",
+        report.sessions.len(),
+        fs::metadata(&db).unwrap().len() as f64 / 1e6,
+        start.elapsed()
+    );
+    fs::write(&marker, stamp).unwrap();
+    db
+}
+
 /// The template rows, by table.
 struct Template {
     sessions: Vec<String>,

@@ -48,6 +48,7 @@ fn main() {
     let s10000 = (!skip_10k).then(|| gen::store(&base, 10_000, Some((1000, &s1000))));
     let small_base = gen::small_base();
     let small1000 = gen::store(&small_base, 1000, None);
+    let small2x = gen::native_2x(&small1000, "small1000-2x");
     let runs = gen::perf_dir().join("runs");
     let _ = fs::remove_dir_all(&runs);
     fs::create_dir_all(&runs).unwrap();
@@ -63,6 +64,8 @@ fn main() {
     pack_vs_zip(&mut table, &w1000, "1,000", 3, 1.0);
     let wsmall = Work::new(&runs, "small1000", &small_base, &small1000);
     pack_vs_zip(&mut table, &wsmall, "1,000 small", 7, 0.7);
+    let wsmall2x = Work::new(&runs, "small1000-2x", &small_base, &small2x);
+    pack_vs_zip(&mut table, &wsmall2x, "1,000 small (2.x)", 7, 0.7);
     let w10000 = s10000
         .as_ref()
         .map(|db| Work::new(&runs, "s10000", &base, db));
@@ -78,6 +81,7 @@ fn main() {
     }
     let growth = push_sessions(&mut table, &w1000, "1,000", None);
     push_first_run(&mut table, &wsmall, "1,000 small");
+    push_first_run(&mut table, &wsmall2x, "1,000 small (2.x)");
     if let Some(w) = &w10000 {
         push_sessions(&mut table, w, "10,000", Some(("1,000", growth)));
     }
@@ -101,7 +105,10 @@ fn main() {
     table.notes.push(
         "The \"1,000 small\" store: five small tool-heavy sessions written by OpenCode 1.18.34 \
          (two turns of short write/read/edit/bash/todowrite calls and text answers each, ~47 \
-         parts, no attachment) copied the same way, without the event log."
+         parts, no attachment) copied the same way, without the event log. \"(2.x)\": the \
+         same store upgraded as OpenCode 2.x upgrades a 1.18 file (the 2.0.25 schema, the \
+         V1→V2 import), its legacy rows then deleted: every session in `session_v2` and \
+         `session_message` only, as in a store 2.x started with (no 2.x binary here)."
             .to_owned(),
     );
     table.notes.push(format!(
