@@ -527,9 +527,11 @@ impl Job {
             redact,
             ..
         } = self;
+        // Most sessions hold no secret: their document as printed stays valid.
         if let Some(r) = redactor.filter(|_| redact) {
-            docs.redact(r);
-            printed = None;
+            if docs.redact(r) > 0 {
+                printed = None;
+            }
         }
         let session = &members[member].session;
         let dir = session_dir(session);

@@ -24,15 +24,17 @@ impl Documents {
     }
 
     /// Replaces the secret-shaped strings of both documents (done apart from reading, so
-    /// that it can run on another thread than the store's).
-    pub fn redact(&mut self, redactor: &Redactor) {
-        redactor.redact_value(&mut self.doc);
+    /// that it can run on another thread than the store's); returns how many there were, so
+    /// that a caller knows when the documents are as they were read.
+    pub fn redact(&mut self, redactor: &Redactor) -> usize {
+        let in_doc = redactor.redact_value(&mut self.doc);
         let mut extra = Value::Object(std::mem::take(&mut self.extra));
-        redactor.redact_value(&mut extra);
+        let in_extra = redactor.redact_value(&mut extra);
         let Value::Object(extra) = extra else {
             unreachable!("redaction keeps an object an object")
         };
         self.extra = extra;
+        in_doc + in_extra
     }
 }
 
