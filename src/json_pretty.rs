@@ -37,31 +37,83 @@ pub fn indent(out: &mut Vec<u8>, depth: usize) {
     }
 }
 
+/// Keys an object is printed with besides its own, all plain string values: `leading`
+/// before them, as `{id, type, ...data}` sets them, and `trailing` after them, as
+/// `{...data, id, sessionID}` does. A key of either already in the text would keep its
+/// place (or lose its value): that rare case is left to the slow path.
+#[derive(Clone, Copy, Default)]
+pub struct Around<'a> {
+    pub leading: &'a [(&'a str, &'a str)],
+    pub trailing: &'a [(&'a str, &'a str)],
+}
+
+impl Around<'_> {
+    fn has(&self, key: &[u8]) -> bool {
+        let same = |(k, _): &&(&str, &str)| k.as_bytes() == key;
+        self.leading.iter().any(|kv| same(&kv)) || self.trailing.iter().any(|kv| same(&kv))
+    }
+}
+
 /// Appends the pretty form of the compact JSON object `text` nested `depth` levels deep (as
-/// `crate::json::pretty` lays out a value at that depth), with `extra` keys set after its
-/// own, as `{...data, id, sessionID}` does. A key of `extra` already in `text` would keep its
-/// place: that rare case is left to the slow path too. `keys` is room for the keys being
-/// read, passed in so that one allocation serves every row of a session.
-pub fn object_with<'t>(
+/// `crate::json::pretty` lays out a value at that depth), with the keys of `around` set
+/// before and after its own. `keys` is room for the keys being read, passed in so that one
+/// allocation serves every row of a session. Returns the text of the value of the object's
+/// own key `wanted`, if it has that key, for a caller that looks at one field without
+/// parsing the row.
+pub fn object_around<'t>(
     out: &mut Vec<u8>,
     text: &'t str,
     depth: usize,
-    extra: &[(&str, &str)],
+    around: Around<'_>,
     keys: &mut Vec<&'t [u8]>,
-) -> Fast {
+    wanted: Option<&str>,
+) -> Fast<Option<&'t str>> {
     let start = out.len();
     keys.clear();
-    let result = Reader {
+    let mut reader = Reader {
         text: text.as_bytes(),
         at: 0,
         out: &mut *out,
         keys,
-    }
-    .top_object(depth, extra);
+        wanted: wanted.map(str::as_bytes),
+        found: None,
+    };
+    let result = reader.top_object(depth, around);
+    let found = reader.found.clone();
     if result.is_err() {
         out.truncate(start);
     }
-    result
+    // The value is one whole token of `text`, so its ends are on character boundaries.
+    result.map(|()| found.map(|range| &text[range]))
+}
+
+/// [`object_around`] with keys after the object's own only, as `{...data, id, sessionID}`.
+pub fn object_with<'t>(
+    out: &mut Vec<u8>,
+    text: &'t str,
+    depth: usize,
+    trailing: &[(&str, &str)],
+    keys: &mut Vec<&'t [u8]>,
+) -> Fast {
+    let around = Around {
+        leading: &[],
+        trailing,
+    };
+    object_around(out, text, depth, around, keys, None).map(drop)
+}
+
+/// Appends `value` printed as `crate::json::pretty` prints it, nested `depth` levels deep:
+/// every line after the first indented by `depth` levels.
+pub fn nested<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T, depth: usize) {
+    let printed = crate::json::pretty(value);
+    // Strings hold no raw line break, so every line break is the printer's own.
+    for (i, line) in printed.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+            indent(out, depth);
+        }
+        out.extend_from_slice(line);
+    }
 }
 
 /// Appends `s` as a JSON string as `JSON.stringify` writes it; `NotCanonical` for the
@@ -90,29 +142,27 @@ struct Reader<'t, 'o> {
     out: &'o mut Vec<u8>,
     /// The keys of the objects being read, innermost last (see [`Reader::new_key`]).
     keys: &'o mut Vec<&'t [u8]>,
+    /// A key of the top object whose value's place in `text` is wanted, and that place.
+    wanted: Option<&'o [u8]>,
+    found: Option<std::ops::Range<usize>>,
 }
 
 impl<'t> Reader<'t, '_> {
-    fn top_object(&mut self, depth: usize, extra: &[(&str, &str)]) -> Fast {
+    fn top_object(&mut self, depth: usize, around: Around<'_>) -> Fast {
         self.skip_ws();
         if self.peek() != Some(b'{') {
             return Err(NotCanonical);
         }
-        let keys = self.object(depth, Some(extra))?;
+        let members = self.object(depth, Some(around))?;
         self.skip_ws();
         if self.at != self.text.len() {
             return Err(NotCanonical);
         }
-        // Extra keys go after the object's own; `object` left it open for them.
-        let mut first = keys == 0;
-        for (key, value) in extra {
-            self.out
-                .extend_from_slice(if first { b"\n" } else { b",\n" });
+        // Trailing keys go after the object's own; `object` left it open for them.
+        let mut first = members == 0;
+        for (key, value) in around.trailing {
+            self.member(first, depth + 1, key, value)?;
             first = false;
-            indent(self.out, depth + 1);
-            string(self.out, key)?;
-            self.out.extend_from_slice(b": ");
-            string(self.out, value)?;
         }
         if first {
             self.out.push(b'}');
@@ -122,6 +172,16 @@ impl<'t> Reader<'t, '_> {
             self.out.push(b'}');
         }
         Ok(())
+    }
+
+    /// Writes `"key": "value"` as a member of an object, after a separator.
+    fn member(&mut self, first: bool, depth: usize, key: &str, value: &str) -> Fast {
+        self.out
+            .extend_from_slice(if first { b"\n" } else { b",\n" });
+        indent(self.out, depth);
+        string(self.out, key)?;
+        self.out.extend_from_slice(b": ");
+        string(self.out, value)
     }
 
     fn peek(&self) -> Option<u8> {
@@ -165,39 +225,42 @@ impl<'t> Reader<'t, '_> {
         }
     }
 
-    /// An object; with `top` (the extra keys), it is left open (no closing brace, nor the
-    /// line break before it) for the caller to add them. Returns the number of its own keys.
-    fn object(&mut self, depth: usize, top: Option<&[(&str, &str)]>) -> Fast<usize> {
+    /// An object; with `top` (the keys around the top object's own), its leading keys are
+    /// written first and it is left open (no closing brace, nor the line break before it)
+    /// for the caller to add the trailing ones. Returns the number of members written.
+    fn object(&mut self, depth: usize, top: Option<Around<'_>>) -> Fast<usize> {
         self.at += 1; // '{'
         self.skip_ws();
         // This object's keys are `self.keys[first..]`; `hashes` has a bit set per key.
         let first = self.keys.len();
         let mut hashes = 0u64;
+        self.out.push(b'{');
+        let mut members = 0;
+        for (key, value) in top.map_or(&[][..], |around| around.leading) {
+            self.member(members == 0, depth + 1, key, value)?;
+            members += 1;
+        }
         if self.peek() == Some(b'}') {
             self.at += 1;
-            self.out
-                .extend_from_slice(if top.is_none() { b"{}" } else { b"{" });
-            return Ok(0);
+            if top.is_none() {
+                self.out.push(b'}');
+            }
+            return Ok(members);
         }
-        self.out.push(b'{');
         loop {
             self.skip_ws();
             if self.peek() != Some(b'"') {
                 return Err(NotCanonical);
             }
-            self.out.extend_from_slice(if self.keys.len() == first {
-                b"\n"
-            } else {
-                b",\n"
-            });
+            self.out
+                .extend_from_slice(if members == 0 { b"\n" } else { b",\n" });
+            members += 1;
             indent(self.out, depth + 1);
             let key = self.string()?;
-            if let Some(extra) = top {
-                // The quotes are part of `key`; an extra key is plain ASCII.
-                let bare = &key[1..key.len() - 1];
-                if extra.iter().any(|(k, _)| k.as_bytes() == bare) {
-                    return Err(NotCanonical);
-                }
+            // The quotes are part of `key`; the keys around are plain ASCII.
+            let bare = &key[1..key.len() - 1];
+            if top.is_some_and(|around| around.has(bare)) {
+                return Err(NotCanonical);
             }
             self.new_key(first, &mut hashes, key)?;
             self.out.extend_from_slice(key);
@@ -207,7 +270,13 @@ impl<'t> Reader<'t, '_> {
             }
             self.at += 1;
             self.out.extend_from_slice(b": ");
+            let wanted = top.is_some() && self.wanted == Some(bare);
+            self.skip_ws();
+            let value_start = self.at;
             self.value(depth + 1)?;
+            if wanted {
+                self.found = Some(value_start..self.at);
+            }
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.at += 1,
@@ -218,14 +287,13 @@ impl<'t> Reader<'t, '_> {
                 _ => return Err(NotCanonical),
             }
         }
-        let count = self.keys.len() - first;
         self.keys.truncate(first);
         if top.is_none() {
             self.out.push(b'\n');
             indent(self.out, depth);
             self.out.push(b'}');
         }
-        Ok(count)
+        Ok(members)
     }
 
     /// Records `key` of the object whose keys start at `first`; `NotCanonical` when the
@@ -516,6 +584,44 @@ mod tests {
         // Deeper than the fast path goes.
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(120), "]".repeat(120));
         refused(&deep);
+    }
+
+    #[test]
+    fn leading_keys_come_first_and_a_wanted_value_is_found_in_place() {
+        let around = Around {
+            leading: &[("id", "msg_1"), ("type", "assistant")],
+            trailing: &[("sessionID", "ses_1")],
+        };
+        let print = |text: &'static str, wanted| {
+            let mut out = Vec::new();
+            let found = object_around(&mut out, text, 1, around, &mut Vec::new(), wanted);
+            found.map(|found| (String::from_utf8(out).unwrap(), found))
+        };
+        let text = r#"{"cost":1,"time":{"created":2,"completed":null},"nested":{"time":3}}"#;
+        let (printed, found) = print(text, Some("time")).unwrap();
+        // `{id, type, ...data, sessionID}`, as parsing and printing that object gives.
+        let mut value = serde_json::Map::new();
+        value.insert("id".into(), "msg_1".into());
+        value.insert("type".into(), "assistant".into());
+        let Ok(Value::Object(data)) = crate::json::parse(text) else {
+            unreachable!()
+        };
+        value.extend(data);
+        value.insert("sessionID".into(), "ses_1".into());
+        assert_eq!(
+            printed.into_bytes(),
+            slow(&crate::json::compact(&value), 1, &[]).unwrap()
+        );
+        // Only the top object's own key is wanted, not a nested one of that name.
+        assert_eq!(found, Some(r#"{"created":2,"completed":null}"#));
+        assert_eq!(print(text, Some("status")).unwrap().1, None);
+        let (empty, found) = print("{}", Some("time")).unwrap();
+        assert_eq!(
+            (empty.as_str(), found),
+            ("{\n    \"id\": \"msg_1\",\n    \"type\": \"assistant\",\n    \"sessionID\": \"ses_1\"\n  }", None)
+        );
+        // The object's own `type` would take the place the leading one sets.
+        assert!(print(r#"{"a":1,"type":"user"}"#, None).is_err());
     }
 
     #[test]

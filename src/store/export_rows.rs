@@ -6,7 +6,7 @@
 //! costs) can go to the workers of [`crate::parallel`].
 
 use super::sqlite::SessionColumns;
-use crate::json_pretty::{indent, object_with};
+use crate::json_pretty::{indent, nested, object_with};
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -66,18 +66,10 @@ impl ExportRows {
     /// session row is damaged (the caller then parses the rows, and reports the damaged ones).
     pub fn render(&self) -> Option<Vec<u8>> {
         let info = self.session.info().ok()?;
-        let info = crate::json::pretty(&info);
         // Indented, the rows take about twice their compact size (OpenCode's: 2.2 times).
-        let mut out = Vec::with_capacity(info.len() + self.text.len() * 5 / 2 + 64);
+        let mut out = Vec::with_capacity(self.text.len() * 5 / 2 + 1024);
         out.extend_from_slice(b"{\n  \"info\": ");
-        // One level deeper: its strings hold no raw line break, so every line is indented.
-        for (i, line) in info.split(|&b| b == b'\n').enumerate() {
-            if i > 0 {
-                out.push(b'\n');
-                indent(&mut out, 1);
-            }
-            out.extend_from_slice(line);
-        }
+        nested(&mut out, &info, 1);
         // Each message's parts: a run of consecutive parts (they come ordered by message).
         let mut parts_of: HashMap<&[u8], Range<usize>> = HashMap::new();
         let mut start = 0;
