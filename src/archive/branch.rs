@@ -511,14 +511,28 @@ impl Job {
                     }
                 }
             }
-            // Damaged rows: the store's thread reads them again, and names the session.
-            ReadSession::V2(rows) => match rows.documents() {
-                Ok((doc, extra)) => Documents { doc, extra },
-                Err(_) => {
-                    let read = ReadSession::V2(rows);
-                    return Ok(Err(Box::new(Job { read, ..self })));
+            ReadSession::V2(rows) => {
+                // Written out of the rows as 1.x ones are; parsed for the transcript.
+                let rendered = rows.render().and_then(|(text, extra)| {
+                    let doc = crate::json::parse_slice(&text).ok()?;
+                    Some((doc, extra, text))
+                });
+                match rendered {
+                    Some((doc, extra, text)) => {
+                        printed = Some(text);
+                        Documents { doc, extra }
+                    }
+                    None => match rows.documents() {
+                        Ok((doc, extra)) => Documents { doc, extra },
+                        // Damaged rows: the store's thread reads them again, and names the
+                        // session.
+                        Err(_) => {
+                            let read = ReadSession::V2(rows);
+                            return Ok(Err(Box::new(Job { read, ..self })));
+                        }
+                    },
                 }
-            },
+            }
         };
         let Job {
             member,

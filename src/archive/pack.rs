@@ -266,9 +266,13 @@ fn prepare_session(
             Some(text) => (text, extra),
             None => return Ok(Made::Unrendered(extra)),
         },
-        ReadSession::V2(rows) => match rows.documents() {
-            Ok((doc, extra)) => print(Documents { doc, extra }, redactor),
-            Err(e) => return Ok(Made::Failed(e)),
+        // Written out of the rows, as 1.x ones are, unless something redacts the document.
+        ReadSession::V2(rows) => match rows.render().filter(|_| redactor.is_none()) {
+            Some(rendered) => rendered,
+            None => match rows.documents() {
+                Ok((doc, extra)) => print(Documents { doc, extra }, redactor),
+                Err(e) => return Ok(Made::Failed(e)),
+            },
         },
         ReadSession::Parsed(docs) => print(docs, redactor),
     };

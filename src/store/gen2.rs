@@ -10,6 +10,7 @@ use super::columns::Columns;
 use super::sqlite::sql_to_json;
 use super::{ChangeStamp, Generation, Session, SessionSummary, StoreKind, Unreadable};
 use crate::error::UserError;
+use crate::json_pretty::{indent, nested, object_around, Around};
 use anyhow::{bail, Context, Result};
 use rusqlite::Connection;
 use serde_json::{Map, Value};
@@ -351,14 +352,7 @@ impl V2Rows {
                 Err(e) => bail!("{}: {e}", what()),
             };
             if !is_settled(&m.kind, &data) {
-                unsettled.push(serde_json::json!({
-                    "id": m.id,
-                    "type": m.kind,
-                    "seq": m.seq,
-                    "time_created": m.time_created,
-                    "time_updated": m.time_updated,
-                    "data": text,
-                }));
+                unsettled.push(m.unsettled(text));
                 continue;
             }
             let mut exported = Map::new();
@@ -376,13 +370,100 @@ impl V2Rows {
         let mut doc = Map::new();
         doc.insert("info".into(), Value::Object(info));
         doc.insert("messages".into(), Value::Array(settled));
+        Ok((Value::Object(doc), self.extra(unsettled)))
+    }
+}
+
+impl V2Rows {
+    /// What [`V2Rows::documents`] gives, the document already printed (`pretty_line`),
+    /// written out of the rows without parsing them (see `json_pretty`):
+    /// each row's `data` is copied through, re-indented, with `id` and `type` set first.
+    /// `None` when a row is not in canonical `JSON.stringify` form, holds its own `id` or
+    /// `type`, or is damaged: the caller then uses `documents`, which names a damaged row.
+    pub fn render(&self) -> Option<(Vec<u8>, Map<String, Value>)> {
+        let info = self.row.info().ok()?;
+        // Indented, the rows take about twice their compact size.
+        let mut out = Vec::with_capacity(self.size() as usize * 5 / 2 + 1024);
+        out.extend_from_slice(b"{\n  \"info\": ");
+        nested(&mut out, &info, 1);
+        out.extend_from_slice(b",\n  \"messages\": [");
+        let mut keys = Vec::new();
+        let mut unsettled = Vec::new();
+        let mut settled_any = false;
+        for m in &self.messages {
+            let text = std::str::from_utf8(&m.data).ok()?;
+            let mark = out.len();
+            out.extend_from_slice(if settled_any { b",\n" } else { b"\n" });
+            indent(&mut out, 2);
+            let leading = [("id", m.id.as_str()), ("type", m.kind.as_str())];
+            let around = Around {
+                leading: &leading,
+                trailing: &[],
+            };
+            let field = settled_field(&m.kind);
+            let found = object_around(&mut out, text, 2, around, &mut keys, field).ok()?;
+            if field.is_some() && !is_settled_text(&m.kind, found)? {
+                out.truncate(mark);
+                unsettled.push(m.unsettled(text));
+                continue;
+            }
+            settled_any = true;
+        }
+        out.extend_from_slice(if settled_any {
+            b"\n  ]\n}\n"
+        } else {
+            b"]\n}\n"
+        });
+        Some((out, self.extra(unsettled)))
+    }
+
+    /// The extra record: the `session_v2` row and the unsettled rows, when there are some.
+    fn extra(&self, unsettled: Vec<Value>) -> Map<String, Value> {
         let mut extra = Map::new();
         extra.insert("session_v2".into(), Value::Object(self.row.to_map()));
         if !unsettled.is_empty() {
             extra.insert("session_message".into(), Value::Array(unsettled));
         }
-        Ok((Value::Object(doc), extra))
+        extra
     }
+}
+
+impl StoredMessage {
+    /// The row as the extra record keeps one the export leaves out, `data` as stored.
+    fn unsettled(&self, data: &str) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "type": self.kind,
+            "seq": self.seq,
+            "time_created": self.time_created,
+            "time_updated": self.time_updated,
+            "data": data,
+        })
+    }
+}
+
+/// The field of a row's `data` that tells whether [`is_settled`] holds, for the kinds of row
+/// that may not be.
+fn settled_field(kind: &str) -> Option<&'static str> {
+    match kind {
+        "assistant" => Some("time"),
+        "shell" | "compaction" => Some("status"),
+        _ => None,
+    }
+}
+
+/// [`is_settled`] from the text of the row's [`settled_field`] (`None`: the row has none);
+/// `None` when that text does not parse.
+fn is_settled_text(kind: &str, field: Option<&str>) -> Option<bool> {
+    let Some(text) = field else {
+        return Some(kind != "assistant");
+    };
+    if kind == "assistant" {
+        let time = crate::json::parse(text).ok()?;
+        return Some(time.get("completed").is_some_and(|c| !c.is_null()));
+    }
+    // The text is canonical (`object_around` checked it): `running` has one spelling.
+    Some(text != "\"running\"")
 }
 
 /// Whether `opencode session export` includes a row (opencode-2x.md §6): an assistant still
@@ -539,6 +620,105 @@ mod tests {
         ));
         assert!(is_settled("compaction", &obj(json!({"status": "failed"}))));
         assert!(is_settled("idle", &obj(json!({"outcome": "succeeded"}))));
+    }
+
+    fn session_row() -> V2Row {
+        V2Row(Columns::from_map(obj(json!({
+            "id": "ses_a", "project_id": "p", "workspace_id": null, "parent_id": null,
+            "fork_session_id": null, "fork_boundary": null, "slug": "s", "directory": "/r",
+            "path": null, "title": "T", "version": "2.0.25", "share_url": null,
+            "metadata": "{\"k\":[1,2.5,{}]}", "cost": 0.5, "tokens_input": 3,
+            "tokens_output": 4, "tokens_reasoning": 0, "tokens_cache_read": 1,
+            "tokens_cache_write": 0, "revert": null, "permission": null, "agent": "build",
+            "model": "{\"id\":\"m1\",\"providerID\":\"fake\"}",
+            "time_created": 10, "time_updated": 20, "time_idle": 19, "time_viewed": null,
+            "idle_outcome": "succeeded", "time_archived": 0,
+        }))))
+    }
+
+    /// Session rows whose `data` columns are `rows`, as (type, data) pairs.
+    fn rows(rows: &[(&str, &str)]) -> V2Rows {
+        let messages = rows
+            .iter()
+            .enumerate()
+            .map(|(seq, (kind, data))| StoredMessage {
+                id: format!("msg_{seq}"),
+                kind: kind.to_string(),
+                seq: seq as i64,
+                time_created: json!(100 + seq),
+                time_updated: Value::Null,
+                data: data.as_bytes().to_vec(),
+            });
+        V2Rows {
+            session_id: "ses_a".into(),
+            path: PathBuf::from("/store/opencode.db"),
+            row: session_row(),
+            messages: messages.collect(),
+        }
+    }
+
+    /// `render` gives what `documents` does, printed; `None` sends the caller to `documents`.
+    fn rendered_as_parsed(rows: &V2Rows) -> Option<()> {
+        let (text, extra) = rows.render()?;
+        let (doc, parsed_extra) = rows.documents().unwrap();
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            String::from_utf8(crate::json::pretty_line(&doc)).unwrap()
+        );
+        assert_eq!(extra, parsed_extra);
+        Some(())
+    }
+
+    #[test]
+    fn rendered_rows_print_the_parsed_document() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[],
+            &[("user", "{}")],
+            // Whitespace between tokens does not change what is printed.
+            &[("user", r#" { "a" : [ 1 , { } ] } "#)],
+            &[
+                ("system", r#"{"text":"be brief","time":{"created":1}}"#),
+                (
+                    "user",
+                    r#"{"text":"héllo \"q\"\n","files":[],"time":{"created":2}}"#,
+                ),
+                (
+                    "assistant",
+                    r#"{"agent":"build","content":[{"type":"text","text":"ok"}],"cost":0.25,"time":{"created":3,"completed":4}}"#,
+                ),
+                ("assistant", r#"{"time":{"created":5}}"#),
+                ("shell", r#"{"command":"ls","status":"running"}"#),
+                ("shell", r#"{"command":"ls","status":"exited","exit":0}"#),
+                ("compaction", r#"{"status":"running"}"#),
+                ("assistant", r#"{"time":{"created":6,"completed":null}}"#),
+                (
+                    "assistant",
+                    r#"{"cost":1e+21,"time":{"created":7,"completed":8}}"#,
+                ),
+            ],
+            // Only unsettled rows: the messages are `[]`.
+            &[("assistant", r#"{"time":{"created":5}}"#)],
+        ];
+        for case in cases {
+            assert!(rendered_as_parsed(&rows(case)).is_some(), "{case:?}");
+        }
+    }
+
+    #[test]
+    fn rows_not_in_canonical_form_are_left_to_the_parser() {
+        for data in [
+            r#"{"id":"own","text":"x"}"#,
+            r#"{"type":"user"}"#,
+            r#"{"a":1.0}"#,
+            r#"{"a":1,"a":2}"#,
+            "[1]",
+        ] {
+            let rows = rows(&[("user", data)]);
+            assert!(rows.render().is_none(), "{data}");
+        }
+        let damaged = rows(&[("user", "{\"a\":")]);
+        assert!(damaged.render().is_none());
+        assert!(damaged.documents().is_err());
     }
 
     #[test]

@@ -193,13 +193,16 @@ fn pack_records_generation_and_the_2x_extra_record() {
     let sessions = manifest["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 5, "{manifest:#}");
     assert!(sessions.iter().all(|s| s["generation"] == 2));
-    // The pack's document is the export's bytes.
-    let exported = env.run(&["export", ids.turns]).success();
-    let (_, packed) = entries
-        .iter()
-        .find(|(n, _)| *n == format!("sessions/{}.json", ids.turns))
-        .unwrap();
-    assert_eq!(packed.as_slice(), exported.stdout_bytes());
+    // The pack writes each document out of the rows; export parses them: same bytes.
+    for session in sessions {
+        let id = session["id"].as_str().unwrap();
+        let exported = env.run(&["export", id]).success();
+        let (_, packed) = entries
+            .iter()
+            .find(|(n, _)| *n == format!("sessions/{id}.json"))
+            .unwrap();
+        assert_eq!(packed.as_slice(), exported.stdout_bytes(), "{id}");
+    }
     // The extra record: the session_v2 row and the two unsettled rows, raw.
     let extra = get(&format!("sessions/{}.extra.json", ids.turns));
     assert_eq!(extra["session_v2"]["slug"], "slug-ee23f0");
@@ -435,6 +438,13 @@ fn an_upgraded_store_follows_the_authority_rule() {
         .map(|(_, b)| serde_json::from_slice::<Value>(b).unwrap())
         .unwrap();
     assert_eq!(doc["messages"].as_array().unwrap().len(), 2);
+    // A 2.x copy of a real 1.18.34 session, written out of its rows: the export's bytes.
+    let packed = entries
+        .iter()
+        .find(|(n, _)| *n == format!("sessions/{}.json", store.attachment))
+        .map(|(_, b)| b.as_slice());
+    let exported = env.run(&["export", &store.attachment]).success();
+    assert_eq!(packed, Some(exported.stdout_bytes()));
     // The live 1.x session is archived as 1.x, byte-equal to what 1.18.34 exports.
     let plain = env.run(&["export", &store.plain]).success();
     assert_eq!(
