@@ -90,6 +90,8 @@ pub enum Migration {
 pub struct V2Listed {
     pub session: Session,
     /// The transcript has rows 2.x wrote itself (not the import's): see [`IMPORTED_TYPES`].
+    /// Only worked out where the authority rule needs it (see [`Gen2::sessions`]): `false`
+    /// elsewhere.
     pub native_activity: bool,
 }
 
@@ -139,25 +141,14 @@ impl Gen2<'_> {
 
     /// Every `session_v2` row, and the rows that cannot be read. `imported_at` is when the
     /// V1→V2 import completed: a message created after it is 2.x's own activity.
-    pub fn sessions(&self, imported_at: Option<i64>) -> Result<(Vec<V2Listed>, Vec<Unreadable>)> {
-        let mut activity: HashMap<String, (bool, i64)> = HashMap::new();
-        {
-            let mut stmt = self.conn.prepare(&format!(
-                "SELECT session_id, max(type NOT IN ({IMPORTED_TYPES})), max(time_created) \
-                 FROM session_message GROUP BY session_id"
-            ))?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<bool>>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                ))
-            })?;
-            for row in rows {
-                let (id, other_type, newest) = row.with_context(|| self.context("2.x messages"))?;
-                activity.insert(id, (other_type.unwrap_or(false), newest.unwrap_or(0)));
-            }
-        }
+    /// `continued_in_1x` tells the sessions whose 1.x copy changed after the 2.x copy last
+    /// did (by ID and the 2.x copy's `time_updated`): the authority rule looks at the
+    /// activity of those only, so only their rows are read for it.
+    pub fn sessions(
+        &self,
+        imported_at: Option<i64>,
+        continued_in_1x: impl Fn(&str, i64) -> bool,
+    ) -> Result<(Vec<V2Listed>, Vec<Unreadable>)> {
         let mut stmt = self.conn.prepare("SELECT * FROM session_v2 ORDER BY id")?;
         let names: Arc<[String]> = stmt.column_names().map(String::from).collect();
         let mut rows = stmt.query([])?;
@@ -181,15 +172,16 @@ impl Gen2<'_> {
                 }
             };
             let model_field = |k: &str| model.get(k).and_then(Value::as_str);
-            let (other_type, newest) = activity.get(&id).copied().unwrap_or((false, 0));
-            let native_activity = other_type || imported_at.is_some_and(|t| newest > t);
+            let time_updated = cols.int("time_updated");
+            let native_activity =
+                continued_in_1x(&id, time_updated) && self.native_activity(&id, imported_at)?;
             sessions.push(V2Listed {
                 session: Session {
                     parent_id: cols.opt_text("parent_id"),
                     title: cols.text("title"),
                     directory: cols.text("directory"),
                     time_created: cols.int("time_created"),
-                    time_updated: cols.int("time_updated"),
+                    time_updated,
                     kind: StoreKind::Sqlite,
                     generation: Generation::V2,
                     divergent: false,
@@ -208,6 +200,21 @@ impl Gen2<'_> {
             });
         }
         Ok((sessions, unreadable))
+    }
+
+    /// Whether the session's transcript has rows 2.x wrote itself: of a type the import
+    /// does not write, or created after the import completed (`imported_at`).
+    fn native_activity(&self, session_id: &str, imported_at: Option<i64>) -> Result<bool> {
+        let (other_type, newest): (Option<bool>, Option<i64>) = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT max(type NOT IN ({IMPORTED_TYPES})), max(time_created) \
+                 FROM session_message WHERE session_id = ?1"
+            ))?
+            .query_row([session_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .with_context(|| self.context("2.x messages"))?;
+        let newest = newest.unwrap_or(0);
+        Ok(other_type.unwrap_or(false) || imported_at.is_some_and(|t| newest > t))
     }
 
     /// The `session_message` rows of a session.

@@ -296,7 +296,15 @@ impl Store {
                     Migration::Completed { at } => Some(at),
                     _ => None,
                 };
-                let (v2, damaged) = gen2.sessions(imported_at)?;
+                let legacy_updated: HashMap<&str, i64> = (readable.iter())
+                    .map(|s| (s.id.as_str(), s.time_updated))
+                    .collect();
+                let continued_in_1x = |id: &str, updated: i64| {
+                    legacy_updated
+                        .get(id)
+                        .is_some_and(|&legacy| legacy > updated)
+                };
+                let (v2, damaged) = gen2.sessions(imported_at, continued_in_1x)?;
                 unreadable.extend(damaged);
                 (readable, hidden) = authority::resolve(readable, v2, migration);
                 // A JSON-tree copy of a hidden session is no more alive than its SQLite one.

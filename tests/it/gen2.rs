@@ -453,6 +453,27 @@ fn an_upgraded_store_follows_the_authority_rule() {
     );
     env.run(&["push-sessions"]).success();
     env.run(&["verify"]).success();
+
+    // Once 2.x continues its copy too (a shell row, which the import never writes), the
+    // 1.x continuation is hidden and the 2.x copy alone is live.
+    let db = V2Db::open(&db_path(&env));
+    let shell = serde_json::json!({"command": "ls", "status": "exited", "time": {"created": 1}});
+    db.message(&store.tools, "msg_native_shell", "shell", 2, &shell);
+    drop(db);
+    let json = env.run(&["list", "--json"]).success().json();
+    let tools = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == store.tools.as_str());
+    assert_eq!(tools.unwrap()["divergent"], false, "{json:#}");
+    let verbose = env.run(&["list", "-v"]).success();
+    let hidden = format!("hidden: {}", store.tools);
+    assert!(verbose.stdout().contains(&hidden), "{verbose}");
+    assert!(
+        verbose.stdout().contains("continued its own copy too"),
+        "{verbose}"
+    );
 }
 
 #[test]
