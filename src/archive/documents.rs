@@ -91,3 +91,16 @@ pub fn extra_json(id: &str, extra: Map<String, Value>) -> Option<Vec<u8>> {
     doc.extend(extra);
     Some(crate::json::pretty_line(&Value::Object(doc)))
 }
+
+/// [`extra_json`] of a record that serialises as a map with at least one entry, printed
+/// without building a `Map` of it first: the same bytes.
+pub fn extra_json_of<E: serde::Serialize>(id: &str, entries: &E) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct WithId<'a, E> {
+        #[serde(rename = "sessionID")]
+        id: &'a str,
+        #[serde(flatten)]
+        entries: &'a E,
+    }
+    crate::json::pretty_line(&WithId { id, entries })
+}

@@ -266,14 +266,17 @@ fn prepare_session(
             Some(text) => (text, extra),
             None => return Ok(Made::Unrendered(extra)),
         },
-        // Written out of the rows, as 1.x ones are, unless something redacts the document.
-        ReadSession::V2(rows) => match rows.render().filter(|_| redactor.is_none()) {
-            Some(rendered) => rendered,
-            None => match rows.documents() {
+        ReadSession::V2(rows) => {
+            // Written out of the rows, as 1.x ones are, unless something redacts them.
+            if let Some((doc, extra)) = rows.render_printable().filter(|_| redactor.is_none()) {
+                let extra = documents::extra_json_of(id, &extra);
+                return entries_of_printed(id, &doc, Some(&extra), deflater).map(Made::Entries);
+            }
+            match rows.documents() {
                 Ok((doc, extra)) => print(Documents { doc, extra }, redactor),
                 Err(e) => return Ok(Made::Failed(e)),
-            },
-        },
+            }
+        }
         ReadSession::Parsed(docs) => print(docs, redactor),
     };
     Ok(Made::Entries(entries_of(id, &doc, extra, deflater)?))
@@ -294,14 +297,25 @@ fn entries_of(
     extra: Map<String, Value>,
     deflater: &mut Deflater,
 ) -> Result<Vec<Prepared>> {
+    let extra = documents::extra_json(id, extra);
+    entries_of_printed(id, doc, extra.as_deref(), deflater)
+}
+
+/// [`entries_of`] with the extra record already printed.
+fn entries_of_printed(
+    id: &str,
+    doc: &[u8],
+    extra: Option<&[u8]>,
+    deflater: &mut Deflater,
+) -> Result<Vec<Prepared>> {
     let mut entries = vec![Prepared::new(
         &format!("sessions/{id}.json"),
         doc,
         deflater,
     )?];
-    if let Some(extra) = documents::extra_json(id, extra) {
+    if let Some(extra) = extra {
         let path = format!("sessions/{id}.extra.json");
-        entries.push(Prepared::new(&path, &extra, deflater)?);
+        entries.push(Prepared::new(&path, extra, deflater)?);
     }
     Ok(entries)
 }

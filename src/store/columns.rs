@@ -19,9 +19,10 @@ pub(super) struct Columns {
 impl Columns {
     /// The columns `names` of `row` (in their order).
     pub fn read(row: &Row<'_>, names: &Arc<[String]>) -> Result<Columns> {
-        let values = (0..names.len())
-            .map(|i| Ok(sql_to_json(row.get_ref(i)?)))
-            .collect::<Result<_>>()?;
+        let mut values = Vec::with_capacity(names.len());
+        for i in 0..names.len() {
+            values.push(sql_to_json(row.get_ref(i)?));
+        }
         Ok(Columns {
             names: Arc::clone(names),
             values,
@@ -89,6 +90,13 @@ impl Columns {
             }
             other => Ok(other.clone()),
         }
+    }
+}
+
+/// As [`Columns::to_map`] serialises: an object of the columns in order.
+impl serde::Serialize for Columns {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.names.iter().zip(&self.values))
     }
 }
 

@@ -6,7 +6,7 @@
 //! export document (§6). Columns are selected by name: an upgraded file has the columns 2.x
 //! added at the end of `session_v2`, a fresh one has them in the middle.
 
-use super::columns::Columns;
+use super::columns::{column_names, Columns};
 use super::sqlite::sql_to_json;
 use super::{ChangeStamp, Generation, Session, SessionSummary, StoreKind, Unreadable};
 use crate::error::UserError;
@@ -14,6 +14,7 @@ use crate::json_pretty::{indent, nested, object_around, Around};
 use anyhow::{bail, Context, Result};
 use rusqlite::Connection;
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -99,6 +100,8 @@ pub struct V2Listed {
 pub struct Gen2<'a> {
     pub conn: &'a Connection,
     pub path: &'a Path,
+    /// The column names of `session_v2` rows, kept by the database for every session read.
+    pub session_names: &'a RefCell<Option<Arc<[String]>>>,
 }
 
 impl Gen2<'_> {
@@ -254,7 +257,7 @@ impl Gen2<'_> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT * FROM session_v2 WHERE id = ?1")?;
-        let names: Arc<[String]> = stmt.column_names().map(String::from).collect();
+        let names = column_names(&stmt, &mut self.session_names.borrow_mut());
         let mut rows = stmt.query([session_id])?;
         let row = rows
             .next()
@@ -377,7 +380,7 @@ impl V2Rows {
         let mut doc = Map::new();
         doc.insert("info".into(), Value::Object(info));
         doc.insert("messages".into(), Value::Array(settled));
-        Ok((Value::Object(doc), self.extra(unsettled)))
+        Ok((Value::Object(doc), self.extra(unsettled).into_map()))
     }
 }
 
@@ -388,6 +391,13 @@ impl V2Rows {
     /// `None` when a row is not in canonical `JSON.stringify` form, holds its own `id` or
     /// `type`, or is damaged: the caller then uses `documents`, which names a damaged row.
     pub fn render(&self) -> Option<(Vec<u8>, Map<String, Value>)> {
+        let (doc, extra) = self.render_printable()?;
+        Some((doc, extra.into_map()))
+    }
+
+    /// [`V2Rows::render`] with the extra record left as it serialises, for a caller that
+    /// only prints it.
+    pub fn render_printable(&self) -> Option<(Vec<u8>, V2Extra<'_>)> {
         let info = self.row.info().ok()?;
         // Indented, the rows take about twice their compact size.
         let mut out = Vec::with_capacity(self.size() as usize * 5 / 2 + 1024);
@@ -425,13 +435,41 @@ impl V2Rows {
     }
 
     /// The extra record: the `session_v2` row and the unsettled rows, when there are some.
-    fn extra(&self, unsettled: Vec<Value>) -> Map<String, Value> {
+    fn extra(&self, unsettled: Vec<Value>) -> V2Extra<'_> {
+        V2Extra {
+            row: &self.row.0,
+            unsettled,
+        }
+    }
+}
+
+/// A 2.x session's extra record, which serialises as its map does without being one (for
+/// a caller that only prints it): the `session_v2` row and the unsettled rows.
+pub struct V2Extra<'a> {
+    row: &'a Columns,
+    unsettled: Vec<Value>,
+}
+
+impl V2Extra<'_> {
+    pub fn into_map(self) -> Map<String, Value> {
         let mut extra = Map::new();
         extra.insert("session_v2".into(), Value::Object(self.row.to_map()));
-        if !unsettled.is_empty() {
-            extra.insert("session_message".into(), Value::Array(unsettled));
+        if !self.unsettled.is_empty() {
+            extra.insert("session_message".into(), Value::Array(self.unsettled));
         }
         extra
+    }
+}
+
+impl serde::Serialize for V2Extra<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("session_v2", self.row)?;
+        if !self.unsettled.is_empty() {
+            map.serialize_entry("session_message", &self.unsettled)?;
+        }
+        map.end()
     }
 }
 
@@ -466,8 +504,13 @@ fn is_settled_text(kind: &str, field: Option<&str>) -> Option<bool> {
         return Some(kind != "assistant");
     };
     if kind == "assistant" {
-        let time = crate::json::parse(text).ok()?;
-        return Some(time.get("completed").is_some_and(|c| !c.is_null()));
+        /// `time.completed`, present and not null; the rest of `time` is skipped unread.
+        #[derive(serde::Deserialize)]
+        struct Time {
+            completed: Option<serde::de::IgnoredAny>,
+        }
+        let time: Time = serde_json::from_str(text).ok()?;
+        return Some(time.completed.is_some());
     }
     // The text is canonical (`object_around` checked it): `running` has one spelling.
     Some(text != "\"running\"")
@@ -673,6 +716,13 @@ mod tests {
             String::from_utf8(crate::json::pretty_line(&doc)).unwrap()
         );
         assert_eq!(extra, parsed_extra);
+        // Printed without being made a map first, the extra record is the same file.
+        use crate::archive::documents::{extra_json, extra_json_of};
+        let (_, printable) = rows.render_printable()?;
+        assert_eq!(
+            String::from_utf8(extra_json_of("ses_a", &printable)).unwrap(),
+            String::from_utf8(extra_json("ses_a", parsed_extra).unwrap()).unwrap()
+        );
         Some(())
     }
 
@@ -723,6 +773,10 @@ mod tests {
             let rows = rows(&[("user", data)]);
             assert!(rows.render().is_none(), "{data}");
         }
+        // A `time` that is not an object: the parser decides (the row is unsettled).
+        let odd = rows(&[("assistant", r#"{"time":5}"#)]);
+        assert!(odd.render().is_none());
+        assert!(odd.documents().unwrap().1.contains_key("session_message"));
         let damaged = rows(&[("user", "{\"a\":")]);
         assert!(damaged.render().is_none());
         assert!(damaged.documents().is_err());

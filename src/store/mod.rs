@@ -20,7 +20,7 @@ mod sqlite;
 
 pub use authority::{Hidden, HiddenReason};
 pub use export_rows::ExportRows;
-pub use gen2::{Migration, V2Rows};
+pub use gen2::{Migration, V2Extra, V2Rows};
 pub use location::StoreLocation;
 pub use sqlite::{open_read_only, REQUIRED_COLUMNS};
 

@@ -49,6 +49,8 @@ pub struct SqliteStore {
     empty: RefCell<HashMap<String, bool>>,
     /// The column names of `session` rows, read once for all of them.
     session_names: RefCell<Option<Arc<[String]>>>,
+    /// The same for `session_v2` rows (see [`super::gen2::Gen2`]).
+    v2_session_names: RefCell<Option<Arc<[String]>>>,
 }
 
 impl SqliteStore {
@@ -123,6 +125,7 @@ impl SqliteStore {
             columns,
             empty: RefCell::default(),
             session_names: RefCell::default(),
+            v2_session_names: RefCell::default(),
         })
     }
 
@@ -166,6 +169,7 @@ impl SqliteStore {
         super::gen2::Gen2 {
             conn: &self.conn,
             path: &self.path,
+            session_names: &self.v2_session_names,
         }
     }
 
