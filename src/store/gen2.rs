@@ -16,6 +16,7 @@ use rusqlite::Connection;
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -292,23 +293,24 @@ impl Gen2<'_> {
              WHERE session_id = ?1 ORDER BY seq",
         )?;
         let mut rows = stmt.query([session_id])?;
-        let mut messages = Vec::new();
-        while let Some(row) = rows.next().with_context(|| self.context("2.x messages"))? {
-            messages.push(StoredMessage {
-                id: row.get(0)?,
-                kind: row.get(1)?,
-                seq: row.get(2)?,
-                time_created: sql_to_json(row.get_ref(3)?),
-                time_updated: sql_to_json(row.get_ref(4)?),
-                data: row.get_ref(5)?.as_bytes()?.to_vec(),
-            });
-        }
-        Ok(V2Rows {
+        let mut read = V2Rows {
             session_id: session_id.to_owned(),
             path: self.path.to_path_buf(),
             row,
-            messages,
-        })
+            labels: String::new(),
+            data: Vec::new(),
+            messages: Vec::new(),
+        };
+        while let Some(row) = rows.next().with_context(|| self.context("2.x messages"))? {
+            read.push(
+                row.get_ref(0)?.as_str()?,
+                row.get_ref(1)?.as_str()?,
+                row.get(2)?,
+                [sql_to_json(row.get_ref(3)?), sql_to_json(row.get_ref(4)?)],
+                row.get_ref(5)?.as_bytes()?,
+            );
+        }
+        Ok(read)
     }
 }
 
@@ -319,24 +321,69 @@ pub struct V2Rows {
     /// The database, for errors.
     path: PathBuf,
     row: V2Row,
+    /// Every row's `id` and `type`, one after the other, and every row's `data`: a few
+    /// buffers per session rather than a few allocations per row (each freed by another
+    /// thread than the one that made it).
+    labels: String,
+    data: Vec<u8>,
     messages: Vec<StoredMessage>,
 }
 
-/// One `session_message` row's columns as stored.
+/// One `session_message` row's columns as stored, its texts as places in [`V2Rows`]'
+/// buffers.
 struct StoredMessage {
-    id: String,
-    kind: String,
+    id: Range<usize>,
+    kind: Range<usize>,
     seq: i64,
-    time_created: Value,
-    time_updated: Value,
-    data: Vec<u8>,
+    /// `time_created` and `time_updated`.
+    times: [Value; 2],
+    data: Range<usize>,
+}
+
+/// A `session_message` row as read (see [`V2Rows::messages`]).
+struct Message<'a> {
+    id: &'a str,
+    kind: &'a str,
+    seq: i64,
+    times: &'a [Value; 2],
+    data: &'a [u8],
 }
 
 impl V2Rows {
     /// About how many bytes the rows take in memory (their `data`, which is nearly all).
     pub fn size(&self) -> u64 {
-        let rows = self.messages.iter().map(|m| m.data.len() + m.id.len() + 64);
-        rows.sum::<usize>() as u64
+        (self.data.len() + self.labels.len() + 64 * self.messages.len()) as u64
+    }
+
+    /// Adds a `session_message` row, the next in `seq` order.
+    fn push(&mut self, id: &str, kind: &str, seq: i64, times: [Value; 2], data: &[u8]) {
+        let mut label = |text: &str| {
+            let start = self.labels.len();
+            self.labels.push_str(text);
+            start..self.labels.len()
+        };
+        let (id, kind) = (label(id), label(kind));
+        let start = self.data.len();
+        self.data.extend_from_slice(data);
+        let data = start..self.data.len();
+        self.messages.push(StoredMessage {
+            id,
+            kind,
+            seq,
+            times,
+            data,
+        });
+    }
+
+    /// The rows in `seq` order.
+    fn messages(&self) -> impl Iterator<Item = Message<'_>> {
+        self.messages.iter().map(|m| Message {
+            id: &self.labels[m.id.clone()],
+            kind: &self.labels[m.kind.clone()],
+            seq: m.seq,
+            times: &m.times,
+            data: &self.data[m.data.clone()],
+        })
     }
 
     /// The export document and the extra record (the `session_v2` row and the unsettled
@@ -345,14 +392,14 @@ impl V2Rows {
         let (session_id, path) = (&self.session_id, self.path.display());
         let mut settled = Vec::new();
         let mut unsettled = Vec::new();
-        for m in &self.messages {
+        for m in self.messages() {
             let what = || {
                 format!(
                     "malformed session_message row {} (seq {}) of session {session_id} in {path}",
                     m.id, m.seq
                 )
             };
-            let text = match std::str::from_utf8(&m.data) {
+            let text = match std::str::from_utf8(m.data) {
                 Ok(text) => text,
                 Err(_) => bail!("{}: data is not valid UTF-8", what()),
             };
@@ -361,13 +408,13 @@ impl V2Rows {
                 Ok(_) => bail!("{}: data is not a JSON object", what()),
                 Err(e) => bail!("{}: {e}", what()),
             };
-            if !is_settled(&m.kind, &data) {
+            if !is_settled(m.kind, &data) {
                 unsettled.push(m.unsettled(text));
                 continue;
             }
             let mut exported = Map::new();
-            exported.insert("id".into(), Value::String(m.id.clone()));
-            exported.insert("type".into(), Value::String(m.kind.clone()));
+            exported.insert("id".into(), Value::from(m.id));
+            exported.insert("type".into(), Value::from(m.kind));
             for (k, v) in data {
                 if k != "id" && k != "type" {
                     exported.insert(k, v);
@@ -407,19 +454,19 @@ impl V2Rows {
         let mut keys = Vec::new();
         let mut unsettled = Vec::new();
         let mut settled_any = false;
-        for m in &self.messages {
-            let text = std::str::from_utf8(&m.data).ok()?;
+        for m in self.messages() {
+            let text = std::str::from_utf8(m.data).ok()?;
             let mark = out.len();
             out.extend_from_slice(if settled_any { b",\n" } else { b"\n" });
             indent(&mut out, 2);
-            let leading = [("id", m.id.as_str()), ("type", m.kind.as_str())];
+            let leading = [("id", m.id), ("type", m.kind)];
             let around = Around {
                 leading: &leading,
                 trailing: &[],
             };
-            let field = settled_field(&m.kind);
+            let field = settled_field(m.kind);
             let found = object_around(&mut out, text, 2, around, &mut keys, field).ok()?;
-            if field.is_some() && !is_settled_text(&m.kind, found)? {
+            if field.is_some() && !is_settled_text(m.kind, found)? {
                 out.truncate(mark);
                 unsettled.push(m.unsettled(text));
                 continue;
@@ -473,15 +520,16 @@ impl serde::Serialize for V2Extra<'_> {
     }
 }
 
-impl StoredMessage {
+impl Message<'_> {
     /// The row as the extra record keeps one the export leaves out, `data` as stored.
     fn unsettled(&self, data: &str) -> Value {
+        let [time_created, time_updated] = self.times;
         serde_json::json!({
             "id": self.id,
             "type": self.kind,
             "seq": self.seq,
-            "time_created": self.time_created,
-            "time_updated": self.time_updated,
+            "time_created": time_created,
+            "time_updated": time_updated,
             "data": data,
         })
     }
@@ -688,23 +736,20 @@ mod tests {
 
     /// Session rows whose `data` columns are `rows`, as (type, data) pairs.
     fn rows(rows: &[(&str, &str)]) -> V2Rows {
-        let messages = rows
-            .iter()
-            .enumerate()
-            .map(|(seq, (kind, data))| StoredMessage {
-                id: format!("msg_{seq}"),
-                kind: kind.to_string(),
-                seq: seq as i64,
-                time_created: json!(100 + seq),
-                time_updated: Value::Null,
-                data: data.as_bytes().to_vec(),
-            });
-        V2Rows {
+        let mut read = V2Rows {
             session_id: "ses_a".into(),
             path: PathBuf::from("/store/opencode.db"),
             row: session_row(),
-            messages: messages.collect(),
+            labels: String::new(),
+            data: Vec::new(),
+            messages: Vec::new(),
+        };
+        for (seq, (kind, data)) in rows.iter().enumerate() {
+            let id = format!("msg_{seq}");
+            let times = [json!(100 + seq), Value::Null];
+            read.push(&id, kind, seq as i64, times, data.as_bytes());
         }
+        read
     }
 
     /// `render` gives what `documents` does, printed; `None` sends the caller to `documents`.
