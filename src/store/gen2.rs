@@ -445,7 +445,7 @@ impl V2Rows {
     /// [`V2Rows::render`] with the extra record left as it serialises, for a caller that
     /// only prints it.
     pub fn render_printable(&self) -> Option<(Vec<u8>, V2Extra<'_>)> {
-        let info = self.row.info().ok()?;
+        let info = self.row.info_fields().ok()?;
         // Indented, the rows take about twice their compact size.
         let mut out = Vec::with_capacity(self.size() as usize * 5 / 2 + 1024);
         out.extend_from_slice(b"{\n  \"info\": ");
@@ -594,102 +594,154 @@ impl std::ops::Deref for V2Row {
 }
 
 impl V2Row {
-    /// `Session.Info` as 2.0.25 encodes it (opencode-2x.md §6), keys in the order that
-    /// section lists them, unset ones left out. `slug`, `version`, `share_url` and the diff
-    /// summary are not part of it; they stay in the extra record's `session_v2` row.
+    /// `Session.Info` as a map (see [`InfoFields`]).
     fn info(&self) -> Result<Map<String, Value>> {
-        let mut info = Map::new();
-        info.insert("id".into(), self.get("id").clone());
-        if let Some(parent) = self.present("parent_id") {
-            info.insert("parentID".into(), parent);
+        match serde_json::to_value(self.info_fields()?)? {
+            Value::Object(info) => Ok(info),
+            _ => unreachable!("`Session.Info` serialises as an object"),
         }
-        if let Some(fork) = self.present("fork_session_id") {
-            let mut f = Map::new();
-            f.insert("sessionID".into(), fork);
-            let boundary = self.json("fork_boundary")?;
-            if !boundary.is_null() {
-                f.insert("boundary".into(), boundary);
-            }
-            info.insert("fork".into(), Value::Object(f));
+    }
+
+    /// `Session.Info` ready to print: the JSON columns it holds parsed (the fork's boundary
+    /// only when there is a fork), the others read in place.
+    fn info_fields(&self) -> Result<InfoFields<'_>> {
+        let fork_boundary = match self.present("fork_session_id") {
+            Some(_) => self.json("fork_boundary")?,
+            None => Value::Null,
+        };
+        Ok(InfoFields {
+            row: &self.0,
+            fork_boundary,
+            metadata: self.json("metadata")?,
+            revert: self.json("revert")?,
+            permission: self.json("permission")?,
+            model: self.json("model")?,
+        })
+    }
+}
+
+/// `Session.Info` of a `session_v2` row, which serialises as 2.0.25 encodes it
+/// (opencode-2x.md §6): keys in the order that section lists them, unset ones left out.
+/// `slug`, `version`, `share_url` and the diff summary are not part of it; they stay in the
+/// extra record's `session_v2` row. Serialised straight from the row, it is printed without
+/// a map being built for it (`V2Rows::render`).
+struct InfoFields<'a> {
+    row: &'a Columns,
+    fork_boundary: Value,
+    metadata: Value,
+    revert: Value,
+    permission: Value,
+    model: Value,
+}
+
+impl serde::Serialize for InfoFields<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let row = self.row;
+        let column = |name| set(row.get(name));
+        let zero = Value::from(0);
+        let number = |name| column(name).unwrap_or(&zero);
+        let mut info = serializer.serialize_map(None)?;
+        info.serialize_entry("id", row.get("id"))?;
+        if let Some(parent) = column("parent_id") {
+            info.serialize_entry("parentID", parent)?;
         }
-        info.insert("projectID".into(), self.get("project_id").clone());
-        let mut location = Map::new();
-        location.insert("directory".into(), self.get("directory").clone());
-        if let Some(ws) = self.present("workspace_id") {
-            location.insert("workspaceID".into(), ws);
+        if let Some(fork) = column("fork_session_id") {
+            let members = [
+                ("sessionID", Some(fork)),
+                ("boundary", set(&self.fork_boundary)),
+            ];
+            info.serialize_entry("fork", &Members(&members))?;
         }
-        info.insert("location".into(), Value::Object(location));
-        if let Some(path) = self.present("path") {
-            info.insert("subpath".into(), path);
+        info.serialize_entry("projectID", row.get("project_id"))?;
+        let location = [
+            ("directory", Some(row.get("directory"))),
+            ("workspaceID", column("workspace_id")),
+        ];
+        info.serialize_entry("location", &Members(&location))?;
+        if let Some(path) = column("path") {
+            info.serialize_entry("subpath", path)?;
         }
-        if let Some(title) = self.present("title") {
-            info.insert("title".into(), title);
+        if let Some(title) = column("title") {
+            info.serialize_entry("title", title)?;
         }
-        let metadata = self.json("metadata")?;
-        if !metadata.is_null() {
-            info.insert("metadata".into(), metadata);
+        if let Some(metadata) = set(&self.metadata) {
+            info.serialize_entry("metadata", metadata)?;
         }
-        info.insert("cost".into(), self.number_or_zero("cost"));
-        info.insert(
-            "tokens".into(),
-            serde_json::json!({
-                "input": self.number_or_zero("tokens_input"),
-                "output": self.number_or_zero("tokens_output"),
-                "reasoning": self.number_or_zero("tokens_reasoning"),
-                "cache": {
-                    "read": self.number_or_zero("tokens_cache_read"),
-                    "write": self.number_or_zero("tokens_cache_write"),
-                },
-            }),
-        );
-        let revert = self.json("revert")?;
-        if !revert.is_null() {
-            info.insert("revert".into(), revert);
+        info.serialize_entry("cost", number("cost"))?;
+        let tokens = Tokens {
+            input: number("tokens_input"),
+            output: number("tokens_output"),
+            reasoning: number("tokens_reasoning"),
+            cache: TokensCache {
+                read: number("tokens_cache_read"),
+                write: number("tokens_cache_write"),
+            },
+        };
+        info.serialize_entry("tokens", &tokens)?;
+        if let Some(revert) = set(&self.revert) {
+            info.serialize_entry("revert", revert)?;
         }
-        let permission = self.json("permission")?;
-        if !permission.is_null() {
-            info.insert("permissions".into(), permission);
+        if let Some(permission) = set(&self.permission) {
+            info.serialize_entry("permissions", permission)?;
         }
-        if let Some(agent) = self.present("agent") {
-            info.insert("agent".into(), agent);
+        if let Some(agent) = column("agent") {
+            info.serialize_entry("agent", agent)?;
         }
-        let model = self.json("model")?;
-        if let Value::Object(m) = &model {
-            let mut out = Map::new();
-            for key in ["id", "providerID"] {
-                if let Some(v) = m.get(key) {
-                    out.insert(key.into(), v.clone());
-                }
-            }
-            let variant = m
-                .get("variant")
-                .filter(|v| !v.is_null())
-                .cloned()
-                .unwrap_or_else(|| Value::from("default"));
-            out.insert("variant".into(), variant);
-            info.insert("model".into(), Value::Object(out));
-        }
-        let mut time = Map::new();
-        time.insert("created".into(), self.get("time_created").clone());
-        time.insert("updated".into(), self.get("time_updated").clone());
-        for (key, column) in [("idle", "time_idle"), ("viewed", "time_viewed")] {
-            if let Some(v) = self.present(column) {
-                time.insert(key.into(), v);
-            }
+        if let Value::Object(model) = &self.model {
+            let default = Value::from("default");
+            let variant = model.get("variant").and_then(set).unwrap_or(&default);
+            let members = [
+                ("id", model.get("id")),
+                ("providerID", model.get("providerID")),
+                ("variant", Some(variant)),
+            ];
+            info.serialize_entry("model", &Members(&members))?;
         }
         // 0 is how 2.x writes "not archived".
-        if let Some(v) = self
-            .present("time_archived")
-            .filter(|v| v.as_i64() != Some(0))
-        {
-            time.insert("archived".into(), v);
+        let archived = column("time_archived").filter(|v| v.as_i64() != Some(0));
+        let time = [
+            ("created", Some(row.get("time_created"))),
+            ("updated", Some(row.get("time_updated"))),
+            ("idle", column("time_idle")),
+            ("viewed", column("time_viewed")),
+            ("archived", archived),
+        ];
+        info.serialize_entry("time", &Members(&time))?;
+        if let Some(outcome) = column("idle_outcome") {
+            info.serialize_entry("outcome", outcome)?;
         }
-        info.insert("time".into(), Value::Object(time));
-        if let Some(outcome) = self.present("idle_outcome") {
-            info.insert("outcome".into(), outcome);
-        }
-        Ok(info)
+        info.end()
     }
+}
+
+/// `value` unless it is `null`.
+fn set(value: &Value) -> Option<&Value> {
+    Some(value).filter(|v| !v.is_null())
+}
+
+/// An object of `(key, value)` members in this order, the `None` ones left out.
+struct Members<'a>(&'a [(&'a str, Option<&'a Value>)]);
+
+impl serde::Serialize for Members<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let members = self.0.iter().filter_map(|(k, v)| v.map(|v| (k, v)));
+        serializer.collect_map(members)
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Tokens<'a> {
+    input: &'a Value,
+    output: &'a Value,
+    reasoning: &'a Value,
+    cache: TokensCache<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct TokensCache<'a> {
+    read: &'a Value,
+    write: &'a Value,
 }
 
 #[cfg(test)]
@@ -845,5 +897,37 @@ mod tests {
             serde_json::to_string(&info).unwrap(),
             r#"{"id":"ses_a","projectID":"p","location":{"directory":"/r"},"title":"T","cost":0.5,"tokens":{"input":3,"output":4,"reasoning":0,"cache":{"read":1,"write":0}},"model":{"id":"m1","providerID":"fake","variant":"default"},"time":{"created":10,"updated":20,"idle":19},"outcome":"succeeded"}"#
         );
+        // Every optional member set, a model with a null variant and no id.
+        let row = V2Row(Columns::from_map(obj(json!({
+            "id": "ses_b", "project_id": "p", "workspace_id": "wrk_1", "parent_id": "ses_p",
+            "fork_session_id": "ses_f", "fork_boundary": "{\"messageID\":\"msg_1\"}",
+            "slug": "s", "directory": "/r", "path": "sub/dir", "title": null,
+            "version": "2.0.25", "share_url": null, "metadata": "{\"k\":[1,2.5,{}]}",
+            "cost": null, "tokens_input": 3, "tokens_output": null, "tokens_reasoning": 1,
+            "tokens_cache_read": null, "tokens_cache_write": 2,
+            "revert": "{\"messageID\":\"msg_2\"}", "permission": "[{\"allow\":true}]",
+            "agent": "plan", "model": "{\"providerID\":\"fake\",\"variant\":null}",
+            "time_created": 10, "time_updated": 20, "time_idle": null, "time_viewed": 15,
+            "idle_outcome": null, "time_archived": 30,
+        }))));
+        let info = row.info().unwrap();
+        assert_eq!(
+            serde_json::to_string(&info).unwrap(),
+            r#"{"id":"ses_b","parentID":"ses_p","fork":{"sessionID":"ses_f","boundary":{"messageID":"msg_1"}},"projectID":"p","location":{"directory":"/r","workspaceID":"wrk_1"},"subpath":"sub/dir","metadata":{"k":[1,2.5,{}]},"cost":0,"tokens":{"input":3,"output":0,"reasoning":1,"cache":{"read":0,"write":2}},"revert":{"messageID":"msg_2"},"permissions":[{"allow":true}],"agent":"plan","model":{"providerID":"fake","variant":"default"},"time":{"created":10,"updated":20,"viewed":15,"archived":30}}"#
+        );
+        // Printed without a map in between, it is the same text.
+        let printed = crate::json::pretty(&row.info_fields().unwrap());
+        assert_eq!(printed, crate::json::pretty(&info));
+        // A fork's boundary is read only when there is a fork.
+        let mut columns = row.to_map();
+        columns.insert("fork_session_id".into(), Value::Null);
+        columns.insert("fork_boundary".into(), json!("{not json"));
+        let info = V2Row(Columns::from_map(columns.clone())).info().unwrap();
+        assert!(!info.contains_key("fork"));
+        columns.insert("fork_session_id".into(), json!("ses_f"));
+        assert!(V2Row(Columns::from_map(columns.clone())).info().is_err());
+        columns.insert("fork_boundary".into(), Value::Null);
+        let info = V2Row(Columns::from_map(columns)).info().unwrap();
+        assert_eq!(info["fork"], json!({"sessionID": "ses_f"}));
     }
 }
