@@ -268,7 +268,11 @@ fn prepare_session(
         },
         ReadSession::V2(rows) => {
             // Written out of the rows, as 1.x ones are, unless something redacts them.
-            if let Some((doc, extra)) = rows.render_printable().filter(|_| redactor.is_none()) {
+            let rendered = redactor
+                .is_none()
+                .then(|| rows.render_printable())
+                .flatten();
+            if let Some((doc, extra)) = rendered {
                 let extra = documents::extra_json_of(id, &extra);
                 return entries_of_printed(id, &doc, Some(&extra), deflater).map(Made::Entries);
             }
