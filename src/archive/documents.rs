@@ -83,17 +83,11 @@ pub fn session_json(store: &Store, session: &Session) -> Result<Vec<u8>> {
 /// The extra record of session `id` (todos, diffs, v2 rows, share URL) as a file, with the
 /// session's ID first; `None` when there is nothing to record.
 pub fn extra_json(id: &str, extra: Map<String, Value>) -> Option<Vec<u8>> {
-    if extra.is_empty() {
-        return None;
-    }
-    let mut doc = Map::new();
-    doc.insert("sessionID".into(), Value::String(id.to_owned()));
-    doc.extend(extra);
-    Some(crate::json::pretty_line(&Value::Object(doc)))
+    (!extra.is_empty()).then(|| extra_json_of(id, &extra))
 }
 
-/// [`extra_json`] of a record that serialises as a map with at least one entry, printed
-/// without building a `Map` of it first: the same bytes.
+/// [`extra_json`] of a record that serialises as a map with at least one entry (its keys
+/// name store tables, never `sessionID`), printed without building a `Map` of it first.
 pub fn extra_json_of<E: serde::Serialize>(id: &str, entries: &E) -> Vec<u8> {
     #[derive(serde::Serialize)]
     struct WithId<'a, E> {

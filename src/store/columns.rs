@@ -38,12 +38,6 @@ impl Columns {
         }
     }
 
-    /// The row as an object, column by column.
-    pub fn to_map(&self) -> Map<String, Value> {
-        let pairs = self.names.iter().cloned().zip(self.values.iter().cloned());
-        pairs.collect()
-    }
-
     fn position(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
     }
@@ -93,7 +87,7 @@ impl Columns {
     }
 }
 
-/// As [`Columns::to_map`] serialises: an object of the columns in order.
+/// The row as an object, column by column in order.
 impl serde::Serialize for Columns {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.names.iter().zip(&self.values))
@@ -143,7 +137,7 @@ mod tests {
         assert_eq!(columns.int("x"), 2);
         assert!(!columns.has("y"));
         assert_eq!(
-            Value::Object(columns.to_map()),
+            serde_json::to_value(&columns).unwrap(),
             serde_json::json!({"x": 2, "z": "two"})
         );
     }

@@ -293,14 +293,7 @@ impl Gen2<'_> {
              WHERE session_id = ?1 ORDER BY seq",
         )?;
         let mut rows = stmt.query([session_id])?;
-        let mut read = V2Rows {
-            session_id: session_id.to_owned(),
-            path: self.path.to_path_buf(),
-            row,
-            labels: String::new(),
-            data: Vec::new(),
-            messages: Vec::new(),
-        };
+        let mut read = V2Rows::new(session_id, self.path, row);
         while let Some(row) = rows.next().with_context(|| self.context("2.x messages"))? {
             read.push(
                 row.get_ref(0)?.as_str()?,
@@ -350,6 +343,19 @@ struct Message<'a> {
 }
 
 impl V2Rows {
+    /// Session `session_id` of the database at `path`, its `session_v2` row and no
+    /// `session_message` row yet (see [`V2Rows::push`]).
+    fn new(session_id: &str, path: &Path, row: V2Row) -> V2Rows {
+        V2Rows {
+            session_id: session_id.to_owned(),
+            path: path.to_path_buf(),
+            row,
+            labels: String::new(),
+            data: Vec::new(),
+            messages: Vec::new(),
+        }
+    }
+
     /// About how many bytes the rows take in memory (their `data`, which is nearly all).
     pub fn size(&self) -> u64 {
         (self.data.len() + self.labels.len() + 64 * self.messages.len()) as u64
@@ -498,13 +504,13 @@ pub struct V2Extra<'a> {
 }
 
 impl V2Extra<'_> {
+    /// The record as a map: what it serialises as (see below), so that its shape has one
+    /// definition.
     pub fn into_map(self) -> Map<String, Value> {
-        let mut extra = Map::new();
-        extra.insert("session_v2".into(), Value::Object(self.row.to_map()));
-        if !self.unsettled.is_empty() {
-            extra.insert("session_message".into(), Value::Array(self.unsettled));
+        match serde_json::to_value(&self) {
+            Ok(Value::Object(extra)) => extra,
+            _ => unreachable!("the extra record serialises as an object"),
         }
-        extra
     }
 }
 
@@ -788,14 +794,7 @@ mod tests {
 
     /// Session rows whose `data` columns are `rows`, as (type, data) pairs.
     fn rows(rows: &[(&str, &str)]) -> V2Rows {
-        let mut read = V2Rows {
-            session_id: "ses_a".into(),
-            path: PathBuf::from("/store/opencode.db"),
-            row: session_row(),
-            labels: String::new(),
-            data: Vec::new(),
-            messages: Vec::new(),
-        };
+        let mut read = V2Rows::new("ses_a", Path::new("/store/opencode.db"), session_row());
         for (seq, (kind, data)) in rows.iter().enumerate() {
             let id = format!("msg_{seq}");
             let times = [json!(100 + seq), Value::Null];
@@ -919,7 +918,9 @@ mod tests {
         let printed = crate::json::pretty(&row.info_fields().unwrap());
         assert_eq!(printed, crate::json::pretty(&info));
         // A fork's boundary is read only when there is a fork.
-        let mut columns = row.to_map();
+        let Ok(Value::Object(mut columns)) = serde_json::to_value(&row.0) else {
+            unreachable!("a row serialises as an object")
+        };
         columns.insert("fork_session_id".into(), Value::Null);
         columns.insert("fork_boundary".into(), json!("{not json"));
         let info = V2Row(Columns::from_map(columns.clone())).info().unwrap();
