@@ -10,7 +10,7 @@ use crate::redact::Redactor;
 use crate::store::{Store, Unreadable};
 use anyhow::{bail, Context, Result};
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 pub fn run(ctx: &Ctx, args: &PackArgs, out: &mut dyn Write) -> Result<()> {
@@ -131,7 +131,7 @@ impl Packer<'_> {
             show_progress: self.ctx.verbosity != Verbosity::Quiet,
             redactor: redactor.as_ref(),
         };
-        let sink = BufWriter::new(file);
+        let sink = pack::buffered(file);
         let written = pack::write(
             &self.ctx.facts,
             self.store,

@@ -11,7 +11,6 @@ use crate::membership::{Member, ProjectIds};
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeSet;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 /// Writes the backup of `ids` (the sessions of `members`) and returns its path.
@@ -36,7 +35,7 @@ pub fn write(
         store,
         (project_ids, members),
         &options,
-        BufWriter::new(file),
+        pack::buffered(file),
         &mut skipped,
     )
     .with_context(failed)?;
