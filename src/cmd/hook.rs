@@ -54,13 +54,13 @@ fn install(ctx: &Ctx, which: &[Hook], with_notes: bool, out: &mut dyn Write) -> 
     let dir = ctx.repo.hooks_dir()?;
     let quiet = ctx.verbosity == Verbosity::Quiet;
     for &hook in which {
-        let (done, path) = match hooks::install(&dir, hook, with_notes)? {
-            Installed::Added(path) => ("installed", path),
-            Installed::Updated(path) => ("updated", path),
-            Installed::Already(path) => ("already installed", path),
+        let (done, file) = match hooks::install(&dir, hook, with_notes)? {
+            Installed::Added(file) => ("installed", file),
+            Installed::Updated(file) => ("updated", file),
+            Installed::Already(file) => ("already installed", file),
         };
         if !quiet {
-            writeln!(out, "{done} {}", path.display())?;
+            writeln!(out, "{done} {file}")?;
         }
     }
     Ok(())
@@ -70,13 +70,13 @@ fn uninstall(ctx: &Ctx, which: &[Hook], out: &mut dyn Write) -> Result<()> {
     let dir = ctx.repo.hooks_dir()?;
     let quiet = ctx.verbosity == Verbosity::Quiet;
     for &hook in which {
-        let (done, path) = match hooks::uninstall(&dir, hook)? {
+        let (done, file) = match hooks::uninstall(&dir, hook)? {
             None => continue,
-            Some(Uninstalled::Removed(path)) => ("removed", path),
-            Some(Uninstalled::BlockRemoved(path)) => ("uninstalled from", path),
+            Some(Uninstalled::Removed(file)) => ("removed", file),
+            Some(Uninstalled::BlockRemoved(file)) => ("uninstalled from", file),
         };
         if !quiet {
-            writeln!(out, "{done} {}", path.display())?;
+            writeln!(out, "{done} {file}")?;
         }
     }
     Ok(())

@@ -81,24 +81,81 @@ fn manager_hint(manager: &str, hook: Hook, notes: bool) -> String {
     }
 }
 
+/// A hook's file: where git looks for it and, when that is a symbolic link (to a script kept
+/// in the repository, say), the file it links to. That file is the one read and written, so
+/// the link stays a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookFile {
+    pub path: PathBuf,
+    pub linked_to: Option<PathBuf>,
+}
+
+impl HookFile {
+    /// `hook`'s file in the hooks directory `dir`; an error for a link that cannot be
+    /// resolved (nothing of ours can be behind it, nor can anything be added).
+    fn of(dir: &Path, hook: Hook) -> Result<HookFile> {
+        let path = dir.join(hook.file_name());
+        let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
+        if !is_link {
+            return Ok(HookFile {
+                path,
+                linked_to: None,
+            });
+        }
+        match std::fs::canonicalize(&path) {
+            Ok(real) => Ok(HookFile {
+                path,
+                linked_to: Some(real),
+            }),
+            Err(_) => {
+                let to = std::fs::read_link(&path).unwrap_or_default();
+                bail!(crate::error::UserError::new(format!(
+                    "the {} hook {} is a symbolic link to {}, which cannot be resolved",
+                    hook.file_name(),
+                    path.display(),
+                    to.display()
+                ))
+                .hint("point it at a hook script, or remove it, then install again"))
+            }
+        }
+    }
+
+    /// The file read and written: the link's target, or the hook itself.
+    fn file(&self) -> &Path {
+        self.linked_to.as_deref().unwrap_or(&self.path)
+    }
+}
+
+/// The hook, and the file it links to as `ls -l` shows it.
+impl std::fmt::Display for HookFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        match &self.linked_to {
+            Some(real) => write!(f, " -> {}", real.display()),
+            None => Ok(()),
+        }
+    }
+}
+
 /// What installing a hook did.
 pub enum Installed {
     /// Our block was added to the hook (created if missing).
-    Added(PathBuf),
+    Added(HookFile),
     /// Our block was there, different (other flags, an older version, or where it could
     /// not run): it was replaced.
-    Updated(PathBuf),
+    Updated(HookFile),
     /// Our block was already there, as it would be written now.
-    Already(PathBuf),
+    Already(HookFile),
 }
 
-/// Adds our block to `hook` in the hooks directory `dir`. Refuses a hook that a hook
-/// manager owns (the error's hint says what to add to its configuration instead), a hook
-/// that is not a shell script, one that git does not run (not executable), and one that
-/// would end before our block.
+/// Adds our block to `hook` in the hooks directory `dir` (to the file it links to, if it is
+/// a link). Refuses a hook that a hook manager owns (the error's hint says what to add to
+/// its configuration instead), a hook that is not a shell script, one that git does not run
+/// (not executable), and one that would end before our block.
 pub fn install(dir: &Path, hook: Hook, notes: bool) -> Result<Installed> {
-    let path = dir.join(hook.file_name());
-    let existing = read_optional(&path)?;
+    let hook_file = HookFile::of(dir, hook)?;
+    let path = hook_file.file();
+    let existing = read_optional(path)?;
     if let Some(manager) = hook_manager(dir, existing.as_deref()) {
         bail!(crate::error::UserError::new(format!(
             "the {} hook in {} is managed by {manager}; git-opencode leaves it alone",
@@ -107,7 +164,7 @@ pub fn install(dir: &Path, hook: Hook, notes: bool) -> Result<Installed> {
         ))
         .hint(manager_hint(manager, hook, notes)));
     }
-    if existing.is_some() && !is_executable(&path) {
+    if existing.is_some() && !is_executable(path) {
         bail!(crate::error::UserError::new(format!(
             "the {} hook {} is not executable, so git never runs it (nor would it run ours)",
             hook.file_name(),
@@ -122,42 +179,47 @@ pub fn install(dir: &Path, hook: Hook, notes: bool) -> Result<Installed> {
         .with_context(|| format!("cannot add to the existing hook {}", path.display()))?
     {
         Some(content) => {
-            script::write_hook(&path, &content)?;
+            script::write_hook(path, &content)?;
             let had_block = existing.is_some_and(|text| text.contains(script::BEGIN));
             Ok(if had_block {
-                Installed::Updated(path)
+                Installed::Updated(hook_file)
             } else {
-                Installed::Added(path)
+                Installed::Added(hook_file)
             })
         }
-        None => Ok(Installed::Already(path)),
+        None => Ok(Installed::Already(hook_file)),
     }
 }
 
 /// What uninstalling a hook did.
 pub enum Uninstalled {
-    /// The hook held only our block: the file is gone.
-    Removed(PathBuf),
+    /// The hook held only our block: the file is gone (a link to it: the link).
+    Removed(HookFile),
     /// Our block was taken out; the rest of the hook is as it was.
-    BlockRemoved(PathBuf),
+    BlockRemoved(HookFile),
 }
 
 /// Takes our block out of `hook` in `dir`; `None` when it was not there.
 pub fn uninstall(dir: &Path, hook: Hook) -> Result<Option<Uninstalled>> {
-    let path = dir.join(hook.file_name());
-    let Some(existing) = read_optional(&path)? else {
+    // A link to nothing holds nothing of ours.
+    let Ok(hook_file) = HookFile::of(dir, hook) else {
+        return Ok(None);
+    };
+    let Some(existing) = read_optional(hook_file.file())? else {
         return Ok(None);
     };
     match script::without_block(&existing) {
         None => Ok(None),
         Some(None) => {
-            std::fs::remove_file(&path)
+            // What git looks for goes; a file elsewhere that it linked to is left alone.
+            let path = &hook_file.path;
+            std::fs::remove_file(path)
                 .with_context(|| format!("failed to remove {}", path.display()))?;
-            Ok(Some(Uninstalled::Removed(path)))
+            Ok(Some(Uninstalled::Removed(hook_file)))
         }
         Some(Some(rest)) => {
-            script::write_hook(&path, &rest)?;
-            Ok(Some(Uninstalled::BlockRemoved(path)))
+            script::write_hook(hook_file.file(), &rest)?;
+            Ok(Some(Uninstalled::BlockRemoved(hook_file)))
         }
     }
 }

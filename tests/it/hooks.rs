@@ -597,6 +597,62 @@ fn hooks_keep_their_mode_and_q_is_quiet() {
     assert_eq!(mode(&disabled), 0o644);
 }
 
+/// A hook that is a symbolic link (to a script kept in the repository, say) stays one:
+/// install and uninstall edit the file it links to, and a link to nothing is refused.
+#[test]
+fn a_linked_hook_stays_a_link() {
+    let env = TestEnv::new();
+    let shared = env.repo.path.join("tools/post-commit");
+    std::fs::create_dir_all(shared.parent().unwrap()).unwrap();
+    let user_hook = "#!/bin/sh\necho shared hook\n";
+    std::fs::write(&shared, user_hook).unwrap();
+    make_executable(&shared);
+    let link = hook_path(&env, "post-commit");
+    std::os::unix::fs::symlink("../../tools/post-commit", &link).unwrap();
+    let is_link = |path: &Path| std::fs::symlink_metadata(path).unwrap().is_symlink();
+
+    insta::assert_snapshot!(env.run(&["hook", "install", "--post-commit"]).success(), @"
+    installed $TEST_ENV/repo/.git/hooks/post-commit -> $TEST_ENV/repo/tools/post-commit
+    [EOF]
+    [exit status: 0]
+    ");
+    assert!(is_link(&link), "the hook is still a link");
+    let installed = std::fs::read_to_string(&shared).unwrap();
+    assert!(installed.starts_with(user_hook), "{installed}");
+    assert!(installed.contains("hook run post-commit"), "{installed}");
+    insta::assert_snapshot!(env.run(&["hook", "status"]).success(), @"
+    hooks directory: $TEST_ENV/repo/.git/hooks
+    post-commit: installed
+    pre-push: not installed
+    post-rewrite: not installed
+    notes over amend and rebase: not carried (refs/notes/opencode); `git opencode hook install --notes` carries them
+    opencode.pushWithCode: false
+    last run: never
+    [EOF]
+    [exit status: 0]
+    ");
+
+    insta::assert_snapshot!(env.run(&["hook", "uninstall"]).success(), @"
+    uninstalled from $TEST_ENV/repo/.git/hooks/post-commit -> $TEST_ENV/repo/tools/post-commit
+    [EOF]
+    [exit status: 0]
+    ");
+    assert!(is_link(&link));
+    assert_eq!(std::fs::read_to_string(&shared).unwrap(), user_hook);
+
+    // A link to nothing: refused, and left as it is.
+    std::fs::remove_file(&shared).unwrap();
+    insta::assert_snapshot!(env.run(&["hook", "install", "--post-commit"]).failure(), @"
+    [stderr]
+    error: the post-commit hook $TEST_ENV/repo/.git/hooks/post-commit is a symbolic link to ../../tools/post-commit, which cannot be resolved
+    hint: point it at a hook script, or remove it, then install again
+    [EOF]
+    [exit status: 1]
+    ");
+    assert!(is_link(&link));
+    assert!(!shared.exists());
+}
+
 /// Whatever blocks the post-commit hook's work (a database locked by a writer, for which
 /// SQLite would wait 5 s; a store that is a named pipe, which would block forever), the
 /// commit is done within `opencode.hookTimeout`, and the rest is left for the next run.
