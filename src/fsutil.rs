@@ -63,6 +63,19 @@ impl OutputTarget {
             OutputTarget::File(p) | OutputTarget::Stream(p) => p,
         }
     }
+
+    /// Writes `bytes` there: a file atomically (the link to it, if any, stays a link), a
+    /// FIFO or device in place.
+    pub fn write(&self, bytes: &[u8]) -> Result<()> {
+        match self {
+            OutputTarget::File(path) => write_atomic(path, bytes),
+            OutputTarget::Stream(path) => std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|mut stream| stream.write_all(bytes))
+                .with_context(|| format!("failed to write {}", path.display())),
+        }
+    }
 }
 
 /// Resolves the output file `path`: its directory must exist; a directory, a dangling

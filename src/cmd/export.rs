@@ -8,7 +8,7 @@ use crate::archive::documents::{self, Documents};
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::{Ctx, Verbosity};
 use crate::error::UserError;
-use crate::fsutil::write_atomic;
+use crate::fsutil::output_target;
 use crate::redact::Redactor;
 use crate::store::{Session, Store};
 use crate::transcript::{self, SessionLink};
@@ -67,20 +67,35 @@ pub fn run(ctx: &Ctx, args: &ExportArgs, out: &mut dyn Write) -> Result<()> {
         }
         picked
     };
+    let extension = match format {
+        ExportFormat::Json => "json",
+        ExportFormat::Markdown => "md",
+    };
+    // Every file's target is resolved, and refused if it is in the store, before any is
+    // written: `<DIR>/<id>.json` may be a link, as `pack -o FILE` may.
+    let mut targets = Vec::new();
+    if let Some(dir) = to_dir {
+        for session in &sessions {
+            let path = dir.join(format!("{}.{extension}", session.id));
+            let target = output_target(&path)?;
+            super::refuse_output_in_store(ctx, &path, target.path())?;
+            targets.push((path, target));
+        }
+    }
+    let mut targets = targets.into_iter();
     // Transcripts link their parent and children by the name this command gives their files.
     let all = match format {
         ExportFormat::Json => Vec::new(),
         ExportFormat::Markdown => store.sessions()?,
     };
     for (i, session) in sessions.iter().enumerate() {
-        let (bytes, extension) = match format {
-            ExportFormat::Json => (documents::session_json(&store, session)?, "json"),
-            ExportFormat::Markdown => (markdown(&store, session, &all, redactor.as_ref())?, "md"),
+        let bytes = match format {
+            ExportFormat::Json => documents::session_json(&store, session)?,
+            ExportFormat::Markdown => markdown(&store, session, &all, redactor.as_ref())?,
         };
-        match to_dir {
-            Some(dir) => {
-                let path = dir.join(format!("{}.{extension}", session.id));
-                write_atomic(&path, &bytes)?;
+        match targets.next() {
+            Some((path, target)) => {
+                target.write(&bytes)?;
                 if ctx.verbosity != Verbosity::Quiet {
                     writeln!(out, "{}", path.display())?;
                 }

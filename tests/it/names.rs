@@ -226,6 +226,47 @@ fn ref_names_git_would_confuse_are_refused() {
     );
 }
 
+/// `export -o DIR` treats each `<DIR>/<id>.json` as `pack -o` treats its file: a symbolic
+/// link is followed (the link stays a link), and one into OpenCode's store is refused before
+/// any session is written.
+#[test]
+fn export_output_files_that_are_links() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let scrub = Scrub::of(store);
+    let db = env.data_home.join("opencode/opencode.db");
+    let db_sum = file_sha256(&db);
+    let out = env.new_dir("out");
+    let to_db = out.join(format!("{}.json", store.tools));
+    symlink(&db, &to_db).unwrap();
+    let export = || env.run(&["export", "-q", "-o", out.to_str().unwrap()]);
+
+    insta::assert_snapshot!(scrub.apply(export().failure()), @"
+    [stderr]
+    error: cannot write $TEST_ENV/out/[SESSION:tools].json: that is $TEST_ENV/opencode/data/opencode/opencode.db, which is inside OpenCode's store directory $TEST_ENV/opencode/data/opencode
+    hint: only `git opencode restore` writes there; pass -o with a path outside it
+    [EOF]
+    [exit status: 1]
+    ");
+    assert_eq!(file_sha256(&db), db_sum, "the store is untouched");
+    assert_eq!(
+        file_names(&out),
+        [format!("{}.json", store.tools)],
+        "nothing written"
+    );
+
+    std::fs::remove_file(&to_db).unwrap();
+    let kept = env.new_dir("kept").join("plain.json");
+    std::fs::write(&kept, "old").unwrap();
+    let link = out.join(format!("{}.json", store.plain));
+    symlink(&kept, &link).unwrap();
+    export().success();
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    let plain = env.run(&["export", &store.plain]).success();
+    assert_eq!(std::fs::read(&kept).unwrap(), plain.stdout_bytes());
+    assert_eq!(file_names(&out).len(), store.sessions().len());
+}
+
 /// `pack -o` never writes into OpenCode's store directory, follows a symbolic link to the
 /// file it names, and writes a FIFO or a device in place instead of renaming over it.
 #[test]
