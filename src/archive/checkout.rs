@@ -4,26 +4,46 @@
 //! is the same content wherever it was restored.
 
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// The checkout a session's `info` says it ran in: its directory minus its `path` (the
 /// subdirectory), else the directory itself.
 pub fn session_root(info: &Value) -> String {
-    let directory = info
-        .get("directory")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .trim_end_matches('/');
-    if let Some(path) = info.get("path").and_then(Value::as_str) {
-        let path = path.trim_matches('/');
-        if !path.is_empty() {
-            if let Some(root) = directory
-                .strip_suffix(path)
-                .and_then(|r| r.strip_suffix('/'))
-            {
-                if !root.is_empty() {
-                    return root.to_owned();
-                }
-            }
+    let text = |key: &str| info.get(key).and_then(Value::as_str);
+    root_of(text("directory").unwrap_or(""), text("path"))
+}
+
+/// Where an archived session's checkout was: the outermost of the archived projects'
+/// worktrees (`worktrees`, by project ID) that holds its `directory` (the repository's
+/// checkout, also for a `global` session, or a 2.x `directory:` one, made inside it), else
+/// the directory minus `path`, else the directory itself.
+pub fn archived_root(
+    directory: &str,
+    path: Option<&str>,
+    worktrees: &HashMap<String, String>,
+) -> String {
+    let directory = directory.trim_end_matches('/');
+    let outermost = worktrees
+        .values()
+        .map(|w| w.trim_end_matches('/'))
+        .filter(|w| !w.is_empty() && under(directory, w).is_some())
+        .min_by_key(|w| w.len());
+    match outermost {
+        Some(worktree) => worktree.to_owned(),
+        None => root_of(directory, path),
+    }
+}
+
+/// `directory` minus its subdirectory `path`, else `directory`.
+fn root_of(directory: &str, path: Option<&str>) -> String {
+    let directory = directory.trim_end_matches('/');
+    let path = path.unwrap_or("").trim_matches('/');
+    if !path.is_empty() {
+        let root = directory
+            .strip_suffix(path)
+            .and_then(|r| r.strip_suffix('/'));
+        if let Some(root) = root.filter(|r| !r.is_empty()) {
+            return root.to_owned();
         }
     }
     directory.to_owned()

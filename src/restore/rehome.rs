@@ -2,28 +2,16 @@
 //! assistant messages' working directory and the files patch parts name.
 
 use super::{ArchivedSession, Home};
-use crate::archive::checkout::{join_str, move_patch_files, session_root, under};
+use crate::archive::checkout::{archived_root, join_str, move_patch_files, under};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Where an archived session's checkout was: the archived project's worktree when the
-/// session's directory is inside it, else the directory minus `info.path`, else the
-/// directory itself.
-fn archived_root(session: &ArchivedSession, worktrees: &HashMap<String, String>) -> String {
+/// Where an archived session's checkout was (see [`archived_root`]).
+fn old_root(session: &ArchivedSession, worktrees: &HashMap<String, String>) -> String {
     let info = session.info();
-    let directory = info
-        .get("directory")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .trim_end_matches('/');
-    if let Some(worktree) = worktrees.get(session.project_id()) {
-        let worktree = worktree.trim_end_matches('/');
-        if !worktree.is_empty() && under(directory, worktree).is_some() {
-            return worktree.to_owned();
-        }
-    }
-    session_root(&session.doc["info"])
+    let text = |key: &str| info.get(key).and_then(Value::as_str);
+    archived_root(text("directory").unwrap_or(""), text("path"), worktrees)
 }
 
 fn join(base: &Path, rel: &str) -> String {
@@ -39,7 +27,7 @@ pub fn rehome(
     worktrees: &HashMap<String, String>,
     home: &Home,
 ) -> Value {
-    let old_root = archived_root(session, worktrees);
+    let old_root = old_root(session, worktrees);
     let mut doc = session.doc.clone();
     move_doc(&mut doc, &old_root, home);
     doc
@@ -52,7 +40,7 @@ pub(super) fn rehome_taking_messages(
     worktrees: &HashMap<String, String>,
     home: &Home,
 ) -> Value {
-    let old_root = archived_root(session, worktrees);
+    let old_root = old_root(session, worktrees);
     let messages = std::mem::take(&mut session.doc["messages"]);
     let mut doc = serde_json::json!({ "info": session.doc["info"].clone(), "messages": messages });
     move_doc(&mut doc, &old_root, home);
@@ -173,6 +161,30 @@ mod tests {
         let doc = rehome(&global, &archive(&[("global", "/")]), &home());
         assert_eq!(doc["info"]["directory"], "/new/clone");
         assert_eq!(doc["info"]["path"], "");
+    }
+
+    /// A 1.x `global` session made in a subdirectory of the checkout records no `path`: the
+    /// archived repository's worktree says where the checkout was, as for a 2.x session.
+    #[test]
+    fn a_global_session_inside_the_checkout_keeps_its_subdirectory() {
+        let global = archived(json!({
+            "info": {"id": "ses_g", "projectID": "global", "directory": "/old/repo/src", "time": {"created": 1}},
+            "messages": [{"info": {"id": "m", "sessionID": "ses_g", "path": {"cwd": "/old/repo/src", "root": "/"}},
+                          "parts": [{"id": "p", "type": "patch", "hash": "h", "files": ["/old/repo/src/a.rs"]}]}]
+        }));
+        let worktrees = archive(&[("global", "/"), ("p1", "/old/repo")]);
+        let doc = rehome(&global, &worktrees, &home());
+        assert_eq!(doc["info"]["projectID"], "p2");
+        assert_eq!(doc["info"]["directory"], "/new/clone/src");
+        assert_eq!(doc["info"]["path"], "src");
+        assert_eq!(doc["messages"][0]["info"]["path"]["cwd"], "/new/clone/src");
+        assert_eq!(
+            doc["messages"][0]["parts"][0]["files"],
+            json!(["/new/clone/src/a.rs"])
+        );
+        // Outside every archived worktree, the directory itself is the checkout.
+        let doc = rehome(&global, &archive(&[("global", "/")]), &home());
+        assert_eq!(doc["info"]["directory"], "/new/clone");
     }
 
     #[test]

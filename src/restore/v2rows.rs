@@ -5,7 +5,7 @@
 
 use super::upgrade::{transform_session, V2Message, V2Session};
 use super::Home;
-use crate::archive::checkout::{join_str, under};
+use crate::archive::checkout::{archived_root, join_str, under};
 use crate::archive::ArchivedSession;
 use crate::error::UserError;
 use crate::store::gen2;
@@ -45,7 +45,8 @@ pub(super) fn from_v2(
     }
     row.insert("time_suspended".into(), Value::Null);
     row.insert("time_compacting".into(), Value::Null);
-    let old_root = archived_root(&row, worktrees);
+    let text = |key: &str| row.get(key).and_then(Value::as_str);
+    let old_root = archived_root(text("directory").unwrap_or(""), text("path"), worktrees);
     rehome_row(&mut row, &old_root, home);
     let mut messages = Vec::new();
     for m in doc["messages"].as_array().into_iter().flatten() {
@@ -154,30 +155,6 @@ fn unsettled_row(session: &str, raw: &Value) -> Result<V2Message> {
 
 fn as_ms(v: &Value) -> Option<i64> {
     v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))
-}
-
-/// Where the session's checkout was: the outermost archived project worktree that holds
-/// its directory (the repository's checkout, also for a `global` or markerless `directory:`
-/// session made inside it), else the directory minus its `path` (2.x's subpath), else the
-/// directory itself.
-fn archived_root(row: &Map<String, Value>, worktrees: &HashMap<String, String>) -> String {
-    let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("");
-    let directory = text("directory").trim_end_matches('/');
-    let outermost = worktrees
-        .values()
-        .map(|w| w.trim_end_matches('/'))
-        .filter(|w| !w.is_empty() && under(directory, w).is_some())
-        .min_by_key(|w| w.len());
-    if let Some(worktree) = outermost {
-        return worktree.to_owned();
-    }
-    let path = text("path").trim_matches('/');
-    if !path.is_empty() {
-        if let Some(root) = directory.strip_suffix(path) {
-            return root.trim_end_matches('/').to_owned();
-        }
-    }
-    directory.to_owned()
 }
 
 fn new_dir(home: &Home, rel: &str) -> String {
