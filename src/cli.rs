@@ -394,7 +394,8 @@ pub struct PushSessionsArgs {
     #[arg(long = "ref", value_name = "REF")]
     pub archive_ref: Option<String>,
 
-    /// Notes ref [default: git config opencode.notesRef, else refs/notes/opencode]
+    /// Notes ref; a short name is under refs/notes/, as for git notes --ref [default: git
+    /// config opencode.notesRef, else refs/notes/opencode]
     #[arg(long, value_name = "REF")]
     pub notes_ref: Option<String>,
 

@@ -30,14 +30,38 @@ pub fn ref_setting(
     key: &str,
     default: &str,
 ) -> Result<String> {
-    let name = match explicit {
+    git::full_ref_name(&setting(repo, explicit, key, default))
+}
+
+/// A notes ref setting, as [`ref_setting`] finds it; a short name is read as `git notes
+/// --ref` and `git log --notes=` read it: `notes/x` and `x` are `refs/notes/x`.
+pub fn notes_ref_setting(
+    repo: &Repo,
+    explicit: Option<&str>,
+    key: &str,
+    default: &str,
+) -> Result<String> {
+    let name = setting(repo, explicit, key, default);
+    let full = if name.starts_with("refs/") {
+        name
+    } else {
+        format!(
+            "refs/notes/{}",
+            name.strip_prefix("notes/").unwrap_or(&name)
+        )
+    };
+    git::full_ref_name(&full)
+}
+
+/// `explicit`, else the non-empty `git config` value of `key`, else `default`.
+fn setting(repo: &Repo, explicit: Option<&str>, key: &str, default: &str) -> String {
+    match explicit {
         Some(name) => name.to_owned(),
         None => repo
             .config_string(key)
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| default.to_owned()),
-    };
-    git::full_ref_name(&name)
+    }
 }
 
 /// `opencode.pushWithCode`, false unless set.

@@ -24,9 +24,9 @@ use std::path::Path;
 pub const DEFAULT_REF: &str = "refs/notes/opencode";
 
 /// The notes ref: `explicit` (a flag), else `git config opencode.notesRef`, else
-/// [`DEFAULT_REF`] (see [`config::ref_setting`]).
+/// [`DEFAULT_REF`]; a short name as git reads one (see [`config::notes_ref_setting`]).
 pub fn resolve_ref(repo: &Repo, explicit: Option<&str>) -> Result<String> {
-    config::ref_setting(repo, explicit, config::keys::NOTES_REF, DEFAULT_REF)
+    config::notes_ref_setting(repo, explicit, config::keys::NOTES_REF, DEFAULT_REF)
 }
 
 /// Whether git copies the notes of `notes_ref` when commits are amended or rebased: only when

@@ -76,7 +76,11 @@ pub(super) fn facts(repo: &gix::Repository) -> Result<RepoFacts> {
         Ok(id) => root_cache.roots(repo, &[id.detach()])?,
         Err(_) => Vec::new(), // unborn HEAD: no commits yet
     };
-    let all_roots = root_cache.roots(repo, &ref_tips(repo)?)?;
+    // The first commit of an archive branch or notes ref git-opencode wrote under another
+    // name than its own (`opencode.ref`, `--notes-ref`) is no root of the project's history.
+    let all_roots = (root_cache.roots(repo, &ref_tips(repo)?)?.into_iter())
+        .filter(|root| !written_by_git_opencode(repo, root))
+        .collect();
     root_cache.save();
     let name = checkouts
         .first()
@@ -119,6 +123,19 @@ fn origin_url(config: &gix::config::Snapshot<'_>) -> Option<String> {
         }
     }
     Some(best.map_or(url, |(_, rewritten)| rewritten))
+}
+
+/// The start of the message of every commit git-opencode writes.
+pub const COMMIT_MESSAGE_PREFIX: &str = "git-opencode: ";
+
+/// Whether the commit `hex` is one git-opencode wrote.
+fn written_by_git_opencode(repo: &gix::Repository, hex: &str) -> bool {
+    let commit =
+        (gix::ObjectId::from_hex(hex.as_bytes()).ok()).and_then(|id| repo.find_commit(id).ok());
+    commit.is_some_and(|c| {
+        c.message_raw_sloppy()
+            .starts_with(COMMIT_MESSAGE_PREFIX.as_bytes())
+    })
 }
 
 /// Tips of every ref except git-opencode's own (and HEAD, which may be detached).

@@ -153,7 +153,8 @@ fn ref_names_git_would_confuse_are_refused() {
             env.run(&["push-sessions", &flag]).failure()
         ));
     }
-    let notes = env.run(&["push-sessions", "--notes", "--notes-ref", "HEAD"]);
+    // A short notes ref is read as git notes reads it (`HEAD` is refs/notes/HEAD, allowed).
+    let notes = env.run(&["push-sessions", "--notes", "--notes-ref", "refs/stash"]);
     errors.push_str(&format!("{}\n", notes.failure()));
     env.git(&["config", "opencode.ref", "ORIG_HEAD"]);
     errors.push_str(&format!("{}\n", env.run(&["push-sessions"]).failure()));
@@ -211,7 +212,7 @@ fn ref_names_git_would_confuse_are_refused() {
     [EOF]
     [exit status: 1]
     [stderr]
-    error: invalid ref name 'HEAD': it would shadow git's own HEAD
+    error: invalid ref name 'refs/stash': it is git stash's ref
     [EOF]
     [exit status: 1]
     [stderr]

@@ -387,6 +387,41 @@ fn notes_name_the_sessions_that_produced_a_commit() {
     env.run(&["push-sessions", "--notes", "--range", "HEAD~1"])
         .success();
     assert_eq!(env.git(&["notes", "show", "HEAD"]).trim(), "mine");
+
+    // A short notes ref names what `git notes --ref` and `git log --notes=` name.
+    env.git(&["config", "opencode.notesRef", "review"]);
+    let out = env.run(&["push-sessions", "--notes", "--range", "HEAD~1"]);
+    insta::assert_snapshot!(scrub.apply(out.success()), @"
+    refs/heads/opencode/sessions is up to date
+    refs/notes/review [COMMIT]: [SESSION:feature]
+    [EOF]
+    [exit status: 0]
+    ");
+    let log = env.git(&["log", "-1", "--notes=review", "HEAD~1"]);
+    assert!(log.contains(&run.session_id), "{log}");
+    let out = env.run(&[
+        "push-sessions",
+        "--notes",
+        "--notes-ref",
+        "notes/other",
+        "--range",
+        "HEAD~1",
+    ]);
+    // The new notes ref's first commit is git-opencode's, no root of the project: the
+    // archive is not rewritten for it.
+    insta::assert_snapshot!(scrub.apply(out.success()), @"
+    refs/heads/opencode/sessions is up to date
+    refs/notes/other [COMMIT]: [SESSION:feature]
+    [EOF]
+    [exit status: 0]
+    ");
+    let note = env.git(&["notes", "--ref", "other", "show", "HEAD~1"]);
+    assert!(note.contains(&run.session_id), "{note}");
+    let heads = env.git(&["for-each-ref", "--format=%(refname)", "refs/heads/"]);
+    assert!(
+        !heads.contains("review") && !heads.contains("other"),
+        "{heads}"
+    );
     env.git(&["fsck", "--strict"]);
 }
 
