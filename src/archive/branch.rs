@@ -413,8 +413,12 @@ fn snapshot(
     let old_manifest = tip
         .as_ref()
         .and_then(|t| repo.read_blob_at(t.tree, MANIFEST).ok().flatten());
-    // Nothing to archive and no archive yet: no branch holding only a manifest.
-    if edits.is_empty() && (tip.is_none() || old_manifest.as_deref() == Some(manifest.as_slice())) {
+    // Nothing to archive and no archive yet: no branch holding only a manifest. Nor a commit
+    // for a manifest that differs only in the clone that wrote it (see `same_but_for_clone`).
+    let manifest_holds = old_manifest
+        .as_deref()
+        .is_some_and(|old| same_but_for_clone(old, &manifest));
+    if edits.is_empty() && (tip.is_none() || manifest_holds) {
         return Ok(Outcome::UpToDate {
             commit: tip.map(|t| t.commit),
             deferred,
@@ -781,6 +785,22 @@ fn index_entry(member: &Member, dir: &str, stamp: &ChangeStamp, title: &str) -> 
         changed: Some(stamp.changed),
         generation: s.generation,
     }
+}
+
+/// Whether the manifests `old` and `new` are the same but for the `repository` they name:
+/// the checkout's name, its origin URL and roots are the facts of the clone that wrote it.
+/// Rewriting the manifest for those alone would have two clones that sync take turns: each
+/// one's next run commits its own name over the other's, and the next sync merges that.
+fn same_but_for_clone(old: &[u8], new: &[u8]) -> bool {
+    if old == new {
+        return true;
+    }
+    let without_repository = |bytes: &[u8]| {
+        let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+        value.as_object_mut()?.remove("repository");
+        Some(value)
+    };
+    without_repository(old).is_some_and(|old| Some(old) == without_repository(new))
 }
 
 /// The manifest's bytes, redacted like everything else that reaches a git object.

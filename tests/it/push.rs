@@ -324,6 +324,20 @@ fn two_clones_push_concurrently_and_the_remote_gets_the_union() {
         git_in(dir, &["fsck", "--strict"]);
     }
     git_in(&bare, &["fsck", "--strict"]);
+    // In step and with nothing new, more rounds write no commit on either side: a manifest
+    // that differs only in the clone that wrote it (its name) is left as it is.
+    let settled = git_in(&bare, &["rev-parse", ARCHIVE]);
+    for _ in 0..2 {
+        for (dir, home, _) in &clones {
+            ours(home, dir, &["push-sessions", "--remote", "origin"]).success();
+        }
+    }
+    assert_eq!(
+        git_in(&bare, &["rev-parse", ARCHIVE]),
+        settled,
+        "{}",
+        git_in(&bare, &["log", "--graph", "--format=%h %s", ARCHIVE])
+    );
 }
 
 /// Acceptance 4: a commit made from an OpenCode `write` gets a note naming the session;
