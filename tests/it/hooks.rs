@@ -620,17 +620,8 @@ fn a_linked_hook_stays_a_link() {
     let installed = std::fs::read_to_string(&shared).unwrap();
     assert!(installed.starts_with(user_hook), "{installed}");
     assert!(installed.contains("hook run post-commit"), "{installed}");
-    insta::assert_snapshot!(env.run(&["hook", "status"]).success(), @"
-    hooks directory: $TEST_ENV/repo/.git/hooks
-    post-commit: installed
-    pre-push: not installed
-    post-rewrite: not installed
-    notes over amend and rebase: not carried (refs/notes/opencode); `git opencode hook install --notes` carries them
-    opencode.pushWithCode: false
-    last run: never
-    [EOF]
-    [exit status: 0]
-    ");
+    let status = env.run(&["hook", "status"]).success();
+    assert!(status.stdout().contains("\npost-commit: installed\n"), "{status}");
 
     insta::assert_snapshot!(env.run(&["hook", "uninstall"]).success(), @"
     uninstalled from $TEST_ENV/repo/.git/hooks/post-commit -> $TEST_ENV/repo/tools/post-commit
