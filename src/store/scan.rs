@@ -24,6 +24,25 @@ pub struct MessageKey {
     pub role: Option<String>,
 }
 
+/// The top-level `role` of a message's JSON `data`, when it is a string; `None` for a
+/// malformed row, unless it starts as OpenCode writes a user message (a role is all that
+/// is read of a message: its parts are what is searched).
+fn role_of(data: &[u8]) -> Option<String> {
+    /// The other fields are skipped, not built.
+    #[derive(serde::Deserialize)]
+    struct Role {
+        role: Option<String>,
+    }
+    // `{"role":"user",...}`, as OpenCode writes a user message, needs no parsing.
+    if let Some(rest) = data.strip_prefix(br#"{"role":""#) {
+        let end = memchr::memchr2(b'"', b'\\', rest)?;
+        if rest[end] == b'"' {
+            return std::str::from_utf8(&rest[..end]).ok().map(str::to_owned);
+        }
+    }
+    serde_json::from_slice::<Role>(data).ok()?.role
+}
+
 /// A part as stored: its session, message and the JSON text of its data.
 pub struct RawPart<'a> {
     pub session_id: &'a str,
@@ -49,9 +68,11 @@ impl Store {
                 self.location.db.display()
             )
         };
+        // The role is read here rather than with SQLite's json_extract, which builds its
+        // binary form of every message's JSON first (a third of this query's time).
         let mut stmt = conn
             .prepare(
-                "SELECT session_id, id, time_created, json_extract(data, '$.role') FROM message \
+                "SELECT session_id, id, time_created, data FROM message \
                  WHERE session_id IN (SELECT value FROM json_each(?1))",
             )
             .with_context(what)?;
@@ -62,8 +83,7 @@ impl Store {
                     session_id: r.get(0)?,
                     id: r.get(1)?,
                     time_created: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
-                    // A malformed row's role reads as NULL (or not text): no role.
-                    role: r.get::<_, Option<String>>(3).ok().flatten(),
+                    role: r.get_ref(3)?.as_bytes().ok().and_then(role_of),
                 })
             })
             .with_context(what)?;
@@ -138,5 +158,42 @@ impl Store {
             visit(part)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `json_extract(data, '$.role')` gave as text, and `None` where it gave no text.
+    #[test]
+    fn the_role_is_the_top_level_string() {
+        let role = |data: &str| role_of(data.as_bytes());
+        assert_eq!(
+            role(r#"{"role":"user","time":{"created":1}}"#).as_deref(),
+            Some("user")
+        );
+        assert_eq!(
+            role(r#"{"parentID":"m","path":{"role":"x"},"role":"assistant"}"#).as_deref(),
+            Some("assistant")
+        );
+        assert_eq!(role(r#"{ "role" : "user" }"#).as_deref(), Some("user"));
+        assert_eq!(role(r#"{"role":"us\u0065r"}"#).as_deref(), Some("user"));
+        // Skipped fields may hold what a String would refuse (a lone surrogate).
+        assert_eq!(
+            role(r#"{"text":"\ud800","role":"user"}"#).as_deref(),
+            Some("user")
+        );
+        // A row cut short after its role keeps the role (only its parts are searched).
+        assert_eq!(role(r#"{"role":"user","ti"#).as_deref(), Some("user"));
+        for none in [
+            r#"{"role":1}"#,
+            r#"{"time":{}}"#,
+            r#"{"a":1,"role":"x""#,
+            "[]",
+            "",
+        ] {
+            assert_eq!(role(none), None, "{none}");
+        }
     }
 }

@@ -621,7 +621,10 @@ fn a_linked_hook_stays_a_link() {
     assert!(installed.starts_with(user_hook), "{installed}");
     assert!(installed.contains("hook run post-commit"), "{installed}");
     let status = env.run(&["hook", "status"]).success();
-    assert!(status.stdout().contains("\npost-commit: installed\n"), "{status}");
+    assert!(
+        status.stdout().contains("\npost-commit: installed\n"),
+        "{status}"
+    );
 
     insta::assert_snapshot!(env.run(&["hook", "uninstall"]).success(), @"
     uninstalled from $TEST_ENV/repo/.git/hooks/post-commit -> $TEST_ENV/repo/tools/post-commit
