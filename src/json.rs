@@ -54,16 +54,26 @@ pub fn canonical(value: &Value) -> Vec<u8> {
 
 /// `JSON.parse(text)`: like `serde_json::from_str`, and lone surrogate escapes are kept.
 pub fn parse(text: &str) -> serde_json::Result<Value> {
+    parse_as(text)
+}
+
+/// [`parse`] of bytes; text that is not UTF-8 fails as `serde_json::from_slice` fails.
+pub fn parse_slice(bytes: &[u8]) -> serde_json::Result<Value> {
+    parse_slice_as(bytes)
+}
+
+/// [`parse`] straight into a `T`, with no [`Value`] made on the way.
+pub fn parse_as<T: serde::de::DeserializeOwned>(text: &str) -> serde_json::Result<T> {
     match keep_lone_surrogates(text) {
         Cow::Borrowed(text) => serde_json::from_str(text),
         Cow::Owned(text) => serde_json::from_str(&text),
     }
 }
 
-/// [`parse`] of bytes; text that is not UTF-8 fails as `serde_json::from_slice` fails.
-pub fn parse_slice(bytes: &[u8]) -> serde_json::Result<Value> {
+/// [`parse_slice`] straight into a `T`.
+pub fn parse_slice_as<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
     match std::str::from_utf8(bytes) {
-        Ok(text) => parse(text),
+        Ok(text) => parse_as(text),
         Err(_) => serde_json::from_slice(bytes),
     }
 }

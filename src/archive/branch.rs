@@ -151,8 +151,7 @@ pub fn read_entries(repo: &Repo, tree: Oid) -> Result<BTreeMap<String, IndexEntr
             continue;
         };
         // Titles may hold lone surrogates, written as `JSON.stringify` escapes them.
-        let index = crate::json::parse_slice(&bytes)
-            .and_then(serde_json::from_value::<BTreeMap<String, IndexEntry>>);
+        let index = crate::json::parse_slice_as::<BTreeMap<String, IndexEntry>>(&bytes);
         match index {
             Ok(index) => entries.extend(index),
             Err(_) => bail!("malformed sessions/{}/{INDEX} in the archive", month.name),
