@@ -12,6 +12,7 @@ pub mod touched;
 use crate::archive::{self, Archive};
 use crate::config::{self, Ctx};
 use crate::error::UserError;
+use crate::git::COMMIT_MESSAGE_PREFIX;
 use crate::git::{self, Edit, Oid, Repo};
 use crate::membership::Member;
 use crate::redact::Redactor;
@@ -296,7 +297,10 @@ pub fn annotate(
         });
     }
     let tree = repo.write_tree(base_tree, edits)?;
-    let message = format!("git-opencode: notes for {} commit(s)\n", annotated.len());
+    let message = format!(
+        "{COMMIT_MESSAGE_PREFIX}notes for {} commit(s)\n",
+        annotated.len()
+    );
     let commit = repo.write_commit(tree, tip.into_iter().collect(), &message, None)?;
     repo.update_ref(notes_ref, commit, tip, "notes: git-opencode")?;
     Ok(NotesOutcome {

@@ -24,6 +24,7 @@ use super::{
 };
 use crate::config::Ctx;
 use crate::error::UserError;
+use crate::git::COMMIT_MESSAGE_PREFIX;
 use crate::git::{BlobMaker, Edit, ObjectWriter, Oid, ReadyBlob, Repo};
 use crate::membership::{Member, ProjectIds};
 use crate::redact::Redactor;
@@ -822,8 +823,8 @@ fn manifest(ctx: &Ctx, ids: &ProjectIds, redactor: Option<&Redactor>) -> Result<
 
 fn commit_message(added: &[String], updated: &[String]) -> String {
     let mut message = match (added.len(), updated.len()) {
-        (0, 0) => "git-opencode: refresh the archive\n".to_owned(),
-        (a, u) => format!("git-opencode: {a} added, {u} updated\n"),
+        (0, 0) => format!("{COMMIT_MESSAGE_PREFIX}refresh the archive\n"),
+        (a, u) => format!("{COMMIT_MESSAGE_PREFIX}{a} added, {u} updated\n"),
     };
     if !added.is_empty() || !updated.is_empty() {
         message.push('\n');

@@ -125,7 +125,8 @@ fn origin_url(config: &gix::config::Snapshot<'_>) -> Option<String> {
     Some(best.map_or(url, |(_, rewritten)| rewritten))
 }
 
-/// The start of the message of every commit git-opencode writes.
+/// The start of the message of every commit git-opencode writes (how a root commit of its
+/// own is told from the project's).
 pub const COMMIT_MESSAGE_PREFIX: &str = "git-opencode: ";
 
 /// Whether the commit `hex` is one git-opencode wrote.

@@ -21,7 +21,7 @@ mod refs;
 mod remote;
 mod roots;
 
-pub use facts::{RepoFacts, OWN_REF_PREFIXES};
+pub use facts::{RepoFacts, COMMIT_MESSAGE_PREFIX, OWN_REF_PREFIXES};
 pub use history::LogCommit;
 pub use notes::annotated_object;
 pub use object_writer::{BlobFormat, BlobMaker, ObjectWriter, ReadyBlob};

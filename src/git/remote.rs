@@ -5,6 +5,7 @@
 //! object is written with gix. How two diverged tips merge is the caller's [`Merge`]: the
 //! archive branch and the notes each have their own union.
 
+use super::COMMIT_MESSAGE_PREFIX;
 use super::{Edit, Oid, Repo};
 use crate::error::UserError;
 use anyhow::{anyhow, bail, Context, Result};
@@ -285,7 +286,7 @@ impl Repo {
         let their_tree = self.commit_tree(theirs)?;
         let edits = merge(self, our_tree, their_tree)?;
         let tree = self.write_tree(Some(our_tree), edits)?;
-        let message = format!("git-opencode: merge the archive from {remote}\n");
+        let message = format!("{COMMIT_MESSAGE_PREFIX}merge the archive from {remote}\n");
         self.write_commit(tree, vec![ours, theirs], &message, None)
     }
 }

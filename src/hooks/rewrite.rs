@@ -12,6 +12,7 @@ use super::run::record;
 use super::Hook;
 use crate::config::GlobalOptions;
 use crate::error;
+use crate::git::COMMIT_MESSAGE_PREFIX;
 use crate::git::{Oid, Repo};
 use crate::notes::{self, carry};
 use anyhow::{Context, Result};
@@ -77,7 +78,7 @@ fn carry_rewrites(repo: &Repo, command: Option<&str>, input: &str) -> Result<Str
     }
     let command = command.unwrap_or("rewrite");
     let message = format!(
-        "git-opencode: notes carried over {command} to {} commit(s)\n",
+        "{COMMIT_MESSAGE_PREFIX}notes carried over {command} to {} commit(s)\n",
         texts.len()
     );
     let changed = carry::write_merged(repo, &notes_ref, &texts, &message)?;

@@ -21,6 +21,7 @@
 //! bounded walk.
 
 use super::carry::{self, CARRIED};
+use crate::git::COMMIT_MESSAGE_PREFIX;
 use crate::git::{CommitDiff, Oid, Repo};
 use anyhow::Result;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -241,7 +242,7 @@ pub fn write(repo: &Repo, notes_ref: &str, plan: &Plan) -> Result<Vec<Oid>> {
         .map(|c| (c.target, c.text.clone()))
         .collect();
     let message = format!(
-        "git-opencode: notes carried by remap to {} commit(s)\n",
+        "{COMMIT_MESSAGE_PREFIX}notes carried by remap to {} commit(s)\n",
         texts.len()
     );
     carry::write_merged(repo, notes_ref, &texts, &message)
