@@ -228,14 +228,10 @@ impl SqliteStore {
         for row in rows {
             let (id, worktree, sandboxes, vcs) = row.with_context(|| self.context("projects"))?;
             let sandboxes = match sandboxes {
-                Some(text) => crate::json::parse(&text)
-                    .and_then(serde_json::from_value::<Vec<String>>)
-                    .with_context(|| {
-                        format!(
-                            "malformed JSON in project {id} (sandboxes) in {}",
-                            self.path.display()
-                        )
-                    })?,
+                // A damaged list (of another project, usually) must not stop every command:
+                // the directories it still names whole are read, and only they decide.
+                Some(text) => crate::json::parse_as::<Vec<String>>(&text)
+                    .unwrap_or_else(|_| quoted_strings(&text)),
                 None => Vec::new(),
             };
             projects.push(Project {
@@ -681,6 +677,34 @@ impl Drop for SqliteStore {
     }
 }
 
+/// The JSON strings that stand whole in the damaged JSON `text`, in order.
+fn quoted_strings(text: &str) -> Vec<String> {
+    let mut strings = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('"') {
+        let body = &rest[start + 1..];
+        // The closing quote: the first one no backslash escapes.
+        let mut escaped = false;
+        let end = body.char_indices().find_map(|(i, c)| match c {
+            '"' if !escaped => Some(i),
+            '\\' => {
+                escaped = !escaped;
+                None
+            }
+            _ => {
+                escaped = false;
+                None
+            }
+        });
+        let Some(end) = end else { break };
+        if let Ok(string) = crate::json::parse_as::<String>(&rest[start..start + end + 2]) {
+            strings.push(string);
+        }
+        rest = &body[end + 1..];
+    }
+    strings
+}
+
 /// Per row of `session_table`: its ID, its `time_updated`, and the number and newest
 /// `time_updated` (0 when none) of its rows in `message_table`. One aggregate query, for
 /// the change stamps of 1.x (`session`/`message`) and 2.x (`session_v2`/`session_message`).
@@ -1064,6 +1088,16 @@ mod tests {
 
     /// The listing's summary of a row is what the row's `info` says, and a row whose `info`
     /// fails fails the summary with the same message.
+    #[test]
+    fn a_damaged_list_still_gives_its_whole_strings() {
+        assert_eq!(
+            quoted_strings(r#"["/a", "/b \"q\" \\", {broken"#),
+            ["/a", r#"/b "q" \"#]
+        );
+        assert_eq!(quoted_strings(r#"["/a", "/cut"#), ["/a"]);
+        assert!(quoted_strings("[").is_empty());
+    }
+
     #[test]
     fn the_summary_of_a_row_is_the_summary_of_its_info() {
         let columns = ", model text, summary_additions integer, summary_diffs text, \

@@ -474,3 +474,35 @@ fn usage_errors_exit_2() {
     [exit status: 2]
     ");
 }
+
+/// A project row whose `sandboxes` list is damaged fails no command: the directories it
+/// still names in quotes count, so a session found through one of them stays listed.
+#[test]
+fn a_damaged_sandboxes_list_is_read_for_the_paths_it_still_names() {
+    let store = rich_store();
+    let env = store.copy_env();
+    let db = env.opencode.as_ref().unwrap().db_path();
+    let before = session_ids(&env.run(&["list", "--json"]).success().json());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let checkout = env.repo.path.to_str().unwrap();
+    conn.execute(
+        "INSERT INTO project (id, worktree, vcs, time_created, time_updated, sandboxes) \
+         VALUES ('elsewhere', '/elsewhere', 'git', 1, 1, ?1)",
+        [format!(r#"["/tmp/a", "{checkout}", {{broken"#)],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO project (id, worktree, vcs, time_created, time_updated, sandboxes) \
+         VALUES ('unrelated', '/unrelated', 'git', 1, 1, '[\"/tmp/b\",')",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE session SET project_id = 'elsewhere' WHERE id = ?1",
+        [&store.plain],
+    )
+    .unwrap();
+    drop(conn);
+    let after = session_ids(&env.run(&["list", "--json"]).success().json());
+    assert_eq!(after, before);
+}
