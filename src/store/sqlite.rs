@@ -1086,8 +1086,7 @@ mod tests {
         info.keys().map(String::as_str).collect()
     }
 
-    /// The listing's summary of a row is what the row's `info` says, and a row whose `info`
-    /// fails fails the summary with the same message.
+    /// A damaged `sandboxes` list gives the strings that stand whole in it, escapes read.
     #[test]
     fn a_damaged_list_still_gives_its_whole_strings() {
         assert_eq!(
@@ -1098,6 +1097,8 @@ mod tests {
         assert!(quoted_strings("[").is_empty());
     }
 
+    /// The listing's summary of a row is what the row's `info` says, and a row whose `info`
+    /// fails fails the summary with the same message.
     #[test]
     fn the_summary_of_a_row_is_the_summary_of_its_info() {
         let columns = ", model text, summary_additions integer, summary_diffs text, \
