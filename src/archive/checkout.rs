@@ -3,7 +3,7 @@
 //! ([`super::freshness::ContentDigest`]) reads them relative to the checkout, so a session
 //! is the same content wherever it was restored.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 /// The checkout a session's `info` says it ran in: its directory minus its `path` (the
@@ -13,15 +13,14 @@ pub fn session_root(info: &Value) -> String {
     root_of(text("directory").unwrap_or(""), text("path"))
 }
 
-/// Where an archived session's checkout was: the outermost of the archived projects'
-/// worktrees (`worktrees`, by project ID) that holds its `directory` (the repository's
-/// checkout, also for a `global` session, or a 2.x `directory:` one, made inside it), else
-/// the directory minus `path`, else the directory itself.
-pub fn archived_root(
-    directory: &str,
-    path: Option<&str>,
-    worktrees: &HashMap<String, String>,
-) -> String {
+/// Where an archived session's checkout was, from `session`'s `directory` and `path` (a 1.x
+/// `info` or a 2.x `session_v2` row): the outermost of the archived projects' worktrees
+/// (`worktrees`, by project ID) that holds its directory (the repository's checkout, also
+/// for a `global` session, or a 2.x `directory:` one, made inside it), else the directory
+/// minus `path`, else the directory itself.
+pub fn archived_root(session: &Map<String, Value>, worktrees: &HashMap<String, String>) -> String {
+    let text = |key: &str| session.get(key).and_then(Value::as_str);
+    let (directory, path) = (text("directory").unwrap_or(""), text("path"));
     let directory = directory.trim_end_matches('/');
     let outermost = worktrees
         .values()

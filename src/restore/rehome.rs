@@ -7,13 +7,6 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Where an archived session's checkout was (see [`archived_root`]).
-fn old_root(session: &ArchivedSession, worktrees: &HashMap<String, String>) -> String {
-    let info = session.info();
-    let text = |key: &str| info.get(key).and_then(Value::as_str);
-    archived_root(text("directory").unwrap_or(""), text("path"), worktrees)
-}
-
 fn join(base: &Path, rel: &str) -> String {
     join_str(&base.to_string_lossy().replace('\\', "/"), rel)
 }
@@ -27,7 +20,7 @@ pub fn rehome(
     worktrees: &HashMap<String, String>,
     home: &Home,
 ) -> Value {
-    let old_root = old_root(session, worktrees);
+    let old_root = archived_root(session.info(), worktrees);
     let mut doc = session.doc.clone();
     move_doc(&mut doc, &old_root, home);
     doc
@@ -40,7 +33,7 @@ pub(super) fn rehome_taking_messages(
     worktrees: &HashMap<String, String>,
     home: &Home,
 ) -> Value {
-    let old_root = old_root(session, worktrees);
+    let old_root = archived_root(session.info(), worktrees);
     let messages = std::mem::take(&mut session.doc["messages"]);
     let mut doc = serde_json::json!({ "info": session.doc["info"].clone(), "messages": messages });
     move_doc(&mut doc, &old_root, home);

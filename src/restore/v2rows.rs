@@ -45,8 +45,7 @@ pub(super) fn from_v2(
     }
     row.insert("time_suspended".into(), Value::Null);
     row.insert("time_compacting".into(), Value::Null);
-    let text = |key: &str| row.get(key).and_then(Value::as_str);
-    let old_root = archived_root(text("directory").unwrap_or(""), text("path"), worktrees);
+    let old_root = archived_root(&row, worktrees);
     rehome_row(&mut row, &old_root, home);
     let mut messages = Vec::new();
     for m in doc["messages"].as_array().into_iter().flatten() {
